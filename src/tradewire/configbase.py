@@ -1,0 +1,63 @@
+"""Base pieces shared by every component's ``<Component>Config``.
+
+Configs are frozen and strict so that a typo in YAML is an error that names its path,
+never a silently ignored key. Secrets are ``SecretStr`` so that no repr, log line or
+exception can show them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tradewire.errors import ConfigError
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class StrictModel(BaseModel):
+    """Frozen, no unknown fields, no implicit str→number coercion surprises."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def describe_validation_error(exc: ValidationError, *, source: str) -> str:
+    """Render a pydantic error as ``source: a.b.c: message`` lines, without input values.
+
+    Input values are left out on purpose: a secret put in the wrong field must not be echoed.
+    """
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "<root>"
+        lines.append(f"{source}: {path}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def secret_from_env(name: str, env: dict[str, str] | None = None) -> SecretStr | None:
+    """Read a secret from ``env`` (default ``os.environ``); empty means absent."""
+    value = (env if env is not None else os.environ).get(name, "").strip()
+    return SecretStr(value) if value else None
+
+
+def require_secret(name: str, env: dict[str, str] | None = None) -> SecretStr:
+    """Like :func:`secret_from_env` but a missing value is a ``ConfigError`` naming the variable."""
+    value = secret_from_env(name, env)
+    if value is None:
+        raise ConfigError(f"missing credential: set {name} in the environment or in .env")
+    return value
+
+
+def load_dotenv_file(path: Path) -> dict[str, str]:
+    """Parse a ``.env`` file into a dict without touching ``os.environ``."""
+    from dotenv import dotenv_values
+
+    if not path.exists():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}

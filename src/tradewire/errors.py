@@ -1,0 +1,157 @@
+"""Every error tradewire raises, arranged by what the caller should do about it.
+
+::
+
+    TradewireError
+    ├── ConfigError                  bad YAML, unknown key or value, missing credential
+    ├── ProtocolError                a wire message could not be understood or produced
+    │   ├── LocalProtocolError       we broke the protocol (a bug here)
+    │   └── RemoteProtocolError      the peer sent something malformed or unexpected
+    ├── FeedError                    market data feed problems
+    │   ├── AuthError                the venue refused our key: do not retry with the same key
+    │   ├── FeedClosedOK             the feed ended cleanly (close 1000/1001, or we asked)
+    │   ├── FeedClosedError          the feed dropped abnormally: reconnectable
+    │   ├── MaxConnectionsError      the venue's per-key connection limit was hit
+    │   └── StaleFeedError           no data for longer than the configured threshold
+    └── BrokerError                  broker API problems; carries status, code, message
+        ├── RetryableBrokerError     429, 5xx, timeout: retry lookups, never blind resends
+        ├── NonRetryableBrokerError  4xx with a definitive answer: the request itself is wrong
+        │   ├── OrderRejected        403/422 on an order: the venue refused it
+        │   └── NotFound             404
+        ├── FatalBrokerError         401/authentication: stop trading
+        └── OrderOutcomeUnknown      order may have landed: reconcile by client_order_id
+
+Messages never contain secrets: credentials are held as ``pydantic.SecretStr`` and
+nothing in this module formats a request's headers.
+"""
+
+from __future__ import annotations
+
+
+class TradewireError(Exception):
+    """Root of every error raised by tradewire."""
+
+
+class ConfigError(TradewireError):
+    """Configuration is invalid or incomplete; the message names the file, field or variable."""
+
+
+class ProtocolError(TradewireError):
+    """A wire message could not be understood or produced."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We were about to violate the protocol; this is a bug in tradewire."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent bytes that do not follow the protocol."""
+
+
+class FeedError(TradewireError):
+    """Market data feed failure."""
+
+
+class AuthError(FeedError):
+    """The venue refused the API key; retrying with the same key will not help."""
+
+
+class FeedClosedOK(FeedError):
+    """The feed ended cleanly (close code 1000/1001 or a local shutdown)."""
+
+
+class FeedClosedError(FeedError):
+    """The feed connection dropped abnormally; the client reconnects."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class MaxConnectionsError(FeedError):
+    """The venue's connection limit for this key was reached."""
+
+
+class StaleFeedError(FeedError):
+    """No market data arrived within the configured stale-feed threshold."""
+
+
+class BrokerError(TradewireError):
+    """Broker API failure. ``status`` is the HTTP status (0 when there was no response)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: int | None = None,
+        retry_after: float | None = None,
+        body: bytes = b"",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.body = body
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status:
+            parts.append(f"(HTTP {self.status}")
+            parts[-1] += f", code {self.code})" if self.code is not None else ")"
+        return " ".join(parts)
+
+
+class RetryableBrokerError(BrokerError):
+    """Transient: rate limited, server error, timeout. Retry lookups; reconcile orders."""
+
+
+class NonRetryableBrokerError(BrokerError):
+    """Definitive refusal of this request; sending it again will fail the same way."""
+
+
+class OrderRejected(NonRetryableBrokerError):
+    """The venue refused the order (403 or 422 with a body)."""
+
+
+class NotFound(NonRetryableBrokerError):
+    """The requested order, position or asset does not exist (404)."""
+
+
+class FatalBrokerError(BrokerError):
+    """Authentication or account-level failure: stop trading."""
+
+
+class OrderOutcomeUnknown(BrokerError):
+    """The order request left but no definitive answer came back.
+
+    The order may have landed. It stays in flight until the trade_updates stream or a
+    ``GET /v2/orders:by_client_order_id`` lookup settles it; it is never blindly resent.
+    """
+
+    def __init__(self, message: str, *, client_order_id: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.client_order_id = client_order_id
+
+
+__all__ = [
+    "AuthError",
+    "BrokerError",
+    "ConfigError",
+    "FatalBrokerError",
+    "FeedClosedError",
+    "FeedClosedOK",
+    "FeedError",
+    "LocalProtocolError",
+    "MaxConnectionsError",
+    "NonRetryableBrokerError",
+    "NotFound",
+    "OrderOutcomeUnknown",
+    "OrderRejected",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "RetryableBrokerError",
+    "StaleFeedError",
+    "TradewireError",
+]

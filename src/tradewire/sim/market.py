@@ -1,0 +1,68 @@
+"""Market state shared by the simulated feed and the simulated broker.
+
+The feed publishes every quote and trade here before it writes the frame; the broker's
+matching engine listens here, so orders fill against exactly the prices clients were shown.
+All state lives on the instance (no module globals), so tests can run many simulators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class NBBO:
+    """Best bid and offer for one symbol. Sizes in shares; timestamp in Unix ms (SIP)."""
+
+    symbol: str
+    bid_price: float
+    bid_size: int
+    ask_price: float
+    ask_size: int
+    timestamp_ms: int
+
+
+@dataclass(slots=True)
+class LastTrade:
+    symbol: str
+    price: float
+    size: float
+    timestamp_ms: int
+
+
+QuoteListener = Callable[[NBBO], None]
+TradeListener = Callable[[LastTrade], None]
+
+
+class MarketState:
+    """Latest NBBO and trade per symbol, with synchronous listeners.
+
+    Listeners run inline when a quote is published, on the simulator's loop; they must not
+    block. The broker uses them to re-evaluate resting orders on every quote.
+    """
+
+    def __init__(self) -> None:
+        self.quotes: dict[str, NBBO] = {}
+        self.trades: dict[str, LastTrade] = {}
+        self._quote_listeners: list[QuoteListener] = []
+        self._trade_listeners: list[TradeListener] = []
+
+    def on_quote(self, listener: QuoteListener) -> None:
+        self._quote_listeners.append(listener)
+
+    def on_trade(self, listener: TradeListener) -> None:
+        self._trade_listeners.append(listener)
+
+    def publish_quote(self, nbbo: NBBO) -> None:
+        self.quotes[nbbo.symbol] = nbbo
+        for listener in self._quote_listeners:
+            listener(nbbo)
+
+    def publish_trade(self, trade: LastTrade) -> None:
+        self.trades[trade.symbol] = trade
+        for listener in self._trade_listeners:
+            listener(trade)
+
+    def nbbo(self, symbol: str) -> NBBO | None:
+        return self.quotes.get(symbol)

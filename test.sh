@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: set up .venv with the test extra, lint, type-check, check the
+# sans-I/O import contract, then run pytest. Extra arguments go to pytest.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+scripts/bootstrap.sh test
+export PATH="$here/.venv/bin:$PATH"
+echo "== ruff" && ruff check src tests && ruff format --check src tests
+echo "== mypy" && mypy
+echo "== import-linter" && lint-imports
+echo "== pytest" && exec pytest "$@"
