@@ -1,0 +1,279 @@
+"""Sans-I/O Polygon feed session: bytes in, events and outgoing messages out.
+
+The session knows the handshake (server speaks first, then ``auth``), the subscription
+set, and how to decode a data frame; it never touches a socket, so every rule is unit
+tested with bytes. The I/O adapter (``client.py``) feeds it frames and writes
+``data_to_send()``.
+
+Unlike the official client (reference/polygon.md section 4, issue #800), the *desired*
+subscription set survives a reconnect: :meth:`FeedSession.reset` forgets the connection,
+not what the user asked for, and the whole set is sent again after ``auth_success``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import msgspec
+from pydantic import SecretStr
+
+from tradewire.errors import AuthError, MaxConnectionsError, RemoteProtocolError, TradewireError
+from tradewire.polygon.messages import (
+    FRAME_DECODER,
+    ITEM_DECODERS,
+    RAW_FRAME_DECODER,
+    RAW_ITEM_HEAD,
+    MarketEvent,
+    Status,
+)
+
+log = logging.getLogger(__name__)
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class SessionState(enum.Enum):
+    CONNECTING = "connecting"  # socket open, waiting for the server's "connected"
+    AUTHENTICATING = "authenticating"  # auth sent, waiting for the verdict
+    AUTHENTICATED = "authenticated"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionError:
+    """A problem the adapter must act on: ``error.fatal`` means do not reconnect."""
+
+    error: TradewireError
+    fatal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """Auth succeeded; the adapter may now consider the feed live."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionAck:
+    channel: str
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNotice:
+    """A status the session does not act on itself (``error``, unknown statuses)."""
+
+    status: str
+    message: str
+
+
+ControlEvent = SessionError | Authenticated | SubscriptionAck | ServerNotice
+
+# Statuses after which the server closes the connection. Close codes are UNCONFIRMED
+# upstream, so the status text, not the code, decides what we report.
+_DISCONNECT_STATUSES = {"max_connections", "slow_consumer", "force_disconnect", "auth_timeout"}
+
+
+def normalize_channels(channels: Iterable[str]) -> list[str]:
+    """Trim, drop empties and validate ``CHANNEL.TICKER`` form (ticker may contain dots)."""
+    out: list[str] = []
+    for raw in channels:
+        ch = raw.strip()
+        if not ch:
+            continue
+        prefix, dot, ticker = ch.partition(".")
+        if not dot or not prefix or not ticker:
+            raise ValueError(f"bad channel {raw!r}: expected CHANNEL.TICKER, e.g. Q.AAPL or T.*")
+        out.append(f"{prefix.upper()}.{ticker}")
+    return out
+
+
+class FeedSession:
+    """One logical feed subscription across any number of physical connections.
+
+    Call :meth:`reset` when a new connection opens, :meth:`receive` with each frame's
+    payload, and write everything :meth:`data_to_send` returns. Market events come back from
+    :meth:`receive` in frame order; control events are queued in :attr:`control_events`.
+    """
+
+    def __init__(self, api_key: SecretStr) -> None:
+        self._api_key = api_key
+        self.state = SessionState.CONNECTING
+        self.desired: set[str] = set()
+        self.confirmed: set[str] = set()
+        self._outbox: list[bytes] = []
+        self.control_events: list[ControlEvent] = []
+        # Counters are plain ints: read by metrics off the hot path.
+        self.frames = 0
+        self.events = 0
+        self.unknown_events = 0
+        self.malformed_items = 0
+        self.malformed_frames = 0
+        self._unknown_seen: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"FeedSession(state={self.state.value}, subscriptions={len(self.desired)})"
+
+    # -- connection lifecycle ------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Start over for a new connection; keeps the desired subscriptions."""
+        self.state = SessionState.CONNECTING
+        self.confirmed.clear()
+        self._outbox.clear()
+
+    def close(self) -> None:
+        self.state = SessionState.CLOSED
+        self._outbox.clear()
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def subscribe(self, channels: Iterable[str]) -> list[str]:
+        """Add channels to the desired set; sends now if authenticated. Returns the new ones."""
+        new = [c for c in normalize_channels(channels) if c not in self.desired]
+        self.desired.update(new)
+        if new and self.state is SessionState.AUTHENTICATED:
+            self._send_action("subscribe", new)
+        return new
+
+    def unsubscribe(self, channels: Iterable[str]) -> list[str]:
+        gone = [c for c in normalize_channels(channels) if c in self.desired]
+        self.desired.difference_update(gone)
+        self.confirmed.difference_update(gone)
+        if gone and self.state is SessionState.AUTHENTICATED:
+            self._send_action("unsubscribe", gone)
+        return gone
+
+    @property
+    def has_output(self) -> bool:
+        """True when :meth:`data_to_send` has something; cheap enough for the hot path."""
+        return bool(self._outbox)
+
+    def data_to_send(self) -> list[bytes]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    def _send_action(self, action: str, channels: list[str]) -> None:
+        self._outbox.append(
+            _ENCODER.encode({"action": action, "params": ",".join(sorted(channels))})
+        )
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def receive(self, data: bytes | bytearray | memoryview | str) -> list[MarketEvent]:
+        """Decode one frame. Never raises for bad input: problems are counted and reported.
+
+        The fast path decodes the whole array into typed Structs in one call. If that fails
+        (unknown ``ev``, one malformed element, not an array), each element is decoded on its
+        own, so one bad element never costs the good ones around it.
+        """
+        self.frames += 1
+        try:
+            items = FRAME_DECODER.decode(data)
+        except msgspec.DecodeError:
+            items = self._decode_per_item(data)
+        events: list[MarketEvent] = []
+        for item in items:
+            if type(item) is Status:
+                self._on_status(item)
+            else:
+                events.append(item)  # type: ignore[arg-type]
+        self.events += len(events)
+        return events
+
+    def _decode_per_item(
+        self, data: bytes | bytearray | memoryview | str
+    ) -> list[MarketEvent | Status]:
+        try:
+            raws = RAW_FRAME_DECODER.decode(data)
+        except msgspec.DecodeError as exc:
+            self.malformed_frames += 1
+            preview = bytes(data[:80]) if not isinstance(data, str) else data[:80].encode()
+            log.warning("polygon: dropped a frame that is not a JSON array (%s): %r", exc, preview)
+            self.control_events.append(
+                ServerNotice("malformed_frame", f"frame is not a JSON array: {exc}")
+            )
+            return []
+        out: list[MarketEvent | Status] = []
+        for raw in raws:
+            try:
+                head = RAW_ITEM_HEAD.decode(raw)
+            except msgspec.DecodeError as exc:
+                self._malformed(raw, f"not an object: {exc}")
+                continue
+            ev = head.get("ev")
+            decoder = ITEM_DECODERS.get(ev) if isinstance(ev, str) else None
+            if decoder is None:
+                self.unknown_events += 1
+                key = str(ev)
+                if key not in self._unknown_seen:
+                    self._unknown_seen.add(key)
+                    log.warning("polygon: ignoring unknown event type ev=%r (logged once)", ev)
+                continue
+            try:
+                out.append(decoder.decode(raw))
+            except msgspec.ValidationError as exc:
+                self._malformed(raw, str(exc))
+        return out
+
+    def _malformed(self, raw: msgspec.Raw, why: str) -> None:
+        self.malformed_items += 1
+        log.warning("polygon: dropped a malformed event (%s): %.120r", why, bytes(raw))
+        self.control_events.append(
+            SessionError(RemoteProtocolError(f"malformed event: {why}"), fatal=False)
+        )
+
+    def _on_status(self, msg: Status) -> None:
+        status = msg.status
+        if status == "connected":
+            if self.state is SessionState.CONNECTING:
+                self.state = SessionState.AUTHENTICATING
+                self._outbox.append(
+                    _ENCODER.encode({"action": "auth", "params": self._api_key.get_secret_value()})
+                )
+        elif status == "auth_success" or (
+            # Historic servers answered auth with status "success", message "authenticated".
+            status == "success"
+            and self.state is SessionState.AUTHENTICATING
+            and msg.message == "authenticated"
+        ):
+            self.state = SessionState.AUTHENTICATED
+            self.control_events.append(Authenticated())
+            if self.desired:
+                self._send_action("subscribe", sorted(self.desired))
+        elif status == "auth_failed":
+            self.state = SessionState.CLOSED
+            self.control_events.append(
+                SessionError(AuthError(f"polygon refused the API key: {msg.message}"), fatal=True)
+            )
+        elif status == "success":
+            self._on_ack(msg.message)
+        elif status == "max_connections":
+            self.control_events.append(
+                SessionError(
+                    MaxConnectionsError(f"polygon connection limit reached: {msg.message}"),
+                    fatal=False,
+                )
+            )
+        elif status in _DISCONNECT_STATUSES:
+            self.control_events.append(ServerNotice(status, msg.message))
+        else:
+            # "error" (e.g. not entitled), "auth_required" and anything new: surface it.
+            log.warning("polygon status %s: %s", status, msg.message)
+            self.control_events.append(ServerNotice(status, msg.message))
+
+    def _on_ack(self, message: str) -> None:
+        # "subscribed to: T.AAPL" / "unsubscribed to: T.AAPL" (sic).
+        verb, sep, channel = message.partition(":")
+        if not sep:
+            self.control_events.append(ServerNotice("success", message))
+            return
+        channel = channel.strip()
+        subscribed = verb.strip().startswith("subscribed")
+        if subscribed:
+            self.confirmed.add(channel)
+        else:
+            self.confirmed.discard(channel)
+        self.control_events.append(SubscriptionAck(channel, subscribed))

@@ -1,0 +1,112 @@
+"""Run the venue simulator in its own process and find out where it listens.
+
+``tradewire run`` without credentials and ``tradewire bench`` both need the simulator on
+another core, not on the engine's loop, so that its work never shows up as engine latency.
+The child prints one ready line, ``tradewire sim ready feed=<ws url> broker=<http url>``;
+this module starts it, waits for that line and stops the child cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tradewire.errors import TradewireError
+
+_READY = re.compile(rb"tradewire sim ready feed=(\S+) broker=(\S+)")
+
+
+class SimulatorStartError(TradewireError):
+    """The simulator process exited or stayed silent before it was ready."""
+
+
+@dataclass(slots=True)
+class SimProcess:
+    """A ``tradewire sim`` child process. Use as ``async with SimProcess(args) as sim``."""
+
+    args: Sequence[str] = ()
+    startup_timeout_s: float = 20.0
+    feed_url: str = ""
+    broker_url: str = ""
+    output: list[str] = field(default_factory=list)
+    _proc: asyncio.subprocess.Process | None = None
+    _drain: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def stream_url(self) -> str:
+        return self.broker_url.replace("http://", "ws://", 1) + "/stream"
+
+    async def start(self) -> None:
+        cmd = [sys.executable, "-m", "tradewire.cli", "sim", *self.args]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=env,
+        )
+        assert self._proc.stdout is not None
+        try:
+            async with asyncio.timeout(self.startup_timeout_s):
+                while True:
+                    line = await self._proc.stdout.readline()
+                    if not line:
+                        code = await self._proc.wait()
+                        raise SimulatorStartError(
+                            f"simulator exited with code {code} before it was ready:\n"
+                            + "".join(self.output[-20:])
+                        )
+                    self.output.append(line.decode(errors="replace"))
+                    match = _READY.search(line)
+                    if match:
+                        self.feed_url = match.group(1).decode()
+                        self.broker_url = match.group(2).decode()
+                        break
+        except TimeoutError:
+            await self.stop()
+            raise SimulatorStartError(
+                f"simulator not ready after {self.startup_timeout_s:.0f}s:\n"
+                + "".join(self.output[-20:])
+            ) from None
+        self._drain = asyncio.get_running_loop().create_task(self._drain_output())
+
+    async def _drain_output(self) -> None:
+        # Keep reading so the child never blocks on a full pipe; keep the tail for errors.
+        assert self._proc is not None
+        assert self._proc.stdout is not None
+        while line := await self._proc.stdout.readline():
+            self.output.append(line.decode(errors="replace"))
+            del self.output[:-200]
+
+    async def stop(self, timeout_s: float = 10.0) -> int | None:
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._drain is not None:
+            await asyncio.gather(self._drain, return_exceptions=True)
+        return proc.returncode
+
+    async def __aenter__(self) -> SimProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
