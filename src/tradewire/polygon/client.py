@@ -202,22 +202,30 @@ class PolygonClient:
         self.session.unsubscribe(chans)
         self._flush()
 
-    async def subscribe_quotes(self, symbols: Iterable[str], handler: Handler) -> None:
+    async def subscribe_quotes(
+        self, symbols: Iterable[str], handler: Handler | None = None
+    ) -> None:
         """NBBO quotes (``Quote``) for ``symbols``; ``["*"]`` means every ticker."""
         await self.subscribe([f"Q.{s}" for s in symbols], handler)
 
-    async def subscribe_trades(self, symbols: Iterable[str], handler: Handler) -> None:
+    async def subscribe_trades(
+        self, symbols: Iterable[str], handler: Handler | None = None
+    ) -> None:
         await self.subscribe([f"T.{s}" for s in symbols], handler)
 
-    async def subscribe_aggregates(self, symbols: Iterable[str], handler: Handler) -> None:
+    async def subscribe_aggregates(
+        self, symbols: Iterable[str], handler: Handler | None = None
+    ) -> None:
         """Per-second bars (``Aggregate``)."""
         await self.subscribe([f"A.{s}" for s in symbols], handler)
 
-    async def subscribe_minute_aggregates(self, symbols: Iterable[str], handler: Handler) -> None:
+    async def subscribe_minute_aggregates(
+        self, symbols: Iterable[str], handler: Handler | None = None
+    ) -> None:
         """Per-minute bars (``MinuteAggregate``)."""
         await self.subscribe([f"AM.{s}" for s in symbols], handler)
 
-    async def subscribe_luld(self, symbols: Iterable[str], handler: Handler) -> None:
+    async def subscribe_luld(self, symbols: Iterable[str], handler: Handler | None = None) -> None:
         await self.subscribe([f"LULD.{s}" for s in symbols], handler)
 
     async def unsubscribe_quotes(self, symbols: Iterable[str]) -> None:
@@ -294,11 +302,11 @@ class PolygonClient:
 
     def _resolve(self, key: tuple[str, str]) -> tuple[Handler, ...]:
         # Specific and wildcard routes, each handler once (a handler on both gets one call).
-        seen: dict[int, Handler] = {}
+        # Bound methods are new objects on every access, so compare by equality, not identity.
+        seen: list[Handler] = []
         for route in (key, (key[0], "*")):
-            for h in self._routes.get(route, ()):
-                seen.setdefault(id(h), h)
-        handlers = tuple(seen.values())
+            seen.extend(h for h in self._routes.get(route, ()) if h not in seen)
+        handlers = tuple(seen)
         self._route_cache[key] = handlers
         return handlers
 

@@ -287,6 +287,9 @@ class PolygonFeedServer:
                 conn.closing = True
                 conn.transport.underlying_transport.abort()
 
+    def subscriber_count(self, channel: str) -> int:
+        return len(self._subs.get(channel, ()))
+
     async def wait_for_subscribers(
         self, channel: str, count: int = 1, timeout_s: float = 5.0
     ) -> None:
@@ -324,7 +327,11 @@ class PolygonFeedServer:
                 conn.send(wire.status("success", f"subscribed to: {channel}"))
             else:
                 conn.subs.discard(channel)
-                self._subs.get(channel, set()).discard(conn)
+                subscribers = self._subs.get(channel)
+                if subscribers is not None:
+                    subscribers.discard(conn)
+                    if not subscribers:
+                        del self._subs[channel]
                 conn.send(wire.status("success", f"unsubscribed to: {channel}"))
         self._wake_sub_waiters()
 

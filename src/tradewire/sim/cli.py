@@ -1,0 +1,112 @@
+"""``tradewire sim``: the local venue simulator as a process.
+
+Prints one ready line, ``tradewire sim ready feed=<url> broker=<url>``, that other
+processes (``tradewire run``, ``tradewire bench``, tests) wait for; stops cleanly on
+SIGINT/SIGTERM with exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from tradewire.sim.sources import symbols_for
+from tradewire.sim.venue import VenueConfig, VenueSimulator
+
+log = logging.getLogger("tradewire.sim")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
+    parser.add_argument("--feed-port", type=int, default=0, help="Polygon feed port (0 = any free)")
+    parser.add_argument(
+        "--polygon-key",
+        action="append",
+        default=None,
+        help="API key the feed accepts (repeatable; default test-key)",
+    )
+    parser.add_argument(
+        "--symbols",
+        default="20",
+        help="comma-separated tickers, or a count of generated symbols (default 20)",
+    )
+    parser.add_argument("--rate", type=float, default=1000.0, help="synthetic events per second")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        action="append",
+        default=None,
+        help="Polygon flat file (trades or quotes CSV/CSV.gz) to replay instead; repeatable",
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="replay speed multiplier; 0 = as fast as possible"
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=1, help="feed connections allowed per key"
+    )
+    parser.add_argument(
+        "--eviction",
+        choices=("oldest", "newest"),
+        default="oldest",
+        help="which connection max_connections disconnects",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=0.0, help="stop after S seconds (0 = run)"
+    )
+    parser.add_argument("--log-level", default="WARNING")
+
+
+def venue_config(args: argparse.Namespace) -> VenueConfig:
+    return VenueConfig(
+        host=args.host,
+        feed_port=args.feed_port,
+        polygon_keys=tuple(args.polygon_key or ("test-key",)),
+        max_connections=args.max_connections,
+        eviction=args.eviction,
+        symbols=symbols_for(args.symbols),
+        rate=args.rate,
+        seed=args.seed,
+        replay_files=list(args.replay or []),
+        speed=args.speed,
+        duration_s=args.duration,
+    )
+
+
+async def serve(config: VenueConfig) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with VenueSimulator(config) as sim:
+        source = sim.start_source()
+        print(f"tradewire sim ready feed={sim.feed_url} broker=-", flush=True)
+        waiter = loop.create_task(stop.wait())
+        await asyncio.wait({waiter, source}, return_when=asyncio.FIRST_COMPLETED)
+        if source.done() and not source.cancelled() and source.exception() is not None:
+            log.error("simulator source failed: %s", source.exception())
+            return 1
+        waiter.cancel()
+    print("tradewire sim stopped", flush=True)
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    config = venue_config(args)
+    try:
+        import uvloop
+
+        return uvloop.run(serve(config))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(argparse.Namespace()))

@@ -1,0 +1,91 @@
+"""The venue simulator as one object: market state, feed server and a data source.
+
+``tradewire sim`` runs this in its own process; tests run it on their own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tradewire.sim.market import MarketState
+from tradewire.sim.polygon_feed import PolygonFeedServer
+from tradewire.sim.sources import SyntheticMarket, merge_flat_files, replay, run_synthetic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class VenueConfig:
+    """Everything ``tradewire sim`` can be told; defaults suit tests and ``tradewire run``."""
+
+    host: str = "127.0.0.1"
+    feed_port: int = 0
+    polygon_keys: Sequence[str] = ("test-key",)
+    max_connections: int = 1
+    eviction: str = "oldest"
+    symbols: Sequence[str] = ("AAPL", "MSFT")
+    rate: float = 1_000.0
+    seed: int = 7
+    replay_files: Sequence[Path] = field(default_factory=list)
+    speed: float = 1.0
+    duration_s: float = 0.0
+    auth_timeout_s: float = 10.0
+
+
+class VenueSimulator:
+    """Feed server plus a synthetic or replayed source, sharing one :class:`MarketState`."""
+
+    def __init__(
+        self, config: VenueConfig, *, stamp_sink: Callable[[int, int], None] | None = None
+    ) -> None:
+        self.config = config
+        self.market = MarketState()
+        self.feed = PolygonFeedServer(
+            self.market,
+            host=config.host,
+            port=config.feed_port,
+            api_keys=config.polygon_keys,
+            max_connections_per_key=config.max_connections,
+            eviction="newest" if config.eviction == "newest" else "oldest",
+            auth_timeout=config.auth_timeout_s,
+            stamp_sink=stamp_sink,
+        )
+        self.source_task: asyncio.Task[int] | None = None
+
+    @property
+    def feed_url(self) -> str:
+        return self.feed.url()
+
+    async def start(self) -> None:
+        await self.feed.start()
+
+    def start_source(self) -> asyncio.Task[int]:
+        cfg = self.config
+        if cfg.replay_files:
+            coro = replay(self.feed.publish, merge_flat_files(cfg.replay_files), speed=cfg.speed)
+        else:
+            synthetic = SyntheticMarket(list(cfg.symbols), seed=cfg.seed)
+            coro = run_synthetic(
+                self.feed.publish, synthetic, rate=cfg.rate, duration_s=cfg.duration_s
+            )
+        self.source_task = asyncio.get_running_loop().create_task(coro, name="sim-source")
+        return self.source_task
+
+    async def stop(self) -> None:
+        if self.source_task is not None:
+            self.source_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.source_task
+        await self.feed.stop()
+
+    async def __aenter__(self) -> VenueSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
