@@ -1,0 +1,193 @@
+"""Alpaca REST and trade_updates JSON shapes, from reference/alpaca.md sections 5, 7, 8, 11.
+
+Decimals go out as strings (Alpaca keeps precision that way, and alpaca-py requires strings
+for notional/trail fields); every documented key is present, with null when unset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tradewire.sim.matching import CENT, Execution, SimBook, SimOrder, SimPosition, asset_id_for
+
+ASSET_EXCHANGE = "NASDAQ"
+
+
+def ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def dec(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return text
+
+
+def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
+    legs = None
+    if order.legs and book is not None:
+        legs = [order_json(book.orders[i]) for i in order.legs]
+    return {
+        "id": order.id,
+        "client_order_id": order.client_order_id,
+        "created_at": ts(order.created_at),
+        "updated_at": ts(order.updated_at),
+        "submitted_at": ts(order.submitted_at),
+        "filled_at": ts(order.filled_at),
+        "expired_at": ts(order.expired_at),
+        "expires_at": None,
+        "canceled_at": ts(order.canceled_at),
+        "failed_at": None,
+        "replaced_at": ts(order.replaced_at),
+        "replaced_by": order.replaced_by,
+        "replaces": order.replaces,
+        "asset_id": order.asset_id,
+        "symbol": order.symbol,
+        "asset_class": "us_equity",
+        "notional": dec(order.notional),
+        "qty": dec(order.qty),
+        "filled_qty": dec(order.filled_qty) or "0",
+        "filled_avg_price": dec(order.filled_avg_price),
+        "order_class": order.order_class,
+        "order_type": order.type,
+        "type": order.type,
+        "side": order.side,
+        "position_intent": None,
+        "time_in_force": order.time_in_force,
+        "limit_price": dec(order.limit_price),
+        "stop_price": dec(order.stop_price),
+        "status": order.status,
+        "extended_hours": order.extended_hours,
+        "legs": legs,
+        "trail_percent": dec(order.trail_percent),
+        "trail_price": dec(order.trail_price),
+        "hwm": dec(order.hwm),
+        "subtag": None,
+        "source": None,
+    }
+
+
+def error_json(code: int, message: str, **extra: object) -> dict[str, Any]:
+    return {"code": code, "message": message, **{k: str(v) for k, v in extra.items()}}
+
+
+def account_json(book: SimBook) -> dict[str, Any]:
+    equity = book.equity.quantize(CENT)
+    return {
+        "id": book.account_id,
+        "account_number": "PA" + book.account_id.replace("-", "")[:10].upper(),
+        "status": "ACTIVE",
+        "crypto_status": "INACTIVE",
+        "currency": "USD",
+        "cash": dec(book.cash.quantize(CENT)),
+        "buying_power": dec(book.buying_power.quantize(CENT)),
+        "regt_buying_power": dec(book.buying_power.quantize(CENT)),
+        "daytrading_buying_power": "0",
+        "non_marginable_buying_power": dec(book.buying_power.quantize(CENT)),
+        "equity": dec(equity),
+        "last_equity": dec(book.starting_cash),
+        "portfolio_value": dec(equity),
+        "long_market_value": dec(book.long_market_value.quantize(CENT)),
+        "short_market_value": dec(book.short_market_value.quantize(CENT)),
+        "initial_margin": "0",
+        "maintenance_margin": "0",
+        "last_maintenance_margin": "0",
+        "sma": "0",
+        "daytrade_count": 0,
+        "multiplier": "1",
+        "pattern_day_trader": False,
+        "trading_blocked": False,
+        "transfers_blocked": False,
+        "account_blocked": False,
+        "trade_suspended_by_user": False,
+        "shorting_enabled": book.shorting_enabled,
+        "created_at": "2026-01-02T14:30:00Z",
+    }
+
+
+def position_json(book: SimBook, pos: SimPosition) -> dict[str, Any]:
+    mark = book.mark(pos.symbol) or pos.avg_entry_price
+    cost = pos.qty * pos.avg_entry_price
+    value = pos.qty * mark
+    pl = value - cost
+    plpc = pl / abs(cost) if cost else Decimal(0)
+    return {
+        "asset_id": pos.asset_id or asset_id_for(pos.symbol),
+        "symbol": pos.symbol,
+        "exchange": ASSET_EXCHANGE,
+        "asset_class": "us_equity",
+        "asset_marginable": True,
+        "avg_entry_price": dec(pos.avg_entry_price.quantize(Decimal("0.0001"))),
+        "qty": dec(pos.qty),
+        "qty_available": dec(pos.qty),
+        "side": "long" if pos.qty > 0 else "short",
+        "market_value": dec(value.quantize(CENT)),
+        "cost_basis": dec(cost.quantize(CENT)),
+        "unrealized_pl": dec(pl.quantize(CENT)),
+        "unrealized_plpc": dec(plpc.quantize(Decimal("0.0001"))),
+        "unrealized_intraday_pl": dec(pl.quantize(CENT)),
+        "unrealized_intraday_plpc": dec(plpc.quantize(Decimal("0.0001"))),
+        "current_price": dec(mark.quantize(CENT)),
+        "lastday_price": dec(mark.quantize(CENT)),
+        "change_today": "0",
+    }
+
+
+def clock_json(now: datetime | None = None) -> dict[str, Any]:
+    # The simulator's market is always open: it trades whenever the feed runs.
+    now = now or datetime.now(UTC)
+    return {
+        "timestamp": ts(now),
+        "is_open": True,
+        "next_open": ts(now + timedelta(days=1)),
+        "next_close": ts(now + timedelta(hours=6)),
+    }
+
+
+def calendar_json(start: datetime, days: int = 5) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    day = start
+    while len(out) < days:
+        if day.weekday() < 5:
+            out.append({"date": day.strftime("%Y-%m-%d"), "open": "09:30", "close": "16:00",
+                        "settlement_date": (day + timedelta(days=1)).strftime("%Y-%m-%d")})  # fmt: skip
+        day += timedelta(days=1)
+    return out
+
+
+def asset_json(symbol: str) -> dict[str, Any]:
+    return {
+        "id": asset_id_for(symbol),
+        "class": "us_equity",
+        "exchange": ASSET_EXCHANGE,
+        "symbol": symbol,
+        "name": f"{symbol} (simulated)",
+        "status": "active",
+        "tradable": True,
+        "marginable": True,
+        "shortable": True,
+        "easy_to_borrow": True,
+        "fractionable": True,
+        "maintenance_margin_requirement": 30,
+        "attributes": [],
+    }
+
+
+def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "event": execution.event,
+        "order": order_json(execution.order, book),
+        "timestamp": ts(datetime.now(UTC)),
+        "execution_id": execution.execution_id,
+        "price": dec(execution.price),
+        "qty": dec(execution.qty),
+        "position_qty": dec(execution.position_qty),
+    }
+    if execution.execution_id is None:
+        del data["execution_id"]
+    return {"stream": "trade_updates", "data": data}
