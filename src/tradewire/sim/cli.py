@@ -55,6 +55,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="oldest",
         help="which connection max_connections disconnects",
     )
+    parser.add_argument("--broker-port", type=int, default=0, help="Alpaca broker port (0 = any)")
+    parser.add_argument("--alpaca-key", default="test-key", help="key id the broker accepts")
+    parser.add_argument(
+        "--alpaca-secret", default="test-secret", help="secret key the broker accepts"
+    )
+    parser.add_argument(
+        "--rate-limit", type=int, default=0, help="broker requests/minute per key (0 = off)"
+    )
+    parser.add_argument(
+        "--partial-fills", type=float, default=0.0, help="probability of a partial fill (0..1)"
+    )
     parser.add_argument(
         "--duration", type=float, default=0.0, help="stop after S seconds (0 = run)"
     )
@@ -74,6 +85,11 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         replay_files=list(args.replay or []),
         speed=args.speed,
         duration_s=args.duration,
+        broker_port=args.broker_port,
+        alpaca_key=args.alpaca_key,
+        alpaca_secret=args.alpaca_secret,
+        rate_limit_per_minute=args.rate_limit or None,
+        partial_fill_probability=args.partial_fills,
     )
 
 
@@ -84,7 +100,7 @@ async def serve(config: VenueConfig) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with VenueSimulator(config) as sim:
         source = sim.start_source()
-        print(f"tradewire sim ready feed={sim.feed_url} broker=-", flush=True)
+        print(f"tradewire sim ready feed={sim.feed_url} broker={sim.broker_url}", flush=True)
         waiter = loop.create_task(stop.wait())
         await asyncio.wait({waiter, source}, return_when=asyncio.FIRST_COMPLETED)
         if source.done() and not source.cancelled() and source.exception() is not None:

@@ -1,4 +1,4 @@
-"""The venue simulator as one object: market state, feed server and a data source.
+"""The venue simulator as one object: market state, feed, broker and a data source.
 
 ``tradewire sim`` runs this in its own process; tests run it on their own loop.
 """
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tradewire.sim.alpaca_broker import AlpacaBrokerServer
 from tradewire.sim.market import MarketState
 from tradewire.sim.polygon_feed import PolygonFeedServer
 from tradewire.sim.sources import SyntheticMarket, merge_flat_files, replay, run_synthetic
@@ -35,13 +36,22 @@ class VenueConfig:
     speed: float = 1.0
     duration_s: float = 0.0
     auth_timeout_s: float = 10.0
+    broker_port: int = 0
+    alpaca_key: str = "test-key"
+    alpaca_secret: str = "test-secret"  # noqa: S105 - the simulator's documented test secret
+    rate_limit_per_minute: int | None = None
+    partial_fill_probability: float = 0.0
 
 
 class VenueSimulator:
     """Feed server plus a synthetic or replayed source, sharing one :class:`MarketState`."""
 
     def __init__(
-        self, config: VenueConfig, *, stamp_sink: Callable[[int, int], None] | None = None
+        self,
+        config: VenueConfig,
+        *,
+        stamp_sink: Callable[[int, int], None] | None = None,
+        arrival_sink: Callable[[str, int], None] | None = None,
     ) -> None:
         self.config = config
         self.market = MarketState()
@@ -55,14 +65,30 @@ class VenueSimulator:
             auth_timeout=config.auth_timeout_s,
             stamp_sink=stamp_sink,
         )
+        self.broker = AlpacaBrokerServer(
+            self.market,
+            host=config.host,
+            port=config.broker_port,
+            key_id=config.alpaca_key,
+            secret_key=config.alpaca_secret,
+            rate_limit_per_minute=config.rate_limit_per_minute,
+            partial_fill_probability=config.partial_fill_probability,
+            seed=config.seed,
+            arrival_sink=arrival_sink,
+        )
         self.source_task: asyncio.Task[int] | None = None
 
     @property
     def feed_url(self) -> str:
         return self.feed.url()
 
+    @property
+    def broker_url(self) -> str:
+        return self.broker.base_url
+
     async def start(self) -> None:
         await self.feed.start()
+        await self.broker.start()
 
     def start_source(self) -> asyncio.Task[int]:
         cfg = self.config
@@ -81,6 +107,7 @@ class VenueSimulator:
             self.source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.source_task
+        await self.broker.stop()
         await self.feed.stop()
 
     async def __aenter__(self) -> VenueSimulator:
