@@ -1,13 +1,14 @@
 """tradewire: a low-latency trading gateway for Polygon market data and Alpaca execution."""
 
+from tradewire._version import __version__
+from tradewire.alpaca.client import AlpacaClient
 from tradewire.errors import TradewireError
 from tradewire.polygon.client import PolygonClient
 from tradewire.polygon.messages import Aggregate, LimitUpLimitDown, MinuteAggregate, Quote, Trade
 
-__version__ = "0.1.0"
-
 __all__ = [
     "Aggregate",
+    "AlpacaClient",
     "LimitUpLimitDown",
     "MinuteAggregate",
     "PolygonClient",

@@ -179,9 +179,13 @@ def asset_json(symbol: str) -> dict[str, Any]:
 
 
 def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
+    order = order_json(execution.order, book)
+    order["status"] = execution.status
+    order["filled_qty"] = dec(execution.filled_qty) or "0"
+    order["filled_avg_price"] = dec(execution.filled_avg_price)
     data: dict[str, Any] = {
         "event": execution.event,
-        "order": order_json(execution.order, book),
+        "order": order,
         "timestamp": ts(datetime.now(UTC)),
         "execution_id": execution.execution_id,
         "price": dec(execution.price),

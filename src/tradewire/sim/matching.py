@@ -99,6 +99,16 @@ class Execution:
     price: Decimal | None = None
     position_qty: Decimal | None = None
     execution_id: str | None = None
+    # The order's state when the event happened; the order object itself keeps changing.
+    status: str = ""
+    filled_qty: Decimal = ZERO
+    filled_avg_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            object.__setattr__(self, "status", self.order.status)
+            object.__setattr__(self, "filled_qty", self.order.filled_qty)
+            object.__setattr__(self, "filled_avg_price", self.order.filled_avg_price)
 
 
 @dataclass(slots=True)

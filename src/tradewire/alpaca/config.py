@@ -1,0 +1,58 @@
+"""Configuration of the Alpaca execution client."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr, model_validator
+
+from tradewire.configbase import NonNegativeInt, PositiveFloat, PositiveInt, StrictModel
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+
+
+class AlpacaBrokerConfig(StrictModel):
+    """Where and how to reach Alpaca. Keys come from the environment, never from YAML.
+
+    Attributes:
+        live: Use the live (real money) host instead of paper; the app also requires
+            ``allow_live_trading: true`` before it will trade live.
+        base_url: Overrides the host (the local simulator, a proxy).
+        request_timeout_s: Read timeout of a REST call. An order whose answer does not come
+            in time is *unknown*, never resent blindly.
+        resolve_attempts: Lookups by client_order_id before an unknown order is reported as
+            still unknown (it then stays in flight until the stream or reconciliation settles it).
+    """
+
+    key_id: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    live: bool = False
+    base_url: str | None = None
+    stream_url: str | None = None
+    pool_size: PositiveInt = 2
+    connect_timeout_s: PositiveFloat = 5.0
+    request_timeout_s: PositiveFloat = 5.0
+    rate_limit_per_minute: PositiveInt = 200
+    resolve_attempts: PositiveInt = 5
+    resolve_backoff_s: PositiveFloat = 0.2
+    max_retries_before_send: NonNegativeInt = 2
+    stream_reconnect_max_s: PositiveFloat = 30.0
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> AlpacaBrokerConfig:
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        if self.stream_url is not None and not self.stream_url.startswith(("ws://", "wss://")):
+            raise ValueError("stream_url must start with ws:// or wss://")
+        return self
+
+    @property
+    def rest_url(self) -> str:
+        return (self.base_url or (LIVE_URL if self.live else PAPER_URL)).rstrip("/")
+
+    @property
+    def trade_stream_url(self) -> str:
+        if self.stream_url is not None:
+            return self.stream_url
+        base = self.rest_url
+        scheme = "wss://" if base.startswith("https://") else "ws://"
+        return scheme + base.split("://", 1)[1] + "/stream"

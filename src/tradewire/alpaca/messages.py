@@ -1,0 +1,196 @@
+"""Alpaca Trading API v2 objects as msgspec Structs (reference/alpaca.md sections 5, 8, 11).
+
+Decimals are ``Decimal`` (the wire sends strings to keep precision; numbers are accepted
+too). Timestamps stay as the RFC 3339 strings the venue sent: parsing them costs more than
+the rest of a response and few callers need a ``datetime``; :func:`parse_time` is there for
+those who do. Unknown keys are ignored, so a new field upstream never breaks a client.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+from msgspec import Struct
+
+TERMINAL_STATUSES = frozenset({"filled", "canceled", "expired", "replaced", "rejected"})
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """RFC 3339 with up to nanoseconds (``…04.981350886-04:00``) → aware ``datetime`` (µs)."""
+    if not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        tz = rest[len(digits) :]
+        text = f"{head}.{digits[:6]:0<6}{tz}"
+    return datetime.fromisoformat(text)
+
+
+class Order(Struct, frozen=True, gc=False):
+    """An order as the venue reports it. ``legs`` holds bracket/OCO/OTO children."""
+
+    id: str
+    client_order_id: str
+    status: str
+    symbol: str | None = None
+    side: str | None = None
+    type: str | None = None
+    order_type: str | None = None
+    time_in_force: str | None = None
+    order_class: str | None = None
+    qty: Decimal | None = None
+    notional: Decimal | None = None
+    filled_qty: Decimal = Decimal(0)
+    filled_avg_price: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    hwm: Decimal | None = None
+    extended_hours: bool = False
+    created_at: str | None = None
+    updated_at: str | None = None
+    submitted_at: str | None = None
+    filled_at: str | None = None
+    expired_at: str | None = None
+    expires_at: str | None = None
+    canceled_at: str | None = None
+    failed_at: str | None = None
+    replaced_at: str | None = None
+    replaced_by: str | None = None
+    replaces: str | None = None
+    asset_id: str | None = None
+    asset_class: str | None = None
+    position_intent: str | None = None
+    legs: list[Order] | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class Account(Struct, frozen=True, gc=False):
+    id: str
+    account_number: str
+    status: str
+    currency: str = "USD"
+    cash: Decimal = Decimal(0)
+    buying_power: Decimal = Decimal(0)
+    regt_buying_power: Decimal | None = None
+    non_marginable_buying_power: Decimal | None = None
+    equity: Decimal = Decimal(0)
+    last_equity: Decimal | None = None
+    portfolio_value: Decimal | None = None
+    long_market_value: Decimal | None = None
+    short_market_value: Decimal | None = None
+    multiplier: Decimal | None = None
+    daytrade_count: int | None = None
+    shorting_enabled: bool = False
+    trading_blocked: bool = False
+    account_blocked: bool = False
+    trade_suspended_by_user: bool = False
+    pattern_day_trader: bool | None = None
+    created_at: str | None = None
+
+
+class Position(Struct, frozen=True, gc=False):
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+    side: str
+    asset_id: str | None = None
+    exchange: str | None = None
+    asset_class: str | None = None
+    qty_available: Decimal | None = None
+    market_value: Decimal | None = None
+    cost_basis: Decimal | None = None
+    unrealized_pl: Decimal | None = None
+    unrealized_plpc: Decimal | None = None
+    current_price: Decimal | None = None
+    lastday_price: Decimal | None = None
+    change_today: Decimal | None = None
+
+
+class Clock(Struct, frozen=True, gc=False):
+    timestamp: str
+    is_open: bool
+    next_open: str
+    next_close: str
+
+
+class Asset(Struct, frozen=True, gc=False, rename={"asset_class": "class"}):
+    id: str
+    symbol: str
+    asset_class: str
+    exchange: str
+    status: str
+    tradable: bool = False
+    marginable: bool = False
+    shortable: bool = False
+    easy_to_borrow: bool = False
+    fractionable: bool = False
+    name: str | None = None
+
+
+class CancelResult(Struct, frozen=True, gc=False):
+    """One item of the 207 answer to ``DELETE /v2/orders``."""
+
+    id: str
+    status: int
+
+
+class ClosePositionResult(Struct, frozen=True, gc=False):
+    """One item of the 207 answer to ``DELETE /v2/positions``; ``body`` is an order or an error."""
+
+    symbol: str
+    status: int
+    body: msgspec.Raw | None = None
+
+    @property
+    def order(self) -> Order | None:
+        if self.status != 200 or self.body is None:
+            return None
+        return ORDER_DECODER.decode(self.body)
+
+
+class TradeUpdate(Struct, frozen=True, gc=False):
+    """One trade_updates event. ``price``/``qty``/``position_qty`` are set on fills only."""
+
+    event: str
+    order: Order
+    timestamp: str | None = None
+    execution_id: str | None = None
+    price: Decimal | None = None
+    qty: Decimal | None = None
+    position_qty: Decimal | None = None
+
+
+class StreamMessage(Struct, frozen=True, gc=False):
+    """Envelope of every trade-stream frame: ``{"stream": ..., "data": {...}}``."""
+
+    stream: str
+    data: msgspec.Raw
+
+
+class ErrorBody(Struct, frozen=True, gc=False):
+    code: int | None = None
+    message: str = ""
+
+
+ORDER_DECODER = msgspec.json.Decoder(Order)
+ORDERS_DECODER = msgspec.json.Decoder(list[Order])
+ACCOUNT_DECODER = msgspec.json.Decoder(Account)
+POSITION_DECODER = msgspec.json.Decoder(Position)
+POSITIONS_DECODER = msgspec.json.Decoder(list[Position])
+CLOCK_DECODER = msgspec.json.Decoder(Clock)
+ASSET_DECODER = msgspec.json.Decoder(Asset)
+ASSETS_DECODER = msgspec.json.Decoder(list[Asset])
+CANCEL_RESULTS_DECODER = msgspec.json.Decoder(list[CancelResult])
+CLOSE_RESULTS_DECODER = msgspec.json.Decoder(list[ClosePositionResult])
+STREAM_DECODER = msgspec.json.Decoder(StreamMessage)
+TRADE_UPDATE_DECODER = msgspec.json.Decoder(TradeUpdate)
+ERROR_DECODER = msgspec.json.Decoder(ErrorBody)
