@@ -18,6 +18,7 @@ import socket
 import ssl
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -80,8 +81,8 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCPTransport does not subclass asyncio.Transport, but has its interface.
+        self.transport = cast(asyncio.Transport, transport)
         tune_socket(transport)
 
     def data_received(self, data: bytes) -> None:

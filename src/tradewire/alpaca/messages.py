@@ -24,8 +24,10 @@ def parse_time(value: str | None) -> datetime | None:
     text = value.replace("Z", "+00:00")
     head, dot, rest = text.partition(".")
     if dot:
-        digits = "".join(c for c in rest if c.isdigit())
-        tz = rest[len(digits) :]
+        n = 0
+        while n < len(rest) and rest[n].isdigit():
+            n += 1
+        digits, tz = rest[:n], rest[n:]
         text = f"{head}.{digits[:6]:0<6}{tz}"
     return datetime.fromisoformat(text)
 
@@ -148,11 +150,11 @@ class ClosePositionResult(Struct, frozen=True, gc=False):
 
     symbol: str
     status: int
-    body: msgspec.Raw | None = None
+    body: msgspec.Raw = msgspec.Raw(b"null")
 
     @property
     def order(self) -> Order | None:
-        if self.status != 200 or self.body is None:
+        if self.status != 200 or bytes(self.body) == b"null":
             return None
         return ORDER_DECODER.decode(self.body)
 

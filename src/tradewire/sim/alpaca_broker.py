@@ -49,14 +49,15 @@ class _RateLimiter:
         ok = self.tokens >= 1
         if ok:
             self.tokens -= 1
-        reset = int(time.time() + (self.per_minute - self.tokens) * 60 / self.per_minute)
+        # Reset = when the next request may pass (a bucket has no fixed window).
+        wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) * 60 / self.per_minute
         headers = {
             "X-Ratelimit-Limit": str(self.per_minute),
             "X-Ratelimit-Remaining": str(int(self.tokens)),
-            "X-Ratelimit-Reset": str(reset),
+            "X-Ratelimit-Reset": str(int(time.time() + wait + 0.999)),
         }
         if not ok:
-            headers["Retry-After"] = str(max(1, int(60 / self.per_minute + 0.999)))
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return ok, headers
 
 
