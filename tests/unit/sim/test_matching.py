@@ -66,7 +66,7 @@ def test_marketable_limit_fills_at_the_touch_not_the_limit():
 
 def test_stop_triggers_on_quote_then_fills_at_market():
     book = book_with_quote()
-    order, execs = submit(book, side="sell", type="stop", stop_price="9.50")
+    _order, execs = submit(book, side="sell", type="stop", stop_price="9.50")
     assert [e.event for e in execs] == ["new"]
     fills = book.on_quote(quote(9.49, 9.51))
     assert fills[0].price == D("9.49")
@@ -135,7 +135,7 @@ def test_replace_creates_new_order_and_marks_old_replaced():
 
 def test_bracket_children_held_until_entry_fills_and_one_cancels_other():
     book = book_with_quote()
-    parent, execs = submit(book, order_class="bracket", take_profit={"limit_price": "11.00"},
+    parent, _execs = submit(book, order_class="bracket", take_profit={"limit_price": "11.00"},
                            stop_loss={"stop_price": "9.00"})  # fmt: skip
     tp, sl = (book.orders[i] for i in parent.legs)
     assert parent.status == "filled"
@@ -187,7 +187,7 @@ def test_validation_errors_use_documented_codes(body, code):
 
 def test_market_order_without_quote_waits_for_first_quote():
     book = SimBook()
-    order, execs = submit(book)
+    _order, execs = submit(book)
     assert [e.event for e in execs] == ["new"]
     assert book.on_quote(quote(10.0, 10.02))[0].event == "fill"
 
