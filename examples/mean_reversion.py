@@ -25,6 +25,8 @@ class MeanReversion(Strategy):
         self.ttl = float(p.get("order_ttl_s", 2.0))
         self.ema: dict[str, float] = {}
         self.working: dict[str, OrderHandle] = {}
+        self.cooldown_ns = int(float(p.get("cooldown_s", 1.0)) * 1e9)
+        self.quiet_until: dict[str, int] = {}
         self.log.info("started on %s", ",".join(self.symbols))
 
     def on_quote(self, quote: Quote) -> None:
@@ -38,8 +40,13 @@ class MeanReversion(Strategy):
         order = self.working.get(symbol)
         if order is not None and order.is_open:
             return
+        if self.quiet_until.get(symbol, 0) > self.now_ns():
+            return  # risk said no recently: do not hammer it
         position = self.position(symbol)
-        if quote.ask_price < ema * (1 - self.entry) and position.qty + self.qty <= self.max_position:
+        if (
+            quote.ask_price < ema * (1 - self.entry)
+            and position.qty + self.qty <= self.max_position
+        ):
             self._track(self.buy(symbol, self.qty, limit_price=quote.ask_price))
         elif position.qty > 0 and quote.bid_price > position.avg_entry_price * (1 + self.exit):
             self._track(self.sell(symbol, min(self.qty, position.qty), limit_price=quote.bid_price))
@@ -57,6 +64,8 @@ class MeanReversion(Strategy):
 
     def _track(self, order: OrderHandle) -> None:
         if order.denied is not None:
+            self.quiet_until[order.symbol] = self.now_ns() + self.cooldown_ns
+            self.log.info("order denied by risk (%s); pausing %s", order.denied, order.symbol)
             return
         self.working[order.symbol] = order
         self.call_later(self.ttl, lambda: self._expire(order))

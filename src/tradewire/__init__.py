@@ -2,6 +2,7 @@
 
 from tradewire._version import __version__
 from tradewire.alpaca.client import AlpacaClient
+from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
 from tradewire.errors import TradewireError
 from tradewire.polygon.client import PolygonClient
 from tradewire.polygon.messages import Aggregate, LimitUpLimitDown, MinuteAggregate, Quote, Trade
@@ -11,8 +12,12 @@ __all__ = [
     "AlpacaClient",
     "LimitUpLimitDown",
     "MinuteAggregate",
+    "OrderHandle",
+    "OrderUpdate",
     "PolygonClient",
+    "PositionView",
     "Quote",
+    "Strategy",
     "Trade",
     "TradewireError",
     "__version__",

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("tradewire.engine.run", "trade the configured strategies (simulator when no keys)"),
     "sim": ("tradewire.sim.cli", "run the local venue simulator (Polygon feed + Alpaca broker)"),
+    "kill": ("tradewire.engine.kill", "engage the kill switch of a running engine"),
 }
 
 

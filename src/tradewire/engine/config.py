@@ -1,0 +1,41 @@
+"""Configuration of the engine's risk limits and journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from tradewire.configbase import NonNegativeFloat, PositiveFloat, PositiveInt, StrictModel
+
+
+class RiskConfig(StrictModel):
+    """Pre-trade limits. Quantities in shares, money in USD, rates per second.
+
+    Defaults suit the sample strategy on the simulator's $100k paper account.
+    """
+
+    max_order_qty: PositiveFloat = 1_000
+    max_order_notional: PositiveFloat = 50_000
+    max_position_qty: PositiveFloat = 2_000
+    max_gross_exposure: PositiveFloat = 250_000
+    max_open_orders: PositiveInt = 50
+    max_orders_per_second: PositiveFloat = 20
+    price_band_pct: PositiveFloat = 5.0
+    max_daily_loss: PositiveFloat = 5_000
+    max_rejects_in_window: PositiveInt = 10
+    reject_window_s: PositiveFloat = 60
+    halt_on_stale_feed: bool = True
+
+
+class JournalConfig(StrictModel):
+    """Append-only order journal. ``fsync``: when records are made durable against power loss.
+
+    Every record is written to the OS before the order leaves (it survives a process crash
+    at once); ``fsync`` decides when it also survives a machine crash: ``batch`` = after the
+    order write, off the hot path, at most every ``fsync_interval_ms``.
+    """
+
+    path: Path = Path("var/journal")
+    fsync: Literal["batch", "always", "never"] = "batch"
+    fsync_interval_ms: NonNegativeFloat = 5.0
+    abandon_intents_older_than_s: PositiveFloat = 30.0

@@ -1,0 +1,46 @@
+"""``tradewire kill``: engage the kill switch of a running engine over its loopback endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:9091/kill", help="the engine's kill endpoint"
+    )
+    parser.add_argument("--token-file", type=Path, default=None,
+                        help="token file (default: $TRADEWIRE_CONTROL_TOKEN, else the newest var/journal/control.token)")  # fmt: skip
+    parser.add_argument("--flatten", action="store_true", help="also close every position")
+    parser.add_argument("--reason", default="operator kill via CLI")
+
+
+def main(args: argparse.Namespace) -> int:
+    token = os.environ.get("TRADEWIRE_CONTROL_TOKEN", "").strip()
+    if not token:
+        path = args.token_file or Path("var/journal/control.token")
+        if not path.exists():
+            print(
+                f"tradewire kill: no token: set TRADEWIRE_CONTROL_TOKEN or pass --token-file ({path} missing)",
+                file=sys.stderr,
+            )
+            return 2
+        token = path.read_text(encoding="utf-8").strip()
+    body = json.dumps({"reason": args.reason, "flatten": args.flatten}).encode()
+    if not args.url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+        print("tradewire kill: the control endpoint is loopback-only", file=sys.stderr)
+        return 2
+    req = urllib.request.Request(args.url, data=body, method="POST",  # noqa: S310 - loopback URL checked above
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310
+            print(resp.read().decode())
+    except OSError as exc:
+        print(f"tradewire kill: {exc}", file=sys.stderr)
+        return 1
+    return 0

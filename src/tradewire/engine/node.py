@@ -1,0 +1,608 @@
+"""The trading node: feed → strategy → risk → journal → order write, inline on one loop.
+
+Hot path (one call stack, from picows' frame callback): decode → ``Strategy.on_quote`` →
+``submit`` → risk check → ``intent`` journal record → request bytes written. Everything
+else (the ``sent`` record, fsync, metrics drain, panel, fills) runs after the write.
+
+Start-up is reconciliation before trading: replay the journal, settle every in-doubt
+order with the broker by client_order_id, adopt the broker's positions and open orders,
+then start the stream and the feed. See docs/architecture.md for the sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tradewire.alpaca.client import AlpacaClient
+from tradewire.alpaca.config import AlpacaBrokerConfig
+from tradewire.alpaca.errors import OrderValidationError
+from tradewire.alpaca.messages import Order as BrokerOrder
+from tradewire.alpaca.messages import TradeUpdate
+from tradewire.alpaca.requests import build_order
+from tradewire.alpaca.stream import TradeStream
+from tradewire.engine import orders as o
+from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.journal import BrokerFact, Journal, read_journal, reconcile, replay
+from tradewire.engine.panel import NodeSnapshot, PositionRow
+from tradewire.engine.positions import PositionBook
+from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
+from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
+from tradewire.errors import NotFound, OrderOutcomeUnknown, OrderRejected, TradewireError
+from tradewire.metrics.recorder import Recorder
+from tradewire.polygon.client import PolygonClient
+from tradewire.polygon.config import PolygonFeedConfig
+from tradewire.polygon.messages import Aggregate, MarketEvent, MinuteAggregate, Quote, Trade
+
+log = logging.getLogger(__name__)
+_perf = time.perf_counter_ns
+
+
+@dataclass(slots=True)
+class Venues:
+    """Where to connect and with which keys (sim, paper or live differ only here)."""
+
+    mode: str
+    feed_url: str
+    broker_url: str
+    stream_url: str
+    polygon_key: str
+    alpaca_key: str
+    alpaca_secret: str
+
+    def __repr__(self) -> str:
+        return f"Venues(mode={self.mode!r}, feed={self.feed_url!r}, broker={self.broker_url!r})"
+
+
+class TradingNode:
+    """Runs strategies against one feed and one broker. Implements ``StrategyContext``."""
+
+    def __init__(
+        self,
+        venues: Venues,
+        strategies: list[Strategy],
+        *,
+        feed_config: PolygonFeedConfig | None = None,
+        broker_config: AlpacaBrokerConfig | None = None,
+        risk_config: RiskConfig | None = None,
+        journal_config: JournalConfig | None = None,
+        journal_path: Path | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.venues = venues
+        self.strategies = strategies
+        self.recorder = recorder or Recorder()
+        self.counters = self.recorder.counters
+        self.risk = RiskEngine(risk_config or RiskConfig())
+        self.oms = o.OrderManager()
+        self.book = PositionBook()
+        jcfg = journal_config or JournalConfig()
+        self.journal_config = jcfg
+        self.journal = Journal(journal_path or jcfg.path, fsync=jcfg.fsync)
+        self.ids = ClientOrderIds()
+        self.broker = AlpacaClient(
+            venues.alpaca_key,
+            venues.alpaca_secret,
+            base_url=venues.broker_url,
+            config=broker_config,
+            on_order_event=self._on_client_event,
+        )
+        self.stream = TradeStream(
+            venues.stream_url,
+            venues.alpaca_key,
+            venues.alpaca_secret,
+            on_update=self._on_trade_update,
+            on_reconcile=self._on_reconcile,
+            rest=self.broker,
+        )
+        self.feed = PolygonClient(venues.polygon_key, url=venues.feed_url, config=feed_config)
+        self.feed.on_events(self._on_feed_events)
+        self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
+        self.mids: dict[str, float] = {}
+        self.handles: dict[str, OrderHandle] = {}
+        self._owner: dict[str, Strategy] = {}
+        self._quote_routes: dict[str, list[Strategy]] = {}
+        self._trade_routes: dict[str, list[Strategy]] = {}
+        self._bar_routes: dict[str, list[Strategy]] = {}
+        self._frame_ns = 0
+        self._sync_scheduled = False
+        self._cancel_after_ack: set[str] = set()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = 0.0
+        self._last_events = 0
+        self._last_rate_t = 0.0
+        self.stopped = asyncio.Event()
+        self.cash = Decimal(0)
+
+    def __repr__(self) -> str:
+        return f"TradingNode({self.venues!r}, strategies={[s.name for s in self.strategies]})"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Replay, reconcile, then connect the stream and the feed and start the strategies."""
+        self._started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        await self.broker.connect()
+        await self._recover()
+        await self.stream.start()
+        for strategy in self.strategies:
+            strategy.bind(self)
+            for sym in strategy.symbols:
+                self._quote_routes.setdefault(sym, []).append(strategy)
+                self._trade_routes.setdefault(sym, []).append(strategy)
+                self._bar_routes.setdefault(sym, []).append(strategy)
+        for strategy in self.strategies:
+            strategy.on_start()
+        symbols = sorted(self._quote_routes)
+        channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
+        await self.feed.subscribe(channels)
+        self._last_rate_t = loop.time()
+        self.call_every(1.0, self._tick)
+        self.call_every(5.0, self._settle_unknown_orders)
+
+    async def stop(self, *, cancel_open_orders: bool = True) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for strategy in self.strategies:
+            try:
+                strategy.on_stop()
+            except Exception:
+                log.exception("strategy %s: on_stop raised", strategy.name)
+        await self.feed.close()
+        if cancel_open_orders and any(order.is_open for order in self.oms.orders.values()):
+            with contextlib.suppress(TradewireError):
+                await self.broker.cancel_all_orders()
+                await asyncio.sleep(0.2)  # let cancel acks arrive on the stream
+        for task in list(self._tasks):
+            if not task.done():
+                await asyncio.wait({task}, timeout=2)
+        await self.stream.close()
+        await self.broker.close()
+        self.journal.close()
+        self.stopped.set()
+
+    async def _recover(self) -> None:
+        # 1. the journal: rebuild every order through the state machine
+        read = read_journal(self.journal.path)
+        result = replay(read.records)
+        self.oms = result.manager
+        for order in self.oms.orders.values():
+            self.ids.observe(order.client_order_id)
+        # 2. settle in-doubt orders by client_order_id; never resend on restart
+        facts: dict[str, BrokerFact] = {}
+        for order in result.in_doubt:
+            try:
+                b = await self.broker.get_order_by_client_id(order.client_order_id)
+                facts[order.client_order_id] = BrokerFact(
+                    b.status, b.id, float(b.filled_qty), float(b.filled_avg_price or 0)
+                )
+            except NotFound:
+                facts[order.client_order_id] = BrokerFact(None)
+        for decision in reconcile(result.in_doubt, facts):
+            cid = decision.client_order_id
+            if decision.action == "abandon":
+                self.oms.apply(cid, o.Abandoned())
+                self.journal.append("abandoned", cid, {"why": "not at the broker after restart"})
+            else:
+                self._adopt(cid, decision.fact)
+        if result.in_doubt:
+            log.warning("recovered %d in-doubt orders from the journal: %s", len(result.in_doubt),
+                        {d.client_order_id: d.action for d in reconcile(result.in_doubt, facts)})  # fmt: skip
+        # 3. the broker is the source of truth for positions and open orders
+        for pos in await self.broker.get_positions():
+            self.book.set_position(pos.symbol, float(pos.qty), float(pos.avg_entry_price))
+        for b in await self.broker.list_orders(status="open", limit=500):
+            local = self.oms.get(b.client_order_id)
+            if local is None:
+                self.oms.create(o.Order(b.client_order_id, b.symbol or "", b.side or "", float(b.qty or 0),
+                                        b.type or "", float(b.limit_price) if b.limit_price else None,
+                                        status=o.OrderStatus.NEW, broker_id=b.id, strategy="external"))  # fmt: skip
+        account = await self.broker.get_account()
+        self.cash = account.cash
+        self.journal.sync()
+
+    def _adopt(self, cid: str, fact: BrokerFact) -> tuple[float, float]:
+        # Take the broker's word for one order; returns the fill (qty, price) it added.
+        order = self.oms.orders[cid]
+        self._apply(cid, o.Accepted(fact.broker_id))
+        fill = (0.0, 0.0)
+        if fact.filled_qty > order.filled_qty:
+            # The broker reports cumulative qty and average price: book the difference at the
+            # price that keeps our average equal to the broker's.
+            qty = fact.filled_qty - order.filled_qty
+            price = (
+                fact.avg_price * fact.filled_qty - order.avg_fill_price * order.filled_qty
+            ) / qty
+            self._apply(cid, o.Fill(f"reconcile:{cid}:{fact.filled_qty}", qty, price))
+            fill = (qty, price)
+        ends: dict[str, o.OrderEvent] = {
+            "canceled": o.Canceled(),
+            "expired": o.Expired(),
+            "rejected": o.Rejected("venue"),
+            "replaced": o.Replaced(),
+        }
+        if fact.status in ends:
+            self._apply(cid, ends[fact.status])
+        self.journal.append("resolved", cid, {"status": fact.status, "filled": fact.filled_qty})
+        return fill
+
+    # -- market data (hot path) ----------------------------------------------------------
+
+    def _on_feed_events(self, events: list[MarketEvent], recv_ns: int) -> None:
+        self._frame_ns = recv_ns
+        counters = self.counters
+        counters.frames += 1
+        counters.events += len(events)
+        mids = self.mids
+        first = True
+        for ev in events:
+            etype = type(ev)
+            if etype is Quote:
+                assert isinstance(ev, Quote)
+                mid = ev.price
+                if mid > 0:
+                    mids[ev.symbol] = mid
+                routes = self._quote_routes.get(ev.symbol)
+                if routes:
+                    if first:
+                        self.recorder.stages["frame_to_callback"].record(_perf() - recv_ns)
+                        first = False
+                    for strategy in routes:
+                        self._guard(strategy.on_quote, ev, strategy)
+            elif etype is Trade:
+                routes = self._trade_routes.get(ev.symbol)
+                for strategy in routes or ():
+                    self._guard(strategy.on_trade, ev, strategy)
+            elif etype is Aggregate or etype is MinuteAggregate:
+                routes = self._bar_routes.get(ev.symbol)
+                for strategy in routes or ():
+                    self._guard(strategy.on_bar, ev, strategy)
+        if self.risk.state is TradingState.REDUCING and self.risk.state_reason.startswith("stale"):
+            self.risk.on_feed_recovered()
+
+    def _guard(self, fn: Callable[[Any], None], arg: Any, strategy: Strategy) -> None:
+        # A strategy bug must not take the feed (and every other strategy) down with it.
+        try:
+            fn(arg)
+        except Exception:
+            log.exception("strategy %s raised in %s", strategy.name, fn.__name__)
+
+    # -- StrategyContext -------------------------------------------------------------------
+
+    def submit(
+        self,
+        strategy: Strategy,
+        symbol: str,
+        side: str,
+        qty: float,
+        *,
+        order_type: str,
+        limit_price: float | None,
+        stop_price: float | None,
+        time_in_force: str,
+        extended_hours: bool,
+        client_order_id: str | None,
+    ) -> OrderHandle:
+        t0 = _perf()
+        cid = client_order_id or self.ids.next()
+        handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price)  # type: ignore[arg-type]
+        book = self.book
+        verdict = self.risk.check(
+            symbol=symbol, side=side, qty=qty, price=limit_price, mid=self.mids.get(symbol),
+            position=book.qty(symbol), open_orders=self.oms.open_count,
+            gross_exposure=book.gross_exposure, daily_pnl=book.daily_pnl, now_ns=time.monotonic_ns(),
+        )  # fmt: skip
+        if verdict is not APPROVED:
+            return self._deny(handle, strategy, str(verdict), getattr(verdict, "reason", None))
+        try:
+            request = build_order(
+                symbol=symbol, side=side, order_type=order_type, time_in_force=time_in_force,
+                qty=qty, limit_price=limit_price, stop_price=stop_price,
+                extended_hours=extended_hours, client_order_id=cid,
+            )  # fmt: skip
+        except OrderValidationError as exc:
+            return self._deny(handle, strategy, f"invalid: {exc}", None)
+        self.oms.create(
+            o.Order(
+                cid,
+                symbol,
+                side,
+                qty,
+                order_type,
+                limit_price,
+                strategy=strategy.name,
+                created_ns=t0,
+            )
+        )
+        self.journal.append(
+            "intent", cid,
+            {"symbol": symbol, "side": side, "qty": qty, "type": order_type, "limit": limit_price,
+             "tif": time_in_force, "strategy": strategy.name},
+        )  # fmt: skip
+        task = self.broker.submit_order_nowait(request)  # the bytes leave here
+        t1 = _perf()
+        stages = self.recorder.stages
+        stages["callback_to_order_written"].record(t1 - t0)
+        if self._frame_ns:
+            stages["frame_to_order_written"].record(t1 - self._frame_ns)
+        # -- after the write --
+        self.handles[cid] = handle
+        self._owner[cid] = strategy
+        self.counters.orders_sent += 1
+        self._tasks.add(task)
+        task.add_done_callback(partial(self._on_submit_done, cid, t0))
+        self._schedule_sync()
+        return handle
+
+    def _deny(self, handle: OrderHandle, strategy: Strategy, why: str, reason: Any) -> OrderHandle:
+        handle.denied = why
+        handle.status = "denied"
+        self.counters.orders_denied += 1
+        key = reason.value if reason is not None else "invalid"
+        self.counters.denials_by_reason[key] = self.counters.denials_by_reason.get(key, 0) + 1
+        self.journal.append("denied", handle.client_order_id, {"why": why, "strategy": strategy.name,
+                                                                "symbol": handle.symbol})  # fmt: skip
+        self._schedule_sync()
+        return handle
+
+    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
+        order = self.oms.get(client_order_id)
+        if order is None or not order.is_open or order.status is o.OrderStatus.PENDING_CANCEL:
+            return
+        if not order.broker_id:
+            self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
+            return
+        self._apply(client_order_id, o.CancelRequested())
+        self.journal.append("cancel_req", client_order_id)
+        self._spawn(self._cancel(order.broker_id, client_order_id))
+
+    async def _cancel(self, broker_id: str, cid: str) -> None:
+        try:
+            await self.broker.cancel_order(broker_id)
+            self.counters.cancels += 1
+        except TradewireError as exc:
+            log.info("cancel of %s not accepted: %s", cid, exc)  # often: it filled first
+
+    def position(self, symbol: str) -> PositionView:
+        pos = self.book.positions.get(symbol)
+        if pos is None:
+            return PositionView(symbol)
+        return PositionView(symbol, pos.qty, pos.avg_price, pos.realized, pos.unrealized)
+
+    def open_orders(self, strategy: Strategy) -> list[OrderHandle]:
+        return [
+            h for cid, h in self.handles.items() if h.is_open and self._owner.get(cid) is strategy
+        ]
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(delay_s, callback)
+
+    def call_every(self, interval_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        loop = asyncio.get_running_loop()
+
+        def tick() -> None:
+            try:
+                callback()
+            except Exception:
+                log.exception("timer callback %r raised", callback)
+            self._timers.append(loop.call_later(interval_s, tick))
+
+        handle = loop.call_later(interval_s, tick)
+        self._timers.append(handle)
+        return handle
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    # -- order outcomes (after the write) ----------------------------------------------------
+
+    def _on_client_event(self, kind: str, cid: str, detail: object) -> None:
+        if cid not in self.oms.orders:
+            return
+        if kind == "written":
+            self._apply(cid, o.Sent())
+            self.journal.append("sent", cid)
+        elif kind in ("acked", "resolved") and isinstance(detail, BrokerOrder):
+            self.counters.orders_acked += 1
+            self.journal.append("ack", cid, {"broker_id": detail.id, "status": detail.status})
+            self._apply(cid, o.Accepted(detail.id))
+            if cid in self._cancel_after_ack:
+                self._cancel_after_ack.discard(cid)
+                self.cancel(self._owner[cid], cid)
+        elif kind == "rejected":
+            self.counters.orders_rejected += 1
+            self.journal.append("rejected", cid, {"reason": str(detail)})
+            self._apply(cid, o.Rejected(str(detail)))
+            if self.risk.on_reject(time.monotonic_ns()):
+                log.error("circuit breaker tripped: %s", self.risk.state_reason)
+        elif kind == "unknown":
+            self.counters.orders_unknown += 1
+            self.journal.append("unknown", cid, {"reason": str(detail)})
+            self._apply(cid, o.Unknown(str(detail)))
+        elif kind in ("resent", "lookup", "unresolved"):
+            self.journal.append(kind, cid)
+        self._schedule_sync()
+
+    def _on_submit_done(self, cid: str, t0: int, task: asyncio.Task[BrokerOrder]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            self.recorder.stages["order_round_trip"].record(_perf() - t0)
+        elif isinstance(exc, OrderOutcomeUnknown):
+            log.warning(
+                "order %s still unknown; the stream or the 5 s settle loop will decide", cid
+            )
+        elif not isinstance(exc, OrderRejected):
+            log.error("order %s: %s", cid, exc)
+
+    def _on_trade_update(self, update: TradeUpdate) -> None:
+        cid = update.order.client_order_id
+        if cid not in self.oms.orders:
+            return  # an order placed outside this node
+        qty = float(update.qty) if update.qty is not None else None
+        price = float(update.price) if update.price is not None else None
+        event = o.event_from_trade_update(update.event, execution_id=update.execution_id, qty=qty,
+                                          price=price, broker_id=update.order.id,
+                                          cumulative_filled=float(update.order.filled_qty))  # fmt: skip
+        if event is None:
+            return
+        applied = self._apply(cid, event)
+        if applied is None:
+            return
+        order = applied.order
+        if applied.fill_qty:
+            self.counters.fills += 1
+            self.book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
+            self.journal.append(update.event, cid, {"exec_id": getattr(event, "execution_id", ""),
+                                                    "qty": applied.fill_qty, "price": applied.fill_price})  # fmt: skip
+        elif applied.changed:
+            self.journal.append(update.event, cid, {"broker_id": update.order.id})
+        self._schedule_sync()
+        handle = self.handles.get(cid)
+        strategy = self._owner.get(cid)
+        if handle is not None and strategy is not None and applied.changed:
+            handle.status = order.status.value
+            handle.filled_qty = order.filled_qty
+            handle.filled_avg_price = order.avg_fill_price or None
+            handle.broker_order_id = order.broker_id or None
+            self._guard(
+                strategy.on_order_update,
+                OrderUpdate(
+                    update.event,
+                    handle,
+                    applied.fill_qty,
+                    applied.fill_price or None,
+                    float(update.position_qty) if update.position_qty is not None else None,
+                ),
+                strategy,
+            )
+
+    def _on_reconcile(self, orders: list[BrokerOrder]) -> None:
+        # After a stream reconnect: apply what REST says changed during the gap.
+        for b in orders:
+            local = self.oms.get(b.client_order_id)
+            if local is None or not local.is_open:
+                continue
+            self._adopt(b.client_order_id, BrokerFact(b.status, b.id, float(b.filled_qty),
+                                                      float(b.filled_avg_price or 0)))  # fmt: skip
+            if local.filled_qty > 0:
+                self.book.set_position(
+                    local.symbol, self.book.qty(local.symbol), self.book.get(local.symbol).avg_price
+                )
+        self.counters.stream_reconnects = self.stream.reconnects
+
+    def _apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:
+        try:
+            return self.oms.apply(cid, event)
+        except o.InvalidTransition as exc:
+            log.warning("order state: %s", exc)
+            return None
+
+    def _settle_unknown_orders(self) -> None:
+        unknown = [
+            c for c, order in self.oms.orders.items() if order.status is o.OrderStatus.UNKNOWN
+        ]
+        for cid in unknown:
+            self._spawn(self._lookup(cid))
+
+    async def _lookup(self, cid: str) -> None:
+        try:
+            b = await self.broker.get_order_by_client_id(cid)
+        except NotFound:
+            return  # still unknown: the client's own resolution did resend or will report
+        except TradewireError as exc:
+            log.info("lookup of unknown order %s failed: %s", cid, exc)
+            return
+        self._adopt(
+            cid, BrokerFact(b.status, b.id, float(b.filled_qty), float(b.filled_avg_price or 0))
+        )
+
+    # -- housekeeping (off the hot path) -----------------------------------------------------
+
+    def _schedule_sync(self) -> None:
+        if not self._sync_scheduled:
+            self._sync_scheduled = True
+            delay = self.journal_config.fsync_interval_ms / 1000
+            asyncio.get_running_loop().call_later(delay, self._sync)
+
+    def _sync(self) -> None:
+        self._sync_scheduled = False
+        self.journal.sync()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        events = self.counters.events
+        self.recorder.market_data_rate = (events - self._last_events) / max(
+            now - self._last_rate_t, 1e-9
+        )
+        self._last_events, self._last_rate_t = events, now
+        self.counters.feed_reconnects = self.feed.reconnects
+        self.counters.stream_reconnects = self.stream.reconnects
+        for sym, mid in self.mids.items():
+            self.book.mark(sym, mid)
+        self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
+        self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
+        self.recorder.gauges["tradewire_open_orders"] = float(self.oms.open_count)
+
+    async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
+        """Kill switch: halt, cancel every open order, optionally flatten every position."""
+        self.risk.engage_kill_switch(reason, time.monotonic_ns())
+        self.journal.append("kill", "-", {"reason": reason, "flatten": flatten})
+        self.journal.sync()
+        log.error("KILL SWITCH: %s (flatten=%s)", reason, flatten)
+        canceled = len(await self.broker.cancel_all_orders())
+        closed = 0
+        if flatten:
+            closed = len(await self.broker.close_all_positions(cancel_orders=True))
+        return {"state": self.risk.state.value, "canceled": canceled, "closed_positions": closed}
+
+    def install_signal_handlers(self, stop: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.kill("SIGUSR1")))
+
+    def snapshot(self) -> NodeSnapshot:
+        self.recorder.drain()
+        c = self.counters
+        positions = [
+            PositionRow(p.symbol, p.qty, p.avg_price, p.mark, p.realized, p.unrealized)
+            for p in sorted(self.book.positions.values(), key=lambda p: p.symbol)
+            if p.qty or p.realized
+        ]
+        latency = {
+            name: (stage.percentile_us(50), stage.percentile_us(99), stage.count)
+            for name, stage in self.recorder.stages.items()
+            if stage.count
+        }
+        return NodeSnapshot(
+            mode=self.venues.mode, state=self.risk.state.value,
+            uptime_s=time.monotonic() - self._started if self._started else 0.0,
+            feed_rate=self.recorder.market_data_rate, events=c.events, frames=c.frames,
+            reconnects=self.feed.reconnects + self.stream.reconnects, orders_sent=c.orders_sent,
+            orders_acked=c.orders_acked, orders_rejected=c.orders_rejected,
+            orders_unknown=c.orders_unknown, risk_denied=c.orders_denied, fills=c.fills,
+            open_orders=self.oms.open_count, realized_pnl=self.book.realized,
+            unrealized_pnl=self.book.unrealized, positions=positions, latency_us=latency,
+            note=self.risk.state_reason,
+        )  # fmt: skip

@@ -1,0 +1,396 @@
+"""Order state machine: one table, keyed by client_order_id (after h11's ``_state.py``).
+
+Rule: every status change goes through :data:`TRANSITIONS`; nothing else assigns
+``order.status``. Late, duplicate and out-of-order venue events are rows of the table
+(mapped to the current status, i.e. ignored), not special cases in code. A pair missing
+from the table is a bug or a venue surprise and raises :class:`InvalidTransition`.
+
+Local statuses come before the venue's: INTENT (journaled, not yet written), SENT (bytes
+on the socket), UNKNOWN (no definitive answer: resolved by lookup or the stream).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from tradewire.errors import LocalProtocolError
+
+
+class OrderStatus(enum.Enum):
+    INTENT = "intent"
+    SENT = "sent"
+    UNKNOWN = "unknown"
+    ACCEPTED = "accepted"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+    DONE_FOR_DAY = "done_for_day"
+    ABANDONED = "abandoned"  # an intent found on restart that never reached the venue
+
+
+TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REPLACED,
+     OrderStatus.REJECTED, OrderStatus.ABANDONED}
+)  # fmt: skip
+
+
+class InvalidTransition(LocalProtocolError):
+    """An event arrived that the table has no row for in the order's current status."""
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """Request bytes were written to the broker's socket."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Timeout, 5xx, 429 or disconnect after the write: the outcome is not known."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The venue acknowledged the order (POST 200, or the ``accepted``/``pending_new`` event)."""
+
+    broker_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class New:
+    """The venue routed the order (``new`` event)."""
+
+    broker_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PartialFill:
+    execution_id: str
+    qty: float
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    execution_id: str
+    qty: float
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """We asked to cancel (or the venue said ``pending_cancel``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Canceled:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DoneForDay:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRequested:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Replaced:
+    replaced_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Abandoned:
+    """Restart reconciliation: the venue never saw this intent and it will not be sent."""
+
+
+OrderEvent = (
+    Sent | Unknown | Accepted | New | PartialFill | Fill | CancelRequested | Canceled | Expired
+    | DoneForDay | ReplaceRequested | Replaced | Rejected | Abandoned
+)  # fmt: skip
+
+S = OrderStatus
+_LIVE_FILLS: dict[type, OrderStatus] = {PartialFill: S.PARTIALLY_FILLED, Fill: S.FILLED}
+_VENUE_ENDS: dict[type, OrderStatus] = {
+    Canceled: S.CANCELED, Expired: S.EXPIRED, Rejected: S.REJECTED, Replaced: S.REPLACED,
+    DoneForDay: S.DONE_FOR_DAY,
+}  # fmt: skip
+
+
+def _stay(status: OrderStatus, *events: type) -> dict[type, OrderStatus]:
+    return dict.fromkeys(events, status)
+
+
+# The one table. Reading a row: in status X, event E moves the order to status Y.
+TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
+    S.INTENT: {
+        Sent: S.SENT,
+        Rejected: S.REJECTED,
+        Abandoned: S.ABANDONED,
+        Unknown: S.UNKNOWN,
+        Accepted: S.ACCEPTED,
+        New: S.NEW,
+        **_LIVE_FILLS,
+    },
+    S.SENT: {
+        Accepted: S.ACCEPTED,
+        New: S.NEW,
+        Unknown: S.UNKNOWN,
+        CancelRequested: S.PENDING_CANCEL,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.SENT, Sent),
+    },
+    S.UNKNOWN: {
+        Accepted: S.ACCEPTED,
+        New: S.NEW,
+        Abandoned: S.ABANDONED,
+        Sent: S.SENT,
+        CancelRequested: S.PENDING_CANCEL,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.UNKNOWN, Unknown),
+    },
+    S.ACCEPTED: {
+        New: S.NEW,
+        CancelRequested: S.PENDING_CANCEL,
+        ReplaceRequested: S.PENDING_REPLACE,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.ACCEPTED, Accepted, Sent, Unknown),
+    },
+    S.NEW: {
+        CancelRequested: S.PENDING_CANCEL,
+        ReplaceRequested: S.PENDING_REPLACE,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.NEW, Accepted, New, Sent, Unknown),
+    },
+    S.PARTIALLY_FILLED: {
+        CancelRequested: S.PENDING_CANCEL,
+        ReplaceRequested: S.PENDING_REPLACE,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.PARTIALLY_FILLED, Accepted, New, Sent, Unknown),
+    },
+    S.PENDING_CANCEL: {
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.PENDING_CANCEL, Accepted, New, Sent, Unknown, CancelRequested),
+    },
+    S.PENDING_REPLACE: {
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        CancelRequested: S.PENDING_CANCEL,
+        **_stay(S.PENDING_REPLACE, Accepted, New, Sent, Unknown, ReplaceRequested),
+    },
+    S.DONE_FOR_DAY: {New: S.NEW, **_LIVE_FILLS, **_VENUE_ENDS, **_stay(S.DONE_FOR_DAY, Accepted)},
+    # Terminal states absorb late and duplicate events (a `new` after the fill, a second
+    # cancel ack). A fill after a cancel still counts: the venue filled before it canceled.
+    S.FILLED: _stay(
+        S.FILLED,
+        Sent,
+        Unknown,
+        Accepted,
+        New,
+        CancelRequested,
+        Canceled,
+        Expired,
+        Fill,
+        PartialFill,
+        ReplaceRequested,
+        DoneForDay,
+    ),
+    S.CANCELED: {
+        **_stay(
+            S.CANCELED,
+            Sent,
+            Unknown,
+            Accepted,
+            New,
+            CancelRequested,
+            Canceled,
+            Expired,
+            DoneForDay,
+            Rejected,
+        ),
+        PartialFill: S.CANCELED,
+        Fill: S.CANCELED,
+    },
+    S.EXPIRED: {
+        **_stay(
+            S.EXPIRED, Sent, Unknown, Accepted, New, CancelRequested, Canceled, Expired, DoneForDay
+        ),
+        PartialFill: S.EXPIRED,
+        Fill: S.EXPIRED,
+    },
+    S.REPLACED: _stay(
+        S.REPLACED,
+        Sent,
+        Unknown,
+        Accepted,
+        New,
+        CancelRequested,
+        Canceled,
+        Replaced,
+        PartialFill,
+        Fill,
+    ),
+    S.REJECTED: _stay(S.REJECTED, Sent, Unknown, Rejected, Canceled, CancelRequested),
+    S.ABANDONED: _stay(S.ABANDONED, Abandoned, Unknown),
+}
+
+
+@dataclass(slots=True)
+class Order:
+    """An order as the engine knows it. Quantities are floats: the hot path avoids Decimal."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: float
+    order_type: str
+    limit_price: float | None = None
+    status: OrderStatus = OrderStatus.INTENT
+    broker_id: str = ""
+    filled_qty: float = 0.0
+    avg_fill_price: float = 0.0
+    strategy: str = ""
+    created_ns: int = 0
+    reason: str = ""
+    executions: set[str] = field(default_factory=set)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.qty - self.filled_qty)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :meth:`OrderManager.apply` did: the move, and the fill that counted (if any)."""
+
+    order: Order
+    before: OrderStatus
+    after: OrderStatus
+    fill_qty: float = 0.0
+    fill_price: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return self.before is not self.after or self.fill_qty > 0
+
+
+class OrderManager:
+    """All orders of the session; the only writer of ``Order.status``."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self.by_broker_id: dict[str, Order] = {}
+        self.open_count = 0
+        self.ignored_events = 0
+
+    def create(self, order: Order) -> Order:
+        if order.client_order_id in self.orders:
+            raise InvalidTransition(f"client_order_id {order.client_order_id!r} already exists")
+        self.orders[order.client_order_id] = order
+        self.open_count += 1
+        return order
+
+    def get(self, client_order_id: str) -> Order | None:
+        return self.orders.get(client_order_id)
+
+    def open_orders(self) -> list[Order]:
+        return [o for o in self.orders.values() if o.is_open]
+
+    def apply(self, client_order_id: str, event: OrderEvent) -> Applied:
+        """Move one order by one event, per the table. Duplicate fills count once.
+
+        Raises:
+            KeyError: unknown client_order_id.
+            InvalidTransition: the table has no row for (status, event).
+        """
+        order = self.orders[client_order_id]
+        before = order.status
+        row = TRANSITIONS[before]
+        etype = type(event)
+        after = row.get(etype)
+        if after is None:
+            raise InvalidTransition(
+                f"order {client_order_id}: {etype.__name__} in status {before.value}"
+            )
+        fill_qty = fill_price = 0.0
+        if etype is Fill or etype is PartialFill:
+            assert isinstance(event, Fill | PartialFill)
+            if event.execution_id in order.executions:
+                self.ignored_events += 1
+                return Applied(order, before, before)
+            order.executions.add(event.execution_id)
+            fill_qty, fill_price = event.qty, event.price
+            total = order.filled_qty + fill_qty
+            if total > 0:
+                order.avg_fill_price = (
+                    order.avg_fill_price * order.filled_qty + fill_price * fill_qty
+                ) / total
+            order.filled_qty = total
+            if etype is Fill and after is S.FILLED and order.filled_qty < order.qty - 1e-9:
+                after = S.PARTIALLY_FILLED  # a per-execution "fill" that does not complete it
+        elif etype is Accepted or etype is New:
+            broker_id = event.broker_id  # type: ignore[union-attr]
+            if broker_id and not order.broker_id:
+                order.broker_id = broker_id
+                self.by_broker_id[broker_id] = order
+        elif etype is Rejected:
+            order.reason = event.reason  # type: ignore[union-attr]
+        if after is before and fill_qty == 0:
+            self.ignored_events += 1
+        if before not in TERMINAL and after in TERMINAL:
+            self.open_count -= 1
+        order.status = after
+        return Applied(order, before, after, fill_qty, fill_price)
+
+
+def event_from_trade_update(
+    event: str, *, execution_id: str | None, qty: float | None, price: float | None,
+    broker_id: str = "", cumulative_filled: float | None = None,
+) -> OrderEvent | None:  # fmt: skip
+    """Map an Alpaca trade_updates event name to an engine event (``None``: not ours to act on)."""
+    if event in ("fill", "partial_fill"):
+        if qty is None or price is None:
+            return None
+        exec_id = execution_id or f"{broker_id}:{cumulative_filled}"
+        return (Fill if event == "fill" else PartialFill)(exec_id, qty, price)
+    simple: dict[str, OrderEvent] = {
+        "new": New(broker_id), "accepted": Accepted(broker_id), "pending_new": Accepted(broker_id),
+        "canceled": Canceled(), "expired": Expired(), "rejected": Rejected("rejected by venue"),
+        "replaced": Replaced(), "done_for_day": DoneForDay(), "pending_cancel": CancelRequested(),
+        "pending_replace": ReplaceRequested(),
+    }  # fmt: skip
+    return simple.get(event)

@@ -1,0 +1,102 @@
+"""Positions and P&L from fills, by the average-cost method.
+
+Average cost: buying into a long (or selling into a short) moves the average entry price;
+reducing realizes P&L against that average; crossing zero realizes the whole old position
+and opens the remainder at the fill price. Unrealized P&L is marked to the last mid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Position:
+    symbol: str
+    qty: float = 0.0
+    avg_price: float = 0.0
+    realized: float = 0.0
+    mark: float | None = None
+
+    @property
+    def unrealized(self) -> float:
+        if self.mark is None or self.qty == 0:
+            return 0.0
+        return (self.mark - self.avg_price) * self.qty
+
+    @property
+    def exposure(self) -> float:
+        price = self.mark if self.mark is not None else self.avg_price
+        return abs(self.qty) * price
+
+
+class PositionBook:
+    """Every symbol's position; the one place fills change quantities."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, Position] = {}
+        self.day_start_realized = 0.0
+
+    def get(self, symbol: str) -> Position:
+        pos = self.positions.get(symbol)
+        if pos is None:
+            pos = self.positions[symbol] = Position(symbol)
+        return pos
+
+    def qty(self, symbol: str) -> float:
+        pos = self.positions.get(symbol)
+        return pos.qty if pos is not None else 0.0
+
+    def apply_fill(self, symbol: str, side: str, qty: float, price: float) -> float:
+        """Apply one fill; returns the P&L it realized."""
+        pos = self.get(symbol)
+        signed = qty if side == "buy" else -qty
+        realized = 0.0
+        if pos.qty == 0 or (pos.qty > 0) == (signed > 0):
+            total = pos.qty + signed
+            pos.avg_price = (pos.avg_price * abs(pos.qty) + price * qty) / abs(total)
+            pos.qty = total
+        else:
+            closing = min(abs(signed), abs(pos.qty))
+            direction = 1.0 if pos.qty > 0 else -1.0
+            realized = (price - pos.avg_price) * closing * direction
+            pos.realized += realized
+            remaining = pos.qty + signed
+            if abs(remaining) < 1e-12:
+                pos.qty, pos.avg_price = 0.0, 0.0
+            elif (remaining > 0) != (pos.qty > 0):
+                pos.qty, pos.avg_price = remaining, price  # flipped through zero
+            else:
+                pos.qty = remaining
+        if pos.mark is None:
+            pos.mark = price
+        return realized
+
+    def set_position(self, symbol: str, qty: float, avg_price: float) -> None:
+        """Adopt the broker's view (reconciliation on start)."""
+        pos = self.get(symbol)
+        pos.qty, pos.avg_price = qty, avg_price
+
+    def mark(self, symbol: str, price: float) -> None:
+        pos = self.positions.get(symbol)
+        if pos is not None:
+            pos.mark = price
+
+    @property
+    def realized(self) -> float:
+        return sum(p.realized for p in self.positions.values())
+
+    @property
+    def unrealized(self) -> float:
+        return sum(p.unrealized for p in self.positions.values())
+
+    @property
+    def gross_exposure(self) -> float:
+        return sum(p.exposure for p in self.positions.values())
+
+    @property
+    def daily_pnl(self) -> float:
+        return self.realized - self.day_start_realized + self.unrealized
+
+    def start_new_day(self) -> None:
+        self.day_start_realized = self.realized

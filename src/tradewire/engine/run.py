@@ -1,0 +1,214 @@
+"""``tradewire run``: the main job.
+
+With no credentials it starts the venue simulator in its own process and trades the
+configured strategies against it; with keys it trades Alpaca paper (or live, when the
+config says so twice) on real Polygon data. A live panel shows the figures; Ctrl-C stops
+cleanly (cancelling open orders if configured) and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tradewire.config import AppConfig, load_config, read_credentials, resolve_mode
+from tradewire.engine.control import ControlServer, resolve_control_token
+from tradewire.engine.node import TradingNode, Venues
+from tradewire.engine.panel import Panel, summary
+from tradewire.engine.strategy import StrategyConfig, load_strategy
+from tradewire.errors import ConfigError, TradewireError
+from tradewire.metrics.exporter import MetricsExporter
+from tradewire.sim.process import SimProcess
+
+log = logging.getLogger("tradewire.run")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, help="YAML config (default config/trading_apis.yaml)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after S seconds (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--no-panel", action="store_true", help="plain log lines instead of the live panel"
+    )
+    parser.add_argument(
+        "--journal", type=Path, default=None, help="journal file (overrides the config)"
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="Prometheus port (overrides the config)"
+    )
+    parser.add_argument(
+        "--control-port", type=int, default=None, help="kill-switch port (overrides the config)"
+    )
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="dotenv file with keys (default .env)"
+    )
+    parser.add_argument("--log-level", default="WARNING")
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load_config(args.config)
+        creds = read_credentials(dotenv=args.env_file)
+        mode = resolve_mode(config, creds)
+        config_dir = (args.config or Path("config/trading_apis.yaml")).resolve().parent
+        strategies = [
+            load_strategy(
+                StrategyConfig(e.path, e.symbols, e.params, e.name), base_dir=config_dir.parent
+            )
+            for e in config.strategies
+        ]
+        if not strategies:
+            raise ConfigError("no strategies configured: add one under 'strategies:' in the config")
+    except ConfigError as exc:
+        print(f"tradewire run: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        import uvloop
+
+        return uvloop.run(_run(config, creds, mode, strategies, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _pin_apart(sim_pid: int | None) -> None:
+    """Keep the engine and the simulator on different cores.
+
+    Measured (6 s runs of the sample strategy, 2 vCPUs): unpinned, writing an order woke the
+    simulator on the engine's own core and the engine waited out its whole request handler:
+    callback→order written p50 404 µs / p99 875 µs. Pinned apart: 44 µs / 84 µs.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or sim_pid is None:
+        log.warning(
+            "only %d CPU available: engine and simulator share it (expect slow writes)", len(cpus)
+        )
+        return
+    try:
+        os.sched_setaffinity(sim_pid, {cpus[-1]})
+        os.sched_setaffinity(0, set(cpus[:-1]))
+    except OSError as exc:
+        log.warning("could not pin engine and simulator apart: %s", exc)
+
+
+async def _run(
+    config: AppConfig, creds: Any, mode: str, strategies: list[Any], args: argparse.Namespace
+) -> int:
+    duration = args.duration if args.duration is not None else (config.run.duration_s or None)
+    sim: SimProcess | None = None
+    if mode == "sim":
+        sc = config.simulator
+        symbols = sorted({s for e in config.strategies for s in e.symbols} | set(sc.symbols))
+        sim = SimProcess(
+            [
+                "--symbols",
+                ",".join(symbols),
+                "--rate",
+                str(sc.rate),
+                "--seed",
+                str(sc.seed),
+                *sc.extra_args,
+            ]
+        )
+        await sim.start()
+        if config.run.pin_processes:
+            _pin_apart(sim.pid)
+        venues = Venues(
+            "sim",
+            sim.feed_url,
+            sim.broker_url,
+            sim.stream_url,
+            "test-key",
+            "test-key",
+            "test-secret",
+        )
+        journal = args.journal or Path(f"var/journal/sim-{time.strftime('%Y%m%d-%H%M%S')}.twj")
+    else:
+        broker = config.broker.model_copy(update={"live": mode == "live"})
+        assert creds.polygon_key is not None
+        assert creds.alpaca_key is not None
+        assert creds.alpaca_secret is not None
+        venues = Venues(mode, config.feed.url, broker.rest_url, broker.trade_stream_url,
+                        creds.polygon_key.get_secret_value(), creds.alpaca_key.get_secret_value(),
+                        creds.alpaca_secret.get_secret_value())  # fmt: skip
+        journal = args.journal or Path(f"var/journal/{mode}.twj")
+    node = TradingNode(
+        venues, strategies, feed_config=config.feed, broker_config=config.broker,
+        risk_config=config.risk, journal_config=config.journal, journal_path=journal,
+    )  # fmt: skip
+    exporter = control = None
+    panel = Panel(live=None if not args.no_panel and config.run.panel else False)
+    stop = asyncio.Event()
+    code = 0
+    try:
+        node.install_signal_handlers(stop.set)
+        await node.start()
+        if config.metrics.enabled:
+            port = args.metrics_port if args.metrics_port is not None else config.metrics.port
+            exporter = MetricsExporter(node.recorder, host=config.metrics.host, port=port)
+            try:
+                exporter.start()
+            except OSError as exc:
+                log.warning(
+                    "metrics endpoint %s:%s not started: %s", config.metrics.host, port, exc
+                )
+                exporter = None
+        if config.control.enabled:
+            token = resolve_control_token(
+                config.control.token_env, journal.parent / "control.token"
+            )
+            port = args.control_port if args.control_port is not None else config.control.port
+
+            async def on_kill(reason: str, flatten: bool) -> dict[str, Any]:
+                return await node.kill(reason, flatten=flatten or config.run.flatten_on_kill)
+
+            control = ControlServer(host=config.control.host, port=port, token=token, on_kill=on_kill,
+                                    on_status=lambda: {"state": node.risk.state.value, "mode": mode})  # fmt: skip
+            try:
+                await control.start()
+            except OSError as exc:
+                log.warning("kill-switch endpoint not started: %s", exc)
+                control = None
+        print(
+            f"tradewire run: {mode} mode, feed {venues.feed_url}, broker {venues.broker_url}, journal {journal}"
+            + (f", metrics {exporter.url}" if exporter else "")
+            + (
+                f", kill switch http://{config.control.host}:{control.port}/kill" if control else ""
+            ),
+            flush=True,
+        )
+        panel.start()
+        node.call_every(config.run.panel_refresh_s, lambda: panel.update(node.snapshot()))
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiter}, timeout=duration)
+        waiter.cancel()
+    except TradewireError as exc:
+        print(f"tradewire run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        panel.stop()
+        with contextlib.suppress(Exception):
+            await node.stop(cancel_open_orders=config.run.cancel_open_orders_on_stop)
+        if control is not None:
+            await control.stop()
+        if exporter is not None:
+            exporter.stop()
+        if sim is not None:
+            await sim.stop()
+    print(summary(node.snapshot()), flush=True)
+    return code

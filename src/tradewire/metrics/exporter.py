@@ -1,0 +1,118 @@
+"""Prometheus exposition of the recorder, computed at scrape time on the exporter's thread.
+
+Nothing here runs on the hot path: a scrape drains the rings into histograms and reports.
+Metric names are the ones the design promises: ``trading_latency_microseconds`` (histogram,
+label ``stage``), ``market_data_rate_per_second``, ``order_success_rate``, plus counters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from tradewire.metrics.recorder import BUCKETS_US, Recorder
+
+
+class RecorderCollector(Collector):
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._lock = threading.Lock()  # scrapes may overlap; the hot path never takes it
+
+    def collect(self) -> Iterator[Any]:
+        rec = self.recorder
+        with self._lock:
+            rec.drain()
+            hist = HistogramMetricFamily(
+                "trading_latency_microseconds", "Latency of each hot-path stage", labels=["stage"]
+            )
+            quant = GaugeMetricFamily(
+                "trading_latency_quantile_microseconds",
+                "Latency percentiles from the HdrHistogram",
+                labels=["stage", "quantile"],
+            )
+            for name, stage in rec.stages.items():
+                cumulative, buckets = 0, []
+                for bound, n in zip(BUCKETS_US, stage.bucket_counts, strict=False):
+                    cumulative += n
+                    buckets.append((str(float(bound)), cumulative))
+                buckets.append(("+Inf", stage.count))
+                hist.add_metric([name], buckets, sum_value=stage.sum_us)
+                for q in (50.0, 99.0, 99.9):
+                    quant.add_metric([name, str(q / 100)], stage.percentile_us(q))
+            yield hist
+            yield quant
+        c = rec.counters
+        yield GaugeMetricFamily(
+            "market_data_rate_per_second",
+            "Market data events per second",
+            value=rec.market_data_rate,
+        )
+        yield GaugeMetricFamily(
+            "order_success_rate",
+            "Acked / (acked + rejected + unknown) orders",
+            value=rec.order_success_rate,
+        )
+        orders = CounterMetricFamily("tradewire_orders", "Orders by outcome", labels=["result"])
+        for result, value in (("sent", c.orders_sent), ("acked", c.orders_acked), ("rejected", c.orders_rejected),
+                              ("unknown", c.orders_unknown), ("denied", c.orders_denied)):  # fmt: skip
+            orders.add_metric([result], value)
+        yield orders
+        yield CounterMetricFamily("tradewire_fills", "Fills received", value=c.fills)
+        yield CounterMetricFamily(
+            "tradewire_rejects", "Orders rejected by the venue", value=c.orders_rejected
+        )
+        yield CounterMetricFamily(
+            "tradewire_market_data_events", "Market data events decoded", value=c.events
+        )
+        denials = CounterMetricFamily(
+            "tradewire_risk_denials", "Orders denied by pre-trade risk", labels=["reason"]
+        )
+        for reason, value in sorted(c.denials_by_reason.items()):
+            denials.add_metric([reason], value)
+        yield denials
+        reconnects = CounterMetricFamily("tradewire_reconnects", "Reconnects", labels=["feed"])
+        reconnects.add_metric(["polygon"], c.feed_reconnects)
+        reconnects.add_metric(["alpaca_stream"], c.stream_reconnects)
+        yield reconnects
+        for gauge_name, gauge_value in sorted(rec.gauges.items()):
+            yield GaugeMetricFamily(gauge_name, gauge_name.replace("_", " "), value=gauge_value)
+
+
+class MetricsExporter:
+    """Serves ``/metrics`` on its own thread and registry (never the global one)."""
+
+    def __init__(self, recorder: Recorder, *, host: str = "127.0.0.1", port: int = 9090) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.collector = RecorderCollector(recorder)
+        self.registry.register(self.collector)
+        self.host = host
+        self.port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"MetricsExporter({self.host}:{self.port})"
+
+    def start(self) -> None:
+        self._server, self._thread = start_http_server(
+            self.port, addr=self.host, registry=self.registry
+        )
+        self.port = int(self._server.server_port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/metrics"
