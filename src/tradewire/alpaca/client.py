@@ -115,9 +115,9 @@ class AlpacaClient:
         await self.get_clock()
 
     async def close(self) -> None:
-        for task in list(self._pending):
-            if not task.done():
-                await asyncio.wait({task}, timeout=self.config.request_timeout_s)
+        pending = {t for t in self._pending if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=self.config.request_timeout_s)
         await self._pool.close()
 
     async def __aenter__(self) -> AlpacaClient:

@@ -165,9 +165,17 @@ class TradingNode:
             with contextlib.suppress(TradewireError):
                 await self.broker.cancel_all_orders()
                 await asyncio.sleep(0.2)  # let cancel acks arrive on the stream
-        for task in list(self._tasks):
-            if not task.done():
-                await asyncio.wait({task}, timeout=2)
+        pending = {t for t in self._tasks if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=3)
+        for task in pending:
+            task.cancel()  # still waiting (e.g. for a rate-limit token): never written
+        for order in self.oms.orders.values():
+            if order.status is o.OrderStatus.INTENT:
+                self._apply(order.client_order_id, o.Abandoned())
+                self.journal.append(
+                    "abandoned", order.client_order_id, {"why": "stopped before it was sent"}
+                )
         await self.stream.close()
         await self.broker.close()
         self.journal.close()

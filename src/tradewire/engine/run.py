@@ -53,6 +53,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--control-port", type=int, default=None, help="kill-switch port (overrides the config)"
     )
     parser.add_argument(
+        "--sim-feed-url", default=None, help="use an already running `tradewire sim`: its feed URL"
+    )
+    parser.add_argument(
+        "--sim-broker-url",
+        default=None,
+        help="use an already running `tradewire sim`: its broker URL",
+    )
+    parser.add_argument(
         "--env-file", type=Path, default=Path(".env"), help="dotenv file with keys (default .env)"
     )
     parser.add_argument("--log-level", default="WARNING")
@@ -111,7 +119,19 @@ async def _run(
 ) -> int:
     duration = args.duration if args.duration is not None else (config.run.duration_s or None)
     sim: SimProcess | None = None
-    if mode == "sim":
+    if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
+        stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"
+        venues = Venues(
+            "sim",
+            args.sim_feed_url,
+            args.sim_broker_url,
+            stream_url,
+            "test-key",
+            "test-key",
+            "test-secret",
+        )
+        journal = args.journal or Path("var/journal/sim-external.twj")
+    elif mode == "sim":
         sc = config.simulator
         symbols = sorted({s for e in config.strategies for s in e.symbols} | set(sc.symbols))
         sim = SimProcess(
@@ -147,8 +167,13 @@ async def _run(
                         creds.polygon_key.get_secret_value(), creds.alpaca_key.get_secret_value(),
                         creds.alpaca_secret.get_secret_value())  # fmt: skip
         journal = args.journal or Path(f"var/journal/{mode}.twj")
+    broker_config = config.broker
+    if mode == "sim":
+        # The simulator enforces no rate limit unless told to; Alpaca's 200/min would only
+        # queue orders in our own client and show as round-trip time.
+        broker_config = broker_config.model_copy(update={"rate_limit_per_minute": 1_000_000})
     node = TradingNode(
-        venues, strategies, feed_config=config.feed, broker_config=config.broker,
+        venues, strategies, feed_config=config.feed, broker_config=broker_config,
         risk_config=config.risk, journal_config=config.journal, journal_path=journal,
     )  # fmt: skip
     exporter = control = None

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tradewire.engine import orders as o
+from tradewire.engine.orders import TRANSITIONS, InvalidTransition, OrderManager, OrderStatus
+
+SAMPLE_EVENTS: dict[type, o.OrderEvent] = {
+    o.Sent: o.Sent(), o.Unknown: o.Unknown("timeout"), o.Accepted: o.Accepted("b1"), o.New: o.New("b1"),
+    o.PartialFill: o.PartialFill("e1", 4, 10.0), o.Fill: o.Fill("e2", 10, 10.0),
+    o.CancelRequested: o.CancelRequested(), o.Canceled: o.Canceled(), o.Expired: o.Expired(),
+    o.DoneForDay: o.DoneForDay(), o.ReplaceRequested: o.ReplaceRequested(), o.Replaced: o.Replaced("b2"),
+    o.Rejected: o.Rejected("no"), o.Abandoned: o.Abandoned(),
+}  # fmt: skip
+
+ROWS = [
+    (status, etype, target) for status, row in TRANSITIONS.items() for etype, target in row.items()
+]
+
+
+def manager_in(status: OrderStatus) -> OrderManager:
+    m = OrderManager()
+    m.create(o.Order("c1", "A", "buy", 10, "limit", 10.0))
+    m.orders["c1"].status = status  # arrange only: tests set the starting row directly
+    return m
+
+
+@pytest.mark.parametrize(
+    ("status", "etype", "target"), ROWS, ids=[f"{s.value}-{e.__name__}" for s, e, _ in ROWS]
+)
+def test_transition_row_moves_to_its_target(status, etype, target):
+    # Arrange
+    m = manager_in(status)
+
+    # Act
+    applied = m.apply("c1", SAMPLE_EVENTS[etype])
+
+    # Assert: a 10-share order's single 10-share Fill completes it; otherwise the table decides
+    assert applied.after is target
+    assert m.orders["c1"].status is target
+
+
+def test_every_status_has_a_row_and_every_event_is_known():
+    assert set(TRANSITIONS) == set(OrderStatus)
+    assert {e for row in TRANSITIONS.values() for e in row} <= set(SAMPLE_EVENTS)
+
+
+@pytest.mark.parametrize(
+    ("status", "event"),
+    [(OrderStatus.INTENT, o.Canceled()), (OrderStatus.FILLED, o.Rejected("late")), (OrderStatus.ABANDONED, o.Fill("x", 1, 1.0))],
+)  # fmt: skip
+def test_missing_rows_raise_invalid_transition(status, event):
+    with pytest.raises(InvalidTransition):
+        manager_in(status).apply("c1", event)
+
+
+def test_duplicate_fill_by_execution_id_counts_once():
+    m = manager_in(OrderStatus.NEW)
+    m.apply("c1", o.PartialFill("e1", 4, 10.0))
+    again = m.apply("c1", o.PartialFill("e1", 4, 10.0))
+    assert not again.changed
+    assert m.orders["c1"].filled_qty == 4
+    m.apply("c1", o.Fill("e2", 6, 11.0))
+    order = m.orders["c1"]
+    assert order.status is OrderStatus.FILLED
+    assert order.avg_fill_price == pytest.approx(10.6)
+
+
+def test_fill_event_short_of_qty_is_partially_filled():
+    m = manager_in(OrderStatus.NEW)
+    assert m.apply("c1", o.Fill("e1", 3, 10.0)).after is OrderStatus.PARTIALLY_FILLED
+
+
+def test_late_new_after_fill_is_ignored_and_open_count_tracks_terminal():
+    m = manager_in(OrderStatus.SENT)
+    assert m.open_count == 1
+    m.apply("c1", o.Fill("e1", 10, 10.0))
+    assert m.open_count == 0
+    assert not m.apply("c1", o.New("b1")).changed
+    assert m.ignored_events == 1
+
+
+def test_broker_id_recorded_on_ack():
+    m = manager_in(OrderStatus.SENT)
+    m.apply("c1", o.Accepted("broker-9"))
+    assert m.by_broker_id["broker-9"].client_order_id == "c1"
+
+
+def test_create_with_existing_id_raises():
+    m = manager_in(OrderStatus.INTENT)
+    with pytest.raises(InvalidTransition, match="already exists"):
+        m.create(o.Order("c1", "A", "buy", 1, "market"))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("new", o.New), ("accepted", o.Accepted), ("pending_new", o.Accepted), ("canceled", o.Canceled),
+     ("expired", o.Expired), ("rejected", o.Rejected), ("replaced", o.Replaced), ("done_for_day", o.DoneForDay),
+     ("pending_cancel", o.CancelRequested), ("fill", o.Fill), ("partial_fill", o.PartialFill)],
+)  # fmt: skip
+def test_event_from_trade_update_maps_alpaca_events(name, expected):
+    event = o.event_from_trade_update(name, execution_id="x", qty=1.0, price=2.0, broker_id="b")
+    assert type(event) is expected
+
+
+def test_event_from_trade_update_ignores_unknown_and_fills_without_price():
+    assert o.event_from_trade_update("calculated", execution_id=None, qty=None, price=None) is None
+    assert o.event_from_trade_update("fill", execution_id="x", qty=1.0, price=None) is None
+
+
+def test_order_is_a_plain_dataclass_with_status_default_intent():
+    order = o.Order("c", "A", "buy", 1, "market")
+    assert order.status is OrderStatus.INTENT
+    assert dataclasses.is_dataclass(order)

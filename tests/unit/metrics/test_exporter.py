@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tradewire.metrics.exporter import MetricsExporter
+from tradewire.metrics.recorder import Recorder
+
+
+def test_exporter_serves_promised_metric_names_and_values():
+    # Arrange
+    rec = Recorder()
+    for us in (3, 7, 40):
+        rec.stages["frame_to_order_written"].record(us * 1000)
+    rec.counters.orders_acked = 3
+    rec.counters.orders_rejected = 1
+    rec.counters.denials_by_reason["max_qty"] = 2
+    rec.market_data_rate = 1234.0
+    exporter = MetricsExporter(rec, host="127.0.0.1", port=0)
+    exporter.start()
+    try:
+        # Act
+        text = urllib.request.urlopen(exporter.url, timeout=5).read().decode()  # noqa: S310
+    finally:
+        exporter.stop()
+
+    # Assert
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for fam in text_string_to_metric_families(text) for s in fam.samples}  # fmt: skip
+    assert (
+        samples[("trading_latency_microseconds_count", (("stage", "frame_to_order_written"),))] == 3
+    )
+    assert (
+        samples[
+            (
+                "trading_latency_microseconds_bucket",
+                (("le", "5.0"), ("stage", "frame_to_order_written")),
+            )
+        ]
+        == 1
+    )
+    assert (
+        samples[("trading_latency_microseconds_sum", (("stage", "frame_to_order_written"),))] == 50
+    )
+    assert samples[("market_data_rate_per_second", ())] == 1234.0
+    assert samples[("order_success_rate", ())] == 0.75
+    assert samples[("tradewire_orders_total", (("result", "acked"),))] == 3
+    assert samples[("tradewire_risk_denials_total", (("reason", "max_qty"),))] == 2
