@@ -40,11 +40,11 @@ class Churn(Strategy):
 
 
 def broker_orders(base_url: str) -> list[dict]:
-    req = urllib.request.Request(  # noqa: S310 - loopback simulator only
+    req = urllib.request.Request(
         base_url + "/v2/orders?status=all&limit=500&direction=asc",
         headers={"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback simulator only
+    with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
 

@@ -21,7 +21,7 @@ def test_exporter_serves_promised_metric_names_and_values():
     exporter.start()
     try:
         # Act
-        text = urllib.request.urlopen(exporter.url, timeout=5).read().decode()  # noqa: S310
+        text = urllib.request.urlopen(exporter.url, timeout=5).read().decode()
     finally:
         exporter.stop()
 
