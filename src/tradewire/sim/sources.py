@@ -225,12 +225,13 @@ async def run_synthetic(
     while duration_s <= 0 or loop.time() - start < duration_s:
         due = int((loop.time() - start) * rate) - sent
         if due > 0:
-            events = market.batch(min(due, 50_000), advance_ms=max(1, int(tick_s * 1000)))
+            count = min(due, 50_000)  # a loop far behind catches up over several ticks
+            events = market.batch(count, advance_ms=max(1, int(tick_s * 1000)))
             if builder is not None:
                 extra = [bar for e in events if e["ev"] == "T" for bar in builder.add(e)]
                 events.extend(extra)
             publish(events)
-            sent += due
+            sent += count
         await asyncio.sleep(tick_s)
     return sent
 
