@@ -15,6 +15,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("tradewire.engine.run", "trade the configured strategies (simulator when no keys)"),
     "sim": ("tradewire.sim.cli", "run the local venue simulator (Polygon feed + Alpaca broker)"),
+    "bench": (
+        "tradewire.bench.cli",
+        "measure throughput and order round trip vs the official SDKs",
+    ),
     "kill": ("tradewire.engine.kill", "engage the kill switch of a running engine"),
 }
 
