@@ -66,12 +66,8 @@ def new_client_order_id() -> str:
     return uuid.uuid4().hex
 
 
-def format_price(value: Number, name: str) -> str:
-    """Format a price to the venue's tick: 2 decimals at or above $1, 4 below.
-
-    A float artefact (``0.30000000000000004``) is snapped to the tick; a real sub-penny price
-    (``150.123``) is refused here rather than rounded, because rounding changes the order.
-    """
+def _positive_decimal(value: Number, name: str) -> Decimal:
+    # Numbers arrive as int, float, str or Decimal; anything else, or <= 0, is refused.
     if isinstance(value, bool):
         raise OrderValidationError(f"{name} must be a number")
     try:
@@ -80,6 +76,16 @@ def format_price(value: Number, name: str) -> str:
         raise OrderValidationError(f"{name} {value!r} is not a number") from None
     if not dec.is_finite() or dec <= 0:
         raise OrderValidationError(f"{name} must be > 0, got {value!r}")
+    return dec
+
+
+def format_price(value: Number, name: str) -> str:
+    """Format a price to the venue's tick: 2 decimals at or above $1, 4 below.
+
+    A float artefact (``0.30000000000000004``) is snapped to the tick; a real sub-penny price
+    (``150.123``) is refused here rather than rounded, because rounding changes the order.
+    """
+    dec = _positive_decimal(value, name)
     places = 2 if dec >= 1 else 4
     tick = Decimal(1).scaleb(-places)
     snapped = dec.quantize(tick)
@@ -91,14 +97,7 @@ def format_price(value: Number, name: str) -> str:
 
 
 def format_qty(value: Number, name: str = "qty") -> str:
-    if isinstance(value, bool):
-        raise OrderValidationError(f"{name} must be a number")
-    try:
-        dec = Decimal(str(value))
-    except InvalidOperation:
-        raise OrderValidationError(f"{name} {value!r} is not a number") from None
-    if not dec.is_finite() or dec <= 0:
-        raise OrderValidationError(f"{name} must be > 0, got {value!r}")
+    dec = _positive_decimal(value, name)
     dec = dec.quantize(Decimal("0.000000001")).normalize()
     return format(dec, "f")
 

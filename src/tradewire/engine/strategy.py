@@ -184,15 +184,7 @@ class Strategy:
         client_order_id: str | None = None,
     ) -> OrderHandle:
         """Buy ``qty``: a limit order if ``limit_price`` is given, else a market order."""
-        return self.submit(
-            symbol,
-            "buy",
-            qty,
-            order_type="limit" if limit_price is not None else "market",
-            limit_price=limit_price,
-            time_in_force=time_in_force,
-            client_order_id=client_order_id,
-        )
+        return self._simple("buy", symbol, qty, limit_price, time_in_force, client_order_id)
 
     def sell(
         self,
@@ -204,9 +196,20 @@ class Strategy:
         client_order_id: str | None = None,
     ) -> OrderHandle:
         """Sell ``qty``: a limit order if ``limit_price`` is given, else a market order."""
+        return self._simple("sell", symbol, qty, limit_price, time_in_force, client_order_id)
+
+    def _simple(
+        self,
+        side: Side,
+        symbol: str,
+        qty: float,
+        limit_price: float | None,
+        time_in_force: TimeInForce,
+        client_order_id: str | None,
+    ) -> OrderHandle:
         return self.submit(
             symbol,
-            "sell",
+            side,
             qty,
             order_type="limit" if limit_price is not None else "market",
             limit_price=limit_price,

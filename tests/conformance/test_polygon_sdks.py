@@ -1,6 +1,7 @@
-"""The same conformance cases for both official Polygon SDKs (massive and polygon-api-client).
+"""The official Polygon SDKs, massive and polygon-api-client, against our feed simulator.
 
-Each SDK module is passed in; nothing here knows which one it is testing.
+Both get only the host changed (``feed="127.0.0.1:PORT"``, ``secure=False``); the same cases
+run for each, so the simulator is proven against the current and the legacy client.
 """
 
 from __future__ import annotations
@@ -9,9 +10,17 @@ import asyncio
 from types import ModuleType
 from typing import Any
 
+import massive
+import massive.exceptions
+import massive.websocket.models
+import polygon
+import polygon.exceptions
+import polygon.websocket.models
 import pytest
 
 from tradewire.sim.polygon_feed import PolygonFeedServer
+
+SDKS = pytest.mark.parametrize("sdk", [massive, polygon], ids=["massive", "polygon-api-client"])
 
 EVENTS = [
     {"ev": "Q", "sym": "AAPL", "bx": 11, "bp": 190.0, "bs": 2, "ax": 12, "ap": 190.04, "as": 3, "c": 1, "t": 1700000000000, "q": 5, "z": 3},
@@ -20,7 +29,10 @@ EVENTS = [
 ]  # fmt: skip
 
 
-async def receive_typed_events(sdk: ModuleType) -> None:
+@SDKS
+async def test_sdk_websocket_client_with_host_changed_receives_typed_events(
+    sdk: ModuleType,
+) -> None:
     models = sdk.websocket.models
     received: list[Any] = []
     async with PolygonFeedServer() as feed:
@@ -65,7 +77,8 @@ async def receive_typed_events(sdk: ModuleType) -> None:
     assert bar.end_timestamp == 1700000000000
 
 
-async def wrong_key_raises_auth_error(sdk: ModuleType) -> None:
+@SDKS
+async def test_sdk_websocket_client_with_wrong_key_raises_its_auth_error(sdk: ModuleType) -> None:
     async with PolygonFeedServer() as feed:
         client = sdk.WebSocketClient(
             api_key="not-the-key", feed=f"127.0.0.1:{feed.port}", secure=False, market="stocks"
