@@ -188,7 +188,9 @@ class AlpacaClient:
             pending = self._pool.try_send(raw)
         if pending is not None:
             self.orders_written += 1
-            self._emit("written", request.client_order_id, None)
+            # Bookkeeping waits until the caller's hot path is done: call_soon still runs it
+            # before the loop next reads a socket, so "written" is seen before any answer.
+            loop.call_soon(self._emit, "written", request.client_order_id, None)
             task = loop.create_task(self._settle(request, raw, pending))
         else:
             task = loop.create_task(self._submit(request, raw, token_taken=False))
