@@ -71,12 +71,20 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
         # Act 2: the kill switch refuses a wrong token and obeys the right one
         token = (tmp_path / "control.token").read_text().strip()
         assert (await asyncio.to_thread(http, kill_url, data=b"{}", token="wrong"))[0] == 401
-        status, body = await asyncio.to_thread(
-            http, kill_url, data=json.dumps({"reason": "test"}).encode(), token=token
-        )
+        kill = json.dumps({"reason": "test", "flatten": True}).encode()
+        status, body = await asyncio.to_thread(http, kill_url, data=kill, token=token)
         assert status == 200
         assert json.loads(body)["state"] == "HALTED"
         await readline_matching(proc.stdout, r"\[sim HALTED\]")
+
+        # The broker's closing fills arrive on the trade stream; wait for the book to be flat.
+        async def exposure() -> float:
+            text = (await asyncio.to_thread(http, metrics_url))[1]
+            return float(re.search(r"^tradewire_gross_exposure_usd (\S+)$", text, re.M).group(1))
+
+        async with asyncio.timeout(20):
+            while await exposure() != 0.0:  # noqa: ASYNC110 - polling another process's metrics
+                await asyncio.sleep(0.2)
 
         # Act 3: Ctrl-C
         proc.send_signal(signal.SIGINT)
@@ -91,5 +99,12 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     assert code == 0
     assert "tradewire run summary" in rest
     assert "final state HALTED" in rest
+    # flattened by the kill switch: the broker's closing fills reached our position book too
+    remaining = {
+        sym: float(qty.replace(",", ""))
+        for sym, qty in re.findall(r"position (\w+): (-?[\d,.]+) @", rest)
+    }
+    assert remaining
+    assert all(qty == 0 for qty in remaining.values()), remaining
     fills = int(re.search(r"; ([\d,]+) fills", rest).group(1).replace(",", ""))
     assert fills > 0

@@ -117,6 +117,7 @@ class TradingNode:
         self._frame_ns = 0
         self._sync_scheduled = False
         self._cancel_after_ack: set[str] = set()
+        self._external_execs: set[str] = set()
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = 0.0
@@ -459,10 +460,13 @@ class TradingNode:
 
     def _on_trade_update(self, update: TradeUpdate) -> None:
         cid = update.order.client_order_id
-        if cid not in self.oms.orders:
-            return  # an order placed outside this node
         qty = float(update.qty) if update.qty is not None else None
         price = float(update.price) if update.price is not None else None
+        if cid not in self.oms.orders:
+            # Placed outside this node (the kill switch's flatten, the Alpaca dashboard, another
+            # tool): positions belong to the account, so its fills still count.
+            self._external_fill(update, qty, price)
+            return
         event = o.event_from_trade_update(update.event, execution_id=update.execution_id, qty=qty,
                                           price=price, broker_id=update.order.id,
                                           cumulative_filled=float(update.order.filled_qty))  # fmt: skip
@@ -498,6 +502,25 @@ class TradingNode:
                 ),
                 strategy,
             )
+
+    def _external_fill(self, update: TradeUpdate, qty: float | None, price: float | None) -> None:
+        order = update.order
+        exec_id = update.execution_id or ""
+        if (
+            update.event not in ("fill", "partial_fill")
+            or qty is None
+            or price is None
+            or not order.symbol
+        ):
+            return
+        if exec_id and exec_id in self._external_execs:
+            return
+        self._external_execs.add(exec_id)
+        self.counters.fills += 1
+        self.book.apply_fill(order.symbol, order.side or "buy", qty, price)
+        self.journal.append("external_fill", order.client_order_id,
+                            {"exec_id": exec_id, "symbol": order.symbol, "side": order.side, "qty": qty, "price": price})  # fmt: skip
+        self._schedule_sync()
 
     def _on_reconcile(self, orders: list[BrokerOrder]) -> None:
         # After a stream reconnect: apply what REST says changed during the gap.
@@ -571,6 +594,7 @@ class TradingNode:
         self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
         self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
         self.recorder.gauges["tradewire_open_orders"] = float(self.oms.open_count)
+        self.recorder.gauges["tradewire_gross_exposure_usd"] = self.book.gross_exposure
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
         """Kill switch: halt, cancel every open order, optionally flatten every position."""
@@ -578,6 +602,11 @@ class TradingNode:
         self.journal.append("kill", "-", {"reason": reason, "flatten": flatten})
         self.journal.sync()
         log.error("KILL SWITCH: %s (flatten=%s)", reason, flatten)
+        # Orders already on their way could land after the cancel-all and fill after the
+        # flatten: let in-flight submissions settle first (nothing new passes risk now).
+        in_flight = {t for t in self._tasks if not t.done()}
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.broker.config.request_timeout_s)
         canceled = len(await self.broker.cancel_all_orders())
         closed = 0
         if flatten:
