@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tradewire import PolygonClient
-from tradewire.errors import AuthError, MaxConnectionsError
+from tradewire.errors import AuthError, FeedClosedError, MaxConnectionsError
 from tradewire.polygon.config import PolygonFeedConfig
 from tradewire.polygon.messages import Aggregate, LimitUpLimitDown, MinuteAggregate, Quote, Trade
 from tradewire.sim.polygon_feed import PolygonFeedServer
@@ -196,6 +196,35 @@ async def test_client_close_is_clean_and_run_returns(feed, until):
     await asyncio.wait_for(runner, 5)
     await until(lambda: feed.connection_count == 0)
     assert client.reconnects == 0
+
+
+async def test_client_closed_during_handshake_does_not_keep_the_new_connection(
+    feed, until, monkeypatch
+):
+    # close() racing a (re)connect used to leave the fresh connection open and close() waiting
+    # on it forever: the CI hang of the max-connections ping-pong test. The real ws_connect is
+    # held back until close() has run, which makes the race certain.
+    import tradewire.polygon.client as client_module
+
+    real_connect = client_module.ws_connect
+    in_handshake, release = asyncio.Event(), asyncio.Event()
+
+    async def held_connect(*args, **kwargs):
+        in_handshake.set()
+        await release.wait()
+        return await real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(client_module, "ws_connect", held_connect)
+    client = PolygonClient("test-key", url=feed.url(), config=FAST)
+    connecting = asyncio.create_task(client.connect())
+    await asyncio.wait_for(in_handshake.wait(), 5)
+    closing = asyncio.create_task(client.close())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(closing, 5)
+    with pytest.raises(FeedClosedError):
+        await asyncio.wait_for(connecting, 5)
+    await until(lambda: feed.connection_count == 0)
 
 
 async def test_client_on_events_sink_gets_frames_with_receive_time(feed, until):

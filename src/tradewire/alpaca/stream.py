@@ -337,6 +337,11 @@ class TradeStream:
         assert isinstance(listener, _StreamListener)
         self._listener = listener
         assert listener.transport is not None
+        if self._closing:
+            # close() ran during the handshake and could not see this connection.
+            listener.transport.send_close(WSCloseCode.OK)
+            listener.transport.disconnect()
+            return "closed while connecting"
         try:
             await listener.transport.wait_disconnected()
         except Exception as exc:

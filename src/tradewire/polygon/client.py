@@ -449,6 +449,12 @@ class PolygonClient:
             return f"handshake with {self.url} failed: {type(exc).__name__}: {exc}"
         assert isinstance(listener, _FeedListener)
         assert listener.transport is not None
+        if self._closing:
+            # close() ran while the handshake was in flight: it could not see this
+            # connection, so nothing else would ever end it.
+            listener.transport.send_close(WSCloseCode.OK)
+            listener.transport.disconnect()
+            return "closed while connecting"
         try:
             await listener.transport.wait_disconnected()
         except Exception as exc:  # picows re-raises what our frame callback raised
