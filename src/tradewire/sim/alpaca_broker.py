@@ -5,8 +5,10 @@ it unchanged (tests/conformance). Orders fill against the simulator's :class:`Ma
 through :class:`~tradewire.sim.matching.SimBook`; faults from
 :class:`~tradewire.sim.models.FaultModel` are applied per request.
 
-aiohttp serves REST and WebSocket on one port, like the real host. The arrival of each
-``POST /v2/orders`` is stamped before the body is parsed, for tick-to-trade.
+aiohttp serves REST and WebSocket on one port, like the real host. For tick-to-trade the
+arrival of each request is stamped when its first bytes are read off the socket
+(``data_received``), not when aiohttp has parsed it: :class:`_ArrivalStamp` sits between
+the transport and aiohttp's protocol for that.
 """
 
 from __future__ import annotations
@@ -61,6 +63,45 @@ class _RateLimiter:
         return ok, headers
 
 
+class _ArrivalStamp(asyncio.Protocol):
+    """Forwards to aiohttp's protocol; notes when each request's first bytes arrived.
+
+    A connection's stamp is taken by the first ``data_received`` after the previous
+    request's stamp was consumed, so with one request at a time per connection (what every
+    Alpaca client does) it is that request's arrival.
+    """
+
+    __slots__ = ("_inner", "_stamps", "_transport")
+
+    def __init__(self, inner: asyncio.Protocol, stamps: dict[object, int]) -> None:
+        self._inner = inner
+        self._stamps = stamps
+        self._transport: object = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        stamps = self._stamps
+        if self._transport not in stamps:
+            stamps[self._transport] = time.monotonic_ns()
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stamps.pop(self._transport, None)
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
 class AlpacaBrokerServer:
     """A paper account behind the Alpaca Trading API v2 and its trade_updates stream."""
 
@@ -98,6 +139,10 @@ class AlpacaBrokerServer:
         self._streams: set[web.WebSocketResponse] = set()
         self._listening: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
+        self._arrivals: dict[object, int] = {}
+        # Extra JSON endpoints under /_sim/ (simulator-only, same auth as /v2).
+        self.admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]] = {}
         self._stalled: list[asyncio.Future[None]] = []
         self._sends: set[asyncio.Task[None]] = set()
         self.market.on_quote(self._on_quote)
@@ -136,11 +181,16 @@ class AlpacaBrokerServer:
         r.add_delete("/v2/positions/{symbol:.+}", self._close_position)
         r.add_get("/stream", self._stream)
         r.add_get("/stream/", self._stream)
+        r.add_route("*", "/_sim/{name}", self._admin)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        server = self._runner.server
+        assert server is not None
+        arrivals = self._arrivals
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _ArrivalStamp(server(), arrivals), self.host, self.port, reuse_address=True
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         for fut in self._stalled:
@@ -148,9 +198,12 @@ class AlpacaBrokerServer:
                 fut.cancel()
         for ws in list(self._streams):
             await ws.close()
+        if self._server is not None:
+            self._server.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._server = None
 
     async def __aenter__(self) -> AlpacaBrokerServer:
         await self.start()
@@ -172,7 +225,7 @@ class AlpacaBrokerServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/stream"):
             return await handler(request)
-        arrival_ns = time.monotonic_ns()
+        arrival_ns = self._arrivals.pop(request.transport, None) or time.monotonic_ns()
         self.requests_seen.append((request.method, request.path))
         is_order_post = request.method == "POST" and request.path == "/v2/orders"
         if is_order_post and self.arrival_sink is not None:
@@ -221,6 +274,12 @@ class AlpacaBrokerServer:
             return web.json_response(wire.error_json(50410000, "gateway timeout"), status=504)
         response.headers.update(headers)
         return response
+
+    async def _admin(self, request: web.Request) -> web.Response:
+        route = self.admin_routes.get(request.match_info["name"])
+        if route is None:
+            raise web.HTTPNotFound()
+        return web.json_response(await route(request))
 
     def _authorized(self, request: web.Request) -> bool:
         key = request.headers.get("APCA-API-KEY-ID")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.venue import VenueConfig, VenueSimulator
+from tradewire.tuning.busy_poll import BusyPoller
 
 log = logging.getLogger("tradewire.sim")
 
@@ -36,6 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--rate", type=float, default=1000.0, help="synthetic events per second")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
+    parser.add_argument(
+        "--tick-ms",
+        type=float,
+        default=1.0,
+        help="synthetic source period; 0 = every loop turn (even spacing, costs a core)",
+    )
     parser.add_argument(
         "--replay",
         type=Path,
@@ -69,6 +76,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=float, default=0.0, help="stop after S seconds (0 = run)"
     )
+    parser.add_argument(
+        "--triggers",
+        type=int,
+        default=0,
+        help="send N tick-to-trade trigger quotes once the trigger symbol has a subscriber",
+    )
+    parser.add_argument("--trigger-rate", type=float, default=200.0, help="triggers per second")
+    parser.add_argument("--trigger-symbol", default="TRIG", help="symbol of the trigger quotes")
+    parser.add_argument(
+        "--trigger-warmup", type=float, default=1.0, help="seconds between subscribe and trigger 0"
+    )
+    parser.add_argument(
+        "--busy-poll",
+        action="store_true",
+        help="never sleep in epoll (costs a core; the bench uses it so the simulator's own "
+        "wake-up does not count as the contender's latency)",
+    )
     parser.add_argument("--log-level", default="WARNING")
 
 
@@ -81,6 +105,7 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         eviction=args.eviction,
         symbols=symbols_for(args.symbols),
         rate=args.rate,
+        tick_s=args.tick_ms / 1000,
         seed=args.seed,
         replay_files=list(args.replay or []),
         speed=args.speed,
@@ -90,12 +115,19 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         alpaca_secret=args.alpaca_secret,
         rate_limit_per_minute=args.rate_limit or None,
         partial_fill_probability=args.partial_fills,
+        trigger_count=args.triggers,
+        trigger_rate=args.trigger_rate,
+        trigger_symbol=args.trigger_symbol.upper(),
+        trigger_warmup_s=args.trigger_warmup,
     )
 
 
-async def serve(config: VenueConfig) -> int:
+async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    poller = BusyPoller()
+    if busy_poll:
+        poller.start(loop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with VenueSimulator(config) as sim:
@@ -107,6 +139,7 @@ async def serve(config: VenueConfig) -> int:
             log.error("simulator source failed: %s", source.exception())
             return 1
         waiter.cancel()
+    poller.stop()
     print("tradewire sim stopped", flush=True)
     return 0
 
@@ -117,9 +150,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         import uvloop
 
-        return uvloop.run(serve(config))
+        return uvloop.run(serve(config, busy_poll=args.busy_poll))
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return asyncio.run(serve(config))
+        return asyncio.run(serve(config, busy_poll=args.busy_poll))
     except KeyboardInterrupt:
         return 0
 

@@ -168,6 +168,7 @@ class SimBook:
         self.starting_cash = starting_cash
         self.orders: dict[str, SimOrder] = {}
         self.orders_by_client_id: dict[str, SimOrder] = {}
+        self._live_by_symbol: dict[str, list[SimOrder]] = {}
         self.positions: dict[str, SimPosition] = {}
         self.quotes: dict[str, NBBO] = {}
         self.partial_fill_probability = partial_fill_probability
@@ -418,6 +419,7 @@ class SimBook:
     def _book(self, order: SimOrder) -> None:
         self.orders[order.id] = order
         self.orders_by_client_id[order.client_order_id] = order
+        self._live_by_symbol.setdefault(order.symbol, []).append(order)
 
     # -- cancel / replace ----------------------------------------------------------------
 
@@ -501,8 +503,18 @@ class SimBook:
     def on_quote(self, nbbo: NBBO) -> list[Execution]:
         self.quotes[nbbo.symbol] = nbbo
         execs: list[Execution] = []
-        for order in [o for o in self.orders.values() if o.symbol == nbbo.symbol and o.is_open]:
-            execs.extend(self._evaluate(order))
+        # Only this symbol's non-terminal orders: scanning every order ever booked made each
+        # quote O(orders) and, 500 orders into a 20k quotes/s bench, kept the simulator too
+        # busy to read incoming orders on time.
+        orders = self._live_by_symbol.get(nbbo.symbol)
+        if not orders:
+            return execs
+        live = [o for o in orders if o.status not in TERMINAL]
+        if len(live) != len(orders):
+            self._live_by_symbol[nbbo.symbol] = live
+        for order in live:
+            if order.is_open:
+                execs.extend(self._evaluate(order))
         return execs
 
     def _evaluate(self, order: SimOrder) -> list[Execution]:

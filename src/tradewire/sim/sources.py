@@ -216,17 +216,24 @@ async def run_synthetic(
 
     Open loop means a slow consumer does not slow the source down (no coordinated
     omission); when the loop falls behind, the next tick sends the backlog in one batch.
+    ``tick_s=0`` sends on every loop turn instead of every millisecond: events leave one or
+    two at a time, evenly spaced, as a busy feed's do, instead of a burst per millisecond
+    (20k/s in 1 ms ticks kept the simulator busy ~85 µs per tick, long enough to delay its
+    own reading of an order and show up as tick-to-trade). It keeps a core busy.
     Returns the number of events published.
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
     sent = 0
     builder = BarBuilder() if bars else None
+    advance_ms = max(1, int(tick_s * 1000))
     while duration_s <= 0 or loop.time() - start < duration_s:
         due = int((loop.time() - start) * rate) - sent
         if due > 0:
             count = min(due, 50_000)  # a loop far behind catches up over several ticks
-            events = market.batch(count, advance_ms=max(1, int(tick_s * 1000)))
+            if tick_s <= 0:
+                market.now_ms = int(time.time() * 1000)
+            events = market.batch(count, advance_ms=advance_ms if tick_s > 0 else 0)
             if builder is not None:
                 extra = [bar for e in events if e["ev"] == "T" for bar in builder.add(e)]
                 events.extend(extra)

@@ -16,6 +16,7 @@ from tradewire.sim.alpaca_broker import AlpacaBrokerServer
 from tradewire.sim.market import MarketState
 from tradewire.sim.polygon_feed import PolygonFeedServer
 from tradewire.sim.sources import SyntheticMarket, merge_flat_files, replay, run_synthetic
+from tradewire.sim.triggers import TRIGGER_SYMBOL, TriggerLog, run_triggers
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class VenueConfig:
     eviction: str = "oldest"
     symbols: Sequence[str] = ("AAPL", "MSFT")
     rate: float = 1_000.0
+    tick_s: float = 0.001
     seed: int = 7
     replay_files: Sequence[Path] = field(default_factory=list)
     speed: float = 1.0
@@ -41,6 +43,11 @@ class VenueConfig:
     alpaca_secret: str = "test-secret"  # noqa: S105 - the simulator's documented test secret
     rate_limit_per_minute: int | None = None
     partial_fill_probability: float = 0.0
+    # Tick-to-trade triggers (sim/triggers.py); 0 = none.
+    trigger_count: int = 0
+    trigger_rate: float = 200.0
+    trigger_symbol: str = TRIGGER_SYMBOL
+    trigger_warmup_s: float = 1.0
 
 
 class VenueSimulator:
@@ -77,6 +84,15 @@ class VenueSimulator:
             arrival_sink=arrival_sink,
         )
         self.source_task: asyncio.Task[int] | None = None
+        self.triggers = TriggerLog(config.trigger_symbol, config.trigger_rate, config.trigger_count)
+        self.trigger_task: asyncio.Task[None] | None = None
+        if config.trigger_count and arrival_sink is None:
+            self.broker.arrival_sink = self.triggers.on_order_arrival
+
+        async def triggers_json(_: object) -> dict[str, object]:
+            return self.triggers.as_json()
+
+        self.broker.admin_routes["triggers"] = triggers_json
 
     @property
     def feed_url(self) -> str:
@@ -97,12 +113,32 @@ class VenueSimulator:
         else:
             synthetic = SyntheticMarket(list(cfg.symbols), seed=cfg.seed)
             coro = run_synthetic(
-                self.feed.publish, synthetic, rate=cfg.rate, duration_s=cfg.duration_s
+                self.feed.publish,
+                synthetic,
+                rate=cfg.rate,
+                duration_s=cfg.duration_s,
+                tick_s=cfg.tick_s,
             )
-        self.source_task = asyncio.get_running_loop().create_task(coro, name="sim-source")
+        loop = asyncio.get_running_loop()
+        self.source_task = loop.create_task(coro, name="sim-source")
+        if cfg.trigger_count:
+            channel = f"Q.{cfg.trigger_symbol}"
+            self.trigger_task = loop.create_task(
+                run_triggers(
+                    self.feed.publish,
+                    self.triggers,
+                    wait_subscribed=lambda: self.feed.wait_for_subscribers(channel, timeout_s=3600),
+                    warmup_s=cfg.trigger_warmup_s,
+                ),
+                name="sim-triggers",
+            )
         return self.source_task
 
     async def stop(self) -> None:
+        if self.trigger_task is not None:
+            self.trigger_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.trigger_task
         if self.source_task is not None:
             self.source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,1 @@
+"""Process-level latency tuning: placement, scheduling, memory, GC and busy polling."""
