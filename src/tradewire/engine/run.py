@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import os
 import sys
@@ -26,6 +28,7 @@ from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.metrics.exporter import MetricsExporter
 from tradewire.sim.process import SimProcess
+from tradewire.tuning.busy_poll import BusyPoller
 
 log = logging.getLogger("tradewire.run")
 
@@ -62,6 +65,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--env-file", type=Path, default=Path(".env"), help="dotenv file with keys (default .env)"
+    )
+    parser.add_argument(
+        "--report-json",
+        type=Path,
+        default=None,
+        help="on exit, write the summary and every latency stage's percentiles here",
     )
     parser.add_argument("--log-level", default="WARNING")
 
@@ -179,10 +188,13 @@ async def _run(
     exporter = control = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
     stop = asyncio.Event()
+    poller = BusyPoller()
     code = 0
     try:
         node.install_signal_handlers(stop.set)
         await node.start()
+        if config.run.busy_poll:
+            poller.start()
         if config.metrics.enabled:
             port = args.metrics_port if args.metrics_port is not None else config.metrics.port
             exporter = MetricsExporter(node.recorder, host=config.metrics.host, port=port)
@@ -226,6 +238,7 @@ async def _run(
         print(f"tradewire run: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 1
     finally:
+        poller.stop()
         panel.stop()
         with contextlib.suppress(Exception):
             await node.stop(cancel_open_orders=config.run.cancel_open_orders_on_stop)
@@ -235,5 +248,14 @@ async def _run(
             exporter.stop()
         if sim is not None:
             await sim.stop()
-    print(summary(node.snapshot()), flush=True)
+    snapshot = node.snapshot()
+    print(summary(snapshot), flush=True)
+    if args.report_json is not None:
+        _write_report(args.report_json, node, snapshot)
     return code
+
+
+def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
+    stages = {name: st.summary_us() for name, st in node.recorder.stages.items() if st.count}
+    report = {"summary": dataclasses.asdict(snapshot), "stages_us": stages}
+    path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")

@@ -26,7 +26,8 @@ class RecorderCollector(Collector):
     def collect(self) -> Iterator[Any]:
         rec = self.recorder
         with self._lock:
-            rec.drain()
+            if rec.auto_drain:
+                rec.drain()
             hist = HistogramMetricFamily(
                 "trading_latency_microseconds", "Latency of each hot-path stage", labels=["stage"]
             )
