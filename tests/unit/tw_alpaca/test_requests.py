@@ -132,3 +132,33 @@ def test_request_builder_post_order_bytes_and_repr_without_secret():
     assert payload == b'{"a":1}'
     assert "SECRET" not in repr(rb)
     assert rb.build("GET", "/v2/clock").endswith(b"\r\n\r\n")
+
+
+def test_format_price_float_fast_path_agrees_with_decimal_rules():
+    # The float fast path must give the same string, or the same refusal, as the Decimal
+    # path it short-cuts: compare on prices on and off the cent grid.
+    import random
+
+    from tradewire.alpaca.requests import _positive_decimal, format_price
+
+    def by_decimal(value: float) -> str:
+        dec = _positive_decimal(value, "p")
+        places = 2 if dec >= 1 else 4
+        snapped = dec.quantize(Decimal(1).scaleb(-places))
+        return "refused" if abs(snapped - dec) > Decimal("1e-9") else str(snapped)
+
+    def by_fast_path(value: float) -> str:
+        try:
+            return format_price(value, "p")
+        except OrderValidationError:
+            return "refused"
+
+    rng = random.Random(5)
+    values = [rng.randint(100, 10**9) / 100 for _ in range(20_000)]
+    values += [v + rng.choice((0.001, 0.005, 0.0001, 1e-12, 0.3)) for v in values[:5_000]]
+    values += [1.0, 1.005, 150.1, 0.1 + 0.2 + 1, 99999999.99]
+    mismatches = [v for v in values if by_fast_path(v) != by_decimal(v)]
+    assert mismatches == []
+    assert format_price(150.1, "p") == "150.10"
+    with pytest.raises(OrderValidationError, match="sub-penny"):
+        format_price(150.123, "p")
