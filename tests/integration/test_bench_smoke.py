@@ -7,9 +7,47 @@ import subprocess
 import sys
 
 
-def test_bench_quick_emits_complete_json(tmp_path):
+def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
+    # Arrange
+    out, png = tmp_path / "bench.json", tmp_path / "bench.png"
+
+    # Act
+    run = subprocess.run(
+        [sys.executable, "-m", "tradewire.cli", "bench", "--quick", "--json", str(out),
+         "--plot", str(png)],
+        timeout=300, capture_output=True, text=True,
+    )  # fmt: skip
+
+    # Assert
+    assert run.returncode == 0, run.stdout + run.stderr
+    t2t = json.loads(out.read_text())["tick_to_trade"]
+    assert t2t["scenario"]["triggers"] == 100
+    assert set(t2t["contenders"]) == {"tradewire", "tradewire-untuned", "sdk"}
+    for name, r in t2t["contenders"].items():
+        # Every trigger the contender saw was answered exactly once.
+        assert r["triggers_delivered"] == 100, name
+        assert r["orders_matched"] + r["missed_triggers"] == 100, name
+        assert r["duplicate_orders"] == 0, name
+        lat = r["latency"]
+        assert lat["samples"] == r["orders_matched"], name
+        assert (
+            0 < lat["p50_us"] <= lat["p90_us"] <= lat["p99_us"] <= lat["p99_9_us"] <= lat["max_us"]
+        )
+        assert r["latency_co_corrected"]["samples"] >= lat["samples"], name
+        if name != "sdk":  # the SDK baseline is not traced
+            assert set(r["split_us"]) == {"wire_in", "engine", "wire_out"}
+    for name in ("tradewire", "tradewire-untuned"):
+        stages = t2t["contenders"][name]["engine_stages_us"]
+        assert stages["callback_to_order_written"]["count"] >= 90
+    assert set(t2t["ratios_sdk_over_tradewire"]) == {"p50", "p90", "p99", "p99_9", "max"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "ratio SDKs / tradewire" in run.stdout
+
+
+def test_bench_quick_components_emit_complete_json(tmp_path):
     out = tmp_path / "bench.json"
-    subprocess.run([sys.executable, "-m", "tradewire.cli", "bench", "--quick", "--json", str(out)],
+    subprocess.run([sys.executable, "-m", "tradewire.cli", "bench", "--quick", "--throughput",
+                    "--order-path", "--json", str(out)],
                    check=True, timeout=300, capture_output=True)  # fmt: skip
     results = json.loads(out.read_text())
     assert set(results["throughput"]["contenders"]) == {"tradewire", "massive"}
@@ -17,3 +55,12 @@ def test_bench_quick_emits_complete_json(tmp_path):
     per = results["order_path"]["servers"]["fixed"]
     assert set(per) == {"tradewire-raw", "tradewire-aiohttp", "alpaca-py"}
     assert all(r["samples"] == 50 and r["p99_us"] >= r["p50_us"] > 0 for r in per.values())
+
+
+def test_bench_rejects_unknown_contender():
+    run = subprocess.run(
+        [sys.executable, "-m", "tradewire.cli", "bench", "--contenders", "tradewire,nope"],
+        timeout=60, capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "nope" in run.stderr

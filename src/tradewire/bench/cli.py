@@ -1,16 +1,20 @@
-"""``tradewire bench``: the benchmarks that exist today, each contender in its own process.
+"""``tradewire bench``: tick-to-trade against the official SDKs, and the component benchmarks.
 
+- (default) tick-to-trade, timed by the simulator: tradewire tuned, tradewire untuned, and
+  massive + alpaca-py, each in its own process against its own simulator, side by side;
 - ``--throughput``: quotes decoded and dispatched per second, tradewire vs massive;
-- ``--order-path``: order round trip, tradewire (raw httptools / aiohttp) vs alpaca-py.
+- ``--order-path``: order round trip, tradewire (raw httptools / aiohttp) vs alpaca-py;
+- ``--all``: the three.
 
-Tick-to-trade (simulator wrote quote → simulator read order, against the official SDKs
-as baseline) is the next step and is not measured here yet.
+Figures are percentiles of HdrHistograms; nothing here asserts a time (shared machines are
+noisy): compare the contenders of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +24,73 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--order-path", action="store_true", help="only the order round-trip benchmark"
     )
+    parser.add_argument("--all", action="store_true", help="tick-to-trade and both of the above")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (smoke runs)")
     parser.add_argument("--json", type=Path, default=None, help="write all results as JSON here")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="tick-to-trade HDR percentile chart (PNG) here"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=None, help="background quotes/s (default 20000)"
+    )
+    parser.add_argument("--symbols", type=int, default=None, help="background symbols (500)")
+    parser.add_argument("--triggers", type=int, default=None, help="trigger quotes (3000)")
+    parser.add_argument("--trigger-rate", type=float, default=None, help="triggers/s (200)")
+    parser.add_argument(
+        "--contenders",
+        default="tradewire,tradewire-untuned,sdk",
+        help="comma-separated: tradewire, tradewire-untuned, sdk",
+    )
+    parser.add_argument(
+        "--keep-dir", type=Path, default=None, help="keep each contender's raw data here"
+    )
+
+
+def _scenario(args: argparse.Namespace) -> Any:
+    from tradewire.bench.tick_to_trade import Scenario
+
+    base = (
+        Scenario(rate=2_000, symbols=50, triggers=100, trigger_rate=100, warmup_s=0.5, grace_s=0.5)
+        if args.quick
+        else Scenario()
+    )
+    for field in ("rate", "symbols", "triggers", "trigger_rate"):
+        value = getattr(args, field)
+        if value is not None:
+            if value <= 0:
+                raise ValueError(f"--{field.replace('_', '-')} must be > 0")
+            setattr(base, field, value)
+    return base
 
 
 def main(args: argparse.Namespace) -> int:
-    from tradewire.bench import http_order_path, throughput
+    from tradewire.bench import http_order_path, throughput, tick_to_trade
 
-    both = not args.throughput and not args.order_path
+    contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    unknown = set(contenders) - set(tick_to_trade.CONTENDERS)
+    if unknown or not contenders:
+        print(f"tradewire bench: unknown contenders {sorted(unknown)}; choose from "
+              f"{', '.join(tick_to_trade.CONTENDERS)}", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        scenario = _scenario(args)
+    except ValueError as exc:
+        print(f"tradewire bench: {exc}", file=sys.stderr)
+        return 2
+    only_components = args.throughput or args.order_path
     results: dict[str, Any] = {}
-    if args.throughput or both:
+    if args.all or not only_components:
+        t2t = tick_to_trade.run(scenario, contenders, keep_dir=args.keep_dir)
+        print(tick_to_trade.report(t2t), flush=True)
+        if args.plot is not None:
+            tick_to_trade.plot(t2t, args.plot)
+            print(f"  plot: {args.plot}", flush=True)
+        results["tick_to_trade"] = tick_to_trade.strip_histograms(t2t)
+    if args.all or args.throughput:
         total = 20_000 if args.quick else 400_000
         results["throughput"] = throughput.run(total=total)
         print(throughput.report(results["throughput"]), flush=True)
-    if args.order_path or both:
+    if args.all or args.order_path:
         count, warmup = (50, 10) if args.quick else (1000, 100)
         servers = ("fixed",) if args.quick else ("fixed", "sim")
         results["order_path"] = http_order_path.run(count, warmup, servers)
