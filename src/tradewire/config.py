@@ -29,6 +29,7 @@ from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.errors import ConfigError
 from tradewire.metrics.config import MetricsConfig
 from tradewire.polygon.config import PolygonFeedConfig
+from tradewire.tuning.config import TuningConfig
 
 DEFAULT_CONFIG_PATH = Path("config/trading_apis.yaml")
 
@@ -79,9 +80,6 @@ class RunConfig(StrictModel):
     stale_feed_halt_s: NonNegativeFloat = 0.0
     duration_s: NonNegativeFloat = 0.0
     max_reject_streak: PositiveInt = 20
-    pin_processes: bool = True
-    # Poll the event loop instead of sleeping in epoll: lower latency for a whole core.
-    busy_poll: bool = False
 
 
 class AppConfig(StrictModel):
@@ -97,6 +95,7 @@ class AppConfig(StrictModel):
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     control: ControlConfig = Field(default_factory=ControlConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
     strategies: list[StrategyEntry] = Field(default_factory=list)
 
 

@@ -21,7 +21,8 @@ mode: sim
 risk: {max_orders_per_second: 200, max_open_orders: 200, max_position_qty: 100000, max_gross_exposure: 100000000, max_order_notional: 1000000}
 metrics: {enabled: false}
 control: {enabled: false}
-run: {panel: false, pin_processes: false}
+run: {panel: false}
+tuning: {enabled: false}
 journal: {fsync: never}
 strategies:
   - path: {strategy}:Churn

@@ -52,6 +52,10 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     )  # fmt: skip
     assert proc.stdout is not None
     try:
+        # The shipped config's tuning is reported setting by setting before trading starts.
+        await readline_matching(proc.stdout, r"^tuning:$")
+        await readline_matching(proc.stdout, r"cpu affinity simulator: (applied|denied|off)")
+        await readline_matching(proc.stdout, r"gc freeze: applied")
         banner = await readline_matching(
             proc.stdout, r"metrics (http://\S+/metrics), kill switch (http://\S+/kill)"
         )

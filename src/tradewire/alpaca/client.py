@@ -47,6 +47,7 @@ from tradewire.errors import (
     OrderOutcomeUnknown,
     RetryableBrokerError,
 )
+from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class AlpacaClient:
         base_url: str | None = None,
         config: AlpacaBrokerConfig | None = None,
         on_order_event: OrderEventHook | None = None,
+        socket_options: SocketOptions | None = None,
     ) -> None:
         cfg = config or AlpacaBrokerConfig()
         key = api_key if api_key is not None else cfg.key_id
@@ -94,7 +96,10 @@ class AlpacaClient:
             user_agent=f"tradewire/{__version__}",
         )
         self._pool = RawHttpPool(
-            self.base_url, size=cfg.pool_size, connect_timeout_s=cfg.connect_timeout_s
+            self.base_url,
+            size=cfg.pool_size,
+            connect_timeout_s=cfg.connect_timeout_s,
+            socket_options=socket_options,
         )
         self._bucket = TokenBucket(per_minute=cfg.rate_limit_per_minute, now_s=time.monotonic())
         self.on_order_event = on_order_event

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import httptools
 
 from tradewire.errors import TradewireError
+from tradewire.tuning.outcome import Outcome
+from tradewire.tuning.sockets import SocketOptions
 
 
 class HttpError(TradewireError):
@@ -90,6 +92,12 @@ class _Connection(asyncio.Protocol):
         # uvloop's TCPTransport does not subclass asyncio.Transport, but has its interface.
         self.transport = cast(asyncio.Transport, transport)
         tune_socket(transport)
+        options = self.pool.socket_options
+        sock = transport.get_extra_info("socket")
+        if options is not None and sock is not None:
+            outcomes = options.apply(sock)
+            if self.pool.socket_outcomes is None:
+                self.pool.socket_outcomes = outcomes
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -158,8 +166,11 @@ class RawHttpPool:
         size: int = 2,
         connect_timeout_s: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        socket_options: SocketOptions | None = None,
     ) -> None:
         self.host, self.port, tls, self.host_header = split_url(base_url)
+        self.socket_options = socket_options
+        self.socket_outcomes: list[Outcome] | None = None  # the first connection's
         self.size = size
         self.connect_timeout_s = connect_timeout_s
         self._ssl = (ssl_context or ssl.create_default_context()) if tls else None

@@ -157,6 +157,8 @@ def _config_yaml(symbols: Sequence[str], workdir: Path, *, tuned: bool) -> str:
     # Risk limits sized for the bench (200 orders/s, one share each): they are still checked
     # on every order, as in production, they just never say no here.
     syms = ", ".join([*symbols, TRIGGER_SYMBOL])
+    # Tuned: the settings config/trading_apis.yaml documents for low latency; untuned: none.
+    tuning = "{busy_poll: true, gc: freeze}" if tuned else "{enabled: false}"
     return f"""
 mode: sim
 feed: {{stale_after_s: 0}}
@@ -174,8 +176,8 @@ risk:
 journal: {{path: {workdir / "journal"}, fsync: batch}}
 metrics: {{enabled: false}}
 control: {{enabled: false}}
-run: {{panel: false, pin_processes: false, cancel_open_orders_on_stop: true,
-      busy_poll: {"true" if tuned else "false"}}}
+run: {{panel: false, cancel_open_orders_on_stop: true}}
+tuning: {tuning}
 strategies:
   - path: tradewire.bench.trigger_strategy:TriggerStrategy
     name: bench

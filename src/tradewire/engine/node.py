@@ -45,6 +45,7 @@ from tradewire.metrics.recorder import Recorder
 from tradewire.polygon.client import PolygonClient
 from tradewire.polygon.config import PolygonFeedConfig
 from tradewire.polygon.messages import Aggregate, MarketEvent, MinuteAggregate, Quote, Trade
+from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
@@ -113,8 +114,11 @@ class TradingNode:
         journal_config: JournalConfig | None = None,
         journal_path: Path | None = None,
         recorder: Recorder | None = None,
+        socket_options: SocketOptions | None = None,
+        housekeeping_cpus: frozenset[int] | None = None,
     ) -> None:
         self.venues = venues
+        self.housekeeping_cpus = housekeeping_cpus
         self.strategies = strategies
         self.recorder = recorder or Recorder()
         self.counters = self.recorder.counters
@@ -134,6 +138,7 @@ class TradingNode:
             base_url=venues.broker_url,
             config=broker_config,
             on_order_event=self._on_client_event,
+            socket_options=socket_options,
         )
         self.stream = TradeStream(
             venues.stream_url,
@@ -144,6 +149,7 @@ class TradingNode:
             rest=self.broker,
         )
         self.feed = PolygonClient(venues.polygon_key, url=venues.feed_url, config=feed_config)
+        self.feed.socket_options = socket_options
         self.feed.on_events(self._on_feed_events)
         self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
         self.mids: dict[str, float] = {}
@@ -611,7 +617,7 @@ class TradingNode:
         syncer = JournalSyncer(
             self.journal.path,
             self.journal_config.fsync_interval_ms,
-            cpus=_housekeeping_cpus(),
+            cpus=set(self.housekeeping_cpus) if self.housekeeping_cpus else _housekeeping_cpus(),
         )
         try:
             syncer.start()

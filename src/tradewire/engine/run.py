@@ -29,6 +29,10 @@ from tradewire.errors import ConfigError, TradewireError
 from tradewire.metrics.exporter import MetricsExporter
 from tradewire.sim.process import SimProcess
 from tradewire.tuning.busy_poll import BusyPoller
+from tradewire.tuning.config import TuningConfig
+from tradewire.tuning.outcome import Outcome
+from tradewire.tuning.process import apply_gc, apply_scheduling, plan_cpus, set_affinity
+from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger("tradewire.run")
 
@@ -103,26 +107,6 @@ def main(args: argparse.Namespace) -> int:
         return 130
 
 
-def _pin_apart(sim_pid: int | None) -> None:
-    """Keep the engine and the simulator on different cores.
-
-    Measured (6 s runs of the sample strategy, 2 vCPUs): unpinned, writing an order woke the
-    simulator on the engine's own core and the engine waited out its whole request handler:
-    callback→order written p50 404 µs / p99 875 µs. Pinned apart: 44 µs / 84 µs.
-    """
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2 or sim_pid is None:
-        log.warning(
-            "only %d CPU available: engine and simulator share it (expect slow writes)", len(cpus)
-        )
-        return
-    try:
-        os.sched_setaffinity(sim_pid, {cpus[-1]})
-        os.sched_setaffinity(0, set(cpus[:-1]))
-    except OSError as exc:
-        log.warning("could not pin engine and simulator apart: %s", exc)
-
-
 async def _run(
     config: AppConfig, creds: Any, mode: str, strategies: list[Any], args: argparse.Namespace
 ) -> int:
@@ -155,8 +139,6 @@ async def _run(
             ]
         )
         await sim.start()
-        if config.run.pin_processes:
-            _pin_apart(sim.pid)
         venues = Venues(
             "sim",
             sim.feed_url,
@@ -176,6 +158,14 @@ async def _run(
                         creds.polygon_key.get_secret_value(), creds.alpaca_key.get_secret_value(),
                         creds.alpaca_secret.get_secret_value())  # fmt: skip
         journal = args.journal or Path(f"var/journal/{mode}.twj")
+    tuning = config.tuning
+    plan = plan_cpus(os.sched_getaffinity(0), tuning, local_simulator=sim is not None)
+    outcomes: list[Outcome] = []
+    if tuning.enabled:
+        if sim is not None and sim.pid is not None:
+            outcomes.append(set_affinity(sim.pid, plan.simulator, "simulator"))
+        outcomes.append(set_affinity(0, plan.engine, "engine (feed and orders)"))
+        outcomes.extend(apply_scheduling(tuning))
     broker_config = config.broker
     if mode == "sim":
         # The simulator enforces no rate limit unless told to; Alpaca's 200/min would only
@@ -184,6 +174,8 @@ async def _run(
     node = TradingNode(
         venues, strategies, feed_config=config.feed, broker_config=broker_config,
         risk_config=config.risk, journal_config=config.journal, journal_path=journal,
+        socket_options=_socket_options(tuning) if tuning.enabled else None,
+        housekeeping_cpus=plan.housekeeping if tuning.enabled else None,
     )  # fmt: skip
     exporter = control = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
@@ -193,8 +185,15 @@ async def _run(
     try:
         node.install_signal_handlers(stop.set)
         await node.start()
-        if config.run.busy_poll:
-            poller.start()
+        if tuning.enabled:
+            outcomes.extend(apply_gc(tuning))
+            outcomes.extend(node.feed.socket_outcomes or [])
+            if tuning.busy_poll:
+                poller.start()
+                outcomes.append(Outcome("busy-poll loop", "applied", "the engine's CPU stays busy"))
+            else:
+                outcomes.append(Outcome("busy-poll loop", "off"))
+        print(_tuning_report(tuning.enabled, outcomes), flush=True)
         if config.metrics.enabled:
             port = args.metrics_port if args.metrics_port is not None else config.metrics.port
             exporter = MetricsExporter(node.recorder, host=config.metrics.host, port=port)
@@ -259,3 +258,19 @@ def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
     stages = {name: st.summary_us() for name, st in node.recorder.stages.items() if st.count}
     report = {"summary": dataclasses.asdict(snapshot), "stages_us": stages}
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _socket_options(tuning: TuningConfig) -> SocketOptions:
+    return SocketOptions(
+        tcp_nodelay=tuning.tcp_nodelay,
+        so_rcvbuf=tuning.so_rcvbuf,
+        so_sndbuf=tuning.so_sndbuf,
+        so_busy_poll_us=tuning.so_busy_poll_us,
+    )
+
+
+def _tuning_report(enabled: bool, outcomes: list[Outcome]) -> str:
+    """One line per setting: applied, denied (and why), or off."""
+    if not enabled:
+        return "tuning: disabled (tuning.enabled: false)"
+    return "tuning:\n" + "\n".join(f"  {o.line()}" for o in outcomes)

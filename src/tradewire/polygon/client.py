@@ -44,6 +44,8 @@ from tradewire.polygon.protocol import (
     SubscriptionAck,
     normalize_channels,
 )
+from tradewire.tuning.outcome import Outcome
+from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,9 @@ class PolygonClient:
         self._ack_waiters: dict[str, asyncio.Future[None]] = {}
         self._terminal: BaseException | None = None
         self._closing = False
+        # Set by the engine from its tuning config; applied to every new connection.
+        self.socket_options: SocketOptions | None = None
+        self.socket_outcomes: list[Outcome] | None = None
         self._last_frame = 0.0
         self.on_stale: Callable[[StaleFeedError], None] | None = None
         self.on_notice: Callable[[ServerNotice], None] | None = None
@@ -337,7 +342,11 @@ class PolygonClient:
         self.session.reset()
         self._last_frame = time.monotonic()
         sock = transport.underlying_transport.get_extra_info("socket")
-        if sock is not None and self.config.tcp_nodelay:
+        if sock is not None and self.socket_options is not None:
+            outcomes = self.socket_options.apply(sock)
+            if self.socket_outcomes is None:
+                self.socket_outcomes = outcomes
+        elif sock is not None and self.config.tcp_nodelay:
             # Not a TCP socket (e.g. a proxy tunnel): nothing to tune.
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
