@@ -1,4 +1,4 @@
-"""``tradewire`` command line: run | sim | bench | doctor | record | replay.
+"""``tradewire`` command line: run | sim | bench | kill | doctor.
 
 Each subcommand lives in the module that owns it and exposes ``configure(parser)`` and
 ``main(args) -> int``; this file only routes, so ``tradewire --help`` stays cheap.
@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "measure throughput and order round trip vs the official SDKs",
     ),
     "kill": ("tradewire.engine.kill", "engage the kill switch of a running engine"),
+    "doctor": ("tradewire.audit.cli", "audit this host for low-latency trading"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Host audit for low-latency trading (`tradewire doctor`)."""
