@@ -195,6 +195,7 @@ class TradingNode:
         channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
         await self.feed.subscribe(channels)
         self._last_rate_t = loop.time()
+        self._tick()  # every gauge exists from the first scrape, not only after a second
         self.call_every(1.0, self._tick)
         self.call_every(5.0, self._settle_unknown_orders)
         # Drain the latency rings here, often and in small pieces: a drain costs ~0.6 µs per

@@ -1,0 +1,22 @@
+# tradewire in a container. Build from the repository root:
+#   docker build -t tradewire .        (or: docker compose up --build)
+# With no keys it trades the sample strategy against the built-in simulator; pass keys with
+# an env file (.env: POLYGON_API_KEY, ALPACA_API_KEY, ALPACA_API_SECRET) for Alpaca paper.
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install . && useradd --system --uid 10001 --home-dir /app tradewire
+COPY config ./config
+COPY examples ./examples
+COPY deploy/tradewire.docker.yaml ./deploy/tradewire.docker.yaml
+RUN mkdir -p /app/var/journal && chown -R tradewire /app/var
+USER tradewire
+# 9090: Prometheus metrics. The kill switch (9091) stays on the container's loopback:
+#   docker compose exec tradewire tradewire kill --reason "..."
+EXPOSE 9090
+VOLUME ["/app/var"]
+ENTRYPOINT ["tradewire"]
+CMD ["run", "--no-panel", "--config", "deploy/tradewire.docker.yaml"]

@@ -1,0 +1,443 @@
+"""The Docker deployment, tested as far as a machine without Docker allows.
+
+Docker cannot run here, so each piece is checked against the real thing it talks to:
+the Prometheus config and alert rules with Debian's ``promtool`` (and its rule unit tests),
+the dashboard and alert queries against a real ``tradewire run`` started with the container's
+config and scraped by a real Prometheus using the shipped scrape config, and the compose file,
+Dockerfile and provisioning files against each other and the repository.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tradewire.config import load_config
+
+ROOT = Path(__file__).parents[2]
+DEPLOY = ROOT / "deploy"
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "tradewire.json"
+PROM_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
+DOCKER_CONFIG = DEPLOY / "tradewire.docker.yaml"
+
+# Words in a PromQL expression that are not metric names.
+PROMQL_WORDS = {
+    "sum", "by", "without", "rate", "increase", "histogram_quantile", "avg", "max", "min",
+    "count", "irate", "delta", "and", "or", "unless", "on", "ignoring", "group_left",
+    "group_right", "offset", "bool", "humanizePercentage", "le",
+}  # fmt: skip
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"{name} is not installed in CI: scripts/ensure-prometheus.sh should have run"
+            )
+        pytest.skip(f"Debian's {name} is not installed (./test.sh installs it when run as root)")
+    return path
+
+
+def dashboard_exprs() -> list[str]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [t["expr"] for p in panels for t in p.get("targets", [])]
+
+
+def alert_exprs() -> list[str]:
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    return [rule["expr"] for g in groups for rule in g["rules"]]
+
+
+def metric_names(expr: str) -> set[str]:
+    """Identifiers that stand where a metric name can: not a function, keyword, label or string."""
+    without_strings = re.sub(r'"[^"]*"', '""', expr)
+    without_labels = re.sub(r"\{[^}]*\}", "", without_strings)
+    without_ranges = re.sub(r"\[[^\]]*\]", "", without_labels)
+    without_groupings = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", without_ranges)
+    names = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", without_groupings))
+    return {n for n in names if n not in PROMQL_WORDS and not re.fullmatch(r"[0-9e.]+", n)}
+
+
+def test_metric_name_extraction_skips_functions_labels_and_ranges():
+    expr = (
+        "histogram_quantile(0.99, sum by (le) (rate(trading_latency_microseconds_bucket"
+        '{stage="order_round_trip"}[1m]))) + on(job) tradewire_fills_total'
+    )
+    assert metric_names(expr) == {"trading_latency_microseconds_bucket", "tradewire_fills_total"}
+
+
+# --- a real `tradewire run` with the container's config --------------------------------------
+
+
+@dataclass
+class RunningApp:
+    metrics_url: str
+    target: str  # host:port for a Prometheus scrape config
+    proc: subprocess.Popen[str]
+
+    def scrape(self) -> str:
+        with urllib.request.urlopen(self.metrics_url, timeout=10) as resp:
+            return resp.read().decode()
+
+
+@pytest.fixture(scope="module")
+def docker_config_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """``tradewire run`` with deploy/tradewire.docker.yaml, as the container's CMD starts it."""
+    journal = tmp_path_factory.mktemp("deploy") / "journal.twj"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tradewire.cli", "run", "--no-panel", "--config", str(DOCKER_CONFIG),
+         "--journal", str(journal), "--metrics-port", "0", "--control-port", "0",
+         "--duration", "90"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(
+        target=lambda: [lines.put(line) for line in proc.stdout],
+        daemon=True,  # type: ignore[union-attr]
+    )
+    reader.start()
+    seen: list[str] = []
+
+    def wait_line(pattern: str, timeout_s: float = 40.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                if proc.poll() is not None:
+                    break
+                continue
+            seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no line matching {pattern!r}; output:\n{''.join(seen)}")
+
+    try:
+        banner = wait_line(r"metrics http://(\S+?)/metrics")
+        port = banner.group(1).rsplit(":", 1)[1]
+        assert banner.group(1).startswith("0.0.0.0:"), "the container must expose metrics"
+        wait_line(r"sent=[1-9]")  # it trades
+        app = RunningApp(f"http://127.0.0.1:{port}/metrics", f"127.0.0.1:{port}", proc)
+        yield app
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+        proc.stdout.close()
+
+
+def test_every_metric_in_the_dashboard_and_alerts_is_exported_by_the_app(docker_config_app):
+    # Arrange: names the running app really exports (families and their sample names)
+    exported = {"up"}  # made by Prometheus for every target
+    for family in text_string_to_metric_families(docker_config_app.scrape()):
+        exported.add(family.name)
+        exported.update(sample.name for sample in family.samples)
+        if family.type == "counter":
+            exported.add(family.name + "_total")  # the parser strips the suffix
+    # Act
+    used = {name for expr in dashboard_exprs() + alert_exprs() for name in metric_names(expr)}
+    # Assert
+    assert used, "no metric names found in the dashboard or alerts"
+    assert used <= exported, f"not exported by tradewire: {sorted(used - exported)}"
+    # and the dashboard shows what the issue promises
+    for promised in (
+        "trading_latency_quantile_microseconds",  # latency percentiles
+        "market_data_rate_per_second",  # feed rate
+        "tradewire_orders_total",
+        "tradewire_fills_total",
+        "tradewire_pnl_realized_usd",
+    ):
+        assert any(promised in metric_names(e) for e in dashboard_exprs()), promised
+
+
+def query(base: str, expr: str) -> dict:
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:  # a bad query answers 400 with the reason
+        return json.loads(exc.read())
+
+
+def poll(fn, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s}s: {fn}")
+        time.sleep(0.25)
+
+
+def test_real_prometheus_with_the_shipped_config_loads_rules_and_answers_every_panel(
+    docker_config_app, tmp_path
+):
+    # Arrange: the shipped prometheus.yml, with only the compose service name replaced
+    prometheus = tool("prometheus")
+    config = yaml.safe_load(PROM_CONFIG.read_text())
+    (job,) = config["scrape_configs"]
+    assert job["static_configs"][0]["targets"] == ["tradewire:9090"]
+    job["static_configs"][0]["targets"] = [docker_config_app.target]
+    shutil.copy(ALERTS, tmp_path / "alerts.yml")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    web_port = free_port()
+    proc = subprocess.Popen(
+        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{web_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{web_port}"
+    try:
+        # Act: wait until it has scraped the app for a few seconds (rate() needs two samples)
+        poll(lambda: query(base, 'up{job="tradewire"} == 1')["data"]["result"])
+        poll(lambda: query(base, "count_over_time(up[1m]) >= 4")["data"]["result"])
+
+        # Assert 1: every alert rule loaded and evaluates without error
+        def rules() -> list[dict]:
+            with urllib.request.urlopen(f"{base}/api/v1/rules", timeout=5) as resp:
+                groups = json.loads(resp.read())["data"]["groups"]
+            loaded = [r for g in groups for r in g["rules"]]
+            return (
+                loaded if all(r.get("lastEvaluation", "").startswith("2") for r in loaded) else []
+            )
+
+        loaded = poll(rules)
+        assert {r["name"] for r in loaded} == {
+            r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]
+        }
+        assert all(r["health"] == "ok" for r in loaded), [
+            (r["name"], r.get("lastError")) for r in loaded
+        ]
+        firing = {r["name"] for r in loaded if r["state"] == "firing"}
+        assert "TradewireDown" not in firing
+        assert "MarketDataStalled" not in firing
+
+        # Assert 2: every dashboard query is valid PromQL and the trading panels have data
+        answers = {expr: query(base, expr) for expr in dashboard_exprs()}
+        errors = {e: a.get("error") for e, a in answers.items() if a.get("status") != "success"}
+        assert not errors, errors
+        for expr in (
+            'trading_latency_quantile_microseconds{stage="frame_to_order_written", quantile="0.99"}',
+            "market_data_rate_per_second",
+            "sum by (result) (rate(tradewire_orders_total[1m]))",
+            "tradewire_pnl_realized_usd",
+            "order_success_rate",
+        ):
+            assert answers[expr]["data"]["result"], f"no data for {expr}"
+        rate = float(answers["market_data_rate_per_second"]["data"]["result"][0]["value"][1])
+        assert rate > 0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- promtool -------------------------------------------------------------------------------
+
+
+def test_promtool_accepts_the_shipped_prometheus_config_and_rules():
+    promtool = tool("promtool")
+    config = subprocess.run([promtool, "check", "config", str(PROM_CONFIG)],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert config.returncode == 0, config.stdout + config.stderr
+    n_rules = len(alert_exprs())
+    assert f"{n_rules} rules found" in config.stdout + config.stderr
+
+
+def test_promtool_alert_rule_unit_tests_pass():
+    promtool = tool("promtool")
+    result = subprocess.run(
+        [promtool, "test", "rules", "alerts_test.yml"],
+        cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_promtool_rejects_a_broken_rule(tmp_path):
+    # The checks above would be worthless if promtool accepted anything.
+    promtool = tool("promtool")
+    (tmp_path / "bad.yml").write_text(
+        "groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: rate(up[1m]\n"
+    )
+    result = subprocess.run([promtool, "check", "rules", str(tmp_path / "bad.yml")],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode != 0
+
+
+# --- compose, Dockerfile, provisioning ------------------------------------------------------
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_wires_tradewire_prometheus_and_grafana_together():
+    services = compose()["services"]
+    assert set(services) == {"tradewire", "prometheus", "grafana"}
+    metrics_port = load_config(DOCKER_CONFIG).metrics.port
+
+    # tradewire: built here, runs the container config, publishes the metrics port
+    app = services["tradewire"]
+    assert app["build"] == "."
+    assert app["command"][-1] == "deploy/tradewire.docker.yaml"
+    assert f"{metrics_port}:{metrics_port}" in app["ports"]
+
+    # prometheus scrapes the tradewire service on that port; its mounts exist
+    target = yaml.safe_load(PROM_CONFIG.read_text())["scrape_configs"][0]["static_configs"][0]
+    assert target["targets"] == [f"tradewire:{metrics_port}"]
+    for service in ("prometheus", "grafana"):
+        for volume in services[service]["volumes"]:
+            source = volume.split(":")[0]
+            assert (ROOT / source).exists(), f"{service} mounts a missing {source}"
+    prom_mounts = {v.split(":")[1] for v in services["prometheus"]["volumes"]}
+    config_file = next(
+        a for a in services["prometheus"]["command"] if a.startswith("--config.file=")
+    )
+    assert config_file.split("=", 1)[1] in prom_mounts
+    rule_files = yaml.safe_load(PROM_CONFIG.read_text())["rule_files"]
+    assert all(f"/etc/prometheus/{f}" in prom_mounts for f in rule_files)
+
+    # grafana: the provider's path is where the dashboards are mounted
+    graf_mounts = dict(v.split(":")[:2] for v in services["grafana"]["volumes"])
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana/provisioning/dashboards/dashboards.yml").read_text()
+    )["providers"][0]
+    assert graf_mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
+    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == provider["options"]["path"] + "/" + DASHBOARD.name
+
+
+def test_dashboard_panels_use_the_provisioned_prometheus_datasource():
+    datasource = yaml.safe_load(
+        (DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"  # the compose service, container port
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    for panel in panels:
+        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target.get("datasource", panel["datasource"])["uid"] == datasource["uid"]
+
+
+def test_dockerfile_copies_only_files_that_exist_and_runs_the_docker_config():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copies = re.findall(r"^COPY\s+(.+?)\s+\S+$", dockerfile, re.M)
+    assert copies
+    for sources in copies:
+        for source in sources.split():
+            assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    assert "deploy/tradewire.docker.yaml" in re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
+    metrics_port = load_config(DOCKER_CONFIG).metrics.port
+    assert re.search(rf"^EXPOSE {metrics_port}$", dockerfile, re.M)
+
+
+def test_the_package_builds_from_what_the_dockerfile_copies_before_pip_install(tmp_path):
+    # Arrange: the build context as it is when `RUN pip install .` runs
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    before_install = dockerfile.split("RUN pip install .")[0]
+    context = tmp_path / "app"
+    context.mkdir()
+    for sources in re.findall(r"^COPY\s+(.+?)\s+\S+$", before_install, re.M):
+        for source in sources.split():
+            src = ROOT / source
+            if src.is_dir():
+                shutil.copytree(src, context / source, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(src, context / source)
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    # Act
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation,
+         "-w", str(tmp_path / "wheel"), str(context)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    # Assert: every module of the package is in the wheel
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = (tmp_path / "wheel").glob("tradewire-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        packaged = {n for n in zf.namelist() if n.endswith((".py", "py.typed"))}
+    source = {
+        str(p.relative_to(ROOT / "src"))
+        for p in (ROOT / "src" / "tradewire").rglob("*")
+        if p.suffix == ".py" or p.name == "py.typed"
+    }
+    assert packaged == source
+
+
+def test_build_context_leaves_out_keys_and_local_state():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", ".venv/", "var/"):
+        assert entry in ignored
+
+
+def test_container_config_listens_on_all_interfaces_and_keeps_the_kill_switch_local():
+    config = load_config(DOCKER_CONFIG)
+    assert config.metrics.host == "0.0.0.0"
+    assert config.control.host == "127.0.0.1"
+    assert config.allow_live_trading is False
+
+
+# --- run_low_latency.sh -----------------------------------------------------------------------
+
+
+def test_run_low_latency_dry_run_explains_every_step_and_starts_nothing():
+    result = subprocess.run(
+        [str(ROOT / "run_low_latency.sh"), "--dry-run", "--", "--duration", "1"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("tuning: ")]
+    for step in ("cpu governor", "C-states", "transparent huge pages", "busy_read", "swappiness",
+                 "IRQs off engine CPU", "memlock", "isolcpus"):  # fmt: skip
+        (line,) = [line for line in lines if step in line]
+        assert re.search(r": (would run: \S|skipped: \S|reported only)", line), line
+    assert "would start: " in result.stdout
+    assert "run.sh --duration 1" in result.stdout
+    assert "tradewire run summary" not in result.stdout
