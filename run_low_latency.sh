@@ -17,8 +17,9 @@ if [ "${1:-}" = "--" ]; then shift; fi
 is_root=0
 [ "$(id -u)" = "0" ] && is_root=1
 ncpu="$(getconf _NPROCESSORS_ONLN)"
-engine_cpu=0
-if [ "$ncpu" -gt 2 ]; then helper_cpus="1-$((ncpu - 1))"; elif [ "$ncpu" = 2 ]; then helper_cpus=1; else helper_cpus=0; fi
+# tradewire's automatic placement: CPU 0 for housekeeping (IRQs, simulator, journal syncer),
+# the engine on the others; IRQs go to CPU 0.
+if [ "$ncpu" -gt 2 ]; then engine_cpus="1-$((ncpu - 1))"; else engine_cpus=1; fi
 
 step() {  # step NAME PRECONDITION-MESSAGE-OR-EMPTY COMMAND...
   local name="$1" why_not="$2"; shift 2
@@ -59,8 +60,8 @@ if [ -z "$irq_why" ] && pgrep -x irqbalance >/dev/null 2>&1; then
   irq_why="irqbalance is running and would undo it (systemctl stop irqbalance first)"
 fi
 if [ -z "$irq_why" ] && [ "$ncpu" -lt 2 ]; then irq_why="only one CPU"; fi
-step "IRQs off engine CPU $engine_cpu (to $helper_cpus)" "$irq_why" \
-  "for f in /proc/irq/*/smp_affinity_list; do echo $helper_cpus > \"\$f\" 2>/dev/null || true; done"
+step "IRQs off engine CPUs $engine_cpus (to CPU 0)" "$irq_why" \
+  "for f in /proc/irq/*/smp_affinity_list; do echo 0 > \"\$f\" 2>/dev/null || true; done"
 
 if [ "$dry_run" = 1 ]; then
   echo "tuning: memlock unlimited (for tuning.mlockall): would run: ulimit -l unlimited"

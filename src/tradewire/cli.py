@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("tradewire.sim.cli", "run the local venue simulator (Polygon feed + Alpaca broker)"),
     "bench": (
         "tradewire.bench.cli",
-        "measure throughput and order round trip vs the official SDKs",
+        "tick-to-trade, throughput and order round trip, ours vs the official SDKs",
     ),
     "kill": ("tradewire.engine.kill", "engage the kill switch of a running engine"),
     "doctor": ("tradewire.audit.cli", "audit this host for low-latency trading"),

@@ -435,7 +435,7 @@ def test_run_low_latency_dry_run_explains_every_step_and_starts_nothing():
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("tuning: ")]
     for step in ("cpu governor", "C-states", "transparent huge pages", "busy_read", "swappiness",
-                 "IRQs off engine CPU", "memlock", "isolcpus"):  # fmt: skip
+                 "IRQs off engine CPUs", "memlock", "isolcpus"):  # fmt: skip
         (line,) = [line for line in lines if step in line]
         assert re.search(r": (would run: \S|skipped: \S|reported only)", line), line
     assert "would start: " in result.stdout

@@ -43,6 +43,17 @@ def parse_cpu_list(text: str | None) -> set[int]:
     return cpus
 
 
+def format_cpu_list(cpus: set[int]) -> str:
+    """{1, 2, 3, 5} → ``"1-3,5"``, the kernel's own notation."""
+    runs: list[str] = []
+    for cpu in sorted(cpus):
+        if runs and cpu == int(runs[-1].split("-")[-1]) + 1:
+            runs[-1] = f"{runs[-1].split('-')[0]}-{cpu}"
+        else:
+            runs.append(str(cpu))
+    return ",".join(runs)
+
+
 def _cmdline_value(cmdline: str | None, key: str) -> str | None:
     for token in (cmdline or "").split():
         if token.startswith(f"{key}="):
@@ -93,12 +104,18 @@ def check_cstates(states: Sequence[tuple[str, int, bool]], cmdline: str | None) 
 
 
 def check_isolation(
-    cmdline: str | None, isolated: str | None, nohz_full: str | None, ncpus: int
+    cmdline: str | None,
+    isolated: str | None,
+    nohz_full: str | None,
+    ncpus: int,
+    engine_cpus: set[int],
 ) -> Finding:
     why = "without isolcpus/nohz_full the scheduler and the timer tick share the engine's core with everything else"
-    last = ncpus - 1
-    fix = (f"add 'isolcpus={last} nohz_full={last} rcu_nocbs={last}' to GRUB_CMDLINE_LINUX in "
-           f"/etc/default/grub, sudo update-grub, reboot; then tuning.engine_cpus: [{last}]")  # fmt: skip
+    # CPU 0 stays the housekeeping CPU (IRQs, timekeeping, the simulator and journal syncer);
+    # tradewire's automatic placement already runs the engine on the others.
+    cpus = format_cpu_list(engine_cpus)
+    fix = (f"add 'isolcpus={cpus} nohz_full={cpus} rcu_nocbs={cpus}' to GRUB_CMDLINE_LINUX in "
+           f"/etc/default/grub, sudo update-grub, reboot (tradewire's engine runs on CPUs {cpus})")  # fmt: skip
     iso, nohz = parse_cpu_list(isolated), parse_cpu_list(nohz_full)
     rcu = _cmdline_value(cmdline, "rcu_nocbs")
     observed = f"isolated={sorted(iso) or 'none'} nohz_full={sorted(nohz) or 'none'} rcu_nocbs={rcu or 'none'}"

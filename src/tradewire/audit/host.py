@@ -54,7 +54,8 @@ def _irqbalance_running() -> bool:
 def audit(engine_cpus: set[int] | None = None) -> tuple[dict[str, Any], list[c.Finding]]:
     """Facts about the host and every finding, in a stable order."""
     ncpus = os.cpu_count() or 1
-    engine = engine_cpus if engine_cpus is not None else ({0} if ncpus > 1 else set())
+    # The automatic placement (tuning/process.py plan_cpus): the engine on every CPU but 0.
+    engine = engine_cpus if engine_cpus is not None else set(range(1, ncpus))
     governors = {
         _cpu_index(p): _read(p) or ""
         for p in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_governor")
@@ -83,6 +84,7 @@ def audit(engine_cpus: set[int] | None = None) -> tuple[dict[str, Any], list[c.F
             _read("/sys/devices/system/cpu/isolated"),
             _read("/sys/devices/system/cpu/nohz_full"),
             ncpus,
+            engine,
         ),
         c.check_thp(
             _read("/sys/kernel/mm/transparent_hugepage/enabled"),

@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--contenders",
         default="tradewire,tradewire-untuned,sdk",
-        help="comma-separated: tradewire, tradewire-untuned, sdk",
+        help="comma-separated: tradewire, tradewire-untuned, sdk (and tradewire-busy-poll)",
     )
     parser.add_argument(
         "--keep-dir", type=Path, default=None, help="keep each contender's raw data here"
@@ -67,10 +67,11 @@ def main(args: argparse.Namespace) -> int:
     from tradewire.bench import http_order_path, throughput, tick_to_trade
 
     contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
-    unknown = set(contenders) - set(tick_to_trade.CONTENDERS)
+    unknown = set(contenders) - {*tick_to_trade.CONTENDERS, *tick_to_trade.EXTRA_CONTENDERS}
     if unknown or not contenders:
-        print(f"tradewire bench: unknown contenders {sorted(unknown)}; choose from "
-              f"{', '.join(tick_to_trade.CONTENDERS)}", file=sys.stderr)  # fmt: skip
+        known = ", ".join((*tick_to_trade.CONTENDERS, *tick_to_trade.EXTRA_CONTENDERS))
+        print(f"tradewire bench: unknown contenders {sorted(unknown)}; choose from {known}",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
         scenario = _scenario(args)

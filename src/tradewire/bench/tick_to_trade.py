@@ -36,9 +36,18 @@ from tradewire.sim.sources import symbols_for
 from tradewire.sim.triggers import TRIGGER_SYMBOL
 
 CONTENDERS = ("tradewire", "tradewire-untuned", "sdk")
+# The engine's `tuning:` section per contender. "tradewire" is the shipped configuration;
+# the others are the variants a decision in docs/performance.md was measured against.
+TUNINGS = {
+    "tradewire": "{gc: freeze}",
+    "tradewire-untuned": "{enabled: false}",
+    "tradewire-busy-poll": "{busy_poll: true, gc: freeze}",
+}
+EXTRA_CONTENDERS = ("tradewire-busy-poll",)
 LABELS = {
     "tradewire": "tradewire",
     "tradewire-untuned": "tradewire, untuned",
+    "tradewire-busy-poll": "tradewire, busy-poll loop",
     "sdk": "massive + alpaca-py",
 }
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9))
@@ -153,12 +162,10 @@ def _x(value: float | None, width: int) -> str:
 # -- running a contender ---------------------------------------------------------------------
 
 
-def _config_yaml(symbols: Sequence[str], workdir: Path, *, tuned: bool) -> str:
+def _config_yaml(symbols: Sequence[str], workdir: Path, *, tuning: str) -> str:
     # Risk limits sized for the bench (200 orders/s, one share each): they are still checked
     # on every order, as in production, they just never say no here.
     syms = ", ".join([*symbols, TRIGGER_SYMBOL])
-    # Tuned: the settings config/trading_apis.yaml documents for low latency; untuned: none.
-    tuning = "{busy_poll: true, gc: freeze}" if tuned else "{enabled: false}"
     return f"""
 mode: sim
 feed: {{stale_after_s: 0}}
@@ -187,18 +194,19 @@ strategies:
 
 
 def _placement(sim_pid: int, contender_pid: int) -> dict[str, Any]:
-    """Simulator on the last CPU, contender on the others; says what it could not do."""
+    """Simulator on the first CPU, contender on the others (as `tradewire run` places them);
+    says what it could not do."""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         return {"pinned": False, "why": f"only {len(cpus)} CPU available"}
     try:
-        os.sched_setaffinity(sim_pid, {cpus[-1]})
-        os.sched_setaffinity(contender_pid, set(cpus[:-1]))
+        os.sched_setaffinity(sim_pid, {cpus[0]})
+        os.sched_setaffinity(contender_pid, set(cpus[1:]))
         # This process only polls; it must not take the contender's core from it.
-        os.sched_setaffinity(0, {cpus[-1]})
+        os.sched_setaffinity(0, {cpus[0]})
     except OSError as exc:
         return {"pinned": False, "why": str(exc)}
-    return {"pinned": True, "simulator_cpus": [cpus[-1]], "contender_cpus": cpus[:-1]}
+    return {"pinned": True, "simulator_cpus": [cpus[0]], "contender_cpus": cpus[1:]}
 
 
 def _restore_affinity(cpus: set[int]) -> None:
@@ -242,8 +250,7 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
     report_path = workdir / f"{name}.report.json"
     if name.startswith("tradewire"):
         cfg = workdir / "bench.yaml"
-        tuned = name == "tradewire"
-        cfg.write_text(_config_yaml(symbols, workdir, tuned=tuned), encoding="utf-8")
+        cfg.write_text(_config_yaml(symbols, workdir, tuning=TUNINGS[name]), encoding="utf-8")
         cmd = [sys.executable, "-m", "tradewire.cli", "run", "--config", str(cfg),
                "--sim-feed-url", sim.feed_url, "--sim-broker-url", sim.broker_url,
                "--no-panel", "--journal", str(workdir / "bench.twj"),

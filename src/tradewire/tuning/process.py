@@ -30,12 +30,14 @@ class CpuPlan:
 
 
 def plan_cpus(available: Iterable[int], cfg: TuningConfig, *, local_simulator: bool) -> CpuPlan:
-    """Explicit CPUs from the config win; otherwise the engine keeps all but the last CPU
-    and the simulator and helpers share the last (a blocking wake-up across CPUs costs less
-    than sharing a CPU with the simulator: 404 -> 44 µs, docs/performance.md)."""
+    """Explicit CPUs from the config win; otherwise the simulator and helpers share the first
+    CPU and the engine has the others (a blocking wake-up across CPUs costs less than sharing
+    a CPU with the simulator: 404 -> 44 µs, docs/performance.md). The first, because CPU 0 is
+    where the kernel keeps housekeeping and IRQs by convention, and the one a host cannot
+    isolate: `tradewire doctor` and run_low_latency.sh assume this layout."""
     cpus = sorted(available)
-    auto_rest = frozenset(cpus[-1:]) if len(cpus) >= 2 else frozenset()
-    auto_engine = frozenset(cpus[:-1]) if len(cpus) >= 2 else frozenset()
+    auto_rest = frozenset(cpus[:1]) if len(cpus) >= 2 else frozenset()
+    auto_engine = frozenset(cpus[1:]) if len(cpus) >= 2 else frozenset()
     engine = frozenset(cfg.engine_cpus) or auto_engine
     simulator = frozenset(cfg.simulator_cpus) or (auto_rest if local_simulator else frozenset())
     housekeeping = frozenset(cfg.housekeeping_cpus) or auto_rest

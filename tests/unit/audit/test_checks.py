@@ -32,11 +32,11 @@ def test_cstates_deep_enabled_states_warn_and_idle_poll_is_ok():
     assert c.check_cstates(states, "quiet idle=poll").status == "ok"
 
 
-def test_isolation_needs_isolcpus_and_nohz_full():
-    f = c.check_isolation("quiet", "\n", None, 4)
+def test_isolation_needs_isolcpus_and_nohz_full_on_the_engine_cpus():
+    f = c.check_isolation("quiet", "\n", None, 4, {1, 2, 3})
     assert f.status == "warn"
-    assert "isolcpus=3 nohz_full=3 rcu_nocbs=3" in f.fix
-    ok = c.check_isolation("isolcpus=3 nohz_full=3 rcu_nocbs=3", "3\n", "3\n", 4)
+    assert "isolcpus=1-3 nohz_full=1-3 rcu_nocbs=1-3" in f.fix
+    ok = c.check_isolation("isolcpus=3 nohz_full=3 rcu_nocbs=3", "3\n", "3\n", 4, {3})
     assert ok.status == "ok"
     assert "rcu_nocbs=3" in ok.observed
 
@@ -72,6 +72,12 @@ def test_clocksource_tsc_ok_hpet_warns():
     f = c.check_clocksource("hpet\n", "tsc hpet acpi_pm\n")
     assert f.status == "warn"
     assert "echo tsc" in f.fix
+
+
+def test_cpu_lists_round_trip_in_kernel_notation():
+    assert c.format_cpu_list({1, 2, 3, 5}) == "1-3,5"
+    assert c.format_cpu_list({0}) == "0"
+    assert c.parse_cpu_list(c.format_cpu_list({0, 2, 3, 4, 7, 8})) == {0, 2, 3, 4, 7, 8}
 
 
 def test_irq_affinity_counts_irqs_on_engine_cpus_and_names_a_spare_cpu():

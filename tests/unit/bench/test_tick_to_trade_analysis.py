@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tradewire.bench.tick_to_trade import analyse, ratios, split
+from tradewire.bench.tick_to_trade import TUNINGS, _config_yaml, analyse, ratios, split
+from tradewire.config import load_config
 from tradewire.sim.triggers import TriggerLog, trigger_of, trigger_quote
 
 
@@ -93,3 +94,22 @@ def test_ratios_are_theirs_over_ours_and_none_without_samples():
     }
     r = ratios(ours, theirs)
     assert (r["p50"], r["p99"], r["p99_9"]) == (40.0, 20.0, None)
+
+
+@pytest.mark.parametrize("name", ["tradewire", "tradewire-untuned", "tradewire-busy-poll"])
+def test_every_engine_contender_gets_a_config_the_engine_accepts(tmp_path, name):
+    # Arrange
+    path = tmp_path / "bench.yaml"
+    path.write_text(_config_yaml(["AAPL"], tmp_path, tuning=TUNINGS[name]))
+    # Act
+    tuning = load_config(path).tuning
+    # Assert: the shipped default is what "tradewire" measures; the variants differ from it
+    expected = {
+        "tradewire": (True, "freeze", False),
+        "tradewire-untuned": (False, "freeze", False),
+        "tradewire-busy-poll": (True, "freeze", True),
+    }[name]
+    assert (tuning.enabled, tuning.gc, tuning.busy_poll) == expected
+    shipped = load_config(None).tuning
+    if name == "tradewire":
+        assert (shipped.gc, shipped.busy_poll) == (tuning.gc, tuning.busy_poll)

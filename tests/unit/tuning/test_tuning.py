@@ -16,12 +16,12 @@ from tradewire.tuning.sockets import SocketOptions
 
 def test_plan_cpus_with_two_cpus_and_a_local_simulator_keeps_them_apart():
     plan = plan_cpus([0, 1], TuningConfig(), local_simulator=True)
-    assert (plan.engine, plan.simulator, plan.housekeeping) == ({0}, {1}, {1})
+    assert (plan.engine, plan.simulator, plan.housekeeping) == ({1}, {0}, {0})
 
 
-def test_plan_cpus_without_a_simulator_leaves_the_last_cpu_to_helpers():
+def test_plan_cpus_without_a_simulator_leaves_cpu_0_to_housekeeping():
     plan = plan_cpus([0, 1, 2, 3], TuningConfig(), local_simulator=False)
-    assert (plan.engine, plan.simulator, plan.housekeeping) == ({0, 1, 2}, set(), {3})
+    assert (plan.engine, plan.simulator, plan.housekeeping) == ({1, 2, 3}, set(), {0})
 
 
 def test_plan_cpus_with_one_cpu_plans_nothing():
