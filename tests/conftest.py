@@ -1,11 +1,23 @@
-"""Shared fixtures: fixture files, the asyncio/uvloop loop matrix, condition waits."""
+"""Shared fixtures: fixture files, the asyncio/uvloop loop matrix, condition waits, a held
+WebSocket handshake, and Debian's Prometheus tools."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 import uvloop
@@ -50,3 +62,133 @@ async def wait_until(
 @pytest.fixture
 def until() -> Callable[..., object]:
     return wait_until
+
+
+@pytest.fixture
+def hold_ws_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[ModuleType], tuple[asyncio.Event, asyncio.Event]]:
+    """``in_handshake, release = hold_ws_connect(module)``: the module's real ``ws_connect``
+    runs only after ``release`` is set, so a test can make a race with the handshake certain."""
+
+    def hold(module: ModuleType) -> tuple[asyncio.Event, asyncio.Event]:
+        real_connect = module.ws_connect
+        in_handshake, release = asyncio.Event(), asyncio.Event()
+
+        async def held_connect(*args: Any, **kwargs: Any) -> Any:
+            in_handshake.set()
+            await release.wait()
+            return await real_connect(*args, **kwargs)
+
+        monkeypatch.setattr(module, "ws_connect", held_connect)
+        return in_handshake, release
+
+    return hold
+
+
+# -- Debian's Prometheus (test.sh installs it via scripts/ensure-prometheus.sh) ---------------
+
+
+def debian_tool(name: str) -> str:
+    """The binary's path; skipped locally when missing, a failure under CI (never a silent pass)."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"{name} is not installed in CI: scripts/ensure-prometheus.sh should have run"
+            )
+        pytest.skip(f"Debian's {name} is not installed (./test.sh installs it when run as root)")
+    return path
+
+
+def wait_for(fn: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.2) -> Any:
+    """Poll ``fn`` from a synchronous test until it returns something truthy (OSError = not yet)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s}s: {fn}")
+        time.sleep(interval_s)
+
+
+@pytest.fixture
+def promtool() -> str:
+    return debian_tool("promtool")
+
+
+@pytest.fixture
+def poll() -> Callable[..., Any]:
+    """The synchronous twin of ``until``, for tests that drive other processes."""
+    return wait_for
+
+
+class PrometheusServer:
+    """A real ``prometheus`` on a loopback port, queried through its HTTP API."""
+
+    def __init__(self, config_file: Path, data_dir: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [debian_tool("prometheus"), f"--config.file={config_file}",
+             f"--storage.tsdb.path={data_dir}", f"--web.listen-address=127.0.0.1:{port}",
+             "--storage.tsdb.retention.time=1h"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(self._ready)
+
+    def _ready(self) -> bool:
+        with urllib.request.urlopen(self.base + "/-/ready", timeout=2) as resp:
+            return bool(resp.status == 200)  # 503 while starting raises HTTPError: not yet
+
+    def get(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=5) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as exc:  # a bad query answers 400 with the reason
+            body = exc.read()
+        return json.loads(body)
+
+    def query(self, expr: str) -> dict[str, Any]:
+        """The whole answer: ``status``, ``data`` or ``error``."""
+        answer: dict[str, Any] = self.get(
+            "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        )
+        return answer
+
+    def result(self, expr: str) -> list[dict[str, Any]]:
+        answer = self.query(expr)
+        return answer["data"]["result"] if answer.get("status") == "success" else []
+
+    def wait_result(self, expr: str, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+        """The first non-empty result (Prometheus has scraped and the series exist)."""
+        found: list[dict[str, Any]] = wait_for(lambda: self.result(expr), timeout_s)
+        return found
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[[Path], PrometheusServer]]:
+    """``prometheus(config_file)`` starts a server (ready when returned); stopped after the test."""
+    servers: list[PrometheusServer] = []
+
+    def start(config_file: Path) -> PrometheusServer:
+        servers.append(PrometheusServer(config_file, tmp_path / f"prometheus-data-{len(servers)}"))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -16,7 +16,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -47,17 +46,6 @@ PROMQL_WORDS = {
     "count", "irate", "delta", "and", "or", "unless", "on", "ignoring", "group_left",
     "group_right", "offset", "bool", "humanizePercentage", "le",
 }  # fmt: skip
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"{name} is not installed in CI: scripts/ensure-prometheus.sh should have run"
-            )
-        pytest.skip(f"Debian's {name} is not installed (./test.sh installs it when run as root)")
-    return path
 
 
 def dashboard_exprs() -> list[str]:
@@ -180,106 +168,59 @@ def test_every_metric_in_the_dashboard_and_alerts_is_exported_by_the_app(docker_
         assert any(promised in metric_names(e) for e in dashboard_exprs()), promised
 
 
-def query(base: str, expr: str) -> dict:
-    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as exc:  # a bad query answers 400 with the reason
-        return json.loads(exc.read())
-
-
-def poll(fn, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            value = fn()
-            if value:
-                return value
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s}s: {fn}")
-        time.sleep(0.25)
-
-
 def test_real_prometheus_with_the_shipped_config_loads_rules_and_answers_every_panel(
-    docker_config_app, tmp_path
+    docker_config_app, tmp_path, prometheus, poll
 ):
     # Arrange: the shipped prometheus.yml, with only the compose service name replaced
-    prometheus = tool("prometheus")
     config = yaml.safe_load(PROM_CONFIG.read_text())
     (job,) = config["scrape_configs"]
     assert job["static_configs"][0]["targets"] == ["tradewire:9090"]
     job["static_configs"][0]["targets"] = [docker_config_app.target]
     shutil.copy(ALERTS, tmp_path / "alerts.yml")
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    web_port = free_port()
-    proc = subprocess.Popen(
-        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{web_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{web_port}"
-    try:
-        # Act: wait until it has scraped the app for a few seconds (rate() needs two samples)
-        poll(lambda: query(base, 'up{job="tradewire"} == 1')["data"]["result"])
-        poll(lambda: query(base, "count_over_time(up[1m]) >= 4")["data"]["result"])
+    server = prometheus(tmp_path / "prometheus.yml")
 
-        # Assert 1: every alert rule loaded and evaluates without error
-        def rules() -> list[dict]:
-            with urllib.request.urlopen(f"{base}/api/v1/rules", timeout=5) as resp:
-                groups = json.loads(resp.read())["data"]["groups"]
-            loaded = [r for g in groups for r in g["rules"]]
-            return (
-                loaded if all(r.get("lastEvaluation", "").startswith("2") for r in loaded) else []
-            )
+    # Act: wait until it has scraped the app for a few seconds (rate() needs two samples)
+    server.wait_result('up{job="tradewire"} == 1')
+    server.wait_result("count_over_time(up[1m]) >= 4")
 
-        loaded = poll(rules)
-        assert {r["name"] for r in loaded} == {
-            r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]
-        }
-        assert all(r["health"] == "ok" for r in loaded), [
-            (r["name"], r.get("lastError")) for r in loaded
-        ]
-        firing = {r["name"] for r in loaded if r["state"] == "firing"}
-        assert "TradewireDown" not in firing
-        assert "MarketDataStalled" not in firing
+    # Assert 1: every alert rule loaded and evaluates without error
+    def rules() -> list[dict]:
+        groups = server.get("/api/v1/rules")["data"]["groups"]
+        loaded = [r for g in groups for r in g["rules"]]
+        return loaded if all(r.get("lastEvaluation", "").startswith("2") for r in loaded) else []
 
-        # Assert 2: every dashboard query is valid PromQL and the trading panels have data
-        answers = {expr: query(base, expr) for expr in dashboard_exprs()}
-        errors = {e: a.get("error") for e, a in answers.items() if a.get("status") != "success"}
-        assert not errors, errors
-        for expr in (
-            'trading_latency_quantile_microseconds{stage="frame_to_order_written", quantile="0.99"}',
-            "market_data_rate_per_second",
-            "sum by (result) (rate(tradewire_orders_total[1m]))",
-            "tradewire_pnl_realized_usd",
-            "order_success_rate",
-        ):
-            assert answers[expr]["data"]["result"], f"no data for {expr}"
-        rate = float(answers["market_data_rate_per_second"]["data"]["result"][0]["value"][1])
-        assert rate > 0
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    loaded = poll(rules)
+    assert {r["name"] for r in loaded} == {
+        r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]
+    }
+    assert all(r["health"] == "ok" for r in loaded), [
+        (r["name"], r.get("lastError")) for r in loaded
+    ]
+    firing = {r["name"] for r in loaded if r["state"] == "firing"}
+    assert "TradewireDown" not in firing
+    assert "MarketDataStalled" not in firing
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    # Assert 2: every dashboard query is valid PromQL and the trading panels have data
+    answers = {expr: server.query(expr) for expr in dashboard_exprs()}
+    errors = {e: a.get("error") for e, a in answers.items() if a.get("status") != "success"}
+    assert not errors, errors
+    for expr in (
+        'trading_latency_quantile_microseconds{stage="frame_to_order_written", quantile="0.99"}',
+        "market_data_rate_per_second",
+        "sum by (result) (rate(tradewire_orders_total[1m]))",
+        "tradewire_pnl_realized_usd",
+        "order_success_rate",
+    ):
+        assert answers[expr]["data"]["result"], f"no data for {expr}"
+    rate = float(answers["market_data_rate_per_second"]["data"]["result"][0]["value"][1])
+    assert rate > 0
 
 
 # --- promtool -------------------------------------------------------------------------------
 
 
-def test_promtool_accepts_the_shipped_prometheus_config_and_rules():
-    promtool = tool("promtool")
+def test_promtool_accepts_the_shipped_prometheus_config_and_rules(promtool):
     config = subprocess.run([promtool, "check", "config", str(PROM_CONFIG)],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert config.returncode == 0, config.stdout + config.stderr
@@ -287,8 +228,7 @@ def test_promtool_accepts_the_shipped_prometheus_config_and_rules():
     assert f"{n_rules} rules found" in config.stdout + config.stderr
 
 
-def test_promtool_alert_rule_unit_tests_pass():
-    promtool = tool("promtool")
+def test_promtool_alert_rule_unit_tests_pass(promtool):
     result = subprocess.run(
         [promtool, "test", "rules", "alerts_test.yml"],
         cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=60,
@@ -297,9 +237,8 @@ def test_promtool_alert_rule_unit_tests_pass():
     assert "SUCCESS" in result.stdout + result.stderr
 
 
-def test_promtool_rejects_a_broken_rule(tmp_path):
+def test_promtool_rejects_a_broken_rule(tmp_path, promtool):
     # The checks above would be worthless if promtool accepted anything.
-    promtool = tool("promtool")
     (tmp_path / "bad.yml").write_text(
         "groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: rate(up[1m]\n"
     )

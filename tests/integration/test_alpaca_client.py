@@ -183,20 +183,14 @@ async def test_trade_stream_accepts_text_frames(client, broker, until):
     await stream.close()
 
 
-async def test_trade_stream_closed_during_handshake_ends_the_new_connection(broker, monkeypatch):
+async def test_trade_stream_closed_during_handshake_ends_the_new_connection(
+    broker, hold_ws_connect
+):
     # Same race as the feed client's: close() while ws_connect is in flight must not leave
     # the supervisor waiting on a connection nobody will end.
     import tradewire.alpaca.stream as stream_module
 
-    real_connect = stream_module.ws_connect
-    in_handshake, release = asyncio.Event(), asyncio.Event()
-
-    async def held_connect(*args, **kwargs):
-        in_handshake.set()
-        await release.wait()
-        return await real_connect(*args, **kwargs)
-
-    monkeypatch.setattr(stream_module, "ws_connect", held_connect)
+    in_handshake, release = hold_ws_connect(stream_module)
     stream = TradeStream(broker.stream_url, "test-key", "test-secret", on_update=print)
     starting = asyncio.create_task(stream.start(timeout_s=5))
     await asyncio.wait_for(in_handshake.wait(), 5)

@@ -199,22 +199,14 @@ async def test_client_close_is_clean_and_run_returns(feed, until):
 
 
 async def test_client_closed_during_handshake_does_not_keep_the_new_connection(
-    feed, until, monkeypatch
+    feed, until, hold_ws_connect
 ):
     # close() racing a (re)connect used to leave the fresh connection open and close() waiting
     # on it forever: the CI hang of the max-connections ping-pong test. The real ws_connect is
     # held back until close() has run, which makes the race certain.
     import tradewire.polygon.client as client_module
 
-    real_connect = client_module.ws_connect
-    in_handshake, release = asyncio.Event(), asyncio.Event()
-
-    async def held_connect(*args, **kwargs):
-        in_handshake.set()
-        await release.wait()
-        return await real_connect(*args, **kwargs)
-
-    monkeypatch.setattr(client_module, "ws_connect", held_connect)
+    in_handshake, release = hold_ws_connect(client_module)
     client = PolygonClient("test-key", url=feed.url(), config=FAST)
     connecting = asyncio.create_task(client.connect())
     await asyncio.wait_for(in_handshake.wait(), 5)
