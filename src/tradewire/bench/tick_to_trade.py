@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import sys
 import tempfile
 import urllib.request
@@ -31,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.sim.process import SimProcess
+from tradewire.sim.process import SimProcess, interrupt
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.triggers import TRIGGER_SYMBOL
 
@@ -224,17 +223,6 @@ def _get_triggers(broker_url: str) -> dict[str, Any]:
     return data
 
 
-async def _stop(proc: asyncio.subprocess.Process, timeout_s: float = 20.0) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await proc.wait()
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-
-
 async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """One contender against a fresh simulator; returns its figures (and its histogram)."""
     symbols = symbols_for(scenario.symbols)
@@ -285,7 +273,7 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
         await asyncio.sleep(scenario.grace_s)  # the last orders are still in flight
         log = await asyncio.to_thread(_get_triggers, sim.broker_url)
     finally:
-        await _stop(proc)
+        await interrupt(proc, 20.0)
         await sim.stop()
         _restore_affinity(all_cpus)
     (workdir / "triggers.json").write_text(json.dumps(log), encoding="utf-8")

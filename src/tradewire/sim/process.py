@@ -25,6 +25,18 @@ class SimulatorStartError(TradewireError):
     """The simulator process exited or stayed silent before it was ready."""
 
 
+async def interrupt(proc: asyncio.subprocess.Process, timeout_s: float) -> None:
+    """SIGINT (a clean stop: summaries written, journals closed), then SIGKILL if it hangs."""
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await proc.wait()
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
 @dataclass(slots=True)
 class SimProcess:
     """A ``tradewire sim`` child process. Use as ``async with SimProcess(args) as sim``."""
@@ -92,14 +104,7 @@ class SimProcess:
         proc = self._proc
         if proc is None:
             return None
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await interrupt(proc, timeout_s)
         if self._drain is not None:
             await asyncio.gather(self._drain, return_exceptions=True)
         return proc.returncode
