@@ -148,8 +148,12 @@ class TradingNode:
             on_reconcile=self._on_reconcile,
             rest=self.broker,
         )
-        self.feed = PolygonClient(venues.polygon_key, url=venues.feed_url, config=feed_config)
-        self.feed.socket_options = socket_options
+        self.feed = PolygonClient(
+            venues.polygon_key,
+            url=venues.feed_url,
+            config=feed_config,
+            socket_options=socket_options,
+        )
         self.feed.on_events(self._on_feed_events)
         self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
         self.mids: dict[str, float] = {}
@@ -161,7 +165,6 @@ class TradingNode:
         self._frame_ns = 0
         self._sync_scheduled = False
         self._cancel_after_ack: set[str] = set()
-        self._external_execs: set[str] = set()
         self._timers: list[_Every] = []
         self._tasks: set[asyncio.Future[Any]] = set()
         self._started = 0.0
@@ -552,8 +555,8 @@ class TradingNode:
             )
 
     def _external_fill(self, update: TradeUpdate, qty: float | None, price: float | None) -> None:
+        # A repeated execution never gets here: the stream session drops it by execution_id.
         order = update.order
-        exec_id = update.execution_id or ""
         if (
             update.event not in ("fill", "partial_fill")
             or qty is None
@@ -561,13 +564,10 @@ class TradingNode:
             or not order.symbol
         ):
             return
-        if exec_id and exec_id in self._external_execs:
-            return
-        self._external_execs.add(exec_id)
         self.counters.fills += 1
         self.book.apply_fill(order.symbol, order.side or "buy", qty, price)
         self.journal.append("external_fill", order.client_order_id,
-                            {"exec_id": exec_id, "symbol": order.symbol, "side": order.side, "qty": qty, "price": price})  # fmt: skip
+                            {"exec_id": update.execution_id, "symbol": order.symbol, "side": order.side, "qty": qty, "price": price})  # fmt: skip
         self._schedule_sync()
 
     def _on_reconcile(self, orders: list[BrokerOrder]) -> None:

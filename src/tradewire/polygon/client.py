@@ -97,6 +97,7 @@ class PolygonClient:
         url: str | None = None,
         config: PolygonFeedConfig | None = None,
         seed: int | None = None,
+        socket_options: SocketOptions | None = None,
     ) -> None:
         cfg = config or PolygonFeedConfig()
         key = api_key if api_key is not None else cfg.api_key
@@ -118,8 +119,8 @@ class PolygonClient:
         self._ack_waiters: dict[str, asyncio.Future[None]] = {}
         self._terminal: BaseException | None = None
         self._closing = False
-        # Set by the engine from its tuning config; applied to every new connection.
-        self.socket_options: SocketOptions | None = None
+        # From the engine's tuning config; applied to every new connection.
+        self.socket_options = socket_options
         self.socket_outcomes: list[Outcome] | None = None
         self._last_frame = 0.0
         self.on_stale: Callable[[StaleFeedError], None] | None = None

@@ -14,31 +14,27 @@ import asyncio
 class BusyPoller:
     """Start with :meth:`start`, stop with :meth:`stop`; counts its spins for the report."""
 
-    __slots__ = ("_handle", "_loop", "_running", "spins")
+    __slots__ = ("_handle", "_loop", "spins")
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._handle: asyncio.Handle | None = None
-        self._running = False
+        self._handle: asyncio.Handle | None = None  # the next spin; None when stopped
         self.spins = 0
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop or asyncio.get_running_loop()
-        self._running = True
         self._handle = self._loop.call_soon(self._spin)
 
     def _spin(self) -> None:
-        if self._running:
-            self.spins += 1
-            assert self._loop is not None
-            self._handle = self._loop.call_soon(self._spin)
+        self.spins += 1
+        assert self._loop is not None
+        self._handle = self._loop.call_soon(self._spin)
 
     def stop(self) -> None:
-        self._running = False
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self._handle is not None
