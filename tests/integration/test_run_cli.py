@@ -56,6 +56,9 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
         await readline_matching(proc.stdout, r"^tuning:$")
         await readline_matching(proc.stdout, r"cpu affinity simulator: (applied|denied|off)")
         await readline_matching(proc.stdout, r"gc freeze: applied")
+        # socket options are reported for both kinds of connection
+        await readline_matching(proc.stdout, r"^  feed socket TCP_NODELAY=1: applied")
+        await readline_matching(proc.stdout, r"^  order socket TCP_NODELAY=1: applied")
         banner = await readline_matching(
             proc.stdout, r"metrics (http://\S+/metrics), kill switch (http://\S+/kill)"
         )

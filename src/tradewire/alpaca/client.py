@@ -47,6 +47,7 @@ from tradewire.errors import (
     OrderOutcomeUnknown,
     RetryableBrokerError,
 )
+from tradewire.tuning.outcome import Outcome
 from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,11 @@ class AlpacaClient:
 
     def __repr__(self) -> str:
         return f"AlpacaClient(base_url={self.base_url!r})"
+
+    @property
+    def socket_outcomes(self) -> list[Outcome] | None:
+        """What the kernel did with the socket options on the first order connection."""
+        return self._pool.socket_outcomes
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -187,7 +187,11 @@ async def _run(
         await node.start()
         if tuning.enabled:
             outcomes.extend(apply_gc(tuning))
-            outcomes.extend(node.feed.socket_outcomes or [])
+            for role, found in (("feed", node.feed.socket_outcomes),
+                                ("order", node.broker.socket_outcomes)):  # fmt: skip
+                outcomes.extend(
+                    dataclasses.replace(o, setting=f"{role} {o.setting}") for o in found or []
+                )
             if tuning.busy_poll:
                 poller.start()
                 outcomes.append(Outcome("busy-poll loop", "applied", "the engine's CPU stays busy"))
