@@ -33,6 +33,15 @@ from tradewire.errors import TradewireError
 from tradewire.tuning.outcome import Outcome
 from tradewire.tuning.sockets import SocketOptions
 
+# Alpaca's largest answers (pages of 500 orders) are a few MB; anything far beyond is a broken
+# or hostile peer, read only until this limit so it cannot exhaust memory before the timeout.
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADERS = 100
+# Each body piece is a bytes object plus a list slot; charging that to the budget keeps a peer
+# sending one-byte chunks (one piece per byte) from holding ~40x the limit in object headers.
+_PIECE_COST = 64
+
 
 class HttpError(TradewireError):
     """Transport-level failure. ``written`` says whether the request may have reached the peer."""
@@ -72,9 +81,18 @@ def tune_socket(transport: asyncio.BaseTransport) -> None:
         return
 
 
+class _PeerViolation(Exception):
+    """Raised in a parser callback: stops httptools mid-buffer, so nothing after the violation
+    is parsed or matched to a request."""
+
+
 class _Connection(asyncio.Protocol):
     # One keep-alive HTTP/1.1 connection, one request in flight (no pipelining: a lost
-    # response must never be matched to the next request).
+    # response must never be matched to the next request). HTTP/1.1 answers carry no request
+    # id, so an answer that begins while no request waits is one nobody asked for: the
+    # connection is dropped, since whatever it sends next could be taken for the next answer.
+    # (An unsolicited answer that begins only after the next request was written cannot be
+    # told apart from the real one on the wire.)
     def __init__(self, pool: RawHttpPool) -> None:
         self.pool = pool
         self.transport: asyncio.Transport | None = None
@@ -84,8 +102,14 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
-        self._header_name = b""
+        self._body_cost = 0
         self._keep_alive = True
+        self._max_body = pool.max_body_bytes
+        self._max_header = pool.max_header_bytes
+        # Bytes of the current answer seen on the wire, checked once per read: bounds what
+        # httptools buffers itself (an endless header or trailer line) before any callback.
+        self._wire = 0
+        self._wire_limit = self._max_header
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -100,11 +124,18 @@ class _Connection(asyncio.Protocol):
                 self.pool.socket_outcomes = outcomes
 
     def data_received(self, data: bytes) -> None:
+        self._wire += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(HttpError(f"malformed HTTP response: {exc}", written=True))
-            self.close()
+            cause = exc.__context__
+            if isinstance(cause, _PeerViolation):
+                self._drop(str(cause))
+            else:
+                self._drop(f"malformed HTTP response: {exc}")
+            return
+        if self._wire > self._wire_limit:
+            self._drop(f"response over the {self._wire_limit}-byte limit, still unfinished")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -113,27 +144,46 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_message_begin(self) -> None:
+        if self.waiter is None:
+            raise _PeerViolation("unsolicited HTTP response (no request waiting)")
         self._headers = {}
         self._body = []
+        self._body_cost = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self._headers) >= MAX_HEADERS:  # headers and trailers alike
+            raise _PeerViolation(f"response with more than {MAX_HEADERS} headers")
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         self._status = self.parser.get_status_code()
         self._keep_alive = self.parser.should_keep_alive()
+        length = self._headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._max_body:
+            raise _PeerViolation(
+                f"response body of {length} bytes over the {self._max_body}-byte limit"
+            )
+        # The body may bring chunk framing and trailers on top of the head: budget for both.
+        self._wire_limit = self._max_header * 2 + self._max_body
 
     def on_body(self, body: bytes) -> None:
+        self._body_cost += len(body) + _PIECE_COST
+        if self._body_cost > self._max_body:
+            raise _PeerViolation(f"response body over the {self._max_body}-byte limit")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
         waiter, self.waiter = self.waiter, None
+        self._wire = 0
+        self._wire_limit = self._max_header
+        if waiter is None:  # abandoned mid-answer: the connection is closed already
+            return
         response = Response(self._status, self._headers, b"".join(self._body))
         if not self._keep_alive:
             self.close()
         else:
             self.pool._release(self)
-        if waiter is not None and not waiter.done():
+        if not waiter.done():
             waiter.set_result(response)
 
     # ours
@@ -149,6 +199,13 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
 
+    def _drop(self, reason: str) -> None:
+        # The peer broke the protocol: whatever it sends next cannot be trusted to belong to
+        # any request, so the connection leaves the pool at once.
+        self._fail(HttpError(f"{reason}; connection to {self.pool.host} closed", written=True))
+        self.close()
+        self.pool._discard(self)
+
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
@@ -157,7 +214,12 @@ class _Connection(asyncio.Protocol):
 
 class RawHttpPool:
     """Persistent connections to one origin; requests are written synchronously when a
-    warm connection is idle, so the order path has no await before the bytes leave."""
+    warm connection is idle, so the order path has no await before the bytes leave.
+
+    ``max_body_bytes`` and ``max_header_bytes`` cap what one answer may make us hold: a peer
+    streaming without end fails the request (``HttpError``, ``written=True``) within that many
+    bytes instead of growing memory until the request timeout.
+    """
 
     def __init__(
         self,
@@ -167,8 +229,12 @@ class RawHttpPool:
         connect_timeout_s: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
         socket_options: SocketOptions | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     ) -> None:
         self.host, self.port, tls, self.host_header = split_url(base_url)
+        self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
         self.socket_options = socket_options
         self.socket_outcomes: list[Outcome] | None = None  # the first connection's
         self.size = size
@@ -242,7 +308,9 @@ class RawHttpPool:
             fut.cancel()
 
     def _release(self, conn: _Connection) -> None:
-        if self._closing or conn.closed:
+        # ``in`` scans at most ``size`` entries; a connection idle twice would be handed to
+        # two requests at once, and the second would take the first one's answer.
+        if self._closing or conn.closed or conn in self._idle:
             return
         if len(self._idle) >= self.size:
             conn.close()
