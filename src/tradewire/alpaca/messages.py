@@ -171,6 +171,27 @@ class TradeUpdate(Struct, frozen=True, gc=False):
     position_qty: Decimal | None = None
 
 
+class FillActivity(Struct, frozen=True, gc=False):
+    """One execution from ``GET /v2/account/activities/FILL`` (activity_type ``FILL``).
+
+    ``id`` is ``<execution time>::<uuid>`` and is the ``page_token`` for the next page;
+    ``type`` is ``fill`` or ``partial_fill``; ``side`` is ``buy``, ``sell`` or ``sell_short``.
+    """
+
+    id: str
+    transaction_time: str
+    type: str
+    price: Decimal
+    qty: Decimal
+    side: str
+    symbol: str
+    order_id: str
+    activity_type: str = "FILL"
+    leaves_qty: Decimal = Decimal(0)
+    cum_qty: Decimal | None = None
+    order_status: str | None = None
+
+
 class StreamMessage(Struct, frozen=True, gc=False):
     """Envelope of every trade-stream frame: ``{"stream": ..., "data": {...}}``."""
 
@@ -196,3 +217,4 @@ CLOSE_RESULTS_DECODER = msgspec.json.Decoder(list[ClosePositionResult])
 STREAM_DECODER = msgspec.json.Decoder(StreamMessage)
 TRADE_UPDATE_DECODER = msgspec.json.Decoder(TradeUpdate)
 ERROR_DECODER = msgspec.json.Decoder(ErrorBody)
+FILL_ACTIVITIES_DECODER = msgspec.json.Decoder(list[FillActivity])

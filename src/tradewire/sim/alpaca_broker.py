@@ -5,6 +5,11 @@ it unchanged (tests/conformance). Orders fill against the simulator's :class:`Ma
 through :class:`~tradewire.sim.matching.SimBook`; faults from
 :class:`~tradewire.sim.models.FaultModel` are applied per request.
 
+Every execution is also kept as an account activity (``GET /v2/account/activities/FILL``),
+whether or not a client watched the stream. The control plane under ``/_sim/`` (loopback
+peers only) reads and sets the fault knobs (``/_sim/faults``) and drops or blocks the
+trade_updates connections (``/_sim/stream``).
+
 aiohttp serves REST and WebSocket on one port, like the real host. For tick-to-trade the
 arrival of each request is stamped when its first bytes are read off the socket
 (``data_received``), not when aiohttp has parsed it: :class:`_ArrivalStamp` sits between
@@ -14,11 +19,13 @@ the transport and aiohttp's protocol for that.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,13 +33,41 @@ from aiohttp import WSMsgType, web
 
 from tradewire.sim import broker_wire as wire
 from tradewire.sim.market import NBBO, MarketState
-from tradewire.sim.matching import Execution, OrderError, SimBook, SimOrder
-from tradewire.sim.models import FaultModel
+from tradewire.sim.matching import EASTERN, Execution, FillRecord, OrderError, SimBook, SimOrder
+from tradewire.sim.models import FaultKnobError, FaultModel
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
+ACTIVITIES_PAGE_SIZE = 100  # Alpaca's default and maximum page_size
+STREAM_BLOCK_MAX_S = 3600.0
+
+
+class AdminError(Exception):
+    """An ``/_sim/`` request the simulator refuses: HTTP status and a one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())
+
+
+def is_loopback_peer(remote: str | None) -> bool:
+    """True for a loopback peer address (``127.0.0.0/8``, ``::1``, ``::ffff:127.x``).
+
+    The ``/_sim/`` endpoints change what every client of the simulator sees, so they answer
+    only to the machine the simulator runs on, whatever address it listens on.
+    """
+    if not remote:
+        return False
+    try:
+        address = ipaddress.ip_address(remote.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 class _RateLimiter:
@@ -141,8 +176,14 @@ class AlpacaBrokerServer:
         self._runner: web.AppRunner | None = None
         self._server: asyncio.Server | None = None
         self._arrivals: dict[object, int] = {}
-        # Extra JSON endpoints under /_sim/ (simulator-only, same auth as /v2).
-        self.admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]] = {}
+        # Extra JSON endpoints under /_sim/ (simulator-only, same auth as /v2, loopback
+        # peers only, never subject to faults or the rate limit). A route may raise
+        # AdminError for a 4xx answer.
+        self.admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]] = {
+            "faults": self._admin_faults,
+            "stream": self._admin_stream,
+        }
+        self._stream_blocked_until = 0.0  # loop.time() before which /stream refuses upgrades
         self._stalled: list[asyncio.Future[None]] = []
         self._sends: set[asyncio.Task[None]] = set()
         self.market.on_quote(self._on_quote)
@@ -164,6 +205,8 @@ class AlpacaBrokerServer:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
         r.add_get("/v2/account", self._account)
+        r.add_get("/v2/account/activities", self._activities)
+        r.add_get("/v2/account/activities/{activity_type}", self._activities)
         r.add_get("/v2/clock", self._clock)
         r.add_get("/v2/calendar", self._calendar)
         r.add_get("/v2/assets", self._assets)
@@ -227,6 +270,16 @@ class AlpacaBrokerServer:
             return await handler(request)
         arrival_ns = self._arrivals.pop(request.transport, None) or time.monotonic_ns()
         self.requests_seen.append((request.method, request.path))
+        if request.path.startswith("/_sim/"):
+            # Control plane: loopback only, authenticated, and never faulted or throttled
+            # (a test must be able to switch a 100% error rate back off).
+            if not is_loopback_peer(request.remote):
+                return web.json_response(
+                    wire.error_json(40310000, "simulator admin is loopback-only"), status=403
+                )
+            if not self._authorized(request):
+                return web.json_response(UNAUTHORIZED, status=401)
+            return await handler(request)
         is_order_post = request.method == "POST" and request.path == "/v2/orders"
         if is_order_post and self.arrival_sink is not None:
             body = await request.read()
@@ -278,8 +331,64 @@ class AlpacaBrokerServer:
     async def _admin(self, request: web.Request) -> web.Response:
         route = self.admin_routes.get(request.match_info["name"])
         if route is None:
-            raise web.HTTPNotFound()
-        return web.json_response(await route(request))
+            return _admin_error(404, f"no such simulator endpoint: {request.path}")
+        try:
+            return web.json_response(await route(request))
+        except AdminError as exc:
+            return _admin_error(exc.status, exc.message)
+
+    async def _admin_faults(self, request: web.Request) -> dict[str, object]:
+        """``GET``: the fault knobs. ``POST {knob: value, ...}``: set those, all or none."""
+        if request.method == "POST":
+            try:
+                self.faults.update(await _admin_body(request))
+            except FaultKnobError as exc:
+                raise AdminError(400, str(exc)) from None
+        elif request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
+        return self.faults.knobs()
+
+    async def _admin_stream(self, request: web.Request) -> dict[str, object]:
+        """``POST {"drop": true}``: close every trade_updates connection now.
+        ``POST {"block_s": N}``: refuse new trade_updates connections (HTTP 503 on the
+        upgrade) for N seconds from now; 0 lifts a block. ``GET``: the stream state."""
+        dropped = 0
+        if request.method == "POST":
+            body = await _admin_body(request)
+            unknown = sorted(set(body) - {"drop", "block_s"})
+            if unknown:
+                raise AdminError(400, f"unknown stream control: {unknown[0][:80]!r}")
+            drop = body.get("drop", False)
+            if not isinstance(drop, bool):
+                raise AdminError(400, "drop: expected true or false")
+            block_s = body.get("block_s")
+            if block_s is not None:
+                if (
+                    isinstance(block_s, bool)
+                    or not isinstance(block_s, int | float)
+                    or not math.isfinite(block_s)
+                    or not 0 <= block_s <= STREAM_BLOCK_MAX_S
+                ):
+                    raise AdminError(
+                        400, f"block_s: expected a number of seconds in [0, {STREAM_BLOCK_MAX_S:g}]"
+                    )
+                # Block before dropping, so no client reconnects in between.
+                self._stream_blocked_until = asyncio.get_running_loop().time() + block_s
+            if drop:
+                dropped = len(self._streams)
+                self.close_streams()
+        elif request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
+        return {
+            "connections": len(self._streams),
+            "listening": len(self._listening),
+            "dropped": dropped,
+            "blocked_for_s": self._stream_block_remaining(),
+        }
+
+    def _stream_block_remaining(self) -> float:
+        remaining = self._stream_blocked_until - asyncio.get_running_loop().time()
+        return round(max(0.0, remaining), 3)
 
     def _authorized(self, request: web.Request) -> bool:
         key = request.headers.get("APCA-API-KEY-ID")
@@ -293,6 +402,45 @@ class AlpacaBrokerServer:
 
     async def _account(self, request: web.Request) -> web.Response:
         return web.json_response(wire.account_json(self.book))
+
+    async def _activities(self, request: web.Request) -> web.Response:
+        """Account activities; the simulator's only activity type is ``FILL``.
+
+        ``/v2/account/activities/{type}`` or ``?activity_types=A,B``; ``date`` (that US/Eastern
+        day), ``after``/``until`` (exclusive bounds on transaction_time), ``direction``
+        (``desc`` by default), ``page_size`` (100 by default and at most), ``page_token``
+        (an item's ``id``: the page continues strictly after it in that direction).
+        """
+        q = request.query
+        types = request.match_info.get("activity_type") or q.get("activity_types") or "FILL"
+        if "FILL" not in {t.strip().upper() for t in types.split(",")}:
+            return web.json_response([])
+        direction = q.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
+        page_size = _page_size(q.get("page_size"))
+        day = _activity_date(q.get("date"))
+        after = _activity_time(q.get("after"), "after")
+        until = _activity_time(q.get("until"), "until")
+        fills = self.book.fills
+        start = None
+        token = q.get("page_token")
+        if token:
+            start = self.book.fill_index.get(token)
+            if start is None:
+                raise OrderError(422, 40010001, f"invalid page_token: {token[:80]!r}")
+        if direction == "asc":
+            order: range = range(0 if start is None else start + 1, len(fills))
+        else:
+            order = range(len(fills) - 1 if start is None else start - 1, -1, -1)
+        page: list[dict[str, Any]] = []
+        for i in order:
+            fill = fills[i]
+            if _activity_matches(fill, day, after, until):
+                page.append(wire.fill_activity_json(fill))
+                if len(page) >= page_size:
+                    break
+        return web.json_response(page)
 
     async def _clock(self, request: web.Request) -> web.Response:
         return web.json_response(wire.clock_json())
@@ -440,7 +588,12 @@ class AlpacaBrokerServer:
 
     # -- trade_updates stream ------------------------------------------------------------
 
-    async def _stream(self, request: web.Request) -> web.WebSocketResponse:
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if self._stream_blocked_until > asyncio.get_running_loop().time():
+            # POST /_sim/stream {"block_s": N}: the upgrade is refused as by an overloaded host.
+            return web.json_response(
+                wire.error_json(50300000, "trade stream unavailable (simulated)"), status=503
+            )
         ws = web.WebSocketResponse(autoping=True, heartbeat=None)
         await ws.prepare(request)
         self._streams.add(ws)
@@ -575,6 +728,72 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError:
         raise OrderError(422, 40010001, f"invalid timestamp: {value}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _admin_error(status: int, message: str) -> web.Response:
+    return web.json_response(wire.error_json(status * 100000, message), status=status)
+
+
+async def _admin_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise AdminError(400, "request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise AdminError(400, "request body must be a JSON object")
+    return body
+
+
+def _page_size(value: str | None) -> int:
+    if value is None or value == "":
+        return ACTIVITIES_PAGE_SIZE
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise OrderError(422, 40010001, f"invalid page_size: {value[:40]!r}")
+    return min(size, ACTIVITIES_PAGE_SIZE)
+
+
+def _is_plain_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-"
+
+
+def _activity_date(value: str | None) -> date | None:
+    # ``date``: a day (US/Eastern, the trading day) or a timestamp within it.
+    if not value:
+        return None
+    if _is_plain_date(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise OrderError(422, 40010001, f"invalid date: {value[:40]!r}") from None
+    parsed = _parse_time(value)
+    assert parsed is not None
+    return parsed.astimezone(EASTERN).date()
+
+
+def _activity_time(value: str | None, name: str) -> datetime | None:
+    # A bare day for after/until means that day's start, US/Eastern.
+    if value and _is_plain_date(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise OrderError(422, 40010001, f"invalid {name}: {value[:40]!r}") from None
+        return datetime(day.year, day.month, day.day, tzinfo=EASTERN)
+    return _parse_time(value)
+
+
+def _activity_matches(
+    fill: FillRecord, day: date | None, after: datetime | None, until: datetime | None
+) -> bool:
+    at = fill.transaction_time
+    if after is not None and at <= after:
+        return False
+    if until is not None and at >= until:
+        return False
+    return day is None or at.astimezone(EASTERN).date() == day
 
 
 def _drop(request: web.Request) -> None:

@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tradewire.sim.matching import CENT, Execution, SimBook, SimOrder, SimPosition, asset_id_for
+from tradewire.sim.matching import (
+    CENT,
+    Execution,
+    FillRecord,
+    SimBook,
+    SimOrder,
+    SimPosition,
+    asset_id_for,
+)
 
 ASSET_EXCHANGE = "NASDAQ"
 
@@ -186,7 +194,7 @@ def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
     data: dict[str, Any] = {
         "event": execution.event,
         "order": order,
-        "timestamp": ts(datetime.now(UTC)),
+        "timestamp": ts(execution.at),
         "execution_id": execution.execution_id,
         "price": dec(execution.price),
         "qty": dec(execution.qty),
@@ -195,3 +203,25 @@ def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
     if execution.execution_id is None:
         del data["execution_id"]
     return {"stream": "trade_updates", "data": data}
+
+
+def fill_activity_json(fill: FillRecord) -> dict[str, Any]:
+    """One ``GET /v2/account/activities`` item of activity_type ``FILL`` (Trading API shape).
+
+    The Trading API's items carry no ``account_id`` (the Broker API's do).
+    """
+    return {
+        "id": fill.id,
+        "activity_type": "FILL",
+        # Always to the microsecond, so the strings sort as the times do.
+        "transaction_time": fill.transaction_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "type": fill.type,
+        "price": dec(fill.price),
+        "qty": dec(fill.qty),
+        "side": fill.side,
+        "symbol": fill.symbol,
+        "leaves_qty": dec(fill.leaves_qty) or "0",
+        "order_id": fill.order_id,
+        "cum_qty": dec(fill.cum_qty),
+        "order_status": fill.order_status,
+    }

@@ -13,8 +13,9 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
 
 from tradewire.sim.market import NBBO
 
@@ -24,6 +25,9 @@ TERMINAL = frozenset({"filled", "canceled", "expired", "replaced", "rejected"})
 ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
 TIFS = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
 MARKET_COLLAR = Decimal("1.025")  # market buys reserve buying power with a collar (section 4)
+# Alpaca's activity ids carry the execution time in US/Eastern: "20190524113406977::…" is
+# the fill at 2019-05-24T15:34:06.977Z in its documentation.
+EASTERN = ZoneInfo("America/New_York")
 
 
 class OrderError(Exception):
@@ -103,12 +107,40 @@ class Execution:
     status: str = ""
     filled_qty: Decimal = ZERO
     filled_avg_price: Decimal | None = None
+    at: datetime = field(default_factory=now)
 
     def __post_init__(self) -> None:
         if not self.status:
             object.__setattr__(self, "status", self.order.status)
             object.__setattr__(self, "filled_qty", self.order.filled_qty)
             object.__setattr__(self, "filled_avg_price", self.order.filled_avg_price)
+
+
+@dataclass(slots=True, frozen=True)
+class FillRecord:
+    """One execution as the account activities report it (activity_type ``FILL``).
+
+    ``id`` is Alpaca's ``<execution time, US/Eastern, to the ms>::<execution id>``; the
+    simulator's times strictly increase, so the book's list of fills is in time order.
+    """
+
+    id: str
+    transaction_time: datetime
+    type: str  # "fill" | "partial_fill"
+    price: Decimal
+    qty: Decimal
+    side: str  # "buy" | "sell" | "sell_short"
+    symbol: str
+    leaves_qty: Decimal
+    order_id: str
+    cum_qty: Decimal
+    order_status: str
+    execution_id: str
+
+
+def activity_id(at: datetime, execution_id: str) -> str:
+    local = at.astimezone(EASTERN)
+    return f"{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}::{execution_id}"
 
 
 @dataclass(slots=True)
@@ -175,6 +207,9 @@ class SimBook:
         self.shorting_enabled = shorting_enabled
         self.rng = random.Random(seed)
         self.account_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"tradewire-sim/account/{seed}"))
+        # Every execution, in the order it happened, whether or not anyone watched the stream.
+        self.fills: list[FillRecord] = []
+        self.fill_index: dict[str, int] = {}  # FillRecord.id -> its place in ``fills``
 
     # -- account figures -----------------------------------------------------------------
 
@@ -584,7 +619,16 @@ class SimBook:
             return bid
         return None
 
+    def _fill_time(self) -> datetime:
+        # Strictly increasing, so transaction_time orders the fills as they happened.
+        at = now()
+        if self.fills and at <= self.fills[-1].transaction_time:
+            at = self.fills[-1].transaction_time + timedelta(microseconds=1)
+        return at
+
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal) -> list[Execution]:
+        at = self._fill_time()
+        execution_id = str(uuid.uuid4())
         prev = order.filled_qty
         order.filled_qty = prev + qty
         order.filled_avg_price = (
@@ -598,6 +642,9 @@ class SimBook:
         pos = self.positions.setdefault(
             order.symbol, SimPosition(order.symbol, asset_id=order.asset_id)
         )
+        activity_side = order.side
+        if order.side == "sell" and pos.qty <= 0:
+            activity_side = "sell_short"  # opens or adds to a short position
         new_qty = pos.qty + signed
         if pos.qty == 0 or (pos.qty > 0) != (signed > 0):
             # Opening, reducing or flipping: the entry price only changes past zero.
@@ -608,13 +655,30 @@ class SimBook:
         pos.qty = new_qty
         if new_qty == 0:
             del self.positions[order.symbol]
-        if order.remaining > 0:
-            order.status = "partially_filled"
-            return [Execution("partial_fill", order, qty, price, new_qty, str(uuid.uuid4()))]
-        order.status = "filled"
-        order.filled_at = now()
-        execs = [Execution("fill", order, qty, price, new_qty, str(uuid.uuid4()))]
-        execs.extend(self._on_filled(order))
+        partial = order.remaining > 0
+        event = "partial_fill" if partial else "fill"
+        order.status = "partially_filled" if partial else "filled"
+        if not partial:
+            order.filled_at = at
+        record = FillRecord(
+            id=activity_id(at, execution_id),
+            transaction_time=at,
+            type=event,
+            price=price,
+            qty=qty,
+            side=activity_side,
+            symbol=order.symbol,
+            leaves_qty=order.remaining,
+            order_id=order.id,
+            cum_qty=order.filled_qty,
+            order_status=order.status,
+            execution_id=execution_id,
+        )
+        self.fill_index[record.id] = len(self.fills)
+        self.fills.append(record)
+        execs = [Execution(event, order, qty, price, new_qty, execution_id, at=at)]
+        if not partial:
+            execs.extend(self._on_filled(order))
         return execs
 
     def _on_filled(self, order: SimOrder) -> list[Execution]:
