@@ -1,4 +1,4 @@
-"""``tradewire`` command line: run | sim | bench | kill | doctor.
+"""``tradewire`` command line: run | sim | bench | kill | doctor | journal.
 
 Each subcommand lives in the module that owns it and exposes ``configure(parser)`` and
 ``main(args) -> int``; this file only routes, so ``tradewire --help`` stays cheap.
@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "kill": ("tradewire.engine.kill", "engage the kill switch of a running engine"),
     "doctor": ("tradewire.audit.cli", "audit this host for low-latency trading"),
+    "journal": (
+        "tradewire.engine.journal_audit",
+        "show, export, verify or repair an order journal (repair keeps the original)",
+    ),
 }
 
 

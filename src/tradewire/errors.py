@@ -4,6 +4,7 @@
 
     TradewireError
     ├── ConfigError                  bad YAML, unknown key or value, missing credential
+    ├── JournalCorrupt               the order journal is damaged: refused, left untouched
     ├── ProtocolError                a wire message could not be understood or produced
     │   ├── LocalProtocolError       we broke the protocol (a bug here)
     │   └── RemoteProtocolError      the peer sent something malformed or unexpected
@@ -27,6 +28,8 @@ nothing in this module formats a request's headers.
 
 from __future__ import annotations
 
+import shlex
+
 
 class TradewireError(Exception):
     """Root of every error raised by tradewire."""
@@ -34,6 +37,24 @@ class TradewireError(Exception):
 
 class ConfigError(TradewireError):
     """Configuration is invalid or incomplete; the message names the file, field or variable."""
+
+
+class JournalCorrupt(TradewireError):
+    """The order journal is damaged somewhere a torn final append cannot explain.
+
+    Cutting it would silently forget orders the broker may hold, so nothing is cut: the file
+    is left byte-for-byte as it was and the message names the file, the byte offset, the
+    problem and the ``tradewire journal repair`` command that keeps a copy and salvages.
+    """
+
+    def __init__(self, path: str, offset: int, problem: str) -> None:
+        super().__init__(
+            f"{path}: journal corrupt at byte {offset}: {problem}; the file was left untouched, "
+            f"run `tradewire journal repair {shlex.quote(path)}` to keep a copy and salvage every intact record"
+        )
+        self.path = path
+        self.offset = offset
+        self.problem = problem
 
 
 class ProtocolError(TradewireError):
@@ -143,6 +164,7 @@ __all__ = [
     "FeedClosedError",
     "FeedClosedOK",
     "FeedError",
+    "JournalCorrupt",
     "LocalProtocolError",
     "MaxConnectionsError",
     "NonRetryableBrokerError",
