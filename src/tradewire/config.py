@@ -20,7 +20,6 @@ from tradewire.configbase import (
     NonNegativeFloat,
     Port,
     PositiveFloat,
-    PositiveInt,
     StrictModel,
     describe_validation_error,
     load_dotenv_file,
@@ -76,10 +75,14 @@ class RunConfig(StrictModel):
     flatten_on_kill: bool = False
     panel: bool = True
     panel_refresh_s: PositiveFloat = 0.5
+    # Start-up recovery and each reconciliation round retry broker reads this long.
     reconcile_timeout_s: PositiveFloat = 10.0
-    stale_feed_halt_s: NonNegativeFloat = 0.0
+    # Open orders and positions are compared with the broker this often while orders are
+    # open (every sixth interval otherwise), and after every trade_updates gap.
+    reconcile_interval_s: PositiveFloat = 5.0
+    # Cancel-all and flatten (kill switch, stop) retry until verified, at most this long.
+    finish_timeout_s: PositiveFloat = 15.0
     duration_s: NonNegativeFloat = 0.0
-    max_reject_streak: PositiveInt = 20
 
 
 class AppConfig(StrictModel):

@@ -13,7 +13,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tradewire.engine.journal import read_journal, replay
+from tradewire.engine.codec import replay
+from tradewire.engine.journal import read_journal
 from tradewire.sim.process import SimProcess
 
 CONFIG = """

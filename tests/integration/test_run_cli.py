@@ -115,3 +115,44 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     assert all(qty == 0 for qty in remaining.values()), remaining
     fills = int(re.search(r"; ([\d,]+) fills", rest).group(1).replace(",", ""))
     assert fills > 0
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behind(tmp_path):
+    # Arrange: the journal's folder is a file; a unique seed marks this run's simulator
+    (tmp_path / "not-a-dir").write_text("")
+    seed = str(900_000_000 + os.getpid())
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"mode: sim\nsimulator: {{seed: {seed}, symbols: [AAPL]}}\nmetrics: {{enabled: false}}\n"
+        "control: {enabled: false}\nrun: {panel: false}\ntuning: {enabled: false}\n"
+        f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
+    )
+
+    # Act
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tradewire.cli", "run", "--no-panel", "--config", str(config),
+        "--journal", str(tmp_path / "not-a-dir" / "j.twj"), "--duration", "5",
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))},
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+
+    # Assert: one clear line, exit 2, and no orphaned simulator process
+    assert proc.returncode == 2, err
+    assert b"Traceback" not in err
+    assert b"journal" in err
+    assert _processes_with(f"--seed\x00{seed}") == []

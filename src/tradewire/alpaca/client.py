@@ -398,6 +398,49 @@ class AlpacaClient:
         )  # fmt: skip
         return await self._call("GET", f"/v2/orders?{qs}", m.ORDERS_DECODER)
 
+    async def list_all_open_orders(self, *, page_size: int = 500) -> list[m.Order]:
+        """Every open order, paginated: one page of ``limit`` is not the whole book.
+
+        Pages walk back by ``submitted_at`` (``until`` is exclusive at the venue); ids are
+        de-duplicated, and a page that adds nothing ends the walk.
+        """
+        out: dict[str, m.Order] = {}
+        until: str | None = None
+        while True:
+            page = await self.list_orders(
+                status="open", limit=page_size, until=until, direction="desc"
+            )
+            before = len(out)
+            for order in page:
+                out.setdefault(order.id, order)
+            if len(page) < page_size or len(out) == before:
+                return list(out.values())
+            oldest = page[-1].submitted_at
+            if oldest is None or oldest == until:
+                return list(out.values())
+            until = oldest
+
+    async def get_fill_activities(
+        self,
+        *,
+        after: str | None = None,
+        page_token: str | None = None,
+        direction: str = "asc",
+        page_size: int = 100,
+    ) -> list[m.FillActivity]:
+        """One page of ``GET /v2/account/activities/FILL`` (executions, oldest first by default)."""
+        qs = query_string(
+            {
+                "after": after,
+                "page_token": page_token,
+                "direction": direction,
+                "page_size": page_size,
+            }
+        )
+        return await self._call(
+            "GET", f"/v2/account/activities/FILL?{qs}", m.FILL_ACTIVITIES_DECODER
+        )
+
     # -- account, positions, market info --------------------------------------------------
 
     async def get_account(self) -> m.Account:

@@ -5,8 +5,10 @@ Protocol (reference/alpaca.md section 8): the server says nothing on open; we se
 ``{"stream":"trade_updates","data":{...}}`` in binary (paper) or text frames.
 
 The stream has no resume offset, so events during a reconnect gap are lost upstream. After
-every reconnect the client asks REST for the orders changed since the last event it saw and
-hands them to ``on_reconcile``; duplicates (observed upstream) are dropped by execution_id.
+every reconnect the client calls ``on_gap``: the owner reconciles with REST (the engine's
+reconciler pages through open orders and looks up the rest; a query by ``after=`` alone
+filters on submission time and misses older orders that filled in the gap). Duplicates
+(observed upstream) are dropped by execution_id.
 """
 
 from __future__ import annotations
@@ -18,26 +20,19 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 import msgspec
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from pydantic import SecretStr
 
-from tradewire.alpaca.messages import (
-    STREAM_DECODER,
-    TRADE_UPDATE_DECODER,
-    Order,
-    TradeUpdate,
-    parse_time,
-)
-from tradewire.errors import FatalBrokerError, RemoteProtocolError
+from tradewire.alpaca.messages import STREAM_DECODER, TRADE_UPDATE_DECODER, TradeUpdate
+from tradewire.errors import FatalBrokerError
 from tradewire.polygon.backoff import backoff
 
 log = logging.getLogger(__name__)
 
 UpdateHandler = Callable[[TradeUpdate], None] | Callable[[TradeUpdate], Awaitable[None]]
-ReconcileHandler = Callable[[list[Order]], None]
+GapHandler = Callable[[], None]
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -162,8 +157,7 @@ class TradeStream:
     Args:
         url: ``wss://paper-api.alpaca.markets/stream`` or the simulator's ``ws://…/stream``.
         on_update: Called for every new trade update (sync: inline; async: in order).
-        on_reconcile: Called after a reconnect with orders changed during the gap.
-        rest: An ``AlpacaClient`` used for the reconciliation query (optional).
+        on_gap: Called once listening again after a reconnect: events in the gap are lost.
     """
 
     def __init__(
@@ -173,8 +167,7 @@ class TradeStream:
         secret_key: str | SecretStr,
         *,
         on_update: UpdateHandler,
-        on_reconcile: ReconcileHandler | None = None,
-        rest: object | None = None,
+        on_gap: GapHandler | None = None,
         reconnect_max_s: float = 30.0,
         seed: int | None = None,
     ) -> None:
@@ -184,8 +177,7 @@ class TradeStream:
             secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key),
         )
         self.on_update = on_update
-        self.on_reconcile = on_reconcile
-        self.rest = rest
+        self.on_gap = on_gap
         self.reconnect_max_s = reconnect_max_s
         self._rng = random.Random(seed)
         self._task: asyncio.Task[None] | None = None
@@ -196,7 +188,6 @@ class TradeStream:
         self._async_queue: asyncio.Queue[Awaitable[None]] | None = None
         self._async_task: asyncio.Task[None] | None = None
         self._connected_once = False
-        self._gap_since: str | None = None
         self.reconnects = 0
         self.handler_errors = 0
 
@@ -258,8 +249,12 @@ class TradeStream:
             transport.send(WSMsgType.TEXT, msg)
         if session.listening and not self._listening.is_set():
             self._listening.set()
-            if self._connected_once:
-                asyncio.get_running_loop().create_task(self._reconcile(self._gap_since))
+            if self._connected_once and self.on_gap is not None:
+                try:
+                    self.on_gap()
+                except Exception:
+                    self.handler_errors += 1
+                    log.exception("alpaca stream: gap handler raised")
             self._connected_once = True
         if update is not None:
             self._dispatch(update)
@@ -287,23 +282,6 @@ class TradeStream:
                 self.handler_errors += 1
                 log.exception("alpaca stream: async handler raised")
 
-    async def _reconcile(self, since: str | None) -> None:
-        # Events in the gap are not replayed by the venue: ask REST what changed.
-        list_orders = getattr(self.rest, "list_orders", None)
-        if list_orders is None or self.on_reconcile is None:
-            return
-        after = since
-        if after is None:
-            after = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
-        try:
-            orders = await list_orders(
-                status="all", after=_minus_one_second(after), direction="asc", limit=500
-            )
-        except Exception as exc:  # reported, retried on the next reconnect
-            log.warning("alpaca stream: reconciliation after reconnect failed: %s", exc)
-            return
-        self.on_reconcile(orders)
-
     # -- supervisor ----------------------------------------------------------------------
 
     async def _supervise(self) -> None:
@@ -314,7 +292,6 @@ class TradeStream:
             if self._closing:
                 break
             self._listening.clear()
-            self._gap_since = self.session.last_event_time or self._gap_since or _now_iso()
             if time.monotonic() - started > 30:
                 delays = backoff(initial_s=0.1, max_s=self.reconnect_max_s, rng=self._rng)
             delay = next(delays)
@@ -350,17 +327,3 @@ class TradeStream:
         if listener.close_code is None:
             return "connection dropped"
         return f"server closed the stream (code {listener.close_code})"
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _minus_one_second(iso: str) -> str:
-    # `after` is exclusive; step back a second so an event at the same instant is not missed.
-    try:
-        parsed = parse_time(iso)
-    except ValueError:
-        raise RemoteProtocolError(f"bad event timestamp {iso!r}") from None
-    assert parsed is not None
-    return (parsed - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")

@@ -25,6 +25,10 @@ class RiskConfig(StrictModel):
     max_rejects_in_window: PositiveInt = 10
     reject_window_s: PositiveFloat = 60
     halt_on_stale_feed: bool = True
+    # What an order is priced against when checking notional, exposure and the price band.
+    # "quote": the NBBO mid only; "quote_or_last_trade": the last trade print when no quote
+    # has arrived yet. With neither, priced orders are denied (no_reference_price).
+    reference_price: Literal["quote", "quote_or_last_trade"] = "quote"
 
 
 class JournalConfig(StrictModel):

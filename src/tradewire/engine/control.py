@@ -95,7 +95,9 @@ class ControlServer:
         reason = str(body.get("reason") or "kill switch via HTTP")
         flatten = bool(body.get("flatten", False))
         result = await self._on_kill(reason, flatten)
-        return web.json_response(result)
+        # 503 when orders or positions stayed live: a script must not read a partial kill
+        # as success.
+        return web.json_response(result, status=200 if result.get("ok", True) else 503)
 
     async def _status(self, request: web.Request) -> web.Response:
         if not self._authorized(request):

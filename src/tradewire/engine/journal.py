@@ -24,14 +24,12 @@ import os
 import struct
 import time
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from tradewire.engine import orders as o
 from tradewire.errors import JournalCorrupt
 
 log = logging.getLogger(__name__)
@@ -253,109 +251,3 @@ def read_journal(path: Path, *, repair: bool = True) -> ReadResult:
         with open(path, "r+b") as fh:
             fh.truncate(bad.offset)
     return ReadResult(result.records, bad.size, bad.problem)
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    manager: o.OrderManager
-    in_doubt: list[o.Order] = field(default_factory=list)
-    records: int = 0
-    truncated_bytes: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-
-_KIND_EVENTS: dict[str, type] = {
-    "sent": o.Sent, "cancel_req": o.CancelRequested, "canceled": o.Canceled, "expired": o.Expired,
-    "abandoned": o.Abandoned, "done_for_day": o.DoneForDay,
-}  # fmt: skip
-
-
-def _event(rec: Record) -> o.OrderEvent | None:
-    d = rec.data or {}
-    kind = rec.kind
-    if kind in _KIND_EVENTS:
-        return _KIND_EVENTS[kind]()  # type: ignore[no-any-return]
-    if kind in ("ack", "new"):
-        return (
-            o.Accepted(d.get("broker_id", "")) if kind == "ack" else o.New(d.get("broker_id", ""))
-        )
-    if kind in ("fill", "partial_fill"):
-        cls = o.Fill if kind == "fill" else o.PartialFill
-        return cls(d["exec_id"], float(d["qty"]), float(d["price"]))
-    if kind == "rejected":
-        return o.Rejected(str(d.get("reason", "")))
-    if kind == "unknown":
-        return o.Unknown(str(d.get("reason", "")))
-    if kind == "replaced":
-        return o.Replaced(str(d.get("replaced_by", "")))
-    return None
-
-
-def replay(records: Iterator[Record] | list[Record]) -> ReplayResult:
-    """Rebuild every order's state from the journal through the same state machine."""
-    manager = o.OrderManager()
-    result = ReplayResult(manager)
-    for rec in records:
-        result.records += 1
-        if rec.kind == "intent":
-            d = rec.data or {}
-            if rec.cid not in manager.orders:
-                manager.create(
-                    o.Order(
-                        rec.cid,
-                        d["symbol"],
-                        d["side"],
-                        float(d["qty"]),
-                        d.get("type", "market"),
-                        d.get("limit"),
-                        strategy=d.get("strategy", ""),
-                        created_ns=rec.ts_ns,
-                    )
-                )
-            continue
-        if rec.kind in ("denied", "resolved", "resent", "lookup") or rec.cid not in manager.orders:
-            continue
-        event = _event(rec)
-        if event is None:
-            result.skipped.append(rec.kind)
-            continue
-        try:
-            manager.apply(rec.cid, event)
-        except o.InvalidTransition as exc:
-            result.skipped.append(str(exc))
-    result.in_doubt = [
-        order for order in manager.orders.values()
-        if order.status in (o.OrderStatus.INTENT, o.OrderStatus.SENT, o.OrderStatus.UNKNOWN)
-    ]  # fmt: skip
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerFact:
-    """What the broker says about one client_order_id (None status: it has no record)."""
-
-    status: str | None
-    broker_id: str = ""
-    filled_qty: float = 0.0
-    avg_price: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    client_order_id: str
-    action: str  # "adopt" (it landed: take the broker's state) or "abandon" (it never landed)
-    fact: BrokerFact
-
-
-def reconcile(in_doubt: list[o.Order], facts: dict[str, BrokerFact]) -> list[Decision]:
-    """Decide each in-doubt order from the broker's answer. Never resend on restart.
-
-    An order the broker knows landed: adopt its status and fills. An order it does not know
-    never landed: abandon it (the market has moved on since the crash; the strategy decides
-    afresh). Either way it can no longer be sent twice.
-    """
-    out = []
-    for order in in_doubt:
-        fact = facts.get(order.client_order_id, BrokerFact(None))
-        out.append(Decision(order.client_order_id, "adopt" if fact.status else "abandon", fact))
-    return out

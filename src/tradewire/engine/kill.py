@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -38,9 +39,35 @@ def main(args: argparse.Namespace) -> int:
     req = urllib.request.Request(args.url, data=body, method="POST",  # noqa: S310 - loopback URL checked above
                                  headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
     try:
-        with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
             print(resp.read().decode())
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode(errors="replace")
+        if exc.code == 503:
+            # The kill switch is engaged but something stayed live: say what.
+            print(text)
+            print(f"tradewire kill: incomplete: {_still_live(text)}", file=sys.stderr)
+        else:
+            print(
+                f"tradewire kill: {args.url} answered {exc.code}: {text.strip()}", file=sys.stderr
+            )
+        return 1
     except OSError as exc:
         print(f"tradewire kill: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _still_live(body: str) -> str:
+    try:
+        result = json.loads(body)
+    except ValueError:
+        return body.strip()
+    parts = []
+    if result.get("still_open"):
+        parts.append(f"orders still open: {', '.join(result['still_open'])}")
+    if result.get("positions_left"):
+        parts.append(f"positions left: {result['positions_left']}")
+    if result.get("error"):
+        parts.append(str(result["error"]))
+    return "; ".join(parts) or body.strip()

@@ -4,9 +4,12 @@ Hot path (one call stack, from picows' frame callback): decode → ``Strategy.on
 ``submit`` → risk check → ``intent`` journal record → request bytes written. Everything
 else (the ``sent`` record, fsync, metrics drain, panel, fills) runs after the write.
 
-Start-up is reconciliation before trading: replay the journal, settle every in-doubt
-order with the broker by client_order_id, adopt the broker's positions and open orders,
-then start the stream and the feed. See docs/architecture.md for the sequence.
+Every fact about an order (REST reply, trade update, lookup, recovery, reconciliation)
+becomes an engine event applied by one function, :meth:`Ledger.apply` (state machine →
+journal → positions → strategy). Start-up is reconciliation before trading: replay the
+journal, settle every in-doubt order by client_order_id, reconcile every open order and
+position with the broker, then start the stream and the feed. Reconciliation then goes on:
+after every trade_updates gap and on a timer while orders are open.
 """
 
 from __future__ import annotations
@@ -32,15 +35,27 @@ from tradewire.alpaca.messages import TradeUpdate
 from tradewire.alpaca.requests import build_order
 from tradewire.alpaca.stream import TradeStream
 from tradewire.engine import orders as o
+from tradewire.engine.codec import encode, replay
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.journal import BrokerFact, Journal, read_journal, reconcile, replay
+from tradewire.engine.journal import Journal, read_journal
 from tradewire.engine.journal_sync import JournalSyncer
+from tradewire.engine.ledger import Ledger
 from tradewire.engine.panel import NodeSnapshot, PositionRow
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
+from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
-from tradewire.errors import NotFound, OrderOutcomeUnknown, OrderRejected, TradewireError
+from tradewire.engine.translate import event_from_trade_update, events_from_fact
+from tradewire.errors import (
+    NotFound,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    RetryableBrokerError,
+    TradewireError,
+)
+from tradewire.live.finish import CancelOutcome, cancel_everything
+from tradewire.live.reconciler import Reconciler, fact_from, retrying
 from tradewire.metrics.recorder import Recorder
 from tradewire.polygon.client import PolygonClient
 from tradewire.polygon.config import PolygonFeedConfig
@@ -49,6 +64,13 @@ from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
+_INF = float("inf")
+# Engine record kinds as the strategy sees them (Alpaca's event names).
+_UPDATE_NAMES = {
+    "ack": "accepted",
+    "cancel_req": "pending_cancel",
+    "replace_req": "pending_replace",
+}
 
 
 @dataclass(slots=True)
@@ -116,6 +138,9 @@ class TradingNode:
         recorder: Recorder | None = None,
         socket_options: SocketOptions | None = None,
         housekeeping_cpus: frozenset[int] | None = None,
+        reconcile_interval_s: float = 5.0,
+        reconcile_timeout_s: float = 10.0,
+        finish_timeout_s: float = 15.0,
     ) -> None:
         self.venues = venues
         self.housekeeping_cpus = housekeeping_cpus
@@ -145,9 +170,23 @@ class TradingNode:
             venues.alpaca_key,
             venues.alpaca_secret,
             on_update=self._on_trade_update,
-            on_reconcile=self._on_reconcile,
-            rest=self.broker,
+            on_gap=self._on_gap,
         )
+        self.ledger = Ledger(self.oms, self.book, self.journal, on_applied=self._on_applied)
+        self._settling: set[str] = set()  # submissions the client is still settling
+        self.reconciler = Reconciler(
+            self.broker,
+            self.ledger,
+            settling=lambda: set(self._settling),
+            corrections=self.counters.reconcile_corrections,
+            abandon_after_s=jcfg.abandon_intents_older_than_s,
+            timeout_s=reconcile_timeout_s,
+        )
+        self.reconcile_interval_s = reconcile_interval_s
+        self.reconcile_timeout_s = reconcile_timeout_s
+        self.finish_timeout_s = finish_timeout_s
+        self.session_clock = SessionClock()
+        self._reconcile_ticks = 0
         self.feed = PolygonClient(
             venues.polygon_key,
             url=venues.feed_url,
@@ -157,6 +196,10 @@ class TradingNode:
         self.feed.on_events(self._on_feed_events)
         self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
         self.mids: dict[str, float] = {}
+        self.last_trades: dict[str, float] = {}
+        self._trade_reference = (
+            risk_config or RiskConfig()
+        ).reference_price == "quote_or_last_trade"
         self.handles: dict[str, OrderHandle] = {}
         self._owner: dict[str, Strategy] = {}
         self._quote_routes: dict[str, list[Strategy]] = {}
@@ -183,7 +226,11 @@ class TradingNode:
         self._started = time.monotonic()
         loop = asyncio.get_running_loop()
         self._start_journal_syncer()
-        await self.broker.connect()
+        await retrying(
+            self.broker.connect,
+            deadline=time.monotonic() + self.reconcile_timeout_s,
+            what="connect to the broker",
+        )
         await self._recover()
         await self.stream.start()
         for strategy in self.strategies:
@@ -200,14 +247,19 @@ class TradingNode:
         self._last_rate_t = loop.time()
         self._tick()  # every gauge exists from the first scrape, not only after a second
         self.call_every(1.0, self._tick)
-        self.call_every(5.0, self._settle_unknown_orders)
+        self.call_every(self.reconcile_interval_s, self._reconcile_tick)
         # Drain the latency rings here, often and in small pieces: a drain costs ~0.6 µs per
         # sample (HdrHistogram), and the panel's 0.5 s drain of a 20k frames/s feed stalled
         # the loop for 1-4 ms (tick-to-trade p99 1,980 µs; see docs/performance.md).
         self.recorder.auto_drain = False
         self.call_every(0.01, self.recorder.drain)
 
-    async def stop(self, *, cancel_open_orders: bool = True) -> None:
+    async def stop(self, *, cancel_open_orders: bool = True) -> CancelOutcome | None:
+        """Stop trading; with ``cancel_open_orders``, cancel until the broker has none open.
+
+        Returns what the cancel achieved (``None`` when not asked): a caller exits non-zero
+        and names the orders when any stayed live.
+        """
         for timer in self._timers:
             timer.cancel()
         for strategy in self.strategies:
@@ -216,21 +268,20 @@ class TradingNode:
             except Exception:
                 log.exception("strategy %s: on_stop raised", strategy.name)
         await self.feed.close()
-        if cancel_open_orders and any(order.is_open for order in self.oms.orders.values()):
-            with contextlib.suppress(TradewireError):
-                await self.broker.cancel_all_orders()
-                await asyncio.sleep(0.2)  # let cancel acks arrive on the stream
         pending = {t for t in self._tasks if not t.done()}
         if pending:
             await asyncio.wait(pending, timeout=3)
         for task in pending:
             task.cancel()  # still waiting (e.g. for a rate-limit token): never written
-        for order in self.oms.orders.values():
+        outcome: CancelOutcome | None = None
+        if cancel_open_orders and (
+            self.oms.open_count or any(x.is_open for x in self.oms.orders.values())
+        ):
+            outcome = await self._cancel_everything(flatten=False)
+        for order in list(self.oms.orders.values()):
             if order.status is o.OrderStatus.INTENT:
-                self._apply(order.client_order_id, o.Abandoned())
-                self.journal.append(
-                    "abandoned", order.client_order_id, {"why": "stopped before it was sent"}
-                )
+                self.ledger.apply(order.client_order_id, o.Abandoned())
+        await self.reconciler.wait_idle()
         await self.stream.close()
         await self.broker.close()
         if self._journal_syncer is not None:
@@ -238,71 +289,56 @@ class TradingNode:
             self._journal_syncer = None
         self.journal.close()
         self.stopped.set()
+        return outcome
+
+    async def _cancel_everything(self, *, flatten: bool) -> CancelOutcome:
+        outcome = await cancel_everything(
+            self.broker, flatten=flatten, timeout_s=self.finish_timeout_s
+        )
+        # What the broker says now is the truth: one reconciliation round applies it.
+        with contextlib.suppress(TradewireError):
+            await self.reconciler.run_once("after cancel-all")
+        return outcome
 
     async def _recover(self) -> None:
-        # 1. the journal: rebuild every order through the state machine
-        read = read_journal(self.journal.path)
-        result = replay(read.records)
-        self.oms = result.manager
+        """Rebuild from the journal, then take the broker's word for everything open."""
+        deadline = time.monotonic() + self.reconcile_timeout_s
+        result = replay(read_journal(self.journal.path).records)
+        self.oms = self.ledger.oms = result.manager
         for order in self.oms.orders.values():
             self.ids.observe(order.client_order_id)
-        # 2. settle in-doubt orders by client_order_id; never resend on restart
-        facts: dict[str, BrokerFact] = {}
+        # 1. In-doubt orders (intent, sent, unknown) by client_order_id; never resend.
+        decided: dict[str, str] = {}
         for order in result.in_doubt:
+            cid = order.client_order_id
             try:
-                b = await self.broker.get_order_by_client_id(order.client_order_id)
-                facts[order.client_order_id] = BrokerFact(
-                    b.status, b.id, float(b.filled_qty), float(b.filled_avg_price or 0)
+                b = await retrying(
+                    partial(self.broker.get_order_by_client_id, cid),
+                    deadline=deadline,
+                    what=f"recover {cid}",
                 )
             except NotFound:
-                facts[order.client_order_id] = BrokerFact(None)
-        for decision in reconcile(result.in_doubt, facts):
-            cid = decision.client_order_id
-            if decision.action == "abandon":
-                self.oms.apply(cid, o.Abandoned())
-                self.journal.append("abandoned", cid, {"why": "not at the broker after restart"})
-            else:
-                self._adopt(cid, decision.fact)
-        if result.in_doubt:
-            log.warning("recovered %d in-doubt orders from the journal: %s", len(result.in_doubt),
-                        {d.client_order_id: d.action for d in reconcile(result.in_doubt, facts)})  # fmt: skip
-        # 3. the broker is the source of truth for positions and open orders
-        for pos in await self.broker.get_positions():
+                self.ledger.apply(cid, o.Abandoned())
+                decided[cid] = "abandoned: not at the broker"
+                continue
+            self.ledger.apply_all(cid, events_from_fact(fact_from(b)))
+            decided[cid] = f"adopted: {b.status}"
+        if decided:
+            log.warning("recovered %d in-doubt orders from the journal: %s", len(decided), decided)
+        # 2. Every other open order (filled or cancelled while we were down), orders placed
+        # outside the engine, then the broker's positions as they stand.
+        await self.reconciler.run_once("start-up")
+        positions = await retrying(
+            self.broker.get_positions, deadline=deadline, what="list positions"
+        )
+        held = {p.symbol for p in positions}
+        for pos in positions:
             self.book.set_position(pos.symbol, float(pos.qty), float(pos.avg_entry_price))
-        for b in await self.broker.list_orders(status="open", limit=500):
-            local = self.oms.get(b.client_order_id)
-            if local is None:
-                self.oms.create(o.Order(b.client_order_id, b.symbol or "", b.side or "", float(b.qty or 0),
-                                        b.type or "", float(b.limit_price) if b.limit_price else None,
-                                        status=o.OrderStatus.NEW, broker_id=b.id, strategy="external"))  # fmt: skip
-        account = await self.broker.get_account()
+        for symbol in [s for s in self.book.positions if s not in held]:
+            self.book.set_position(symbol, 0.0, 0.0)
+        account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
         self.cash = account.cash
         self.journal.sync()
-
-    def _adopt(self, cid: str, fact: BrokerFact) -> tuple[float, float]:
-        # Take the broker's word for one order; returns the fill (qty, price) it added.
-        order = self.oms.orders[cid]
-        self._apply(cid, o.Accepted(fact.broker_id))
-        fill = (0.0, 0.0)
-        if fact.filled_qty > order.filled_qty:
-            # The broker reports cumulative qty and average price: book the difference at the
-            # price that keeps our average equal to the broker's.
-            qty = fact.filled_qty - order.filled_qty
-            price = (
-                fact.avg_price * fact.filled_qty - order.avg_fill_price * order.filled_qty
-            ) / qty
-            self._apply(cid, o.Fill(f"reconcile:{cid}:{fact.filled_qty}", qty, price))
-            fill = (qty, price)
-        ends: dict[str, o.OrderEvent] = {
-            "canceled": o.Canceled(),
-            "expired": o.Expired(),
-            "rejected": o.Rejected("venue"),
-            "replaced": o.Replaced(),
-        }
-        if fact.status in ends:
-            self._apply(cid, ends[fact.status])
-        self.journal.append("resolved", cid, {"status": fact.status, "filled": fact.filled_qty})
-        return fill
 
     # -- market data (hot path) ----------------------------------------------------------
 
@@ -317,11 +353,13 @@ class TradingNode:
             etype = type(ev)
             if etype is Quote:
                 assert isinstance(ev, Quote)
-                mid = ev.price
-                if mid > 0:
-                    mids[ev.symbol] = mid
                 routes = self._quote_routes.get(ev.symbol)
                 if routes:
+                    # Only subscribed symbols: a hostile feed's millions of others must not
+                    # grow the dict; a non-finite mid is no reference price.
+                    mid = ev.price
+                    if 0.0 < mid < _INF:
+                        mids[ev.symbol] = mid
                     if first:
                         first = False
                         # One frame in 16: the stage is a distribution, and recording every
@@ -332,8 +370,13 @@ class TradingNode:
                         self._guard(strategy.on_quote, ev, strategy)
             elif etype is Trade:
                 routes = self._trade_routes.get(ev.symbol)
-                for strategy in routes or ():
-                    self._guard(strategy.on_trade, ev, strategy)
+                if routes:
+                    if self._trade_reference:
+                        price = ev.price  # type: ignore[union-attr]
+                        if 0.0 < price < _INF:
+                            self.last_trades[ev.symbol] = price
+                    for strategy in routes:
+                        self._guard(strategy.on_trade, ev, strategy)
             elif etype is Aggregate or etype is MinuteAggregate:
                 routes = self._bar_routes.get(ev.symbol)
                 for strategy in routes or ():
@@ -368,11 +411,26 @@ class TradingNode:
         cid = client_order_id or self.ids.next()
         handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price)  # type: ignore[arg-type]
         book = self.book
+        oms = self.oms
+        ref = self.mids.get(symbol)
+        if ref is None and self._trade_reference:
+            ref = self.last_trades.get(symbol)
+        working = oms.working.get(symbol)
         verdict = self.risk.check(
-            symbol=symbol, side=side, qty=qty, price=limit_price, mid=self.mids.get(symbol),
-            position=book.qty(symbol), open_orders=self.oms.open_count,
-            gross_exposure=book.gross_exposure, daily_pnl=book.daily_pnl, now_ns=time.monotonic_ns(),
-        )  # fmt: skip
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=limit_price,
+            mid=ref,
+            position=book.qty(symbol),
+            open_orders=oms.open_count,
+            gross_exposure=book.gross_exposure,
+            daily_pnl=book.daily_pnl,
+            now_ns=time.monotonic_ns(),
+            working_buy=working[0] if working is not None else 0.0,
+            working_sell=working[1] if working is not None else 0.0,
+            working_notional=oms.working_notional,
+        )
         if verdict is not APPROVED:
             return self._deny(handle, strategy, str(verdict), getattr(verdict, "reason", None))
         try:
@@ -383,7 +441,8 @@ class TradingNode:
             )  # fmt: skip
         except OrderValidationError as exc:
             return self._deny(handle, strategy, f"invalid: {exc}", None)
-        self.oms.create(
+        assert ref is not None  # risk denies an order with no reference price
+        self.ledger.create(
             o.Order(
                 cid,
                 symbol,
@@ -392,14 +451,11 @@ class TradingNode:
                 order_type,
                 limit_price,
                 strategy=strategy.name,
-                created_ns=t0,
-            )
+                created_ns=time.time_ns(),
+                ref_price=limit_price if limit_price is not None and limit_price > ref else ref,
+            ),
+            tif=time_in_force,
         )
-        self.journal.append(
-            "intent", cid,
-            {"symbol": symbol, "side": side, "qty": qty, "type": order_type, "limit": limit_price,
-             "tif": time_in_force, "strategy": strategy.name},
-        )  # fmt: skip
         task = self.broker.submit_order_nowait(request)  # the bytes leave here
         t1 = _perf()
         stages = self.recorder.stages
@@ -410,6 +466,7 @@ class TradingNode:
         self.handles[cid] = handle
         self._owner[cid] = strategy
         self.counters.orders_sent += 1
+        self._settling.add(cid)
         self._tasks.add(task)
         task.add_done_callback(partial(self._on_submit_done, cid, t0))
         self._schedule_sync()
@@ -433,16 +490,32 @@ class TradingNode:
         if not order.broker_id:
             self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
             return
-        self._apply(client_order_id, o.CancelRequested())
-        self.journal.append("cancel_req", client_order_id)
+        self.ledger.apply(client_order_id, o.CancelRequested())
         self._spawn(self._cancel(order.broker_id, client_order_id))
 
     async def _cancel(self, broker_id: str, cid: str) -> None:
-        try:
-            await self.broker.cancel_order(broker_id)
-            self.counters.cancels += 1
-        except TradewireError as exc:
-            log.info("cancel of %s not accepted: %s", cid, exc)  # often: it filled first
+        # A cancel that meets a 5xx or 429 is retried (Retry-After honoured) within a bound;
+        # a definitive refusal (404, 422 "not cancelable": it filled or ended first) or the
+        # bound running out hands the order to reconciliation, which learns how it ended.
+        delay = 0.1
+        deadline = time.monotonic() + self.finish_timeout_s
+        while True:
+            try:
+                await self.broker.cancel_order(broker_id)
+                self.counters.cancels += 1
+                return
+            except RetryableBrokerError as exc:
+                wait = exc.retry_after or delay
+                if time.monotonic() + wait > deadline:
+                    log.error("cancel of %s failed until the deadline: %s", cid, exc)
+                    break
+                log.warning("cancel of %s failed (%s); retrying in %.2fs", cid, exc, wait)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, 2.0)
+            except TradewireError as exc:
+                log.info("cancel of %s refused: %s; reconciling", cid, exc)
+                break
+        self.reconciler.request(f"cancel of {cid} not confirmed")
 
     def position(self, symbol: str) -> PositionView:
         pos = self.book.positions.get(symbol)
@@ -469,146 +542,126 @@ class TradingNode:
     # -- order outcomes (after the write) ----------------------------------------------------
 
     def _on_client_event(self, kind: str, cid: str, detail: object) -> None:
+        # The client's steps of one submission, turned into engine events.
         if cid not in self.oms.orders:
             return
+        ledger = self.ledger
         if kind == "written":
-            self._apply(cid, o.Sent())
-            self.journal.append("sent", cid)
+            ledger.apply(cid, o.Sent())
         elif kind in ("acked", "resolved") and isinstance(detail, BrokerOrder):
             self.counters.orders_acked += 1
-            self.journal.append("ack", cid, {"broker_id": detail.id, "status": detail.status})
-            self._apply(cid, o.Accepted(detail.id))
+            ledger.apply_all(cid, events_from_fact(fact_from(detail)))
             if cid in self._cancel_after_ack:
                 self._cancel_after_ack.discard(cid)
                 self.cancel(self._owner[cid], cid)
         elif kind == "rejected":
             self.counters.orders_rejected += 1
-            self.journal.append("rejected", cid, {"reason": str(detail)})
-            self._apply(cid, o.Rejected(str(detail)))
+            ledger.apply(cid, o.Rejected(str(detail)))
             if self.risk.on_reject(time.monotonic_ns()):
                 log.error("circuit breaker tripped: %s", self.risk.state_reason)
         elif kind == "unknown":
             self.counters.orders_unknown += 1
-            self.journal.append("unknown", cid, {"reason": str(detail)})
-            self._apply(cid, o.Unknown(str(detail)))
+            ledger.apply(cid, o.Unknown(str(detail)))
         elif kind in ("resent", "lookup", "unresolved"):
-            self.journal.append(kind, cid)
+            self.journal.append(kind, cid)  # audit lines: they change no order
         self._schedule_sync()
 
     def _on_submit_done(self, cid: str, t0: int, task: asyncio.Future[BrokerOrder]) -> None:
         self._tasks.discard(task)
+        self._settling.discard(cid)
         if task.cancelled():
             return
         exc = task.exception()
         if exc is None:
             self.recorder.stages["order_round_trip"].record(_perf() - t0)
         elif isinstance(exc, OrderOutcomeUnknown):
-            log.warning(
-                "order %s still unknown; the stream or the 5 s settle loop will decide", cid
-            )
+            log.warning("order %s still unknown; reconciliation will decide", cid)
+            self.reconciler.request(f"order {cid} unresolved")
         elif not isinstance(exc, OrderRejected):
             log.error("order %s: %s", cid, exc)
 
     def _on_trade_update(self, update: TradeUpdate) -> None:
-        cid = update.order.client_order_id
-        qty = float(update.qty) if update.qty is not None else None
-        price = float(update.price) if update.price is not None else None
+        b = update.order
+        cid = b.client_order_id
         if cid not in self.oms.orders:
-            # Placed outside this node (the kill switch's flatten, the Alpaca dashboard, another
-            # tool): positions belong to the account, so its fills still count.
-            self._external_fill(update, qty, price)
-            return
-        event = o.event_from_trade_update(update.event, execution_id=update.execution_id, qty=qty,
-                                          price=price, broker_id=update.order.id,
-                                          cumulative_filled=float(update.order.filled_qty))  # fmt: skip
+            # Placed outside this node (the kill switch's flatten, the Alpaca dashboard,
+            # another tool): positions belong to the account, so it is adopted and counted.
+            fact = fact_from(b)
+            if not fact.symbol or not 0.0 < fact.qty < _INF or fact.side not in ("buy", "sell"):
+                self.counters.refused_events += 1
+                log.warning("refused a trade update for an unknown order %s", cid)
+                return
+            external = o.Order(
+                cid,
+                fact.symbol,
+                fact.side,
+                fact.qty,
+                fact.order_type,
+                fact.limit_price,
+                strategy="external",
+                created_ns=time.time_ns(),
+                ref_price=fact.limit_price or float(update.price or 0),
+            )
+            self.ledger.create(external, kind="external", broker_id=b.id)
+        avg = float(b.filled_avg_price) if b.filled_avg_price is not None else None
+        event = event_from_trade_update(
+            update.event,
+            execution_id=update.execution_id,
+            qty=float(update.qty) if update.qty is not None else None,
+            price=float(update.price) if update.price is not None else None,
+            broker_id=b.id,
+            cumulative_filled=float(b.filled_qty),
+            cumulative_avg=avg,
+        )
         if event is None:
             return
-        applied = self._apply(cid, event)
-        if applied is None:
-            return
+        refused = self.ledger.refused
+        self.ledger.apply(cid, event)
+        if self.ledger.refused != refused:
+            self.counters.refused_events += 1
+            self.reconciler.request(f"refused an update for {cid}")
+        self._schedule_sync()
+
+    def _on_applied(self, event: o.OrderEvent, applied: o.Applied) -> None:
+        # The last step of the one outcome path: the owner hears of every change.
         order = applied.order
+        cid = order.client_order_id
         if applied.fill_qty:
             self.counters.fills += 1
-            self.book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
-            self.journal.append(update.event, cid, {"exec_id": getattr(event, "execution_id", ""),
-                                                    "qty": applied.fill_qty, "price": applied.fill_price})  # fmt: skip
-        elif applied.changed:
-            self.journal.append(update.event, cid, {"broker_id": update.order.id})
-        self._schedule_sync()
         handle = self.handles.get(cid)
         strategy = self._owner.get(cid)
-        if handle is not None and strategy is not None and applied.changed:
-            handle.status = order.status.value
-            handle.filled_qty = order.filled_qty
-            handle.filled_avg_price = order.avg_fill_price or None
-            handle.broker_order_id = order.broker_id or None
-            self._guard(
-                strategy.on_order_update,
-                OrderUpdate(
-                    update.event,
-                    handle,
-                    applied.fill_qty,
-                    applied.fill_price or None,
-                    float(update.position_qty) if update.position_qty is not None else None,
-                ),
-                strategy,
-            )
-
-    def _external_fill(self, update: TradeUpdate, qty: float | None, price: float | None) -> None:
-        # A repeated execution never gets here: the stream session drops it by execution_id.
-        order = update.order
-        if (
-            update.event not in ("fill", "partial_fill")
-            or qty is None
-            or price is None
-            or not order.symbol
-        ):
+        if handle is None or strategy is None:
             return
-        self.counters.fills += 1
-        self.book.apply_fill(order.symbol, order.side or "buy", qty, price)
-        self.journal.append("external_fill", order.client_order_id,
-                            {"exec_id": update.execution_id, "symbol": order.symbol, "side": order.side, "qty": qty, "price": price})  # fmt: skip
-        self._schedule_sync()
-
-    def _on_reconcile(self, orders: list[BrokerOrder]) -> None:
-        # After a stream reconnect: apply what REST says changed during the gap.
-        for b in orders:
-            local = self.oms.get(b.client_order_id)
-            if local is None or not local.is_open:
-                continue
-            self._adopt(b.client_order_id, BrokerFact(b.status, b.id, float(b.filled_qty),
-                                                      float(b.filled_avg_price or 0)))  # fmt: skip
-            if local.filled_qty > 0:
-                self.book.set_position(
-                    local.symbol, self.book.qty(local.symbol), self.book.get(local.symbol).avg_price
-                )
-        self.counters.stream_reconnects = self.stream.reconnects
-
-    def _apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:
-        try:
-            return self.oms.apply(cid, event)
-        except o.InvalidTransition as exc:
-            log.warning("order state: %s", exc)
-            return None
-
-    def _settle_unknown_orders(self) -> None:
-        unknown = [
-            c for c, order in self.oms.orders.items() if order.status is o.OrderStatus.UNKNOWN
-        ]
-        for cid in unknown:
-            self._spawn(self._lookup(cid))
-
-    async def _lookup(self, cid: str) -> None:
-        try:
-            b = await self.broker.get_order_by_client_id(cid)
-        except NotFound:
-            return  # still unknown: the client's own resolution did resend or will report
-        except TradewireError as exc:
-            log.info("lookup of unknown order %s failed: %s", cid, exc)
-            return
-        self._adopt(
-            cid, BrokerFact(b.status, b.id, float(b.filled_qty), float(b.filled_avg_price or 0))
+        handle.status = order.status.value
+        handle.filled_qty = order.filled_qty
+        handle.filled_avg_price = order.avg_fill_price or None
+        handle.broker_order_id = order.broker_id or None
+        if isinstance(event, o.Rejected):
+            handle.reject_reason = event.reason
+        kind = _UPDATE_NAMES.get(encode(event)[0], encode(event)[0])
+        self._guard(
+            strategy.on_order_update,
+            OrderUpdate(
+                kind,
+                handle,
+                applied.fill_qty,
+                applied.fill_price or None,
+                self.book.qty(order.symbol) if applied.fill_qty else None,
+            ),
+            strategy,
         )
+
+    def _on_gap(self) -> None:
+        # The stream came back: events in the gap are lost upstream; ask the broker.
+        self.counters.stream_reconnects = self.stream.reconnects
+        self.reconciler.request("trade_updates gap")
+
+    def _reconcile_tick(self) -> None:
+        # While orders are open, every tick; otherwise every sixth (positions can still move
+        # through orders placed elsewhere).
+        self._reconcile_ticks += 1
+        if self.oms.open_count or self._reconcile_ticks % 6 == 0:
+            self.reconciler.request("timer")
 
     # -- housekeeping (off the hot path) -----------------------------------------------------
 
@@ -656,13 +709,23 @@ class TradingNode:
         self.counters.stream_reconnects = self.stream.reconnects
         for sym, mid in self.mids.items():
             self.book.mark(sym, mid)
+        if self.session_clock.new_session(time.time()):
+            # max_daily_loss is per US equity session, not for the life of the process.
+            self.book.start_new_day()
+            self.journal.append("new_day", "-", {"day": self.session_clock.day})
+            log.info("new trading session %s: daily P&L reset", self.session_clock.day)
         self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
         self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
         self.recorder.gauges["tradewire_open_orders"] = float(self.oms.open_count)
         self.recorder.gauges["tradewire_gross_exposure_usd"] = self.book.gross_exposure
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
-        """Kill switch: halt, cancel every open order, optionally flatten every position."""
+        """Kill switch: halt, cancel every open order, optionally flatten every position.
+
+        Cancel-all and flatten are retried with backoff (429 honoured) until the broker
+        shows nothing open, within ``finish_timeout_s``. The result names anything still
+        live, and ``ok`` is False then: every entry point reports it.
+        """
         self.risk.engage_kill_switch(reason, time.monotonic_ns())
         self.journal.append("kill", "-", {"reason": reason, "flatten": flatten})
         self.journal.sync()
@@ -672,11 +735,12 @@ class TradingNode:
         in_flight = {t for t in self._tasks if not t.done()}
         if in_flight:
             await asyncio.wait(in_flight, timeout=self.broker.config.request_timeout_s)
-        canceled = len(await self.broker.cancel_all_orders())
-        closed = 0
-        if flatten:
-            closed = len(await self.broker.close_all_positions(cancel_orders=True))
-        return {"state": self.risk.state.value, "canceled": canceled, "closed_positions": closed}
+        outcome = await self._cancel_everything(flatten=flatten)
+        result = {"state": self.risk.state.value, **outcome.as_dict()}
+        self.journal.append("kill_result", "-", result)
+        if not outcome.ok:
+            log.error("KILL SWITCH incomplete: %s", outcome.describe())
+        return result
 
     def install_signal_handlers(self, stop: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()

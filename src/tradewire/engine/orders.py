@@ -12,9 +12,11 @@ on the socket), UNKNOWN (no definitive answer: resolved by lookup or the stream)
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
+from typing import NoReturn
 
-from tradewire.errors import LocalProtocolError
+from tradewire.errors import LocalProtocolError, RemoteProtocolError
 
 
 class OrderStatus(enum.Enum):
@@ -43,6 +45,11 @@ TERMINAL = frozenset(
 
 class InvalidTransition(LocalProtocolError):
     """An event arrived that the table has no row for in the order's current status."""
+
+
+class InvalidFill(RemoteProtocolError):
+    """A fill a peer reported that cannot be true: non-finite or non-positive numbers, or
+    more than the order's quantity. It is refused before it touches any state."""
 
 
 # -- events -------------------------------------------------------------------------------
@@ -76,16 +83,27 @@ class New:
 
 @dataclass(frozen=True, slots=True)
 class PartialFill:
+    """One execution. ``cumulative`` (and ``cumulative_avg``) are the broker's totals for the
+    order after it, when the source knows them: they make a fill seen twice by two routes
+    (stream and reconciliation) count once, and a missed execution count when the next one
+    arrives."""
+
     execution_id: str
     qty: float
     price: float
+    cumulative: float | None = None
+    cumulative_avg: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Fill:
+    """As :class:`PartialFill`; the venue says the order is complete."""
+
     execution_id: str
     qty: float
     price: float
+    cumulative: float | None = None
+    cumulative_avg: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +178,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         Accepted: S.ACCEPTED,
         New: S.NEW,
         Unknown: S.UNKNOWN,
+        Abandoned: S.ABANDONED,  # a crash mid-POST, and the broker has no such order
         CancelRequested: S.PENDING_CANCEL,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
@@ -283,6 +302,10 @@ class Order:
     created_ns: int = 0
     reason: str = ""
     executions: set[str] = field(default_factory=set)
+    # The price its notional is counted at while it works (limit, or the reference price
+    # when it was sent), and the quantity currently counted as working.
+    ref_price: float = 0.0
+    counted: float = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -316,13 +339,41 @@ class OrderManager:
         self.by_broker_id: dict[str, Order] = {}
         self.open_count = 0
         self.ignored_events = 0
+        self.refused_events = 0
+        # Working (open, unfilled) quantity per symbol as [buy, sell], and the notional of
+        # every working order: risk counts them as if they all fill.
+        self.working: dict[str, list[float]] = {}
+        self.working_notional = 0.0
 
     def create(self, order: Order) -> Order:
         if order.client_order_id in self.orders:
             raise InvalidTransition(f"client_order_id {order.client_order_id!r} already exists")
         self.orders[order.client_order_id] = order
-        self.open_count += 1
+        if order.is_open:
+            self.open_count += 1
+        self._recount(order)
         return order
+
+    def working_qty(self, symbol: str) -> tuple[float, float]:
+        """(buy, sell) quantity still working for ``symbol``."""
+        w = self.working.get(symbol)
+        return (w[0], w[1]) if w is not None else (0.0, 0.0)
+
+    def _recount(self, order: Order) -> None:
+        now = order.remaining if order.status not in TERMINAL else 0.0
+        delta = now - order.counted
+        if delta == 0.0:
+            return
+        order.counted = now
+        w = self.working.get(order.symbol)
+        if w is None:
+            w = self.working[order.symbol] = [0.0, 0.0]
+        w[0 if order.side == "buy" else 1] += delta
+        self.working_notional += delta * order.ref_price
+        if abs(w[0]) < 1e-9 and abs(w[1]) < 1e-9:
+            del self.working[order.symbol]  # bounded: only symbols with working orders
+        if not self.working:
+            self.working_notional = 0.0  # no float residue once nothing works
 
     def get(self, client_order_id: str) -> Order | None:
         return self.orders.get(client_order_id)
@@ -352,13 +403,16 @@ class OrderManager:
             if event.execution_id in order.executions:
                 self.ignored_events += 1
                 return Applied(order, before, before)
+            counted = self._fill_amount(order, event)
+            if counted is None:
+                self.ignored_events += 1  # already booked by another route
+                return Applied(order, before, before)
+            fill_qty, fill_price = counted
             order.executions.add(event.execution_id)
-            fill_qty, fill_price = event.qty, event.price
             total = order.filled_qty + fill_qty
-            if total > 0:
-                order.avg_fill_price = (
-                    order.avg_fill_price * order.filled_qty + fill_price * fill_qty
-                ) / total
+            order.avg_fill_price = (
+                order.avg_fill_price * order.filled_qty + fill_price * fill_qty
+            ) / total
             order.filled_qty = total
             if etype is Fill and after is S.FILLED and order.filled_qty < order.qty - 1e-9:
                 after = S.PARTIALLY_FILLED  # a per-execution "fill" that does not complete it
@@ -374,23 +428,38 @@ class OrderManager:
         if before not in TERMINAL and after in TERMINAL:
             self.open_count -= 1
         order.status = after
+        if fill_qty or after is not before:
+            self._recount(order)
         return Applied(order, before, after, fill_qty, fill_price)
 
+    def _fill_amount(self, order: Order, event: Fill | PartialFill) -> tuple[float, float] | None:
+        # What one fill adds, validated: (qty, price), or None when it is already counted.
+        qty, price = event.qty, event.price
+        if not (math.isfinite(qty) and qty > 0):
+            return self._refuse(order, f"fill quantity {qty}")
+        if not (math.isfinite(price) and price > 0):
+            return self._refuse(order, f"fill price {price}")
+        cumulative = event.cumulative
+        if cumulative is not None:
+            if not math.isfinite(cumulative):
+                return self._refuse(order, f"cumulative quantity {cumulative}")
+            missing = cumulative - order.filled_qty
+            if missing <= 1e-9:
+                return None
+            avg = event.cumulative_avg
+            if missing > qty + 1e-9 and avg is not None and math.isfinite(avg) and avg > 0:
+                # An earlier execution never reached us: book the whole difference at the
+                # price that makes our average the broker's.
+                price = (avg * cumulative - order.avg_fill_price * order.filled_qty) / missing
+            qty = missing
+            if not (math.isfinite(price) and price > 0):
+                return self._refuse(order, f"average price {avg}")
+        if order.filled_qty + qty > order.qty + 1e-9:
+            return self._refuse(
+                order, f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order"
+            )
+        return qty, price
 
-def event_from_trade_update(
-    event: str, *, execution_id: str | None, qty: float | None, price: float | None,
-    broker_id: str = "", cumulative_filled: float | None = None,
-) -> OrderEvent | None:  # fmt: skip
-    """Map an Alpaca trade_updates event name to an engine event (``None``: not ours to act on)."""
-    if event in ("fill", "partial_fill"):
-        if qty is None or price is None:
-            return None
-        exec_id = execution_id or f"{broker_id}:{cumulative_filled}"
-        return (Fill if event == "fill" else PartialFill)(exec_id, qty, price)
-    simple: dict[str, OrderEvent] = {
-        "new": New(broker_id), "accepted": Accepted(broker_id), "pending_new": Accepted(broker_id),
-        "canceled": Canceled(), "expired": Expired(), "rejected": Rejected("rejected by venue"),
-        "replaced": Replaced(), "done_for_day": DoneForDay(), "pending_cancel": CancelRequested(),
-        "pending_replace": ReplaceRequested(),
-    }  # fmt: skip
-    return simple.get(event)
+    def _refuse(self, order: Order, why: str) -> NoReturn:
+        self.refused_events += 1
+        raise InvalidFill(f"order {order.client_order_id}: refused {why}")

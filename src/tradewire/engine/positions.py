@@ -35,7 +35,7 @@ class PositionBook:
 
     def __init__(self) -> None:
         self.positions: dict[str, Position] = {}
-        self.day_start_realized = 0.0
+        self.day_start_pnl = 0.0
 
     def get(self, symbol: str) -> Position:
         pos = self.positions.get(symbol)
@@ -96,7 +96,8 @@ class PositionBook:
 
     @property
     def daily_pnl(self) -> float:
-        return self.realized - self.day_start_realized + self.unrealized
+        """P&L since the session began: realized plus the change in unrealized."""
+        return self.realized + self.unrealized - self.day_start_pnl
 
     def start_new_day(self) -> None:
-        self.day_start_realized = self.realized
+        self.day_start_pnl = self.realized + self.unrealized

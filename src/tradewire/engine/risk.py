@@ -1,7 +1,15 @@
 """Pre-trade risk: a synchronous function that returns a verdict (after nautilus' RiskEngine).
 
-Checks run cheapest first: kill switch, trading state, throttle, open orders, size,
-notional, price band, position, gross exposure, daily loss. The approve path returns the
+Checks run cheapest first: kill switch, trading state, numbers, throttle, open orders,
+size, notional, price band, position, gross exposure, daily loss.
+
+Risk sees exposure, not only fills (DESIGN.md, the first rule): every working order counts
+as if it fills. Position limits take the worst case on each side (position plus working
+buys, position minus working sells); "reducing" means the order, with every working order
+on its side, moves the position toward zero without crossing it; gross exposure adds the
+notional of every working order. With no reference price there is no price-sensitive order,
+and a non-finite or non-positive number anywhere is a denial: ``nan < limit`` is False, so
+an unchecked NaN would pass every limit. The approve path returns the
 module constant :data:`APPROVED`: it neither allocates nor logs. A denial is a
 :class:`Denied` with a reason; the node journals and counts it, and the order never leaves.
 """
@@ -9,6 +17,7 @@ module constant :data:`APPROVED`: it neither allocates nor logs. A denial is a
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from tradewire.engine.config import RiskConfig
@@ -33,6 +42,7 @@ class DenyReason(enum.Enum):
     MAX_POSITION = "max_position"
     GROSS_EXPOSURE = "gross_exposure"
     DAILY_LOSS = "daily_loss"
+    INVALID_NUMBER = "invalid_number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +109,46 @@ class RiskEngine:
         gross_exposure: float,
         daily_pnl: float,
         now_ns: int,
+        working_buy: float = 0.0,
+        working_sell: float = 0.0,
+        working_notional: float = 0.0,
     ) -> Verdict:
-        """Return :data:`APPROVED` or a :class:`Denied`. ``price`` is the limit (None: market)."""
+        """Return :data:`APPROVED` or a :class:`Denied`.
+
+        ``price`` is the limit (None: market); ``mid`` the reference price (None: none yet);
+        ``working_*`` the open, unfilled orders of the account (buy and sell quantity of this
+        symbol, notional of all symbols).
+        """
         cfg = self.config
         if self.kill_switch.engaged:
             return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
-        signed = qty if side == "buy" else -qty
-        reduces = position != 0 and (position > 0) != (signed > 0) and abs(signed) <= abs(position)
         if self.state is TradingState.HALTED:
             return self._deny(DenyReason.HALTED, self.state_reason)
+        if not (
+            0.0 < qty < math.inf
+            and (price is None or 0.0 < price < math.inf)
+            and (mid is None or 0.0 < mid < math.inf)
+            and math.isfinite(position + gross_exposure + daily_pnl + working_notional)
+            and math.isfinite(working_buy + working_sell)
+        ):
+            return self._deny(
+                DenyReason.INVALID_NUMBER,
+                f"qty {qty}, price {price}, reference {mid}, position {position}, "
+                f"exposure {gross_exposure}, daily P&L {daily_pnl}",
+            )
+        if side == "buy":
+            signed = qty
+            after = position + working_buy + qty  # worst case: every working buy fills too
+            reduces = position < 0 and after <= 0
+        else:
+            signed = -qty
+            after = position - working_sell - qty
+            reduces = position > 0 and after >= 0
         if self.state is TradingState.REDUCING and not reduces:
-            return self._deny(DenyReason.REDUCING_ONLY, f"position {position}, order {signed:+}")
+            return self._deny(
+                DenyReason.REDUCING_ONLY,
+                f"position {position}, working {working_buy:+}/{-working_sell:+}, order {signed:+}",
+            )
         # Throttle: refill then take one token.
         if self._last_ns:
             self._tokens = min(
@@ -122,24 +161,27 @@ class RiskEngine:
             return self._deny(DenyReason.MAX_OPEN_ORDERS, f"{open_orders} open")
         if qty > cfg.max_order_qty:
             return self._deny(DenyReason.MAX_QTY, f"{qty} > {cfg.max_order_qty}")
-        ref = price if price is not None else mid
-        if ref is None:
-            return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no quote for {symbol}")
-        notional = qty * ref
+        if mid is None:
+            return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
+        # The worse of the limit and the reference: a sell limit far below the market is
+        # worth the market, not its limit.
+        notional = qty * (price if price is not None and price > mid else mid)
         if notional > cfg.max_order_notional:
             return self._deny(DenyReason.MAX_NOTIONAL, f"{notional:.2f} > {cfg.max_order_notional}")
-        if price is not None and mid is not None and mid > 0:
+        if price is not None:
             band = abs(price - mid) / mid * 100.0
             if band > cfg.price_band_pct:
-                return self._deny(DenyReason.PRICE_BAND, f"{band:.2f}% from mid {mid}")
-        if not reduces and abs(position + signed) > cfg.max_position_qty:
+                return self._deny(DenyReason.PRICE_BAND, f"{band:.2f}% from reference {mid}")
+        if not reduces and abs(after) > cfg.max_position_qty:
             return self._deny(
-                DenyReason.MAX_POSITION, f"{position + signed} beyond {cfg.max_position_qty}"
+                DenyReason.MAX_POSITION,
+                f"{after} with working orders, beyond {cfg.max_position_qty}",
             )
-        if not reduces and gross_exposure + notional > cfg.max_gross_exposure:
+        exposure = gross_exposure + working_notional + notional
+        if not reduces and exposure > cfg.max_gross_exposure:
             return self._deny(
                 DenyReason.GROSS_EXPOSURE,
-                f"{gross_exposure + notional:.2f} > {cfg.max_gross_exposure}",
+                f"{exposure:.2f} with working orders > {cfg.max_gross_exposure}",
             )
         if daily_pnl < -cfg.max_daily_loss and not reduces:
             return self._deny(DenyReason.DAILY_LOSS, f"daily P&L {daily_pnl:.2f}")

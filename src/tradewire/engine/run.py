@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -171,12 +170,27 @@ async def _run(
         # The simulator enforces no rate limit unless told to; Alpaca's 200/min would only
         # queue orders in our own client and show as round-trip time.
         broker_config = broker_config.model_copy(update={"rate_limit_per_minute": 1_000_000})
-    node = TradingNode(
-        venues, strategies, feed_config=config.feed, broker_config=broker_config,
-        risk_config=config.risk, journal_config=config.journal, journal_path=journal,
-        socket_options=_socket_options(tuning) if tuning.enabled else None,
-        housekeeping_cpus=plan.housekeeping if tuning.enabled else None,
-    )  # fmt: skip
+    try:
+        node = TradingNode(
+            venues,
+            strategies,
+            feed_config=config.feed,
+            broker_config=broker_config,
+            risk_config=config.risk,
+            journal_config=config.journal,
+            journal_path=journal,
+            socket_options=_socket_options(tuning) if tuning.enabled else None,
+            housekeeping_cpus=plan.housekeeping if tuning.enabled else None,
+            reconcile_interval_s=config.run.reconcile_interval_s,
+            reconcile_timeout_s=config.run.reconcile_timeout_s,
+            finish_timeout_s=config.run.finish_timeout_s,
+        )
+    except (OSError, TradewireError) as exc:
+        # The simulator child must not outlive a node that could not be built.
+        if sim is not None:
+            await sim.stop()
+        print(f"tradewire run: cannot open the journal {journal}: {exc}", file=sys.stderr)
+        return 2
     exporter = control = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
     stop = asyncio.Event()
@@ -243,8 +257,19 @@ async def _run(
     finally:
         poller.stop()
         panel.stop()
-        with contextlib.suppress(Exception):
-            await node.stop(cancel_open_orders=config.run.cancel_open_orders_on_stop)
+        outcome = None
+        try:
+            outcome = await node.stop(cancel_open_orders=config.run.cancel_open_orders_on_stop)
+        except Exception as exc:
+            log.exception("stopping the node failed")
+            print(f"tradewire run: stop failed: {exc}", file=sys.stderr)
+            code = code or 1
+        if outcome is not None and not outcome.ok:
+            print(
+                f"tradewire run: stopped with orders still live at the broker: {outcome.describe()}",
+                file=sys.stderr,
+            )
+            code = code or 3
         if control is not None:
             await control.stop()
         if exporter is not None:
@@ -260,7 +285,19 @@ async def _run(
 
 def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
     stages = {name: st.summary_us() for name, st in node.recorder.stages.items() if st.count}
-    report = {"summary": dataclasses.asdict(snapshot), "stages_us": stages}
+    report = {
+        "summary": dataclasses.asdict(snapshot),
+        "stages_us": stages,
+        # What the engine believes at exit, to compare with the broker's own view.
+        "positions": {
+            p.symbol: {"qty": p.qty, "avg_price": p.avg_price}
+            for p in sorted(node.book.positions.values(), key=lambda p: p.symbol)
+            if p.qty
+        },
+        "open_orders": sorted(c for c, x in node.oms.orders.items() if x.is_open),
+        "reconcile_corrections": dict(node.counters.reconcile_corrections),
+        "refused_events": node.counters.refused_events,
+    }
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 
 

@@ -76,6 +76,19 @@ class RecorderCollector(Collector):
         for reason, value in sorted(c.denials_by_reason.items()):
             denials.add_metric([reason], value)
         yield denials
+        corrections = CounterMetricFamily(
+            "tradewire_reconcile_corrections",
+            "Differences with the broker corrected by reconciliation",
+            labels=["kind"],
+        )
+        for kind in ("order", "external", "abandoned", "position"):
+            corrections.add_metric([kind], c.reconcile_corrections.get(kind, 0))
+        yield corrections
+        yield CounterMetricFamily(
+            "tradewire_refused_events",
+            "Broker facts refused before they touched state (overfill, non-finite numbers)",
+            value=c.refused_events,
+        )
         reconnects = CounterMetricFamily("tradewire_reconnects", "Reconnects", labels=["feed"])
         reconnects.add_metric(["polygon"], c.feed_reconnects)
         reconnects.add_metric(["alpaca_stream"], c.stream_reconnects)

@@ -109,7 +109,11 @@ class Counters:
     cancels: int = 0
     feed_reconnects: int = 0
     stream_reconnects: int = 0
+    refused_events: int = 0
     denials_by_reason: dict[str, int] = field(default_factory=dict)
+    # Differences with the broker that reconciliation corrected, by kind (order, external,
+    # abandoned, position): each one is a fact the engine had missed.
+    reconcile_corrections: dict[str, int] = field(default_factory=dict)
 
 
 class Recorder:

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tradewire.engine.journal import MAGIC, BrokerFact, Journal, read_journal, reconcile, replay
-from tradewire.engine.orders import OrderStatus
+from tradewire.engine.journal import MAGIC, Journal, read_journal
 from tradewire.errors import JournalCorrupt
 
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}
@@ -45,29 +44,3 @@ def test_journal_with_wrong_header_is_refused(tmp_path):
     bad.write_bytes(b"not a journal")
     with pytest.raises(JournalCorrupt, match="bad header"):
         read_journal(bad)
-
-
-def test_journal_round_trip_rebuilds_order_states(tmp_path):
-    path = write(tmp_path, [
-        ("intent", "c1", INTENT), ("sent", "c1", None), ("ack", "c1", {"broker_id": "b1"}),
-        ("fill", "c1", {"exec_id": "e1", "qty": 10, "price": 10.0}),
-        ("intent", "c2", INTENT), ("sent", "c2", None),
-        ("intent", "c3", INTENT),
-        ("intent", "c4", INTENT), ("sent", "c4", None), ("unknown", "c4", {"reason": "timeout"}),
-        ("denied", "c5", {"why": "max_qty"}),
-    ])  # fmt: skip
-    result = replay(read_journal(path).records)
-    orders = result.manager.orders
-    assert orders["c1"].status is OrderStatus.FILLED
-    assert orders["c1"].broker_id == "b1"
-    assert {o.client_order_id for o in result.in_doubt} == {"c2", "c3", "c4"}
-    assert "c5" not in orders
-
-
-def test_reconcile_adopts_landed_and_abandons_missing_never_resends(tmp_path):
-    path = write(
-        tmp_path, [("intent", "c1", INTENT), ("sent", "c1", None), ("intent", "c2", INTENT)]
-    )
-    result = replay(read_journal(path).records)
-    decisions = reconcile(result.in_doubt, {"c1": BrokerFact("filled", "b1", 10, 10.0)})
-    assert {d.client_order_id: d.action for d in decisions} == {"c1": "adopt", "c2": "abandon"}

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from tradewire.engine import orders as o
+from tradewire.engine import translate
 from tradewire.engine.orders import TRANSITIONS, InvalidTransition, OrderManager, OrderStatus
 
 SAMPLE_EVENTS: dict[type, o.OrderEvent] = {
@@ -101,16 +102,94 @@ def test_create_with_existing_id_raises():
      ("pending_cancel", o.CancelRequested), ("fill", o.Fill), ("partial_fill", o.PartialFill)],
 )  # fmt: skip
 def test_event_from_trade_update_maps_alpaca_events(name, expected):
-    event = o.event_from_trade_update(name, execution_id="x", qty=1.0, price=2.0, broker_id="b")
+    event = translate.event_from_trade_update(
+        name, execution_id="x", qty=1.0, price=2.0, broker_id="b"
+    )
     assert type(event) is expected
 
 
 def test_event_from_trade_update_ignores_unknown_and_fills_without_price():
-    assert o.event_from_trade_update("calculated", execution_id=None, qty=None, price=None) is None
-    assert o.event_from_trade_update("fill", execution_id="x", qty=1.0, price=None) is None
+    assert (
+        translate.event_from_trade_update("calculated", execution_id=None, qty=None, price=None)
+        is None
+    )
+    assert translate.event_from_trade_update("fill", execution_id="x", qty=1.0, price=None) is None
 
 
 def test_order_is_a_plain_dataclass_with_status_default_intent():
     order = o.Order("c", "A", "buy", 1, "market")
     assert order.status is OrderStatus.INTENT
     assert dataclasses.is_dataclass(order)
+
+
+# -- peer input is validated before it touches state (issue 10, finding 6) ---------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        o.Fill("e1", 500, 10.0),  # overfill of a 10-share order
+        o.Fill("e1", -3, 10.0),
+        o.Fill("e1", float("inf"), 10.0),
+        o.Fill("e1", float("nan"), 10.0),
+        o.PartialFill("e1", 3, float("nan")),
+        o.PartialFill("e1", 3, float("inf")),
+        o.PartialFill("e1", 3, -1.0),
+        o.PartialFill("e1", 0, 10.0),
+    ],
+)
+def test_invalid_fill_is_refused_and_leaves_the_order_untouched(event):
+    # Arrange
+    m = manager_in(OrderStatus.NEW)
+
+    # Act / Assert
+    with pytest.raises(o.InvalidFill):
+        m.apply("c1", event)
+    order = m.orders["c1"]
+    assert order.filled_qty == 0
+    assert order.status is OrderStatus.NEW
+    assert m.refused_events == 1
+
+
+def test_fill_with_cumulative_already_counted_is_a_duplicate():
+    # A fill booked by reconciliation (cumulative 4) and then seen on the stream
+    m = manager_in(OrderStatus.NEW)
+    m.apply("c1", o.PartialFill("reconcile:c1:4", 4, 10.0, cumulative=4))
+    again = m.apply("c1", o.PartialFill("real-exec-1", 4, 10.0, cumulative=4))
+    assert not again.changed
+    assert m.orders["c1"].filled_qty == 4
+
+
+def test_fill_with_cumulative_beyond_local_books_the_missing_part_at_the_broker_average():
+    # The stream missed the first execution (4 @ 10); the next says cumulative 10 @ avg 10.6
+    m = manager_in(OrderStatus.NEW)
+    applied = m.apply("c1", o.Fill("e2", 6, 11.0, cumulative=10, cumulative_avg=10.6))
+    order = m.orders["c1"]
+    assert applied.fill_qty == 10
+    assert order.filled_qty == 10
+    assert order.avg_fill_price == pytest.approx(10.6)
+    assert order.status is OrderStatus.FILLED
+
+
+def test_sent_order_found_missing_after_a_crash_can_be_abandoned():
+    # SIGKILL while a POST was in flight left `sent`; restart found no such order
+    m = manager_in(OrderStatus.SENT)
+    assert m.apply("c1", o.Abandoned()).after is OrderStatus.ABANDONED
+    assert m.open_count == 0
+
+
+def test_working_quantities_follow_fills_and_ends():
+    m = OrderManager()
+    m.create(o.Order("b1", "A", "buy", 10, "limit", 10.0, ref_price=10.0))
+    m.create(o.Order("s1", "A", "sell", 5, "limit", 11.0, ref_price=11.0))
+    m.apply("b1", o.New("x1"))
+    m.apply("s1", o.New("x2"))
+    assert m.working_qty("A") == (10, 5)
+    assert m.working_notional == pytest.approx(155.0)
+    m.apply("b1", o.PartialFill("e1", 4, 10.0))
+    assert m.working_qty("A") == (6, 5)
+    m.apply("s1", o.Canceled())
+    assert m.working_qty("A") == (6, 0)
+    m.apply("b1", o.Fill("e2", 6, 10.0))
+    assert m.working_qty("A") == (0, 0)
+    assert m.working_notional == pytest.approx(0.0)

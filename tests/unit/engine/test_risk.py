@@ -87,3 +87,88 @@ def test_stale_feed_reduces_then_recovers():
     assert e.state is TradingState.REDUCING
     e.on_feed_recovered()
     assert e.state is TradingState.ACTIVE
+
+
+# -- exposure: working orders count as if they all fill (issue 10, finding 2) ------------------
+
+
+def test_working_buys_count_against_max_position():
+    # Arrange: 2,000 shares of buys already working, no position yet
+    e = engine(max_position_qty=2_000)
+
+    # Act
+    verdict = check(e, qty=300, working_buy=1_800.0)
+
+    # Assert: the worst case (every working order fills) is 2,100 > 2,000
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenyReason.MAX_POSITION
+
+
+def test_working_notional_counts_against_gross_exposure():
+    e = engine(max_gross_exposure=250_000, max_position_qty=100_000)
+    verdict = check(e, qty=300, price=144.0, mid=144.0, working_notional=240_000.0)
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenyReason.GROSS_EXPOSURE
+
+
+def test_reducing_is_judged_against_position_plus_working_orders():
+    # Arrange: long 300 with one sell of 300 already working
+    e = engine(max_position_qty=100)
+    e.set_state(TradingState.REDUCING, "test")
+
+    # Act: a second sell of 300 would take the position to -300 once both fill
+    verdict = check(e, side="sell", qty=300, position=300.0, working_sell=300.0)
+
+    # Assert
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenyReason.REDUCING_ONLY
+
+
+def test_sells_beyond_position_with_working_sells_hit_max_position():
+    # From +300, fifteen sells of 300 used to pass one by one (each "reduced" the position)
+    e = engine(max_position_qty=2_000, max_orders_per_second=1_000, max_open_orders=1_000)
+    working_sell = 0.0
+    approved = 0
+    for _ in range(15):
+        if check(e, side="sell", qty=300, position=300.0, working_sell=working_sell) is APPROVED:
+            approved += 1
+            working_sell += 300
+    assert 300 - working_sell >= -2_000
+    assert approved == 7
+
+
+def test_no_quote_denies_a_limit_order():
+    # `sell 1000 @ 0.01` in on_start, before any quote, used to pass the band check
+    e = engine()
+    verdict = check(e, side="sell", qty=1000, price=0.01, mid=None)
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenyReason.NO_REFERENCE_PRICE
+
+
+def test_notional_uses_the_worse_of_limit_and_reference():
+    e = engine(max_order_notional=50_000, price_band_pct=100)
+    verdict = check(e, side="sell", qty=1000, price=0.01, mid=144.0)
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenyReason.MAX_NOTIONAL
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"mid": float("inf")},
+        {"mid": float("nan")},
+        {"price": float("nan")},
+        {"price": float("inf")},
+        {"qty": float("nan")},
+        {"qty": float("inf")},
+        {"qty": -5.0},
+        {"qty": 0.0},
+        {"price": -1.0},
+        {"daily_pnl": float("nan")},
+        {"position": float("nan")},
+    ],
+)
+def test_non_finite_or_non_positive_numbers_are_denied(overrides):
+    verdict = check(engine(price_band_pct=1e9), **overrides)
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenyReason.INVALID_NUMBER

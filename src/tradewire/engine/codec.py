@@ -1,0 +1,158 @@
+"""The journal codec: one engine event <-> one journal record, and the replay built on it.
+
+Live and replay share this code: the ledger journals an event with :func:`encode` after the
+state machine took it, and :func:`replay` decodes the same records into the same events and
+applies them through the same table. A note beside the event (the old ``resolved`` record)
+could disagree with it; an event cannot.
+
+Record kinds: ``intent`` and ``external`` create an order (ours, or one found at the broker);
+every other kind is one :mod:`tradewire.engine.orders` event. ``denied``, ``kill``,
+``position`` and older journals' ``resolved``/``resent``/``lookup`` are audit lines that
+change no order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradewire.engine import orders as o
+from tradewire.engine.journal import Record
+
+_SIMPLE: dict[type, str] = {
+    o.Sent: "sent",
+    o.CancelRequested: "cancel_req",
+    o.ReplaceRequested: "replace_req",
+    o.Canceled: "canceled",
+    o.Expired: "expired",
+    o.DoneForDay: "done_for_day",
+    o.Abandoned: "abandoned",
+}
+_SIMPLE_KINDS: dict[str, type] = {kind: cls for cls, kind in _SIMPLE.items()}
+CREATES = frozenset({"intent", "external"})
+
+
+def encode(event: o.OrderEvent) -> tuple[str, dict[str, Any] | None]:
+    """The record kind and data of one event."""
+    etype = type(event)
+    kind = _SIMPLE.get(etype)
+    if kind is not None:
+        return kind, None
+    if isinstance(event, o.Fill | o.PartialFill):
+        data: dict[str, Any] = {
+            "exec_id": event.execution_id,
+            "qty": event.qty,
+            "price": event.price,
+        }
+        if event.cumulative is not None:
+            data["cum"] = event.cumulative
+        if event.cumulative_avg is not None:
+            data["cum_avg"] = event.cumulative_avg
+        return ("fill" if etype is o.Fill else "partial_fill"), data
+    if isinstance(event, o.Accepted):
+        return "ack", {"broker_id": event.broker_id}
+    if isinstance(event, o.New):
+        return "new", {"broker_id": event.broker_id}
+    if isinstance(event, o.Rejected):
+        return "rejected", {"reason": event.reason}
+    if isinstance(event, o.Unknown):
+        return "unknown", {"reason": event.reason}
+    if isinstance(event, o.Replaced):
+        return "replaced", {"replaced_by": event.replaced_by}
+    raise TypeError(f"no journal record for {etype.__name__}")
+
+
+def decode(rec: Record) -> o.OrderEvent | None:
+    """The event one record holds (``None``: an audit line, or a kind this build does not know)."""
+    kind = rec.kind
+    d = rec.data or {}
+    simple = _SIMPLE_KINDS.get(kind)
+    if simple is not None:
+        return simple()  # type: ignore[no-any-return]
+    if kind in ("fill", "partial_fill"):
+        cls = o.Fill if kind == "fill" else o.PartialFill
+        cum, cum_avg = d.get("cum"), d.get("cum_avg")
+        return cls(
+            str(d["exec_id"]),
+            float(d["qty"]),
+            float(d["price"]),
+            float(cum) if cum is not None else None,
+            float(cum_avg) if cum_avg is not None else None,
+        )
+    if kind == "ack":
+        return o.Accepted(str(d.get("broker_id", "")))
+    if kind == "new":
+        return o.New(str(d.get("broker_id", "")))
+    if kind == "rejected":
+        return o.Rejected(str(d.get("reason", "")))
+    if kind == "unknown":
+        return o.Unknown(str(d.get("reason", "")))
+    if kind == "replaced":
+        return o.Replaced(str(d.get("replaced_by", "")))
+    return None
+
+
+def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
+    """The data of the record that creates ``order`` (``intent`` or ``external``)."""
+    return {
+        "symbol": order.symbol,
+        "side": order.side,
+        "qty": order.qty,
+        "type": order.order_type,
+        "limit": order.limit_price,
+        "ref": order.ref_price,
+        "strategy": order.strategy,
+        **extra,
+    }
+
+
+def order_from(rec: Record) -> o.Order:
+    d = rec.data or {}
+    limit = d.get("limit")
+    return o.Order(
+        rec.cid,
+        str(d["symbol"]),
+        str(d["side"]),
+        float(d["qty"]),
+        str(d.get("type", "market")),
+        float(limit) if limit is not None else None,
+        strategy=str(d.get("strategy", "")),
+        created_ns=rec.ts_ns,
+        ref_price=float(d.get("ref") or limit or 0.0),
+    )
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    manager: o.OrderManager
+    records: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def in_doubt(self) -> list[o.Order]:
+        """Orders whose outcome the journal does not know: settle them before trading."""
+        doubtful = (o.OrderStatus.INTENT, o.OrderStatus.SENT, o.OrderStatus.UNKNOWN)
+        return [x for x in self.manager.orders.values() if x.status in doubtful]
+
+
+def replay(records: Iterable[Record]) -> ReplayResult:
+    """Rebuild every order from the journal through the same state machine as live."""
+    manager = o.OrderManager()
+    result = ReplayResult(manager)
+    for rec in records:
+        result.records += 1
+        if rec.kind in CREATES:
+            if rec.cid not in manager.orders:
+                manager.create(order_from(rec))
+            continue
+        if rec.cid not in manager.orders:
+            continue
+        event = decode(rec)
+        if event is None:
+            continue
+        try:
+            manager.apply(rec.cid, event)
+        except (o.InvalidTransition, o.InvalidFill) as exc:
+            result.skipped.append(str(exc))
+    return result

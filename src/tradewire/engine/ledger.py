@@ -1,0 +1,95 @@
+"""The one outcome path: every fact about an order goes through :meth:`Ledger.apply`.
+
+REST replies, trade_updates, lookups by client_order_id, start-up recovery, reconciliation
+after a stream gap and the periodic reconciler all turn what they learned into engine
+events (:mod:`tradewire.engine.translate`) and hand them here. One function then moves the
+order state machine, journals the event it took (:mod:`tradewire.engine.codec`), books the
+fill in the position book and tells the owner. Before this module, an order's outcome
+reached the state by five routes, and a fill booked by gap reconciliation never reached
+the position book.
+
+Peer input is validated by the state machine before it touches anything (non-finite,
+non-positive and overfilled fills raise :class:`~tradewire.engine.orders.InvalidFill`);
+a refused event is counted and logged, never booked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tradewire.engine import orders as o
+from tradewire.engine.codec import encode, order_data
+from tradewire.engine.journal import Journal
+from tradewire.engine.positions import PositionBook
+
+log = logging.getLogger(__name__)
+
+AppliedHook = Callable[[o.OrderEvent, o.Applied], None]
+
+
+class Ledger:
+    """The order table, the position book and the journal, changed together or not at all."""
+
+    def __init__(
+        self,
+        oms: o.OrderManager,
+        book: PositionBook,
+        journal: Journal,
+        *,
+        on_applied: AppliedHook | None = None,
+    ) -> None:
+        self.oms = oms
+        self.book = book
+        self.journal = journal
+        self.on_applied = on_applied
+        self.fills = 0
+        self.refused = 0
+        self.invalid_transitions = 0
+
+    def __repr__(self) -> str:
+        return f"Ledger(orders={len(self.oms.orders)}, open={self.oms.open_count})"
+
+    def create(self, order: o.Order, *, kind: str = "intent", **extra: Any) -> o.Order:
+        """Add an order (``intent``: ours, before its bytes leave; ``external``: found at the broker)."""
+        self.oms.create(order)
+        self.journal.append(kind, order.client_order_id, order_data(order, **extra))
+        return order
+
+    def apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:
+        """Apply one fact; returns what changed, or ``None`` when it was refused or unknown."""
+        oms = self.oms
+        if cid not in oms.orders:
+            return None
+        try:
+            applied = oms.apply(cid, event)
+        except o.InvalidFill as exc:
+            self.refused += 1
+            log.warning("refused a fill: %s", exc)
+            return None
+        except o.InvalidTransition as exc:
+            self.invalid_transitions += 1
+            log.warning("order state: %s", exc)
+            return None
+        if not applied.changed:
+            return applied
+        kind, data = encode(event)
+        self.journal.append(kind, cid, data)
+        if applied.fill_qty:
+            self.fills += 1
+            order = applied.order
+            self.book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
+        hook = self.on_applied
+        if hook is not None:
+            hook(event, applied)
+        return applied
+
+    def apply_all(self, cid: str, events: list[o.OrderEvent]) -> float:
+        """Apply several facts about one order; returns the quantity they filled."""
+        filled = 0.0
+        for event in events:
+            applied = self.apply(cid, event)
+            if applied is not None:
+                filled += applied.fill_qty
+        return filled

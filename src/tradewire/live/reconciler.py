@@ -1,0 +1,217 @@
+"""Continuous reconciliation: the broker's orders and positions, fetched and applied.
+
+The decisions are :mod:`tradewire.engine.reconcile`'s; this module only does the I/O
+(paginated REST) and feeds what it learned through the ledger, the one outcome path.
+It runs at start-up before trading, after every trade_updates gap, and on a timer while
+orders are open. Runs never overlap: a request during a run schedules one more run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tradewire.alpaca.client import AlpacaClient
+from tradewire.alpaca.messages import Order as BrokerOrder
+from tradewire.engine import orders as o
+from tradewire.engine.ledger import Ledger
+from tradewire.engine.reconcile import PositionCheck, missing_means_abandon, plan_orders
+from tradewire.engine.translate import OrderFact, events_from_fact
+from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def fact_from(b: BrokerOrder) -> OrderFact:
+    """The engine's view of one broker order (prices and sizes as floats)."""
+    return OrderFact(
+        b.client_order_id,
+        b.status,
+        b.id,
+        float(b.filled_qty),
+        float(b.filled_avg_price or 0),
+        b.symbol or "",
+        b.side or "",
+        float(b.qty or 0),
+        b.type or b.order_type or "",
+        float(b.limit_price) if b.limit_price is not None else None,
+    )
+
+
+async def retrying(call: Callable[[], Awaitable[T]], *, deadline: float, what: str) -> T:
+    """Retry a read on transient broker errors (5xx, 429, timeouts) until ``deadline``.
+
+    Start-up must not give up on one 503: a read is safe to repeat, so repeat it with
+    backoff (honouring Retry-After) until the configured time is spent.
+    """
+    delay = 0.1
+    while True:
+        try:
+            return await call()
+        except RetryableBrokerError as exc:
+            wait = exc.retry_after or delay
+            if time.monotonic() + wait > deadline:
+                raise RetryableBrokerError(f"{what}: still failing after retries: {exc}") from exc
+            log.warning("%s failed (%s); retrying in %.2fs", what, exc, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 2.0)
+
+
+@dataclass(slots=True)
+class RoundResult:
+    corrections: dict[str, int]
+    lookups: int
+    open_at_broker: int
+
+
+class Reconciler:
+    """Compares the engine with the broker and corrects the engine through the ledger.
+
+    Args:
+        broker: The REST client.
+        ledger: The one outcome path.
+        settling: Client order ids whose submission is still being settled by the client
+            (their outcome is not the reconciler's to decide yet).
+        corrections: Counter dict to add corrections to, by kind.
+        abandon_after_s: A sent or unknown order the broker has no record of after this
+            long never landed.
+        max_lookups: Lookups per round (Alpaca allows 200 requests a minute).
+    """
+
+    def __init__(
+        self,
+        broker: AlpacaClient,
+        ledger: Ledger,
+        *,
+        settling: Callable[[], set[str]],
+        corrections: dict[str, int],
+        abandon_after_s: float = 30.0,
+        max_lookups: int = 50,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.broker = broker
+        self.ledger = ledger
+        self.settling = settling
+        self.corrections = corrections
+        self.abandon_after_ns = int(abandon_after_s * 1e9)
+        self.max_lookups = max_lookups
+        self.timeout_s = timeout_s
+        self.positions = PositionCheck()
+        self.rounds = 0
+        self.failures = 0
+        self._running: asyncio.Task[Any] | None = None
+        self._again = False
+
+    def __repr__(self) -> str:
+        return f"Reconciler(rounds={self.rounds}, failures={self.failures})"
+
+    def request(self, reason: str) -> None:
+        """Run a round soon (after a gap, on the timer); coalesces with a running one."""
+        if self._running is not None and not self._running.done():
+            self._again = True
+            return
+        self._running = asyncio.get_running_loop().create_task(self._loop(reason))
+
+    async def wait_idle(self) -> None:
+        while self._running is not None and not self._running.done():
+            await asyncio.gather(self._running, return_exceptions=True)
+
+    async def _loop(self, reason: str) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.run_once(reason)
+            except TradewireError as exc:
+                self.failures += 1
+                log.warning("reconciliation (%s) failed: %s; next round retries", reason, exc)
+            if not self._again:
+                return
+            reason = "requested during a round"
+
+    def _count(self, kind: str, n: int = 1) -> None:
+        self.corrections[kind] = self.corrections.get(kind, 0) + n
+
+    async def run_once(self, reason: str) -> RoundResult:
+        """One full comparison; every difference goes through the ledger and is counted."""
+        deadline = time.monotonic() + self.timeout_s
+        before = dict(self.corrections)
+        ledger = self.ledger
+        oms = ledger.oms
+        open_orders = await retrying(
+            self.broker.list_all_open_orders, deadline=deadline, what="list open orders"
+        )
+        plan = plan_orders(oms, [fact_from(b) for b in open_orders], settling=self.settling())
+        for fact in plan.adopt:
+            self._adopt(fact)
+        for fact in plan.external:
+            if not fact.symbol or fact.qty <= 0:
+                continue  # notional orders carry no qty: nothing risk can count
+            order = o.Order(
+                fact.client_order_id,
+                fact.symbol,
+                fact.side,
+                fact.qty,
+                fact.order_type,
+                fact.limit_price,
+                strategy="external",
+                created_ns=time.time_ns(),
+                ref_price=fact.limit_price or fact.filled_avg_price,
+            )
+            ledger.create(order, kind="external", broker_id=fact.broker_id)
+            ledger.apply_all(fact.client_order_id, events_from_fact(fact))
+            self._count("external")
+        lookups = plan.lookup[: self.max_lookups]
+        for cid in lookups:
+            try:
+                b = await retrying(
+                    lambda cid=cid: self.broker.get_order_by_client_id(cid),  # type: ignore[misc]
+                    deadline=deadline,
+                    what=f"look up {cid}",
+                )
+            except NotFound:
+                local = oms.orders.get(cid)
+                if (
+                    local is not None
+                    and missing_means_abandon(
+                        local, now_ns=time.time_ns(), horizon_ns=self.abandon_after_ns
+                    )
+                    and ledger.apply(cid, o.Abandoned()) is not None
+                ):
+                    self._count("abandoned")
+                continue
+            self._adopt(fact_from(b))
+        fills = ledger.fills
+        positions = await retrying(
+            self.broker.get_positions, deadline=deadline, what="list positions"
+        )
+        broker_positions = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+        if ledger.fills == fills:  # no fill arrived while we asked: the two views are comparable
+            for symbol, (qty, avg) in self.positions.compare(
+                ledger.book, broker_positions, fills=fills
+            ).items():
+                was = ledger.book.qty(symbol)
+                ledger.book.set_position(symbol, qty, avg)
+                ledger.journal.append("position", symbol, {"local": was, "broker": qty, "avg": avg})
+                log.warning("reconcile: position %s corrected %s -> %s", symbol, was, qty)
+                self._count("position")
+        self.rounds += 1
+        delta = {
+            k: v - before.get(k, 0) for k, v in self.corrections.items() if v != before.get(k, 0)
+        }
+        if delta:
+            log.warning("reconciliation (%s) corrected %s", reason, delta)
+        return RoundResult(delta, len(lookups), len(open_orders))
+
+    def _adopt(self, fact: OrderFact) -> None:
+        order = self.ledger.oms.orders.get(fact.client_order_id)
+        if order is None:
+            return
+        status, filled = order.status, order.filled_qty
+        self.ledger.apply_all(fact.client_order_id, events_from_fact(fact))
+        if order.filled_qty != filled or (order.is_open is False and status not in o.TERMINAL):
+            self._count("order")

@@ -1,0 +1,417 @@
+"""The engine's truth must equal the broker's (issue 10): a real node against the simulator.
+
+Each test drives a :class:`TradingNode` on this loop against the venue simulator (feed and
+broker on 127.0.0.1:0), switches faults on through the simulator's own control plane
+(``/_sim/faults``, ``/_sim/stream``), and compares what the engine believes with what the
+broker says over its REST API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tradewire import Strategy
+from tradewire.engine import orders as o
+from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.journal import Journal
+from tradewire.engine.node import TradingNode, Venues
+from tradewire.sim.venue import VenueConfig, VenueSimulator
+
+AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
+LOOSE = RiskConfig(
+    max_order_qty=10_000,
+    max_order_notional=10_000_000,
+    max_position_qty=1_000_000,
+    max_gross_exposure=1e12,
+    max_open_orders=500,
+    max_orders_per_second=10_000,
+    price_band_pct=50,
+)
+
+
+class Hands(Strategy):
+    """A strategy the test drives by hand: it only does what the test calls."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(symbols=["AAPL"], **kw)
+        self.updates: list[str] = []
+
+    def on_order_update(self, update: Any) -> None:
+        self.updates.append(update.event)
+
+
+def quote(bid: float, ask: float, sym: str = "AAPL") -> dict[str, Any]:
+    return {"ev": "Q", "sym": sym, "bp": bid, "bs": 1, "ap": ask, "as": 1, "t": 1, "bx": 1, "ax": 1}
+
+
+@pytest.fixture
+async def venue():
+    async with VenueSimulator(VenueConfig(symbols=("AAPL",))) as sim:
+        sim.feed.publish([quote(149.99, 150.00)])
+        yield sim
+
+
+@pytest.fixture
+async def http(venue):
+    async with aiohttp.ClientSession(
+        base_url=venue.broker_url, headers=AUTH, timeout=aiohttp.ClientTimeout(total=10)
+    ) as session:
+        yield session
+
+
+async def rest(http: aiohttp.ClientSession, method: str, path: str, body: Any = None) -> Any:
+    async with http.request(method, path, json=body) as resp:
+        text = await resp.text()
+        assert resp.status < 300, f"{method} {path}: {resp.status} {text}"
+        return json.loads(text) if text else None
+
+
+def make_node(
+    venue: VenueSimulator,
+    tmp_path: Path,
+    strategies: list[Strategy],
+    *,
+    risk: RiskConfig = LOOSE,
+    journal: JournalConfig | None = None,
+    **kw: Any,
+) -> TradingNode:
+    venues = Venues(
+        "sim", venue.feed_url, venue.broker_url, venue.broker.stream_url,
+        "test-key", "test-key", "test-secret",
+    )  # fmt: skip
+    kw.setdefault("reconcile_interval_s", 60.0)  # only what a test asks for reconciles
+    return TradingNode(
+        venues,
+        strategies,
+        risk_config=risk,
+        journal_config=journal or JournalConfig(fsync="never"),
+        journal_path=tmp_path / "journal.twj",
+        **kw,
+    )
+
+
+async def start(node: TradingNode, venue: VenueSimulator, until: Any) -> None:
+    """Start the node and give it a reference price for AAPL."""
+    await node.start()
+    venue.feed.publish([quote(149.99, 150.00)])
+    await until(lambda: "AAPL" in node.mids)
+
+
+async def broker_truth(http: aiohttp.ClientSession) -> tuple[dict[str, float], set[str]]:
+    positions = {p["symbol"]: float(p["qty"]) for p in await rest(http, "GET", "/v2/positions")}
+    open_ids = {
+        x["client_order_id"] for x in await rest(http, "GET", "/v2/orders?status=open&limit=500")
+    }
+    return positions, open_ids
+
+
+def engine_truth(node: TradingNode) -> tuple[dict[str, float], set[str]]:
+    positions = {s: p.qty for s, p in node.book.positions.items() if p.qty}
+    return positions, {c for c, x in node.oms.orders.items() if x.is_open}
+
+
+async def agree(
+    node: TradingNode, http: aiohttp.ClientSession, until: Any, timeout_s: float = 10
+) -> None:
+    """Wait until the engine's positions and open orders equal the broker's."""
+    state: dict[str, Any] = {}
+
+    async def check() -> None:
+        state["broker"] = await broker_truth(http)
+        state["engine"] = engine_truth(node)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        await check()
+        if state["broker"] == state["engine"]:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"engine {state['engine']} != broker {state['broker']}")
+        await asyncio.sleep(0.05)
+
+
+# -- finding 1: fills during a trade_updates outage reach the position book ---------------------
+
+
+async def test_fills_during_a_stream_outage_reach_positions(venue, http, tmp_path, until):
+    # Arrange: 20 resting buys, acknowledged and `new` on the stream
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    for _ in range(20):
+        hands.buy("AAPL", 10, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 20, timeout_s=10)
+
+    # Act: the stream drops and stays down while the market trades through the limits
+    await rest(http, "POST", "/_sim/stream", {"drop": True, "block_s": 1.0})
+    venue.feed.publish([quote(138.99, 139.00)])
+    await until(lambda: len(venue.broker.book.fills) >= 20, timeout_s=10)
+
+    # Assert: after the reconnect, the engine agrees with the broker (orders and positions)
+    await agree(node, http, until)
+    assert node.book.qty("AAPL") == 200
+    assert node.counters.reconcile_corrections.get("order", 0) >= 1
+    await node.stop()
+
+
+# -- finding 2: risk counts working orders ---------------------------------------------------------
+
+
+async def test_working_orders_count_against_position_and_exposure(venue, http, tmp_path, until):
+    # Arrange
+    class Burst(Strategy):
+        def on_quote(self, q: Any) -> None:
+            if not self.params.get("done"):
+                self.params = {"done": True}  # type: ignore[assignment]
+                for _ in range(20):
+                    self.buy("AAPL", 300, limit_price=150.00)
+
+    risk = RiskConfig(max_position_qty=2_000, max_gross_exposure=250_000, max_open_orders=100,
+                      max_orders_per_second=1_000)  # fmt: skip
+    node = make_node(venue, tmp_path, [Burst(symbols=["AAPL"])], risk=risk)
+    venue.broker.book.cash = Decimal(10_000_000)  # the broker's buying power is not our limit
+    await node.start()
+
+    # Act: one quote, one callback, 20 buys of 300
+    venue.feed.publish([quote(149.99, 150.00)])
+    await until(lambda: node.counters.orders_sent + node.counters.orders_denied >= 20)
+    c = node.counters
+    await until(lambda: c.orders_acked + c.orders_rejected + c.orders_unknown == c.orders_sent)
+    await node.stop()
+
+    # Assert: at the broker, the worst case stays within both limits
+    positions, _ = await broker_truth(http)
+    orders = await rest(http, "GET", "/v2/orders?status=all&limit=500")
+    assert sum(float(x["qty"]) for x in orders) <= 2_000
+    assert sum(float(x["qty"]) * 150.0 for x in orders) <= 250_000
+    assert positions.get("AAPL", 0.0) <= 2_000
+
+
+async def test_an_order_before_any_quote_is_denied(venue, http, tmp_path):
+    class Early(Strategy):
+        def on_start(self) -> None:
+            self.handle = self.sell("MSFT", 1000, limit_price=0.01)
+
+    early = Early(symbols=["MSFT"])
+    node = make_node(venue, tmp_path, [early])
+    await node.start()
+    await node.stop()
+    assert early.handle.denied is not None
+    assert "no_reference_price" in early.handle.denied
+    assert await rest(http, "GET", "/v2/orders?status=all") == []
+
+
+async def test_an_overflowing_feed_price_is_no_reference(venue, http, tmp_path, until):
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await node.start()
+    venue.feed.publish([quote(1.7e308, 1.7e308)])
+    await until(lambda: node.counters.events >= 1)
+    handle = hands.buy("AAPL", 1, limit_price=150.00)
+    await node.stop()
+    assert handle.denied is not None
+    assert await rest(http, "GET", "/v2/orders?status=all") == []
+
+
+# -- findings 3 and 4: kill switch and cancels that finish the job ------------------------------
+
+
+async def test_kill_switch_under_429_and_5xx_retries_until_nothing_is_open(
+    venue, http, tmp_path, until
+):
+    # Arrange: 26 resting orders
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=10)
+    await start(node, venue, until)
+    for _ in range(26):
+        hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 26, timeout_s=10)
+
+    # Act: the next request is rate limited, then the broker fails for a while
+    await rest(
+        http, "POST", "/_sim/faults", {"reject_next_with": [429, 42910000, "rate limit exceeded"]}
+    )
+    clear = asyncio.get_running_loop().call_later(
+        0.6, venue.broker.faults.update, {"error_5xx_rate": 0}
+    )
+    kill = asyncio.ensure_future(node.kill("test"))
+    await asyncio.sleep(0)
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    result = await asyncio.wait_for(kill, 20)
+    clear.cancel()
+
+    # Assert
+    assert result["ok"] is True, result
+    assert result["still_open"] == []
+    _, open_ids = await broker_truth(http)
+    assert open_ids == set()
+    await node.stop()
+
+
+async def test_cancel_meeting_5xx_is_retried_and_the_order_ends_canceled(
+    venue, http, tmp_path, until
+):
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=10)
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    asyncio.get_running_loop().call_later(0.5, venue.broker.faults.update, {"error_5xx_rate": 0})
+    hands.cancel(handle.client_order_id)
+
+    await until(lambda: handle.status == "canceled", timeout_s=10)
+    _, open_ids = await broker_truth(http)
+    assert open_ids == set()
+    await node.stop()
+
+
+async def test_stop_that_leaves_orders_live_says_so(venue, http, tmp_path, until):
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=1)
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    outcome = await asyncio.wait_for(node.stop(), 20)
+    venue.broker.faults.update({"error_5xx_rate": 0})
+
+    assert outcome is not None
+    assert not outcome.ok
+    assert outcome.still_open == [handle.client_order_id] or outcome.error
+
+
+# -- findings 9, 10, 11, 12: restart and unknown outcomes ----------------------------------------
+
+
+async def test_orders_filled_while_the_engine_was_down_are_not_open_after_restart(
+    venue, http, tmp_path, until
+):
+    # Arrange: resting orders acknowledged, then the engine goes away without cancelling
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    for _ in range(5):
+        hands.buy("AAPL", 10, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 5, timeout_s=10)
+    await node.stop(cancel_open_orders=False)
+
+    # Act: they fill while it is down; it restarts on the same journal
+    venue.feed.publish([quote(138.99, 139.00)])
+    await until(lambda: len(venue.broker.book.fills) >= 5)
+    again = make_node(venue, tmp_path, [Hands()])
+    await again.start()
+
+    # Assert
+    assert engine_truth(again) == await broker_truth(http)
+    assert again.oms.open_count == 0
+    await again.stop()
+
+
+async def test_a_sent_order_the_broker_never_saw_does_not_crash_the_restart(venue, http, tmp_path):
+    # Arrange: SIGKILL while the POST was in flight: the journal says intent, then sent
+    journal = Journal(tmp_path / "journal.twj", fsync="never")
+    journal.append("intent", "lost-1", {"symbol": "AAPL", "side": "buy", "qty": 1.0, "type": "limit",
+                                        "limit": 150.0, "strategy": "Hands"})  # fmt: skip
+    journal.append("sent", "lost-1")
+    journal.close()
+
+    # Act
+    node = make_node(venue, tmp_path, [Hands()])
+    await node.start()
+
+    # Assert: abandoned, not a crash loop
+    assert node.oms.orders["lost-1"].status is o.OrderStatus.ABANDONED
+    await node.stop()
+
+
+async def test_an_unknown_order_the_broker_never_saw_is_abandoned(venue, http, tmp_path, until):
+    from tradewire.alpaca.config import AlpacaBrokerConfig
+
+    hands = Hands()
+    fast = AlpacaBrokerConfig(request_timeout_s=0.3, resolve_backoff_s=0.02, resolve_attempts=2)
+    node = make_node(venue, tmp_path, [hands], broker_config=fast,
+                     journal=JournalConfig(fsync="never", abandon_intents_older_than_s=0.5),
+                     reconcile_interval_s=0.2)  # fmt: skip
+    await start(node, venue, until)
+
+    # Act: every request fails while the order is submitted and resolved, then recovers
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    handle = hands.buy("AAPL", 1, limit_price=150.00)
+    await until(lambda: node.oms.orders[handle.client_order_id].status is o.OrderStatus.UNKNOWN)
+    await until(lambda: handle.client_order_id not in node._settling, timeout_s=10)
+    venue.broker.faults.update({"error_5xx_rate": 0})
+
+    # Assert: the reconciler finds no such order and abandons it
+    await until(
+        lambda: node.oms.orders[handle.client_order_id].status is o.OrderStatus.ABANDONED,
+        timeout_s=10,
+    )
+    assert node.oms.open_count == 0
+    await node.stop()
+
+
+async def test_transient_5xx_during_start_up_is_retried(venue, http, tmp_path):
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    asyncio.get_running_loop().call_later(0.8, venue.broker.faults.update, {"error_5xx_rate": 0})
+    node = make_node(venue, tmp_path, [Hands()], reconcile_timeout_s=10)
+    await asyncio.wait_for(node.start(), 20)
+    await node.stop()
+
+
+# -- finding 6: trade updates are validated before they are booked -------------------------------
+
+
+async def test_an_overfill_on_the_stream_is_refused(venue, http, tmp_path, until):
+    from tradewire.alpaca.messages import TRADE_UPDATE_DECODER
+
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=150.00)
+    await until(lambda: handle.status == "filled")
+    order = await rest(
+        http, "GET", f"/v2/orders:by_client_order_id?client_order_id={handle.client_order_id}"
+    )
+
+    # Act: a hostile stream reports more fills for the same 1-share order
+    for qty, price in (("500", "150"), ("-3", "150"), ("1", "NaN"), ("Infinity", "150")):
+        forged = dict(order, filled_qty=qty if qty[0].isdigit() else "1")
+        body = {"event": "fill", "order": forged, "execution_id": f"x-{qty}-{price}",
+                "qty": qty, "price": price, "timestamp": "2026-01-02T15:00:00Z"}  # fmt: skip
+        node.stream.on_update(TRADE_UPDATE_DECODER.decode(json.dumps(body)))
+
+    # Assert: nothing booked, P&L finite, refusals counted, and the engine still agrees
+    assert node.book.qty("AAPL") == 1
+    assert math.isfinite(node.book.realized + node.book.unrealized)
+    assert node.counters.refused_events >= 3
+    await agree(node, http, until)
+    await node.stop()
+
+
+# -- finding 15: bounded memory against the feed --------------------------------------------------
+
+
+async def test_quotes_for_unsubscribed_symbols_do_not_grow_state(venue, http, tmp_path, until):
+    node = make_node(venue, tmp_path, [Hands()])
+    await node.start()
+    frames = [
+        json.dumps([quote(1.0, 1.01, f"Z{i:05d}") for i in range(k, k + 500)])
+        for k in range(0, 10_000, 500)
+    ]
+    for frame in frames:
+        venue.feed.publish_raw(frame)
+    await until(lambda: node.counters.events >= 10_000, timeout_s=10)
+    assert set(node.mids) <= {"AAPL"}
+    await node.stop()
