@@ -274,10 +274,13 @@ class TradingNode:
         for task in pending:
             task.cancel()  # still waiting (e.g. for a rate-limit token): never written
         outcome: CancelOutcome | None = None
-        if cancel_open_orders and (
-            self.oms.open_count or any(x.is_open for x in self.oms.orders.values())
-        ):
+        if cancel_open_orders and self.oms.open_count:
             outcome = await self._cancel_everything(flatten=False)
+        else:
+            # One more round, so what the engine reports at exit is the broker's truth.
+            await self.reconciler.wait_idle()
+            with contextlib.suppress(TradewireError):
+                await self.reconciler.run_once("stop")
         for order in list(self.oms.orders.values()):
             if order.status is o.OrderStatus.INTENT:
                 self.ledger.apply(order.client_order_id, o.Abandoned())
