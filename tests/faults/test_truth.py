@@ -415,3 +415,36 @@ async def test_quotes_for_unsubscribed_symbols_do_not_grow_state(venue, http, tm
     await until(lambda: node.counters.events >= 10_000, timeout_s=10)
     assert set(node.mids) <= {"AAPL"}
     await node.stop()
+
+
+# -- finding 16: a long day stays bounded: journal segments and eviction ------------------------
+
+
+async def test_journal_segments_and_eviction_keep_state_bounded_and_restart_exact(
+    venue, http, tmp_path, until
+):
+    # Arrange: tiny segments and a tiny memory of ended orders
+    hands = Hands()
+    small = JournalConfig(fsync="never", segment_mb=0.002, keep_ended_orders=5)
+    node = make_node(venue, tmp_path, [hands], journal=small)
+    await start(node, venue, until)
+
+    # Act: 20 orders that fill, 3 that rest
+    for _ in range(20):
+        hands.buy("AAPL", 1, limit_price=150.00)
+    resting = [hands.buy("AAPL", 1, limit_price=140.00) for _ in range(3)]
+    await until(lambda: all(h.status == "new" for h in resting), timeout_s=10)
+    await until(lambda: node.book.qty("AAPL") == 20, timeout_s=10)
+    await until(lambda: list(tmp_path.glob("journal.twj.*")), timeout_s=10)
+    await until(lambda: len(node.oms.orders) <= 3 + 5, timeout_s=10)
+    await node.stop(cancel_open_orders=False)
+
+    # Assert: the live segment is small, and a restart from it agrees with the broker
+    assert (tmp_path / "journal.twj").stat().st_size < 4_000
+    again = make_node(venue, tmp_path, [Hands()], journal=small)
+    await again.start()
+    assert engine_truth(again) == await broker_truth(http)
+    assert {c for c, x in again.oms.orders.items() if x.is_open} == {
+        h.client_order_id for h in resting
+    }
+    await again.stop()

@@ -6,7 +6,9 @@ applies them through the same table. A note beside the event (the old ``resolved
 could disagree with it; an event cannot.
 
 Record kinds: ``intent`` and ``external`` create an order (ours, or one found at the broker);
-every other kind is one :mod:`tradewire.engine.orders` event. ``denied``, ``kill``,
+``open`` restores one from a snapshot (the head of every journal segment after the first,
+see :meth:`~tradewire.engine.journal.Journal.rotate`); every other kind is one
+:mod:`tradewire.engine.orders` event. ``denied``, ``kill``,
 ``position`` and older journals' ``resolved``/``resent``/``lookup`` are audit lines that
 change no order.
 """
@@ -31,6 +33,7 @@ _SIMPLE: dict[type, str] = {
 }
 _SIMPLE_KINDS: dict[str, type] = {kind: cls for cls, kind in _SIMPLE.items()}
 CREATES = frozenset({"intent", "external"})
+SNAPSHOT = "open"
 
 
 def encode(event: o.OrderEvent) -> tuple[str, dict[str, Any] | None]:
@@ -123,6 +126,39 @@ def order_from(rec: Record) -> o.Order:
     )
 
 
+def snapshot_records(manager: o.OrderManager) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every open order as one ``open`` record: what a new segment starts from."""
+    return [
+        (
+            SNAPSHOT,
+            order.client_order_id,
+            order_data(
+                order,
+                status=order.status.value,
+                broker_id=order.broker_id,
+                filled=order.filled_qty,
+                avg=order.avg_fill_price,
+                execs=sorted(order.executions),
+                created_ns=order.created_ns,
+            ),
+        )
+        for order in manager.orders.values()
+        if order.is_open
+    ]
+
+
+def _restored(rec: Record) -> o.Order:
+    d = rec.data or {}
+    order = order_from(rec)
+    order.status = o.OrderStatus(str(d["status"]))
+    order.broker_id = str(d.get("broker_id") or "")
+    order.filled_qty = float(d.get("filled") or 0.0)
+    order.avg_fill_price = float(d.get("avg") or 0.0)
+    order.executions = {str(e) for e in d.get("execs") or ()}
+    order.created_ns = int(d.get("created_ns") or rec.ts_ns)
+    return order
+
+
 @dataclass(slots=True)
 class ReplayResult:
     manager: o.OrderManager
@@ -145,6 +181,10 @@ def replay(records: Iterable[Record]) -> ReplayResult:
         if rec.kind in CREATES:
             if rec.cid not in manager.orders:
                 manager.create(order_from(rec))
+            continue
+        if rec.kind == SNAPSHOT:
+            if rec.cid not in manager.orders:
+                manager.restore(_restored(rec))
             continue
         if rec.cid not in manager.orders:
             continue

@@ -43,3 +43,8 @@ class JournalConfig(StrictModel):
     fsync: Literal["batch", "always", "never"] = "batch"
     fsync_interval_ms: NonNegativeFloat = 5.0
     abandon_intents_older_than_s: PositiveFloat = 30.0
+    # A new segment, headed by a snapshot of the open orders, starts past this size, so a
+    # restart replays one bounded segment; old segments stay beside it for audit.
+    segment_mb: PositiveFloat = 64.0
+    # Ended orders kept in memory for late events; older ones are forgotten.
+    keep_ended_orders: PositiveInt = 10_000

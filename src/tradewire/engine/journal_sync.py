@@ -88,6 +88,14 @@ def serve(path: Path, interval_ms: float) -> int:
             readable, _, _ = select.select([stdin], [], [], timeout)
             gone = bool(readable) and not os.read(stdin, 4096)
             size = os.fstat(fd).st_size
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                    # The engine started a new segment: finish the old one, follow the new.
+                    os.fdatasync(fd)
+                    os.close(fd)
+                    fd = os.open(path, os.O_RDONLY)
+                    size = os.fstat(fd).st_size
+                    last_size = -1
             if size != last_size:
                 os.fdatasync(fd)
                 syncs += 1

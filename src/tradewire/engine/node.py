@@ -35,7 +35,7 @@ from tradewire.alpaca.messages import TradeUpdate
 from tradewire.alpaca.requests import build_order
 from tradewire.alpaca.stream import TradeStream
 from tradewire.engine import orders as o
-from tradewire.engine.codec import encode, replay
+from tradewire.engine.codec import encode, replay, snapshot_records
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal import Journal, read_journal
@@ -712,6 +712,7 @@ class TradingNode:
         self.counters.stream_reconnects = self.stream.reconnects
         for sym, mid in self.mids.items():
             self.book.mark(sym, mid)
+        self._bound_memory()
         if self.session_clock.new_session(time.time()):
             # max_daily_loss is per US equity session, not for the life of the process.
             self.book.start_new_day()
@@ -721,6 +722,17 @@ class TradingNode:
         self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
         self.recorder.gauges["tradewire_open_orders"] = float(self.oms.open_count)
         self.recorder.gauges["tradewire_gross_exposure_usd"] = self.book.gross_exposure
+
+    def _bound_memory(self) -> None:
+        # A long day at thousands of orders a second: forget ended orders beyond the bound,
+        # and start a new journal segment headed by the open state once the file is large.
+        cfg = self.journal_config
+        for cid in self.oms.evict_terminal(keep=cfg.keep_ended_orders):
+            self.handles.pop(cid, None)
+            self._owner.pop(cid, None)
+        if self.journal.size > cfg.segment_mb * 1_000_000:
+            archived = self.journal.rotate(snapshot_records(self.oms))
+            log.info("journal: new segment; the previous one is kept as %s", archived)
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
         """Kill switch: halt, cancel every open order, optionally flatten every position.

@@ -354,6 +354,41 @@ class OrderManager:
         self._recount(order)
         return order
 
+    def restore(self, order: Order) -> Order:
+        """Put back an order as a journal snapshot recorded it (status and fills included)."""
+        if order.client_order_id in self.orders:
+            raise InvalidTransition(f"client_order_id {order.client_order_id!r} already exists")
+        self.orders[order.client_order_id] = order
+        if order.broker_id:
+            self.by_broker_id[order.broker_id] = order
+        if order.is_open:
+            self.open_count += 1
+        order.counted = 0.0
+        self._recount(order)
+        return order
+
+    def evict_terminal(self, *, keep: int) -> list[str]:
+        """Forget the oldest ended orders beyond ``keep``; returns their ids.
+
+        A day at 5k orders/s must not hold every order in memory. Ended orders are kept for
+        a while because late events (a duplicate fill, a second cancel ack) still arrive;
+        one that arrives after eviction is handled as an order placed elsewhere.
+        """
+        ended = len(self.orders) - self.open_count
+        if ended <= keep:
+            return []
+        evicted: list[str] = []
+        for cid, order in list(self.orders.items()):
+            if ended <= keep:
+                break
+            if order.status in TERMINAL:
+                del self.orders[cid]
+                if order.broker_id:
+                    self.by_broker_id.pop(order.broker_id, None)
+                evicted.append(cid)
+                ended -= 1
+        return evicted
+
     def working_qty(self, symbol: str) -> tuple[float, float]:
         """(buy, sell) quantity still working for ``symbol``."""
         w = self.working.get(symbol)

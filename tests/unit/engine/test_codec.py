@@ -61,3 +61,58 @@ def test_replay_of_fills_adopted_by_reconciliation_books_them(tmp_path):
     assert orders["c1"].avg_fill_price == 10.5
     assert orders["x1"].side == "sell"
     assert orders["x1"].is_open
+
+
+# -- finding 16: segments, snapshots and eviction keep a long day bounded ----------------------
+
+
+def test_rotation_starts_a_segment_with_a_snapshot_that_replays_to_the_same_open_state(tmp_path):
+    from tradewire.engine.codec import snapshot_records
+
+    # Arrange: 300 orders, most of them ended, a few open and partly filled
+    path = tmp_path / "j.twj"
+    j = Journal(path)
+    rows = []
+    for i in range(300):
+        cid = f"c{i}"
+        rows += [("intent", cid, INTENT), ("ack", cid, {"broker_id": f"b{i}"})]
+        if i % 50:
+            rows.append(("fill", cid, {"exec_id": f"e{i}", "qty": 10, "price": 10.0}))
+        else:
+            rows.append(("partial_fill", cid, {"exec_id": f"e{i}", "qty": 4, "price": 9.5}))
+    for kind, cid, data in rows:
+        j.append(kind, cid, data)
+    before = replay(read_journal(path).records).manager
+
+    # Act
+    archived = j.rotate(snapshot_records(before))
+    j.append("canceled", "c0")
+    j.close()
+
+    # Assert: the live segment holds only the open orders and what came after
+    after = replay(read_journal(path).records).manager
+    assert archived.exists()
+    assert len(read_journal(archived).records) == len(rows)
+    assert set(after.orders) == {f"c{i}" for i in range(0, 300, 50)}
+    assert after.orders["c0"].status is o.OrderStatus.CANCELED
+    c50 = after.orders["c50"]
+    assert (c50.status, c50.filled_qty, c50.avg_fill_price, c50.broker_id) == (
+        o.OrderStatus.PARTIALLY_FILLED, 4, 9.5, "b50",
+    )  # fmt: skip
+    assert "e50" in c50.executions
+    assert after.working_qty("A") == (5 * 6, 0.0)
+    assert path.stat().st_size < archived.stat().st_size / 10
+
+
+def test_terminal_orders_are_evicted_beyond_the_bound_and_open_ones_never():
+    m = o.OrderManager()
+    for i in range(100):
+        m.create(o.Order(f"c{i}", "A", "buy", 1, "limit", 1.0))
+        m.apply(f"c{i}", o.Accepted(f"b{i}"))
+        if i % 10:
+            m.apply(f"c{i}", o.Fill(f"e{i}", 1, 1.0))
+    evicted = m.evict_terminal(keep=20)
+    assert len(evicted) == 90 - 20
+    assert all(m.orders[f"c{i}"].is_open for i in range(0, 100, 10))
+    assert len(m.orders) == 10 + 20
+    assert "b1" not in m.by_broker_id
