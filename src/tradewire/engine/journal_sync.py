@@ -52,6 +52,16 @@ class JournalSyncer:
         if self.cpus:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(self._proc.pid, self.cpus)
+        # Wait for its first sync, so "started" means records are being made durable (a
+        # loaded machine can take longer than a sync interval to start a Python process).
+        assert self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], 10.0)
+        line = self._proc.stdout.readline() if ready else b""
+        if not line.startswith(b"journal-sync ready"):
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+            raise OSError(f"journal syncer did not start: {line.decode(errors='replace')!r}")
 
     @property
     def alive(self) -> bool:
@@ -100,6 +110,8 @@ def serve(path: Path, interval_ms: float) -> int:
                 os.fdatasync(fd)
                 syncs += 1
                 last_size = size
+                if syncs == 1:
+                    print("journal-sync ready", flush=True)
             if gone:
                 break
     finally:

@@ -16,6 +16,7 @@ a refused event is counted and logged, never booked.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,27 @@ class Ledger:
         self.oms.create(order)
         self.journal.append(kind, order.client_order_id, order_data(order, **extra))
         return order
+
+    def create_intent(self, order: o.Order, time_in_force: str) -> None:
+        """The hot path's :meth:`create`: one dict, one clock read (see codec.order_data).
+
+        ``ref`` is written only when it is not the limit (codec.order_from falls back to it).
+        """
+        now = time.time_ns()
+        order.created_ns = now
+        self.oms.create(order)
+        data = {
+            "symbol": order.symbol,
+            "side": order.side,
+            "qty": order.qty,
+            "type": order.order_type,
+            "limit": order.limit_price,
+            "strategy": order.strategy,
+            "tif": time_in_force,
+        }
+        if order.ref_price != order.limit_price:
+            data["ref"] = order.ref_price
+        self.journal.append("intent", order.client_order_id, data, ts_ns=now)
 
     def apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:
         """Apply one fact; returns what changed, or ``None`` when it was refused or unknown."""

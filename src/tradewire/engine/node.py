@@ -418,7 +418,6 @@ class TradingNode:
         ref = self.mids.get(symbol)
         if ref is None and self._trade_reference:
             ref = self.last_trades.get(symbol)
-        working = oms.working.get(symbol)
         verdict = self.risk.check(
             symbol=symbol,
             side=side,
@@ -430,8 +429,7 @@ class TradingNode:
             gross_exposure=book.gross_exposure,
             daily_pnl=book.daily_pnl,
             now_ns=time.monotonic_ns(),
-            working_buy=working[0] if working is not None else 0.0,
-            working_sell=working[1] if working is not None else 0.0,
+            working=oms.working.get(symbol),
             working_notional=oms.working_notional,
         )
         if verdict is not APPROVED:
@@ -445,7 +443,7 @@ class TradingNode:
         except OrderValidationError as exc:
             return self._deny(handle, strategy, f"invalid: {exc}", None)
         assert ref is not None  # risk denies an order with no reference price
-        self.ledger.create(
+        self.ledger.create_intent(
             o.Order(
                 cid,
                 symbol,
@@ -454,10 +452,9 @@ class TradingNode:
                 order_type,
                 limit_price,
                 strategy=strategy.name,
-                created_ns=time.time_ns(),
                 ref_price=limit_price if limit_price is not None and limit_price > ref else ref,
             ),
-            tif=time_in_force,
+            time_in_force,
         )
         task = self.broker.submit_order_nowait(request)  # the bytes leave here
         t1 = _perf()

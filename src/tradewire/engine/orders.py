@@ -346,12 +346,24 @@ class OrderManager:
         self.working_notional = 0.0
 
     def create(self, order: Order) -> Order:
-        if order.client_order_id in self.orders:
-            raise InvalidTransition(f"client_order_id {order.client_order_id!r} already exists")
-        self.orders[order.client_order_id] = order
-        if order.is_open:
-            self.open_count += 1
-        self._recount(order)
+        """Add a new order (status INTENT or another open one). On the hot path: kept lean."""
+        cid = order.client_order_id
+        orders = self.orders
+        if cid in orders:
+            raise InvalidTransition(f"client_order_id {cid!r} already exists")
+        orders[cid] = order
+        if order.status in TERMINAL:
+            return order
+        self.open_count += 1
+        # Count it as working (inline _recount: a new order's counted quantity is 0).
+        qty = order.qty - order.filled_qty
+        if qty > 0.0:
+            order.counted = qty
+            w = self.working.get(order.symbol)
+            if w is None:
+                w = self.working[order.symbol] = [0.0, 0.0]
+            w[0 if order.side == "buy" else 1] += qty
+            self.working_notional += qty * order.ref_price
         return order
 
     def restore(self, order: Order) -> Order:

@@ -36,8 +36,13 @@ class PositionBook:
     def __init__(self) -> None:
         self.positions: dict[str, Position] = {}
         self.day_start_pnl = 0.0
+        # (realized, unrealized, gross exposure) summed over every symbol, kept until a
+        # fill, a mark or an adoption changes a position: risk reads them on every order,
+        # and summing per order cost O(symbols) on the hot path.
+        self._totals: tuple[float, float, float] | None = None
 
     def get(self, symbol: str) -> Position:
+        self._totals = None  # the caller may change what it gets
         pos = self.positions.get(symbol)
         if pos is None:
             pos = self.positions[symbol] = Position(symbol)
@@ -49,7 +54,7 @@ class PositionBook:
 
     def apply_fill(self, symbol: str, side: str, qty: float, price: float) -> float:
         """Apply one fill; returns the P&L it realized."""
-        pos = self.get(symbol)
+        pos = self.get(symbol)  # clears the totals
         signed = qty if side == "buy" else -qty
         realized = 0.0
         if pos.qty == 0 or (pos.qty > 0) == (signed > 0):
@@ -73,7 +78,7 @@ class PositionBook:
         return realized
 
     def set_position(self, symbol: str, qty: float, avg_price: float) -> None:
-        """Adopt the broker's view (reconciliation on start)."""
+        """Adopt the broker's view (reconciliation)."""
         pos = self.get(symbol)
         pos.qty, pos.avg_price = qty, avg_price
 
@@ -81,23 +86,36 @@ class PositionBook:
         pos = self.positions.get(symbol)
         if pos is not None:
             pos.mark = price
+            self._totals = None
+
+    def _sums(self) -> tuple[float, float, float]:
+        totals = self._totals
+        if totals is None:
+            realized = unrealized = gross = 0.0
+            for p in self.positions.values():
+                realized += p.realized
+                unrealized += p.unrealized
+                gross += p.exposure
+            totals = self._totals = (realized, unrealized, gross)
+        return totals
 
     @property
     def realized(self) -> float:
-        return sum(p.realized for p in self.positions.values())
+        return self._sums()[0]
 
     @property
     def unrealized(self) -> float:
-        return sum(p.unrealized for p in self.positions.values())
+        return self._sums()[1]
 
     @property
     def gross_exposure(self) -> float:
-        return sum(p.exposure for p in self.positions.values())
+        return self._sums()[2]
 
     @property
     def daily_pnl(self) -> float:
         """P&L since the session began: realized plus the change in unrealized."""
-        return self.realized + self.unrealized - self.day_start_pnl
+        realized, unrealized, _ = self._sums()
+        return realized + unrealized - self.day_start_pnl
 
     def start_new_day(self) -> None:
         self.day_start_pnl = self.realized + self.unrealized

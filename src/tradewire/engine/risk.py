@@ -17,10 +17,11 @@ module constant :data:`APPROVED`: it neither allocates nor logs. A denial is a
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 
 from tradewire.engine.config import RiskConfig
+
+_INF = float("inf")
 
 
 class TradingState(enum.Enum):
@@ -109,27 +110,32 @@ class RiskEngine:
         gross_exposure: float,
         daily_pnl: float,
         now_ns: int,
-        working_buy: float = 0.0,
-        working_sell: float = 0.0,
+        working: list[float] | None = None,
         working_notional: float = 0.0,
     ) -> Verdict:
         """Return :data:`APPROVED` or a :class:`Denied`.
 
         ``price`` is the limit (None: market); ``mid`` the reference price (None: none yet);
-        ``working_*`` the open, unfilled orders of the account (buy and sell quantity of this
-        symbol, notional of all symbols).
+        ``working`` the open, unfilled quantity of this symbol as ``[buy, sell]`` (None:
+        none), ``working_notional`` that of every working order of the account.
         """
         cfg = self.config
         if self.kill_switch.engaged:
             return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
         if self.state is TradingState.HALTED:
             return self._deny(DenyReason.HALTED, self.state_reason)
+        if working is None:
+            working_buy = working_sell = 0.0
+        else:
+            working_buy, working_sell = working
+        # x - x is 0.0 for every finite x and NaN otherwise: one check covers the sum.
+        total = position + gross_exposure + daily_pnl + working_notional + working_buy
+        total += working_sell
         if not (
-            0.0 < qty < math.inf
-            and (price is None or 0.0 < price < math.inf)
-            and (mid is None or 0.0 < mid < math.inf)
-            and math.isfinite(position + gross_exposure + daily_pnl + working_notional)
-            and math.isfinite(working_buy + working_sell)
+            0.0 < qty < _INF
+            and (price is None or 0.0 < price < _INF)
+            and (mid is None or 0.0 < mid < _INF)
+            and total - total == 0.0
         ):
             return self._deny(
                 DenyReason.INVALID_NUMBER,

@@ -34,8 +34,7 @@ def test_syncer_syncs_each_growth_and_once_more_on_stop(tmp_path):
     path = tmp_path / "j.twj"
     path.write_bytes(b"")
     syncer = JournalSyncer(path, 5.0)
-    syncer.start()
-    time.sleep(0.3)  # the first sync (size unknown -> 0)
+    syncer.start()  # returns after the first sync (size unknown -> 0)
 
     # Act
     for _ in range(3):

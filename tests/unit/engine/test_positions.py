@@ -40,3 +40,30 @@ def test_daily_pnl_resets_realized_baseline():
     assert book.daily_pnl == pytest.approx(2.0)
     book.start_new_day()
     assert book.daily_pnl == pytest.approx(0.0)
+
+
+def test_totals_follow_fills_marks_and_adoption():
+    # The sums are kept between changes (risk reads them on every order): every change
+    # must show in them.
+    book = PositionBook()
+    book.apply_fill("A", "buy", 10, 100.0)
+    assert book.gross_exposure == 1000.0
+    book.mark("A", 110.0)
+    assert book.unrealized == 100.0
+    assert book.gross_exposure == 1100.0
+    book.apply_fill("A", "sell", 5, 120.0)
+    assert book.realized == 100.0
+    book.set_position("B", -3, 50.0)
+    assert book.gross_exposure == 5 * 110.0 + 3 * 50.0
+
+
+def test_daily_pnl_restarts_at_the_session_boundary():
+    # max_daily_loss was a lifetime limit: nothing ever started a new day.
+    book = PositionBook()
+    book.apply_fill("A", "buy", 10, 100.0)
+    book.mark("A", 90.0)
+    assert book.daily_pnl == -100.0
+    book.start_new_day()
+    assert book.daily_pnl == 0.0
+    book.mark("A", 85.0)
+    assert book.daily_pnl == -50.0

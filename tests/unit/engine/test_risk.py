@@ -97,7 +97,7 @@ def test_working_buys_count_against_max_position():
     e = engine(max_position_qty=2_000)
 
     # Act
-    verdict = check(e, qty=300, working_buy=1_800.0)
+    verdict = check(e, qty=300, working=[1_800.0, 0.0])
 
     # Assert: the worst case (every working order fills) is 2,100 > 2,000
     assert isinstance(verdict, Denied)
@@ -117,7 +117,7 @@ def test_reducing_is_judged_against_position_plus_working_orders():
     e.set_state(TradingState.REDUCING, "test")
 
     # Act: a second sell of 300 would take the position to -300 once both fill
-    verdict = check(e, side="sell", qty=300, position=300.0, working_sell=300.0)
+    verdict = check(e, side="sell", qty=300, position=300.0, working=[0.0, 300.0])
 
     # Assert
     assert isinstance(verdict, Denied)
@@ -130,7 +130,7 @@ def test_sells_beyond_position_with_working_sells_hit_max_position():
     working_sell = 0.0
     approved = 0
     for _ in range(15):
-        if check(e, side="sell", qty=300, position=300.0, working_sell=working_sell) is APPROVED:
+        if check(e, side="sell", qty=300, position=300.0, working=[0.0, working_sell]) is APPROVED:
             approved += 1
             working_sell += 300
     assert 300 - working_sell >= -2_000
