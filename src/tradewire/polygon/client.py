@@ -53,6 +53,11 @@ Handler = Callable[[Any], None] | Callable[[Any], Awaitable[None]]
 FrameSink = Callable[[list[MarketEvent], int], None]
 """Hot-path hook: called with each frame's events and its receive time (perf_counter_ns)."""
 
+ROUTE_CACHE_MAX = 4096
+"""Resolved routes cached per (channel, ticker). Routes the user subscribed to by name are
+always cached; other tickers (wildcards, or a peer sending what we never asked for) only up
+to this many, so the server cannot grow our memory one symbol at a time."""
+
 
 class _FeedListener(WSListener):
     # picows calls these on the event loop; everything stays synchronous.
@@ -61,8 +66,19 @@ class _FeedListener(WSListener):
         self.transport: WSTransport | None = None
         self.close_code: int | None = None
         self.close_reason = ""
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """The client gave up on this attempt: never report it, end it if it connects."""
+        self.abandoned = True
+        if self.transport is not None:
+            self.transport.disconnect()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
+        if self.abandoned:
+            transport.send_close(WSCloseCode.GOING_AWAY)
+            transport.disconnect()
+            return
         self.transport = transport
         self.client._on_connected(self, transport)
 
@@ -119,6 +135,13 @@ class PolygonClient:
         self._ack_waiters: dict[str, asyncio.Future[None]] = {}
         self._terminal: BaseException | None = None
         self._closing = False
+        # Set by close(): wakes the supervisor out of a backoff sleep or a pending connect.
+        self._wake = asyncio.Event()
+        # One timer per connection for the current handshake step (connected, then auth).
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self._awaiting_greeting = False
+        self._attempt_error: FeedClosedError | None = None
+        self.last_failure: str | None = None
         # From the engine's tuning config; applied to every new connection.
         self.socket_options = socket_options
         self.socket_outcomes: list[Outcome] | None = None
@@ -144,12 +167,17 @@ class PolygonClient:
         """Register a hot-path sink that receives every frame's events with its receive time."""
         self._sinks.append(sink)
 
-    async def connect(self) -> None:
+    async def connect(self, timeout_s: float | None = None) -> None:
         """Start the connection (if not started) and wait until authenticated.
+
+        Waits at most ``timeout_s`` (default ``config.ready_timeout_s``). On that timeout the
+        supervisor keeps reconnecting in the background: call :meth:`close` to stop it, or
+        ``connect()`` again to keep waiting.
 
         Raises:
             AuthError: the key was refused.
-            FeedClosedError: the client gave up before authenticating.
+            FeedClosedError: the client gave up, was closed, or the feed was not ready in time
+                (the message names the last attempt's failure, e.g. a handshake timeout).
         """
         if self._supervisor is None:
             self._authenticated = asyncio.Event()
@@ -157,14 +185,23 @@ class PolygonClient:
                 self._supervise(), name="polygon-feed"
             )
         assert self._authenticated is not None
+        limit = self.config.ready_timeout_s if timeout_s is None else timeout_s
         waiter = asyncio.ensure_future(self._authenticated.wait())
-        done, _ = await asyncio.wait(
-            {waiter, self._supervisor}, return_when=asyncio.FIRST_COMPLETED
-        )
-        if waiter not in done:
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, self._supervisor}, timeout=limit, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
             waiter.cancel()
+        if waiter in done:
+            return
+        if self._supervisor.done():
             self._raise_terminal()
             raise FeedClosedError("feed stopped before authenticating")
+        raise FeedClosedError(
+            f"polygon feed {self.url} not ready within {limit:g}s"
+            f" (last attempt: {self.last_failure or 'still connecting'})"
+        )
 
     async def subscribe(
         self, channels: Iterable[str], handler: Handler | None = None, *, ack_timeout_s: float = 5.0
@@ -253,6 +290,7 @@ class PolygonClient:
     async def close(self) -> None:
         """Close with 1000 and stop reconnecting; pending async handlers are drained."""
         self._closing = True
+        self._wake.set()
         listener = self._listener
         if listener is not None and listener.transport is not None:
             listener.transport.send_close(WSCloseCode.OK)
@@ -281,7 +319,7 @@ class PolygonClient:
         if session.control_events:
             self._on_control(transport)
         elif session.has_output:
-            self._flush_to(transport)
+            self._on_output(transport)
         if not events:
             return
         for sink in self._sinks:
@@ -313,7 +351,9 @@ class PolygonClient:
         for route in (key, (key[0], "*")):
             seen.extend(h for h in self._routes.get(route, ()) if h not in seen)
         handlers = tuple(seen)
-        self._route_cache[key] = handlers
+        cache = self._route_cache
+        if key in self._routes or len(cache) < ROUTE_CACHE_MAX:
+            cache[key] = handlers
         return handlers
 
     def _enqueue_async(self, awaitable: Awaitable[None]) -> None:
@@ -342,6 +382,10 @@ class PolygonClient:
         self._listener = listener
         self.session.reset()
         self._last_frame = time.monotonic()
+        self._awaiting_greeting = True
+        self._arm_handshake_timer(
+            transport, self.config.handshake_timeout_s, "no 'connected' status from the server"
+        )
         sock = transport.underlying_transport.get_extra_info("socket")
         if sock is not None and self.socket_options is not None:
             outcomes = self.socket_options.apply(sock)
@@ -352,11 +396,29 @@ class PolygonClient:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def _on_output(self, transport: WSTransport) -> None:
+        # A frame left something to send but no control event: the server's "connected",
+        # answered with auth. Control traffic only; market data never comes here.
+        if self._awaiting_greeting:
+            self._check_greeting(transport)
+        self._flush_to(transport)
+
+    def _check_greeting(self, transport: WSTransport) -> None:
+        if self.session.state is not SessionState.CONNECTING:
+            # "connected" arrived and auth is queued: the next step's clock starts now.
+            self._awaiting_greeting = False
+            self._arm_handshake_timer(
+                transport, self.config.auth_timeout_s, "no answer to the auth request"
+            )
+
     def _on_control(self, transport: WSTransport) -> None:
+        if self._awaiting_greeting:
+            self._check_greeting(transport)
         session = self.session
         events, session.control_events = session.control_events, []
         for ev in events:
             if isinstance(ev, Authenticated):
+                self._cancel_handshake_timer()
                 self.connected_at = time.monotonic()
                 if self._authenticated is not None:
                     self._authenticated.set()
@@ -366,6 +428,7 @@ class PolygonClient:
                     fut.set_result(None)
             elif isinstance(ev, SessionError):
                 if ev.fatal:
+                    self._cancel_handshake_timer()
                     self._terminal = ev.error
                     self._closing = True
                     transport.send_close(WSCloseCode.OK)
@@ -378,6 +441,26 @@ class PolygonClient:
             elif isinstance(ev, ServerNotice) and self.on_notice is not None:
                 self.on_notice(ev)
         self._flush_to(transport)
+
+    def _arm_handshake_timer(self, transport: WSTransport, timeout_s: float, what: str) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+        self._handshake_timer = asyncio.get_running_loop().call_later(
+            timeout_s, self._handshake_expired, transport, f"{what} within {timeout_s:g}s"
+        )
+
+    def _cancel_handshake_timer(self) -> None:
+        self._awaiting_greeting = False
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+
+    def _handshake_expired(self, transport: WSTransport, why: str) -> None:
+        # The attempt failed: drop it; the supervisor reconnects with backoff.
+        self._handshake_timer = None
+        self._attempt_error = FeedClosedError(f"handshake with {self.url} timed out: {why}")
+        transport.send_close(WSCloseCode.POLICY_VIOLATION)
+        transport.disconnect()
 
     def _flush(self) -> None:
         listener = self._listener
@@ -433,7 +516,10 @@ class PolygonClient:
                 log.warning(
                     "polygon: %s; reconnecting in %.2fs (attempt %d)", reason, delay, failures
                 )
-                await asyncio.sleep(delay)
+                # close() sets _wake: it must not wait out a backoff of up to reconnect_max_s.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
         finally:
             stale_timer.cancel()
             if self._authenticated is not None:
@@ -441,23 +527,77 @@ class PolygonClient:
 
     async def _connect_once(self) -> str:
         # One connection's life; returns why it ended.
-        self.connected_at = None
-        try:
-            _, listener = await ws_connect(
-                lambda: _FeedListener(self),
+        reason = await self._connection_life()
+        self.last_failure = reason
+        return reason
+
+    async def _open(self) -> _FeedListener | str:
+        # ws_connect, bounded by connect_timeout_s (picows bounds only the upgrade, not the
+        # TCP connect) and abandoned at once when close() sets _wake.
+        created: list[_FeedListener] = []
+
+        def factory() -> _FeedListener:
+            listener = _FeedListener(self)
+            created.append(listener)
+            return listener
+
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        connecting = loop.create_task(
+            ws_connect(
+                factory,
                 self.url,
-                websocket_handshake_timeout=self.config.connect_timeout_s,
+                websocket_handshake_timeout=cfg.connect_timeout_s,
                 enable_auto_ping=True,
-                auto_ping_idle_timeout=self.config.ping_interval_s,
-                auto_ping_reply_timeout=self.config.ping_interval_s,
-                max_frame_size=self.config.max_frame_size,
+                auto_ping_idle_timeout=cfg.ping_interval_s,
+                auto_ping_reply_timeout=cfg.ping_interval_s,
+                max_frame_size=cfg.max_frame_size,
                 disconnect_on_exception=True,
             )
+        )
+        woken = loop.create_task(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {connecting, woken},
+                timeout=cfg.connect_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            woken.cancel()
+            if not connecting.done():
+                # Cancelling during the upgrade leaves picows' transport open: abandoning the
+                # listener ends it if the upgrade still completes.
+                for listener in created:
+                    listener.abandon()
+                connecting.cancel()
+                connecting.add_done_callback(_consume)
+        if connecting not in done:
+            if self._closing:
+                return "closed while connecting"
+            return f"connect to {self.url} failed: no WebSocket within {cfg.connect_timeout_s:g}s"
+        try:
+            _, opened = connecting.result()
         except (OSError, TimeoutError) as exc:
             return f"connect to {self.url} failed: {type(exc).__name__}: {exc}"
         except Exception as exc:  # picows handshake errors (HTTP 404/403/5xx …)
             return f"handshake with {self.url} failed: {type(exc).__name__}: {exc}"
-        assert isinstance(listener, _FeedListener)
+        if not isinstance(opened, _FeedListener) or opened.transport is None:
+            # picows returns without a listener when the peer hangs up mid-upgrade.
+            return f"handshake with {self.url} failed: connection closed during the upgrade"
+        return opened
+
+    async def _connection_life(self) -> str:
+        self.connected_at = None
+        self._attempt_error = None
+        try:
+            opened = await self._open()
+            if isinstance(opened, str):
+                return opened
+            return await self._run_connection(opened)
+        finally:
+            self._cancel_handshake_timer()
+
+    async def _run_connection(self, listener: _FeedListener) -> str:
         assert listener.transport is not None
         if self._closing:
             # close() ran while the handshake was in flight: it could not see this
@@ -472,6 +612,8 @@ class PolygonClient:
             return f"frame processing failed: {type(exc).__name__}: {exc}"
         if self._authenticated is not None:
             self._authenticated.clear()
+        if self._attempt_error is not None:
+            return str(self._attempt_error)  # the supervisor logs it with the retry delay
         code = listener.close_code
         if code in (1000, 1001) and not self.config.reconnect_on_clean_close and not self._closing:
             self._terminal = FeedClosedError("server closed the feed cleanly", code=code)
@@ -503,3 +645,9 @@ class PolygonClient:
                     self.on_stale(err)
                 self._last_frame = time.monotonic()
                 listener.transport.disconnect()
+
+
+def _consume(task: asyncio.Task[Any]) -> None:
+    # An abandoned ws_connect: retrieve its outcome so asyncio does not log it as lost.
+    if not task.cancelled():
+        task.exception()

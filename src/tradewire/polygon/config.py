@@ -30,6 +30,12 @@ class PolygonFeedConfig(StrictModel):
             reported, and the connection is recycled. 0 disables.
         max_reconnect_attempts: Consecutive failed attempts before ``run()`` raises; 0 = never
             give up (every attempt is logged at WARNING, so it is never silent).
+        connect_timeout_s: TCP connect, TLS and the WebSocket upgrade of one attempt.
+        handshake_timeout_s: After the upgrade, how long to wait for the server's
+            ``connected`` status. A server that stays silent fails the attempt (reconnect).
+        auth_timeout_s: After sending ``auth``, how long to wait for the verdict.
+        ready_timeout_s: How long :meth:`PolygonClient.connect` (and so ``subscribe`` and
+            ``run``) waits for an authenticated feed across reconnects before it raises.
     """
 
     api_key: SecretStr | None = None
@@ -37,6 +43,9 @@ class PolygonFeedConfig(StrictModel):
     base_url_ws: str | None = None
     market: Market = "stocks"
     connect_timeout_s: PositiveFloat = 10.0
+    handshake_timeout_s: PositiveFloat = 10.0
+    auth_timeout_s: PositiveFloat = 10.0
+    ready_timeout_s: PositiveFloat = 60.0
     reconnect_initial_s: PositiveFloat = 0.1
     reconnect_max_s: PositiveFloat = 30.0
     reconnect_factor: PositiveFloat = 2.0

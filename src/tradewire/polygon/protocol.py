@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
@@ -75,6 +76,58 @@ ControlEvent = SessionError | Authenticated | SubscriptionAck | ServerNotice
 # upstream, so the status text, not the code, decides what we report.
 _DISCONNECT_STATUSES = {"max_connections", "slow_consumer", "force_disconnect", "auth_timeout"}
 
+UNKNOWN_TYPES_MAX = 64
+"""Distinct unknown ``ev`` types remembered (each is logged once); later ones are only counted."""
+_EV_PREVIEW = 40  # characters of a peer-chosen ``ev`` kept in memory and logs
+
+LOG_BURST = 10
+LOG_WINDOW_S = 60.0
+
+
+class LogThrottle:
+    """At most ``burst`` warnings of one kind per ``window_s``; the rest are counted.
+
+    A hostile or broken peer chooses how many bad items it sends, so it must not also choose
+    how many log lines we write. The first call after a window with suppressed warnings logs
+    one summary line with their number. Only the error paths call this, never the hot path.
+    """
+
+    __slots__ = ("_clock", "_start", "_used", "burst", "suppressed", "what", "window_s")
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        burst: int = LOG_BURST,
+        window_s: float = LOG_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.what = what
+        self.burst = burst
+        self.window_s = window_s
+        self.suppressed = 0
+        self._clock = clock
+        self._start = clock()
+        self._used = 0
+
+    def allow(self) -> bool:
+        """True if this warning may be logged now."""
+        now = self._clock()
+        if now - self._start >= self.window_s:
+            if self.suppressed:
+                log.warning(
+                    "polygon: suppressed %d more %s warnings in the last %.0fs",
+                    self.suppressed,
+                    self.what,
+                    now - self._start,
+                )
+            self._start, self._used, self.suppressed = now, 0, 0
+        if self._used < self.burst:
+            self._used += 1
+            return True
+        self.suppressed += 1
+        return False
+
 
 def normalize_channels(channels: Iterable[str]) -> list[str]:
     """Trim, drop empties and validate ``CHANNEL.TICKER`` form (ticker may contain dots)."""
@@ -98,7 +151,7 @@ class FeedSession:
     :meth:`receive` in frame order; control events are queued in :attr:`control_events`.
     """
 
-    def __init__(self, api_key: SecretStr) -> None:
+    def __init__(self, api_key: SecretStr, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._api_key = api_key
         self.state = SessionState.CONNECTING
         self.desired: set[str] = set()
@@ -111,7 +164,11 @@ class FeedSession:
         self.unknown_events = 0
         self.malformed_items = 0
         self.malformed_frames = 0
-        self._unknown_seen: set[str] = set()
+        # Bounded: at most UNKNOWN_TYPES_MAX entries, each at most _EV_PREVIEW characters.
+        self.unknown_types: set[str] = set()
+        self._unknown_log = LogThrottle("unknown event type", clock=clock)
+        self._malformed_log = LogThrottle("malformed frame/event", clock=clock)
+        self._status_log = LogThrottle("server status", clock=clock)
 
     def __repr__(self) -> str:
         return f"FeedSession(state={self.state.value}, subscriptions={len(self.desired)})"
@@ -190,8 +247,11 @@ class FeedSession:
             raws = RAW_FRAME_DECODER.decode(data)
         except msgspec.DecodeError as exc:
             self.malformed_frames += 1
-            preview = bytes(data[:80]) if not isinstance(data, str) else data[:80].encode()
-            log.warning("polygon: dropped a frame that is not a JSON array (%s): %r", exc, preview)
+            if self._malformed_log.allow():
+                preview = bytes(data[:80]) if not isinstance(data, str) else data[:80].encode()
+                log.warning(
+                    "polygon: dropped a frame that is not a JSON array (%s): %r", exc, preview
+                )
             self.control_events.append(
                 ServerNotice("malformed_frame", f"frame is not a JSON array: {exc}")
             )
@@ -207,10 +267,7 @@ class FeedSession:
             decoder = ITEM_DECODERS.get(ev) if isinstance(ev, str) else None
             if decoder is None:
                 self.unknown_events += 1
-                key = str(ev)
-                if key not in self._unknown_seen:
-                    self._unknown_seen.add(key)
-                    log.warning("polygon: ignoring unknown event type ev=%r (logged once)", ev)
+                self._unknown(ev)
                 continue
             try:
                 out.append(decoder.decode(raw))
@@ -218,9 +275,27 @@ class FeedSession:
                 self._malformed(raw, str(exc))
         return out
 
+    def _unknown(self, ev: object) -> None:
+        # The peer picks ``ev``: remember a bounded number of short keys, log at a bounded rate.
+        key = str(ev)[:_EV_PREVIEW]
+        seen = self.unknown_types
+        if key in seen:
+            return
+        if len(seen) < UNKNOWN_TYPES_MAX:
+            seen.add(key)
+            if self._unknown_log.allow():
+                log.warning("polygon: ignoring unknown event type ev=%r (logged once)", key)
+        elif self._unknown_log.allow():
+            log.warning(
+                "polygon: ignoring unknown event type ev=%r (%d types seen; not remembering more)",
+                key,
+                UNKNOWN_TYPES_MAX,
+            )
+
     def _malformed(self, raw: msgspec.Raw, why: str) -> None:
         self.malformed_items += 1
-        log.warning("polygon: dropped a malformed event (%s): %.120r", why, bytes(raw))
+        if self._malformed_log.allow():
+            log.warning("polygon: dropped a malformed event (%.200s): %.120r", why, bytes(raw))
         self.control_events.append(
             SessionError(RemoteProtocolError(f"malformed event: {why}"), fatal=False)
         )
@@ -261,7 +336,8 @@ class FeedSession:
             self.control_events.append(ServerNotice(status, msg.message))
         else:
             # "error" (e.g. not entitled), "auth_required" and anything new: surface it.
-            log.warning("polygon status %s: %s", status, msg.message)
+            if self._status_log.allow():
+                log.warning("polygon status %.40s: %.200s", status, msg.message)
             self.control_events.append(ServerNotice(status, msg.message))
 
     def _on_ack(self, message: str) -> None:
@@ -273,7 +349,9 @@ class FeedSession:
         channel = channel.strip()
         subscribed = verb.strip().startswith("subscribed")
         if subscribed:
-            self.confirmed.add(channel)
+            # Only what we asked for: unsolicited acks must not grow the set.
+            if channel in self.desired:
+                self.confirmed.add(channel)
         else:
             self.confirmed.discard(channel)
         self.control_events.append(SubscriptionAck(channel, subscribed))

@@ -203,3 +203,85 @@ def test_normalize_channels_trims_and_splits_on_first_dot_only():
 def test_normalize_channels_with_bad_channel_raises(bad):
     with pytest.raises(ValueError, match=r"CHANNEL\.TICKER"):
         normalize_channels([bad])
+
+
+# -- hostile peers: bounded memory and bounded logging --------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def unknown_frames(n: int, per_frame: int = 1000) -> list[bytes]:
+    return [
+        json.dumps([{"ev": f"X{i}", "n": i} for i in range(start, start + per_frame)]).encode()
+        for start in range(0, n, per_frame)
+    ]
+
+
+def test_session_with_100k_distinct_unknown_ev_types_stays_bounded(fixture_bytes, caplog):
+    # A hostile peer sent 1.85 M distinct types in 25 s: one WARNING each, and a set that
+    # remembered every one of them. Memory and log volume must not follow the peer.
+    session = authed_session(fixture_bytes)
+    caplog.clear()
+
+    for frame in unknown_frames(100_000):
+        assert session.receive(frame) == []
+
+    assert session.unknown_events == 100_000  # every event is still counted
+    assert len(session.unknown_types) <= 64
+    warnings = [r for r in caplog.records if r.name == "tradewire.polygon.protocol"]
+    assert len(warnings) <= 20
+    # The session still decodes known events after the flood.
+    assert len(session.receive(b'[{"ev":"Q","sym":"A","bp":1,"ap":2}]')) == 1
+
+
+def test_session_unknown_ev_warnings_resume_with_a_summary_after_the_window(caplog):
+    clock = FakeClock()
+    session = FeedSession(SecretStr(KEY), clock=clock)
+    for frame in unknown_frames(5_000):
+        session.receive(frame)
+    first = len(caplog.records)
+    assert first <= 20
+
+    clock.now += 3600
+    session.receive(b'[{"ev":"LATE"}]')
+
+    later = [r.getMessage() for r in caplog.records[first:]]
+    assert any("suppressed" in m and "4990" in m for m in later), later
+    assert len(later) <= 2
+    assert session.unknown_events == 5_001
+
+
+def test_session_with_flood_of_malformed_items_and_odd_statuses_logs_a_bounded_amount(
+    fixture_bytes, caplog
+):
+    session = authed_session(fixture_bytes)
+    caplog.clear()
+    bad_items = json.dumps([{"ev": "Q", "sym": "A", "bp": "oops"}] * 1000).encode()
+    odd_status = b'[{"ev":"status","status":"weird","message":"?"}]'
+    for _ in range(20):
+        session.receive(bad_items)
+        session.receive(b"not json")
+    for _ in range(5_000):
+        session.receive(odd_status)
+
+    assert session.malformed_items == 20_000
+    assert session.malformed_frames == 20
+    assert len(caplog.records) <= 40
+
+
+def test_session_ignores_acks_for_channels_it_never_asked_for(fixture_bytes):
+    # Unsolicited "subscribed to: ..." acks must not grow the confirmed set.
+    session = authed_session(fixture_bytes)
+    session.subscribe(["Q.AAPL"])
+    for i in range(10_000):
+        session.receive(
+            f'[{{"ev":"status","status":"success","message":"subscribed to: Q.JUNK{i}"}}]'.encode()
+        )
+    session.receive(b'[{"ev":"status","status":"success","message":"subscribed to: Q.AAPL"}]')
+    assert session.confirmed == {"Q.AAPL"}
