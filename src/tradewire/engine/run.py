@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -196,9 +197,23 @@ async def _run(
     stop = asyncio.Event()
     poller = BusyPoller()
     code = 0
+    started = False  # a start-up cut short cancels nothing it did not see
     try:
         node.install_signal_handlers(stop.set)
-        await node.start()
+        # Start-up waits on the network (feed handshake, broker recovery): Ctrl-C and
+        # SIGTERM must end it there too, not only once trading has begun.
+        starting = asyncio.ensure_future(node.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TradewireError):
+                await starting
+            print("tradewire run: stopped during start-up", file=sys.stderr)
+            return 130
+        starting.result()
+        started = True
         if tuning.enabled:
             outcomes.extend(apply_gc(tuning))
             for role, found in (("feed", node.feed.socket_outcomes),
@@ -259,7 +274,9 @@ async def _run(
         panel.stop()
         outcome = None
         try:
-            outcome = await node.stop(cancel_open_orders=config.run.cancel_open_orders_on_stop)
+            outcome = await node.stop(
+                cancel_open_orders=config.run.cancel_open_orders_on_stop and started
+            )
         except Exception as exc:
             log.exception("stopping the node failed")
             print(f"tradewire run: stop failed: {exc}", file=sys.stderr)
