@@ -1,11 +1,17 @@
 """tradewire: a low-latency trading gateway for Polygon market data and Alpaca execution."""
 
 from tradewire._version import __version__
-from tradewire.alpaca.client import AlpacaClient
 from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
 from tradewire.errors import TradewireError
-from tradewire.polygon.client import PolygonClient
-from tradewire.polygon.messages import Aggregate, LimitUpLimitDown, MinuteAggregate, Quote, Trade
+from tradewire.venues.alpaca.client import AlpacaClient
+from tradewire.venues.polygon.client import PolygonClient
+from tradewire.venues.polygon.messages import (
+    Aggregate,
+    LimitUpLimitDown,
+    MinuteAggregate,
+    Quote,
+    Trade,
+)
 
 __all__ = [
     "Aggregate",

@@ -31,9 +31,9 @@ from alpaca.trading.enums import (
 from alpaca.trading.models import TradeActivity
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
-from tradewire.alpaca.messages import FILL_ACTIVITIES_DECODER
 from tradewire.sim.alpaca_broker import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
+from tradewire.venues.alpaca.messages import FILL_ACTIVITIES_DECODER
 
 Until = Callable[..., Any]
 

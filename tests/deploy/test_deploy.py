@@ -31,7 +31,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tradewire.config import load_config
+from tradewire.app.config import load_config
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -98,7 +98,7 @@ def docker_config_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
         k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tradewire.cli", "run", "--no-panel", "--config", str(DOCKER_CONFIG),
+        [sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(DOCKER_CONFIG),
          "--journal", str(journal), "--metrics-port", "0", "--control-port", "0",
          "--duration", "90"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

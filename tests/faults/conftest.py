@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from tradewire import AlpacaClient
-from tradewire.alpaca.config import AlpacaBrokerConfig
 from tradewire.sim.alpaca_broker import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
+from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 
 FAST = AlpacaBrokerConfig(request_timeout_s=0.3, resolve_backoff_s=0.02, resolve_attempts=8)
 

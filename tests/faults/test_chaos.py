@@ -119,7 +119,7 @@ CLEAR = {"error_5xx_rate": 0, "latency_s": 0, "accept_then_fail_next": 0, "stall
 
 async def start_engine(tmp_path: Path, sim: SimProcess, duration_s: float, report: Path) -> Any:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradewire.cli", "run", "--config", str(tmp_path / "c.yaml"),
+        sys.executable, "-m", "tradewire.app.cli", "run", "--config", str(tmp_path / "c.yaml"),
         "--journal", str(tmp_path / "journal.twj"), "--sim-feed-url", sim.feed_url,
         "--sim-broker-url", sim.broker_url, "--no-panel", "--duration", str(duration_s),
         "--report-json", str(report),

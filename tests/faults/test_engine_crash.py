@@ -58,7 +58,7 @@ async def run_engine(
     kill_after_s: float | None,
     duration_s: float = 3,
 ) -> int:
-    cmd = [sys.executable, "-m", "tradewire.cli", "run", "--config", str(tmp_path / "c.yaml"),
+    cmd = [sys.executable, "-m", "tradewire.app.cli", "run", "--config", str(tmp_path / "c.yaml"),
            "--journal", str(journal), "--sim-feed-url", sim.feed_url, "--sim-broker-url", sim.broker_url,
            "--no-panel", "--duration", str(duration_s)]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

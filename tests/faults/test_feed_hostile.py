@@ -16,8 +16,8 @@ from aiohttp import WSMsgType, web
 
 from tradewire import PolygonClient
 from tradewire.errors import FeedClosedError
-from tradewire.polygon.config import PolygonFeedConfig
-from tradewire.polygon.messages import Quote
+from tradewire.venues.polygon.config import PolygonFeedConfig
+from tradewire.venues.polygon.messages import Quote
 
 Script = Callable[[web.WebSocketResponse], Awaitable[None]]
 

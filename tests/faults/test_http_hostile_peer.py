@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tradewire.alpaca.http import HttpError, RawHttpPool, Response
+from tradewire.venues.alpaca.http import HttpError, RawHttpPool, Response
 
 Handler = Callable[[bytes, asyncio.StreamWriter, dict[str, bytes]], Awaitable[None]]
 

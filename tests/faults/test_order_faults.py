@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from tradewire.alpaca.messages import Order
 from tradewire.errors import OrderOutcomeUnknown, OrderRejected
+from tradewire.venues.alpaca.messages import Order
 
 N = 6
 
@@ -73,7 +73,7 @@ async def test_orders_with_venue_unreachable_for_good_end_unknown_not_duplicated
     broker, place_batch, assert_exactly_once
 ):
     from tradewire import AlpacaClient
-    from tradewire.alpaca.config import AlpacaBrokerConfig
+    from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 
     config = AlpacaBrokerConfig(request_timeout_s=0.1, resolve_backoff_s=0.01, resolve_attempts=2)
     client = AlpacaClient("test-key", "test-secret", base_url=broker.base_url, config=config)

@@ -22,7 +22,7 @@ from tradewire import Strategy
 from tradewire.engine import orders as o
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.journal import Journal
-from tradewire.engine.node import TradingNode, Venues
+from tradewire.live.node import TradingNode, Venues
 from tradewire.sim.venue import VenueConfig, VenueSimulator
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
@@ -337,7 +337,7 @@ async def test_a_sent_order_the_broker_never_saw_does_not_crash_the_restart(venu
 
 
 async def test_an_unknown_order_the_broker_never_saw_is_abandoned(venue, http, tmp_path, until):
-    from tradewire.alpaca.config import AlpacaBrokerConfig
+    from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 
     hands = Hands()
     fast = AlpacaBrokerConfig(request_timeout_s=0.3, resolve_backoff_s=0.02, resolve_attempts=2)
@@ -374,7 +374,7 @@ async def test_transient_5xx_during_start_up_is_retried(venue, http, tmp_path):
 
 
 async def test_an_overfill_on_the_stream_is_refused(venue, http, tmp_path, until):
-    from tradewire.alpaca.messages import TRADE_UPDATE_DECODER
+    from tradewire.venues.alpaca.messages import TRADE_UPDATE_DECODER
 
     hands = Hands()
     node = make_node(venue, tmp_path, [hands])

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from tradewire import AlpacaClient
-from tradewire.alpaca.config import AlpacaBrokerConfig
-from tradewire.alpaca.errors import OrderValidationError
-from tradewire.alpaca.stream import TradeStream
 from tradewire.errors import FatalBrokerError, NotFound, OrderRejected
 from tradewire.sim.alpaca_broker import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
+from tradewire.venues.alpaca.config import AlpacaBrokerConfig
+from tradewire.venues.alpaca.errors import OrderValidationError
+from tradewire.venues.alpaca.stream import TradeStream
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ async def test_wrong_keys_are_fatal_and_never_echoed(broker):
 
 
 async def test_submit_nowait_writes_before_returning(client, broker, until):
-    from tradewire.alpaca.requests import build_order
+    from tradewire.venues.alpaca.requests import build_order
 
     task = client.submit_order_nowait(
         build_order(symbol="AAPL", qty=1, side="buy", client_order_id="hot-1")
@@ -186,7 +186,7 @@ async def test_trade_stream_closed_during_handshake_ends_the_new_connection(
 ):
     # Same race as the feed client's: close() while ws_connect is in flight must not leave
     # the supervisor waiting on a connection nobody will end.
-    import tradewire.alpaca.stream as stream_module
+    import tradewire.venues.alpaca.stream as stream_module
 
     in_handshake, release = hold_ws_connect(stream_module)
     stream = TradeStream(broker.stream_url, "test-key", "test-secret", on_update=print)

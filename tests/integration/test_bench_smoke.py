@@ -13,7 +13,7 @@ def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
 
     # Act
     run = subprocess.run(
-        [sys.executable, "-m", "tradewire.cli", "bench", "--quick", "--json", str(out),
+        [sys.executable, "-m", "tradewire.app.cli", "bench", "--quick", "--json", str(out),
          "--plot", str(png)],
         timeout=300, capture_output=True, text=True,
     )  # fmt: skip
@@ -46,7 +46,7 @@ def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
 
 def test_bench_quick_components_emit_complete_json(tmp_path):
     out = tmp_path / "bench.json"
-    subprocess.run([sys.executable, "-m", "tradewire.cli", "bench", "--quick", "--throughput",
+    subprocess.run([sys.executable, "-m", "tradewire.app.cli", "bench", "--quick", "--throughput",
                     "--order-path", "--json", str(out)],
                    check=True, timeout=300, capture_output=True)  # fmt: skip
     results = json.loads(out.read_text())
@@ -59,7 +59,7 @@ def test_bench_quick_components_emit_complete_json(tmp_path):
 
 def test_bench_rejects_unknown_contender():
     run = subprocess.run(
-        [sys.executable, "-m", "tradewire.cli", "bench", "--contenders", "tradewire,nope"],
+        [sys.executable, "-m", "tradewire.app.cli", "bench", "--contenders", "tradewire,nope"],
         timeout=60, capture_output=True, text=True,
     )  # fmt: skip
     assert run.returncode == 2

@@ -10,7 +10,7 @@ FIELDS = {"id", "title", "status", "observed", "why", "fix"}
 
 
 def _doctor(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tradewire.cli", "doctor", *args],
+    return subprocess.run([sys.executable, "-m", "tradewire.app.cli", "doctor", *args],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
 
 

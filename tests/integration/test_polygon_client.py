@@ -8,9 +8,15 @@ import pytest
 
 from tradewire import PolygonClient
 from tradewire.errors import AuthError, FeedClosedError, MaxConnectionsError
-from tradewire.polygon.config import PolygonFeedConfig
-from tradewire.polygon.messages import Aggregate, LimitUpLimitDown, MinuteAggregate, Quote, Trade
 from tradewire.sim.polygon_feed import PolygonFeedServer
+from tradewire.venues.polygon.config import PolygonFeedConfig
+from tradewire.venues.polygon.messages import (
+    Aggregate,
+    LimitUpLimitDown,
+    MinuteAggregate,
+    Quote,
+    Trade,
+)
 
 Q_AAPL = {"ev": "Q", "sym": "AAPL", "bx": 11, "bp": 190.0, "bs": 2, "ax": 12, "ap": 190.04, "as": 3, "c": 1, "t": 1, "q": 1, "z": 3}  # fmt: skip
 Q_GOOGL = {**Q_AAPL, "sym": "GOOGL", "bp": 170.0, "ap": 170.02}
@@ -136,7 +142,7 @@ async def test_client_evicted_by_max_connections_reports_typed_error_and_reconne
     original = first._on_control
 
     def spy(transport):
-        from tradewire.polygon.protocol import SessionError
+        from tradewire.venues.polygon.protocol import SessionError
 
         notices.extend(e.error for e in first.session.control_events if isinstance(e, SessionError))
         original(transport)
@@ -204,7 +210,7 @@ async def test_client_closed_during_handshake_does_not_keep_the_new_connection(
     # close() racing a (re)connect used to leave the fresh connection open and close() waiting
     # on it forever: the CI hang of the max-connections ping-pong test. The real ws_connect is
     # held back until close() has run, which makes the race certain.
-    import tradewire.polygon.client as client_module
+    import tradewire.venues.polygon.client as client_module
 
     in_handshake, release = hold_ws_connect(client_module)
     client = PolygonClient("test-key", url=feed.url(), config=FAST)

@@ -45,7 +45,7 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     # Arrange
     journal = tmp_path / "journal.twj"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradewire.cli", "run", "--no-panel", "--journal", str(journal),
+        sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--journal", str(journal),
         "--metrics-port", "0", "--control-port", "0", "--duration", "60",
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))},
@@ -144,7 +144,7 @@ async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behi
 
     # Act
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradewire.cli", "run", "--no-panel", "--config", str(config),
+        sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(config),
         "--journal", str(tmp_path / "not-a-dir" / "j.twj"), "--duration", "5",
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))},
@@ -186,7 +186,7 @@ async def test_run_against_a_silent_feed_stops_on_sigint_during_start_up(tmp_pat
     )
     async with AlpacaBrokerServer() as broker:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tradewire.cli", "run", "--no-panel", "--config", str(config),
+            sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(config),
             "--journal", str(tmp_path / "j.twj"), "--sim-feed-url", f"ws://127.0.0.1:{port}/stocks",
             "--sim-broker-url", broker.base_url, "--duration", "60",
             cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

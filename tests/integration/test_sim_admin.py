@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tradewire.alpaca.messages import FILL_ACTIVITIES_DECODER, FillActivity
 from tradewire.sim.alpaca_broker import AlpacaBrokerServer, is_loopback_peer
 from tradewire.sim.market import NBBO
+from tradewire.venues.alpaca.messages import FILL_ACTIVITIES_DECODER, FillActivity
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
 Until = Callable[..., Any]

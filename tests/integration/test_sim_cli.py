@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tradewire import PolygonClient, Quote
-from tradewire.polygon.config import PolygonFeedConfig
 from tradewire.sim.process import SimProcess
+from tradewire.venues.polygon.config import PolygonFeedConfig
 
 
 async def test_sim_process_serves_synthetic_quotes_and_stops_cleanly_on_sigint(until):

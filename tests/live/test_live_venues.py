@@ -10,7 +10,7 @@ import os
 import pytest
 
 from tradewire import AlpacaClient, PolygonClient, Quote
-from tradewire.polygon.config import PolygonFeedConfig
+from tradewire.venues.polygon.config import PolygonFeedConfig
 
 pytestmark = pytest.mark.live
 

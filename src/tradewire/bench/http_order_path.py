@@ -93,10 +93,10 @@ def _summary(hist: Any, count: int) -> dict[str, Any]:
 
 
 async def _run_tradewire(url: str, count: int, warmup: int, transport: str) -> dict[str, Any]:
-    from tradewire.alpaca.client import AlpacaClient
-    from tradewire.alpaca.config import AlpacaBrokerConfig
-    from tradewire.alpaca.http import AiohttpTransport
-    from tradewire.alpaca.requests import build_order, encode_body
+    from tradewire.venues.alpaca.client import AlpacaClient
+    from tradewire.venues.alpaca.config import AlpacaBrokerConfig
+    from tradewire.venues.alpaca.http import AiohttpTransport
+    from tradewire.venues.alpaca.requests import build_order, encode_body
 
     # The servers here enforce no rate limit; lift the client's 200/min so it measures latency.
     config = AlpacaBrokerConfig(rate_limit_per_minute=10**9)
@@ -172,7 +172,7 @@ def _start_server(kind: str) -> tuple[subprocess.Popen[str], str]:
     if kind == "fixed":
         cmd = [sys.executable, "-m", "tradewire.bench.http_order_path", "--serve-fixed"]
     else:
-        cmd = [sys.executable, "-m", "tradewire.cli", "sim", "--rate", "1", "--symbols", "AAPL"]
+        cmd = [sys.executable, "-m", "tradewire.app.cli", "sim", "--rate", "1", "--symbols", "AAPL"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()

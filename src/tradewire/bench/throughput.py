@@ -52,9 +52,9 @@ async def _serve(total: int, batch: int, seed: int, ready_fd: int) -> None:
 
 
 async def _run_tradewire(url: str, total: int) -> dict[str, Any]:
-    from tradewire.polygon.client import PolygonClient
-    from tradewire.polygon.config import PolygonFeedConfig
-    from tradewire.polygon.messages import Quote
+    from tradewire.venues.polygon.client import PolygonClient
+    from tradewire.venues.polygon.config import PolygonFeedConfig
+    from tradewire.venues.polygon.messages import Quote
 
     count = 0
     first = last = 0

@@ -239,7 +239,7 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
     if name.startswith("tradewire"):
         cfg = workdir / "bench.yaml"
         cfg.write_text(_config_yaml(symbols, workdir, tuning=TUNINGS[name]), encoding="utf-8")
-        cmd = [sys.executable, "-m", "tradewire.cli", "run", "--config", str(cfg),
+        cmd = [sys.executable, "-m", "tradewire.app.cli", "run", "--config", str(cfg),
                "--sim-feed-url", sim.feed_url, "--sim-broker-url", sim.broker_url,
                "--no-panel", "--journal", str(workdir / "bench.twj"),
                "--report-json", str(report_path), "--env-file", str(workdir / "none.env")]  # fmt: skip

@@ -18,8 +18,8 @@ from pathlib import Path
 from time import perf_counter_ns
 
 from tradewire.engine.strategy import Strategy
-from tradewire.polygon.messages import Quote
 from tradewire.sim.triggers import TRIGGER_SYMBOL
+from tradewire.venues.polygon.messages import Quote
 
 
 class TriggerStrategy(Strategy):

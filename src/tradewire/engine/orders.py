@@ -494,13 +494,13 @@ class OrderManager:
             if missing <= 1e-9:
                 return None
             avg = event.cumulative_avg
-            if missing > qty + 1e-9 and avg is not None and math.isfinite(avg) and avg > 0:
-                # An earlier execution never reached us: book the whole difference at the
-                # price that makes our average the broker's.
-                price = (avg * cumulative - order.avg_fill_price * order.filled_qty) / missing
+            if avg is not None and math.isfinite(avg) and avg > 0:
+                # Book what we lack at the price that makes our average the broker's: exact
+                # when an execution never reached us, and when another route booked part.
+                derived = (avg * cumulative - order.avg_fill_price * order.filled_qty) / missing
+                if 0 < derived < math.inf:
+                    price = derived
             qty = missing
-            if not (math.isfinite(price) and price > 0):
-                return self._refuse(order, f"average price {avg}")
         if order.filled_qty + qty > order.qty + 1e-9:
             return self._refuse(
                 order, f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order"

@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from tradewire.polygon.messages import Aggregate, Quote, Trade
+    from tradewire.venues.polygon.messages import Aggregate, Quote, Trade
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradewire.alpaca.client import AlpacaClient
 from tradewire.errors import RetryableBrokerError, TradewireError
+from tradewire.venues.alpaca.client import AlpacaClient
 
 log = logging.getLogger(__name__)
 

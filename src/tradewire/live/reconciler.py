@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tradewire.alpaca.client import AlpacaClient
-from tradewire.alpaca.messages import Order as BrokerOrder
 from tradewire.engine import orders as o
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import PositionCheck, missing_means_abandon, plan_orders
 from tradewire.engine.translate import OrderFact, events_from_fact
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
+from tradewire.venues.alpaca.client import AlpacaClient
+from tradewire.venues.alpaca.messages import Order as BrokerOrder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

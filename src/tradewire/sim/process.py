@@ -58,7 +58,7 @@ class SimProcess:
         return self.broker_url.replace("http://", "ws://", 1) + "/stream"
 
     async def start(self) -> None:
-        cmd = [sys.executable, "-m", "tradewire.cli", "sim", *self.args]
+        cmd = [sys.executable, "-m", "tradewire.app.cli", "sim", *self.args]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._proc = await asyncio.create_subprocess_exec(
             *cmd,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tradewire.app.config import load_config
 from tradewire.bench.tick_to_trade import TUNINGS, _config_yaml, analyse, ratios, split
-from tradewire.config import load_config
 from tradewire.sim.triggers import TriggerLog, trigger_of, trigger_quote
 
 

@@ -1,0 +1,50 @@
+"""``tradewire`` command line: run | sim | bench | kill | doctor | journal.
+
+Each subcommand lives in the module that owns it and exposes ``configure(parser)`` and
+``main(args) -> int``; this file only routes, so ``tradewire --help`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("tradewire.app.run", "trade the configured strategies (simulator when no keys)"),
+    "sim": ("tradewire.sim.cli", "run the local venue simulator (Polygon feed + Alpaca broker)"),
+    "bench": (
+        "tradewire.bench.cli",
+        "tick-to-trade, throughput and order round trip, ours vs the official SDKs",
+    ),
+    "kill": ("tradewire.app.kill", "engage the kill switch of a running engine"),
+    "doctor": ("tradewire.doctor.cli", "audit this host for low-latency trading"),
+    "journal": (
+        "tradewire.engine.journal_audit",
+        "show, export, verify or repair an order journal (repair keeps the original)",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tradewire", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args._module.main(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Application config: ``config/trading_apis.yaml`` plus secrets from the environment / ``.env``.
+
+Each component owns its ``<Component>Config``; this module only composes them, decides the
+mode (local simulator, paper or live) and turns every validation failure into one
+``ConfigError`` that names the file and the dotted path of the bad key. Secrets never come
+from YAML: they are read from the environment, so a config file can be committed safely.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError
+
+from tradewire.configbase import (
+    NonNegativeFloat,
+    Port,
+    PositiveFloat,
+    StrictModel,
+    describe_validation_error,
+    load_dotenv_file,
+)
+from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.errors import ConfigError
+from tradewire.metrics.config import MetricsConfig
+from tradewire.tuning.config import TuningConfig
+from tradewire.venues.alpaca.config import AlpacaBrokerConfig
+from tradewire.venues.polygon.config import PolygonFeedConfig
+
+DEFAULT_CONFIG_PATH = Path("config/trading_apis.yaml")
+
+POLYGON_KEY_VARS = ("POLYGON_API_KEY", "MASSIVE_API_KEY")
+ALPACA_KEY_VAR = "ALPACA_API_KEY"
+ALPACA_SECRET_VAR = "ALPACA_API_SECRET"  # noqa: S105 - a variable name, not a secret
+
+Mode = Literal["auto", "sim", "paper", "live"]
+
+
+class StrategyEntry(StrictModel):
+    """One strategy to load: ``path`` is ``package.module:Class`` or ``file.py:Class``."""
+
+    path: str
+    symbols: list[str] = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+
+
+class SimulatorConfig(StrictModel):
+    """The local venue simulator that ``run`` starts when no credentials are present."""
+
+    symbols: list[str] = Field(
+        default_factory=lambda: ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY"]
+    )
+    rate: PositiveFloat = 2_000.0
+    seed: int = 7
+    extra_args: list[str] = Field(default_factory=list)
+
+
+class ControlConfig(StrictModel):
+    """Kill-switch HTTP endpoint: loopback only, guarded by a bearer token from the environment."""
+
+    enabled: bool = True
+    host: Literal["127.0.0.1", "::1", "localhost"] = "127.0.0.1"
+    port: Port = 9091
+    token_env: str = "TRADEWIRE_CONTROL_TOKEN"  # noqa: S105 - a variable name
+
+
+class RunConfig(StrictModel):
+    """How ``tradewire run`` behaves around the trading session."""
+
+    cancel_open_orders_on_stop: bool = True
+    flatten_on_kill: bool = False
+    panel: bool = True
+    panel_refresh_s: PositiveFloat = 0.5
+    # Start-up recovery and each reconciliation round retry broker reads this long.
+    reconcile_timeout_s: PositiveFloat = 10.0
+    # Open orders and positions are compared with the broker this often while orders are
+    # open (every sixth interval otherwise), and after every trade_updates gap.
+    reconcile_interval_s: PositiveFloat = 5.0
+    # Cancel-all and flatten (kill switch, stop) retry until verified, at most this long.
+    finish_timeout_s: PositiveFloat = 15.0
+    duration_s: NonNegativeFloat = 0.0
+
+
+class AppConfig(StrictModel):
+    """Everything ``tradewire run`` needs. Unknown keys anywhere are errors."""
+
+    mode: Mode = "auto"
+    allow_live_trading: bool = False
+    feed: PolygonFeedConfig = Field(default_factory=PolygonFeedConfig)
+    broker: AlpacaBrokerConfig = Field(default_factory=AlpacaBrokerConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
+    strategies: list[StrategyEntry] = Field(default_factory=list)
+
+
+class Credentials:
+    """Keys read from the environment. ``repr`` shows only which keys are present."""
+
+    def __init__(
+        self,
+        polygon_key: SecretStr | None,
+        alpaca_key: SecretStr | None,
+        alpaca_secret: SecretStr | None,
+    ) -> None:
+        self.polygon_key = polygon_key
+        self.alpaca_key = alpaca_key
+        self.alpaca_secret = alpaca_secret
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.polygon_key, self.alpaca_key, self.alpaca_secret))
+
+    def missing_for_venues(self) -> list[str]:
+        missing = []
+        if self.polygon_key is None:
+            missing.append(POLYGON_KEY_VARS[0])
+        if self.alpaca_key is None:
+            missing.append(ALPACA_KEY_VAR)
+        if self.alpaca_secret is None:
+            missing.append(ALPACA_SECRET_VAR)
+        return missing
+
+    def __repr__(self) -> str:
+        have = [n for n, v in self._named() if v is not None]
+        return f"Credentials(present={have})"
+
+    def _named(self) -> list[tuple[str, SecretStr | None]]:
+        return [
+            (POLYGON_KEY_VARS[0], self.polygon_key),
+            (ALPACA_KEY_VAR, self.alpaca_key),
+            (ALPACA_SECRET_VAR, self.alpaca_secret),
+        ]
+
+
+def read_credentials(
+    env: dict[str, str] | None = None, *, dotenv: Path | None = None
+) -> Credentials:
+    """Read keys from ``env`` (default: ``os.environ``) overlaid on a ``.env`` file."""
+    merged: dict[str, str] = {}
+    if dotenv is not None:
+        merged.update(load_dotenv_file(dotenv))
+    merged.update(env if env is not None else os.environ)
+
+    def get(*names: str) -> SecretStr | None:
+        for name in names:
+            value = merged.get(name, "").strip()
+            if value:
+                return SecretStr(value)
+        return None
+
+    return Credentials(get(*POLYGON_KEY_VARS), get(ALPACA_KEY_VAR), get(ALPACA_SECRET_VAR))
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    """Load and validate the YAML config; a missing default file means all defaults.
+
+    Raises:
+        ConfigError: the file is unreadable, not YAML, not a mapping, or fails validation;
+            the message names the file and each bad key's dotted path.
+    """
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG_PATH
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: config file not found")
+        return AppConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(raw).__name__}")
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source=str(path))) from None
+
+
+def resolve_mode(config: AppConfig, creds: Credentials) -> Literal["sim", "paper", "live"]:
+    """Pick where to trade. ``auto`` means: real venues when any key is present, else the simulator.
+
+    Live money needs both ``mode: live`` and ``allow_live_trading: true``; a partial set of
+    keys is an error naming the missing variables rather than a silent fall back to the sim.
+    """
+    mode = config.mode
+    if mode == "auto":
+        mode = "paper" if creds.any else "sim"
+    if mode == "sim":
+        return "sim"
+    missing = creds.missing_for_venues()
+    if missing:
+        raise ConfigError(
+            f"mode {mode!r} needs credentials: set {', '.join(missing)} in the environment or .env "
+            "(or set mode: sim to use the local simulator)"
+        )
+    if mode == "live" and not config.allow_live_trading:
+        raise ConfigError(
+            "mode 'live' trades real money: set allow_live_trading: true in the config to confirm"
+        )
+    return mode

@@ -1,0 +1,334 @@
+"""``tradewire run``: the main job.
+
+With no credentials it starts the venue simulator in its own process and trades the
+configured strategies against it; with keys it trades Alpaca paper (or live, when the
+config says so twice) on real Polygon data. A live panel shows the figures; Ctrl-C stops
+cleanly (cancelling open orders if configured) and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
+from tradewire.app.control import ControlServer, resolve_control_token
+from tradewire.app.panel import Panel, summary
+from tradewire.engine.strategy import StrategyConfig, load_strategy
+from tradewire.errors import ConfigError, TradewireError
+from tradewire.live.node import TradingNode, Venues
+from tradewire.metrics.exporter import MetricsExporter
+from tradewire.sim.process import SimProcess
+from tradewire.tuning.busy_poll import BusyPoller
+from tradewire.tuning.config import TuningConfig
+from tradewire.tuning.outcome import Outcome
+from tradewire.tuning.process import apply_gc, apply_scheduling, plan_cpus, set_affinity
+from tradewire.tuning.sockets import SocketOptions
+
+log = logging.getLogger("tradewire.run")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, help="YAML config (default config/trading_apis.yaml)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after S seconds (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--no-panel", action="store_true", help="plain log lines instead of the live panel"
+    )
+    parser.add_argument(
+        "--journal", type=Path, default=None, help="journal file (overrides the config)"
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="Prometheus port (overrides the config)"
+    )
+    parser.add_argument(
+        "--control-port", type=int, default=None, help="kill-switch port (overrides the config)"
+    )
+    parser.add_argument(
+        "--sim-feed-url", default=None, help="use an already running `tradewire sim`: its feed URL"
+    )
+    parser.add_argument(
+        "--sim-broker-url",
+        default=None,
+        help="use an already running `tradewire sim`: its broker URL",
+    )
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="dotenv file with keys (default .env)"
+    )
+    parser.add_argument(
+        "--report-json",
+        type=Path,
+        default=None,
+        help="on exit, write the summary and every latency stage's percentiles here",
+    )
+    parser.add_argument("--log-level", default="WARNING")
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load_config(args.config)
+        creds = read_credentials(dotenv=args.env_file)
+        mode = resolve_mode(config, creds)
+        config_dir = (args.config or Path("config/trading_apis.yaml")).resolve().parent
+        strategies = [
+            load_strategy(
+                StrategyConfig(e.path, e.symbols, e.params, e.name), base_dir=config_dir.parent
+            )
+            for e in config.strategies
+        ]
+        if not strategies:
+            raise ConfigError("no strategies configured: add one under 'strategies:' in the config")
+    except ConfigError as exc:
+        print(f"tradewire run: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        import uvloop
+
+        return uvloop.run(_run(config, creds, mode, strategies, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(
+    config: AppConfig, creds: Any, mode: str, strategies: list[Any], args: argparse.Namespace
+) -> int:
+    duration = args.duration if args.duration is not None else (config.run.duration_s or None)
+    sim: SimProcess | None = None
+    if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
+        stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"
+        venues = Venues(
+            "sim",
+            args.sim_feed_url,
+            args.sim_broker_url,
+            stream_url,
+            "test-key",
+            "test-key",
+            "test-secret",
+        )
+        journal = args.journal or Path("var/journal/sim-external.twj")
+    elif mode == "sim":
+        sc = config.simulator
+        symbols = sorted({s for e in config.strategies for s in e.symbols} | set(sc.symbols))
+        sim = SimProcess(
+            [
+                "--symbols",
+                ",".join(symbols),
+                "--rate",
+                str(sc.rate),
+                "--seed",
+                str(sc.seed),
+                *sc.extra_args,
+            ]
+        )
+        await sim.start()
+        venues = Venues(
+            "sim",
+            sim.feed_url,
+            sim.broker_url,
+            sim.stream_url,
+            "test-key",
+            "test-key",
+            "test-secret",
+        )
+        journal = args.journal or Path(f"var/journal/sim-{time.strftime('%Y%m%d-%H%M%S')}.twj")
+    else:
+        broker = config.broker.model_copy(update={"live": mode == "live"})
+        assert creds.polygon_key is not None
+        assert creds.alpaca_key is not None
+        assert creds.alpaca_secret is not None
+        venues = Venues(mode, config.feed.url, broker.rest_url, broker.trade_stream_url,
+                        creds.polygon_key.get_secret_value(), creds.alpaca_key.get_secret_value(),
+                        creds.alpaca_secret.get_secret_value())  # fmt: skip
+        journal = args.journal or Path(f"var/journal/{mode}.twj")
+    tuning = config.tuning
+    plan = plan_cpus(os.sched_getaffinity(0), tuning, local_simulator=sim is not None)
+    outcomes: list[Outcome] = []
+    if tuning.enabled:
+        if sim is not None and sim.pid is not None:
+            outcomes.append(set_affinity(sim.pid, plan.simulator, "simulator"))
+        outcomes.append(set_affinity(0, plan.engine, "engine (feed and orders)"))
+        outcomes.extend(apply_scheduling(tuning))
+    broker_config = config.broker
+    if mode == "sim":
+        # The simulator enforces no rate limit unless told to; Alpaca's 200/min would only
+        # queue orders in our own client and show as round-trip time.
+        broker_config = broker_config.model_copy(update={"rate_limit_per_minute": 1_000_000})
+    try:
+        node = TradingNode(
+            venues,
+            strategies,
+            feed_config=config.feed,
+            broker_config=broker_config,
+            risk_config=config.risk,
+            journal_config=config.journal,
+            journal_path=journal,
+            socket_options=_socket_options(tuning) if tuning.enabled else None,
+            housekeeping_cpus=plan.housekeeping if tuning.enabled else None,
+            reconcile_interval_s=config.run.reconcile_interval_s,
+            reconcile_timeout_s=config.run.reconcile_timeout_s,
+            finish_timeout_s=config.run.finish_timeout_s,
+        )
+    except (OSError, TradewireError) as exc:
+        # The simulator child must not outlive a node that could not be built.
+        if sim is not None:
+            await sim.stop()
+        print(f"tradewire run: cannot open the journal {journal}: {exc}", file=sys.stderr)
+        return 2
+    exporter = control = None
+    panel = Panel(live=None if not args.no_panel and config.run.panel else False)
+    stop = asyncio.Event()
+    poller = BusyPoller()
+    code = 0
+    started = False  # a start-up cut short cancels nothing it did not see
+    try:
+        node.install_signal_handlers(stop.set)
+        # Start-up waits on the network (feed handshake, broker recovery): Ctrl-C and
+        # SIGTERM must end it there too, not only once trading has begun.
+        starting = asyncio.ensure_future(node.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TradewireError):
+                await starting
+            print("tradewire run: stopped during start-up", file=sys.stderr)
+            return 130
+        starting.result()
+        started = True
+        if tuning.enabled:
+            outcomes.extend(apply_gc(tuning))
+            for role, found in (("feed", node.feed.socket_outcomes),
+                                ("order", node.broker.socket_outcomes)):  # fmt: skip
+                outcomes.extend(
+                    dataclasses.replace(o, setting=f"{role} {o.setting}") for o in found or []
+                )
+            if tuning.busy_poll:
+                poller.start()
+                outcomes.append(Outcome("busy-poll loop", "applied", "the engine's CPU stays busy"))
+            else:
+                outcomes.append(Outcome("busy-poll loop", "off"))
+        print(_tuning_report(tuning.enabled, outcomes), flush=True)
+        if config.metrics.enabled:
+            port = args.metrics_port if args.metrics_port is not None else config.metrics.port
+            exporter = MetricsExporter(node.recorder, host=config.metrics.host, port=port)
+            try:
+                exporter.start()
+            except OSError as exc:
+                log.warning(
+                    "metrics endpoint %s:%s not started: %s", config.metrics.host, port, exc
+                )
+                exporter = None
+        if config.control.enabled:
+            token = resolve_control_token(
+                config.control.token_env, journal.parent / "control.token"
+            )
+            port = args.control_port if args.control_port is not None else config.control.port
+
+            async def on_kill(reason: str, flatten: bool) -> dict[str, Any]:
+                return await node.kill(reason, flatten=flatten or config.run.flatten_on_kill)
+
+            control = ControlServer(host=config.control.host, port=port, token=token, on_kill=on_kill,
+                                    on_status=lambda: {"state": node.risk.state.value, "mode": mode})  # fmt: skip
+            try:
+                await control.start()
+            except OSError as exc:
+                log.warning("kill-switch endpoint not started: %s", exc)
+                control = None
+        print(
+            f"tradewire run: {mode} mode, feed {venues.feed_url}, broker {venues.broker_url}, journal {journal}"
+            + (f", metrics {exporter.url}" if exporter else "")
+            + (
+                f", kill switch http://{config.control.host}:{control.port}/kill" if control else ""
+            ),
+            flush=True,
+        )
+        panel.start()
+        node.call_every(config.run.panel_refresh_s, lambda: panel.update(node.snapshot()))
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiter}, timeout=duration)
+        waiter.cancel()
+    except TradewireError as exc:
+        print(f"tradewire run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        poller.stop()
+        panel.stop()
+        outcome = None
+        try:
+            outcome = await node.stop(
+                cancel_open_orders=config.run.cancel_open_orders_on_stop and started
+            )
+        except Exception as exc:
+            log.exception("stopping the node failed")
+            print(f"tradewire run: stop failed: {exc}", file=sys.stderr)
+            code = code or 1
+        if outcome is not None and not outcome.ok:
+            print(
+                f"tradewire run: stopped with orders still live at the broker: {outcome.describe()}",
+                file=sys.stderr,
+            )
+            code = code or 3
+        if control is not None:
+            await control.stop()
+        if exporter is not None:
+            exporter.stop()
+        if sim is not None:
+            await sim.stop()
+    snapshot = node.snapshot()
+    print(summary(snapshot), flush=True)
+    if args.report_json is not None:
+        _write_report(args.report_json, node, snapshot)
+    return code
+
+
+def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
+    stages = {name: st.summary_us() for name, st in node.recorder.stages.items() if st.count}
+    report = {
+        "summary": dataclasses.asdict(snapshot),
+        "stages_us": stages,
+        # What the engine believes at exit, to compare with the broker's own view.
+        "positions": {
+            p.symbol: {"qty": p.qty, "avg_price": p.avg_price}
+            for p in sorted(node.book.positions.values(), key=lambda p: p.symbol)
+            if p.qty
+        },
+        "open_orders": sorted(c for c, x in node.oms.orders.items() if x.is_open),
+        "reconcile_corrections": dict(node.counters.reconcile_corrections),
+        "refused_events": node.counters.refused_events,
+    }
+    path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def _socket_options(tuning: TuningConfig) -> SocketOptions:
+    return SocketOptions(
+        tcp_nodelay=tuning.tcp_nodelay,
+        so_rcvbuf=tuning.so_rcvbuf,
+        so_sndbuf=tuning.so_sndbuf,
+        so_busy_poll_us=tuning.so_busy_poll_us,
+    )
+
+
+def _tuning_report(enabled: bool, outcomes: list[Outcome]) -> str:
+    """One line per setting: applied, denied (and why), or off."""
+    if not enabled:
+        return "tuning: disabled (tuning.enabled: false)"
+    return "tuning:\n" + "\n".join(f"  {o.line()}" for o in outcomes)

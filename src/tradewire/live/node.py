@@ -1,0 +1,787 @@
+"""The trading node: feed → strategy → risk → journal → order write, inline on one loop.
+
+Hot path (one call stack, from picows' frame callback): decode → ``Strategy.on_quote`` →
+``submit`` → risk check → ``intent`` journal record → request bytes written. Everything
+else (the ``sent`` record, fsync, metrics drain, panel, fills) runs after the write.
+
+Every fact about an order (REST reply, trade update, lookup, recovery, reconciliation)
+becomes an engine event applied by one function, :meth:`Ledger.apply` (state machine →
+journal → positions → strategy). Start-up is reconciliation before trading: replay the
+journal, settle every in-doubt order by client_order_id, reconcile every open order and
+position with the broker, then start the stream and the feed. Reconciliation then goes on:
+after every trade_updates gap and on a timer while orders are open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tradewire.engine import orders as o
+from tradewire.engine.codec import encode, replay, snapshot_records
+from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.journal import Journal, read_journal
+from tradewire.engine.journal_sync import JournalSyncer
+from tradewire.engine.ledger import Ledger
+from tradewire.engine.positions import PositionBook
+from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
+from tradewire.engine.session import SessionClock
+from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
+from tradewire.engine.translate import event_from_trade_update, events_from_fact
+from tradewire.errors import (
+    NotFound,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    RetryableBrokerError,
+    TradewireError,
+)
+from tradewire.live.finish import CancelOutcome, cancel_everything
+from tradewire.live.reconciler import Reconciler, fact_from, retrying
+from tradewire.live.snapshot import NodeSnapshot, PositionRow
+from tradewire.metrics.recorder import Recorder
+from tradewire.tuning.sockets import SocketOptions
+from tradewire.venues.alpaca.client import AlpacaClient
+from tradewire.venues.alpaca.config import AlpacaBrokerConfig
+from tradewire.venues.alpaca.errors import OrderValidationError
+from tradewire.venues.alpaca.messages import Order as BrokerOrder
+from tradewire.venues.alpaca.messages import TradeUpdate
+from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.alpaca.stream import TradeStream
+from tradewire.venues.polygon.client import PolygonClient
+from tradewire.venues.polygon.config import PolygonFeedConfig
+from tradewire.venues.polygon.messages import Aggregate, MarketEvent, MinuteAggregate, Quote, Trade
+
+log = logging.getLogger(__name__)
+_perf = time.perf_counter_ns
+_INF = float("inf")
+# Engine record kinds as the strategy sees them (Alpaca's event names).
+_UPDATE_NAMES = {
+    "ack": "accepted",
+    "cancel_req": "pending_cancel",
+    "replace_req": "pending_replace",
+}
+
+
+@dataclass(slots=True)
+class Venues:
+    """Where to connect and with which keys (sim, paper or live differ only here)."""
+
+    mode: str
+    feed_url: str
+    broker_url: str
+    stream_url: str
+    polygon_key: str
+    alpaca_key: str
+    alpaca_secret: str
+
+    def __repr__(self) -> str:
+        return f"Venues(mode={self.mode!r}, feed={self.feed_url!r}, broker={self.broker_url!r})"
+
+
+def _housekeeping_cpus() -> set[int] | None:
+    """CPUs this process is not pinned to (for helpers that must not take the engine's core)."""
+    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
+    return others or None
+
+
+class _Every:
+    """A repeating timer that keeps one handle (the node's timer list must not grow)."""
+
+    __slots__ = ("_callback", "_handle", "_interval", "_loop")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, interval_s: float, callback: Callable[[], None]
+    ) -> None:
+        self._loop = loop
+        self._interval = interval_s
+        self._callback = callback
+        self._handle: asyncio.TimerHandle | None = loop.call_later(interval_s, self._tick)
+
+    def _tick(self) -> None:
+        try:
+            self._callback()
+        except Exception:
+            log.exception("timer callback %r raised", self._callback)
+        if self._handle is not None:
+            self._handle = self._loop.call_later(self._interval, self._tick)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+class TradingNode:
+    """Runs strategies against one feed and one broker. Implements ``StrategyContext``."""
+
+    def __init__(
+        self,
+        venues: Venues,
+        strategies: list[Strategy],
+        *,
+        feed_config: PolygonFeedConfig | None = None,
+        broker_config: AlpacaBrokerConfig | None = None,
+        risk_config: RiskConfig | None = None,
+        journal_config: JournalConfig | None = None,
+        journal_path: Path | None = None,
+        recorder: Recorder | None = None,
+        socket_options: SocketOptions | None = None,
+        housekeeping_cpus: frozenset[int] | None = None,
+        reconcile_interval_s: float = 5.0,
+        reconcile_timeout_s: float = 10.0,
+        finish_timeout_s: float = 15.0,
+    ) -> None:
+        self.venues = venues
+        self.housekeeping_cpus = housekeeping_cpus
+        self.strategies = strategies
+        self.recorder = recorder or Recorder()
+        self.counters = self.recorder.counters
+        self.risk = RiskEngine(risk_config or RiskConfig())
+        self.oms = o.OrderManager()
+        self.book = PositionBook()
+        jcfg = journal_config or JournalConfig()
+        self.journal_config = jcfg
+        self.journal = Journal(journal_path or jcfg.path, fsync=jcfg.fsync)
+        # fsync "batch": a child process syncs the journal (engine/journal_sync.py); if it
+        # cannot start, the loop syncs after each burst of records instead.
+        self._journal_syncer: JournalSyncer | None = None
+        self.ids = ClientOrderIds()
+        self.broker = AlpacaClient(
+            venues.alpaca_key,
+            venues.alpaca_secret,
+            base_url=venues.broker_url,
+            config=broker_config,
+            on_order_event=self._on_client_event,
+            socket_options=socket_options,
+        )
+        self.stream = TradeStream(
+            venues.stream_url,
+            venues.alpaca_key,
+            venues.alpaca_secret,
+            on_update=self._on_trade_update,
+            on_gap=self._on_gap,
+        )
+        self.ledger = Ledger(self.oms, self.book, self.journal, on_applied=self._on_applied)
+        self._settling: set[str] = set()  # submissions the client is still settling
+        self.reconciler = Reconciler(
+            self.broker,
+            self.ledger,
+            settling=lambda: set(self._settling),
+            corrections=self.counters.reconcile_corrections,
+            abandon_after_s=jcfg.abandon_intents_older_than_s,
+            timeout_s=reconcile_timeout_s,
+        )
+        self.reconcile_interval_s = reconcile_interval_s
+        self.reconcile_timeout_s = reconcile_timeout_s
+        self.finish_timeout_s = finish_timeout_s
+        self.session_clock = SessionClock()
+        self._reconcile_ticks = 0
+        self.feed = PolygonClient(
+            venues.polygon_key,
+            url=venues.feed_url,
+            config=feed_config,
+            socket_options=socket_options,
+        )
+        self.feed.on_events(self._on_feed_events)
+        self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
+        self.mids: dict[str, float] = {}
+        self.last_trades: dict[str, float] = {}
+        self._trade_reference = (
+            risk_config or RiskConfig()
+        ).reference_price == "quote_or_last_trade"
+        self.handles: dict[str, OrderHandle] = {}
+        self._owner: dict[str, Strategy] = {}
+        self._quote_routes: dict[str, list[Strategy]] = {}
+        self._trade_routes: dict[str, list[Strategy]] = {}
+        self._bar_routes: dict[str, list[Strategy]] = {}
+        self._frame_ns = 0
+        self._sync_scheduled = False
+        self._cancel_after_ack: set[str] = set()
+        self._timers: list[_Every] = []
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._started = 0.0
+        self._last_events = 0
+        self._last_rate_t = 0.0
+        self.stopped = asyncio.Event()
+        self.cash = Decimal(0)
+
+    def __repr__(self) -> str:
+        return f"TradingNode({self.venues!r}, strategies={[s.name for s in self.strategies]})"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Replay, reconcile, then connect the stream and the feed and start the strategies."""
+        self._started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._start_journal_syncer()
+        await retrying(
+            self.broker.connect,
+            deadline=time.monotonic() + self.reconcile_timeout_s,
+            what="connect to the broker",
+        )
+        await self._recover()
+        await self.stream.start()
+        for strategy in self.strategies:
+            strategy.bind(self)
+            for sym in strategy.symbols:
+                self._quote_routes.setdefault(sym, []).append(strategy)
+                self._trade_routes.setdefault(sym, []).append(strategy)
+                self._bar_routes.setdefault(sym, []).append(strategy)
+        for strategy in self.strategies:
+            strategy.on_start()
+        symbols = sorted(self._quote_routes)
+        channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
+        await self.feed.subscribe(channels)
+        self._last_rate_t = loop.time()
+        self._tick()  # every gauge exists from the first scrape, not only after a second
+        self.call_every(1.0, self._tick)
+        self.call_every(self.reconcile_interval_s, self._reconcile_tick)
+        # Drain the latency rings here, often and in small pieces: a drain costs ~0.6 µs per
+        # sample (HdrHistogram), and the panel's 0.5 s drain of a 20k frames/s feed stalled
+        # the loop for 1-4 ms (tick-to-trade p99 1,980 µs; see docs/performance.md).
+        self.recorder.auto_drain = False
+        self.call_every(0.01, self.recorder.drain)
+
+    async def stop(self, *, cancel_open_orders: bool = True) -> CancelOutcome | None:
+        """Stop trading; with ``cancel_open_orders``, cancel until the broker has none open.
+
+        Returns what the cancel achieved (``None`` when not asked): a caller exits non-zero
+        and names the orders when any stayed live.
+        """
+        for timer in self._timers:
+            timer.cancel()
+        for strategy in self.strategies:
+            try:
+                strategy.on_stop()
+            except Exception:
+                log.exception("strategy %s: on_stop raised", strategy.name)
+        await self.feed.close()
+        pending = {t for t in self._tasks if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=3)
+        for task in pending:
+            task.cancel()  # still waiting (e.g. for a rate-limit token): never written
+        outcome: CancelOutcome | None = None
+        if cancel_open_orders and self.oms.open_count:
+            outcome = await self._cancel_everything(flatten=False)
+        else:
+            # One more round, so what the engine reports at exit is the broker's truth.
+            await self.reconciler.wait_idle()
+            with contextlib.suppress(TradewireError):
+                await self.reconciler.run_once("stop")
+        for order in list(self.oms.orders.values()):
+            if order.status is o.OrderStatus.INTENT:
+                self.ledger.apply(order.client_order_id, o.Abandoned())
+        await self.reconciler.wait_idle()
+        await self.stream.close()
+        await self.broker.close()
+        if self._journal_syncer is not None:
+            self._journal_syncer.stop()
+            self._journal_syncer = None
+        self.journal.close()
+        self.stopped.set()
+        return outcome
+
+    async def _cancel_everything(self, *, flatten: bool) -> CancelOutcome:
+        outcome = await cancel_everything(
+            self.broker, flatten=flatten, timeout_s=self.finish_timeout_s
+        )
+        # What the broker says now is the truth: one reconciliation round applies it.
+        with contextlib.suppress(TradewireError):
+            await self.reconciler.run_once("after cancel-all")
+        return outcome
+
+    async def _recover(self) -> None:
+        """Rebuild from the journal, then take the broker's word for everything open."""
+        deadline = time.monotonic() + self.reconcile_timeout_s
+        result = replay(read_journal(self.journal.path).records)
+        self.oms = self.ledger.oms = result.manager
+        for order in self.oms.orders.values():
+            self.ids.observe(order.client_order_id)
+        # 1. In-doubt orders (intent, sent, unknown) by client_order_id; never resend.
+        decided: dict[str, str] = {}
+        for order in result.in_doubt:
+            cid = order.client_order_id
+            try:
+                b = await retrying(
+                    partial(self.broker.get_order_by_client_id, cid),
+                    deadline=deadline,
+                    what=f"recover {cid}",
+                )
+            except NotFound:
+                self.ledger.apply(cid, o.Abandoned())
+                decided[cid] = "abandoned: not at the broker"
+                continue
+            self.ledger.apply_all(cid, events_from_fact(fact_from(b)))
+            decided[cid] = f"adopted: {b.status}"
+        if decided:
+            log.warning("recovered %d in-doubt orders from the journal: %s", len(decided), decided)
+        # 2. Every other open order (filled or cancelled while we were down), orders placed
+        # outside the engine, then the broker's positions as they stand.
+        await self.reconciler.run_once("start-up")
+        positions = await retrying(
+            self.broker.get_positions, deadline=deadline, what="list positions"
+        )
+        held = {p.symbol for p in positions}
+        for pos in positions:
+            self.book.set_position(pos.symbol, float(pos.qty), float(pos.avg_entry_price))
+        for symbol in [s for s in self.book.positions if s not in held]:
+            self.book.set_position(symbol, 0.0, 0.0)
+        account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
+        self.cash = account.cash
+        self.journal.sync()
+
+    # -- market data (hot path) ----------------------------------------------------------
+
+    def _on_feed_events(self, events: list[MarketEvent], recv_ns: int) -> None:
+        self._frame_ns = recv_ns
+        counters = self.counters
+        counters.frames += 1
+        counters.events += len(events)
+        mids = self.mids
+        first = True
+        for ev in events:
+            etype = type(ev)
+            if etype is Quote:
+                assert isinstance(ev, Quote)
+                routes = self._quote_routes.get(ev.symbol)
+                if routes:
+                    # Only subscribed symbols: a hostile feed's millions of others must not
+                    # grow the dict; a non-finite mid is no reference price.
+                    mid = ev.price
+                    if 0.0 < mid < _INF:
+                        mids[ev.symbol] = mid
+                    if first:
+                        first = False
+                        # One frame in 16: the stage is a distribution, and recording every
+                        # frame of a busy feed made the drains the loop's biggest stall.
+                        if not counters.frames & 15:
+                            self.recorder.stages["frame_to_callback"].record(_perf() - recv_ns)
+                    for strategy in routes:
+                        self._guard(strategy.on_quote, ev, strategy)
+            elif etype is Trade:
+                routes = self._trade_routes.get(ev.symbol)
+                if routes:
+                    if self._trade_reference:
+                        price = ev.price  # type: ignore[union-attr]
+                        if 0.0 < price < _INF:
+                            self.last_trades[ev.symbol] = price
+                    for strategy in routes:
+                        self._guard(strategy.on_trade, ev, strategy)
+            elif etype is Aggregate or etype is MinuteAggregate:
+                routes = self._bar_routes.get(ev.symbol)
+                for strategy in routes or ():
+                    self._guard(strategy.on_bar, ev, strategy)
+        if self.risk.state is TradingState.REDUCING and self.risk.state_reason.startswith("stale"):
+            self.risk.on_feed_recovered()
+
+    def _guard(self, fn: Callable[[Any], None], arg: Any, strategy: Strategy) -> None:
+        # A strategy bug must not take the feed (and every other strategy) down with it.
+        try:
+            fn(arg)
+        except Exception:
+            log.exception("strategy %s raised in %s", strategy.name, fn.__name__)
+
+    # -- StrategyContext -------------------------------------------------------------------
+
+    def submit(
+        self,
+        strategy: Strategy,
+        symbol: str,
+        side: str,
+        qty: float,
+        *,
+        order_type: str,
+        limit_price: float | None,
+        stop_price: float | None,
+        time_in_force: str,
+        extended_hours: bool,
+        client_order_id: str | None,
+    ) -> OrderHandle:
+        t0 = _perf()
+        cid = client_order_id or self.ids.next()
+        handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price)  # type: ignore[arg-type]
+        book = self.book
+        oms = self.oms
+        ref = self.mids.get(symbol)
+        if ref is None and self._trade_reference:
+            ref = self.last_trades.get(symbol)
+        verdict = self.risk.check(
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=limit_price,
+            mid=ref,
+            position=book.qty(symbol),
+            open_orders=oms.open_count,
+            gross_exposure=book.gross_exposure,
+            daily_pnl=book.daily_pnl,
+            now_ns=time.monotonic_ns(),
+            working=oms.working.get(symbol),
+            working_notional=oms.working_notional,
+        )
+        if verdict is not APPROVED:
+            return self._deny(handle, strategy, str(verdict), getattr(verdict, "reason", None))
+        try:
+            request = build_order(
+                symbol=symbol, side=side, order_type=order_type, time_in_force=time_in_force,
+                qty=qty, limit_price=limit_price, stop_price=stop_price,
+                extended_hours=extended_hours, client_order_id=cid,
+            )  # fmt: skip
+        except OrderValidationError as exc:
+            return self._deny(handle, strategy, f"invalid: {exc}", None)
+        assert ref is not None  # risk denies an order with no reference price
+        self.ledger.create_intent(
+            o.Order(
+                cid,
+                symbol,
+                side,
+                qty,
+                order_type,
+                limit_price,
+                strategy=strategy.name,
+                ref_price=limit_price if limit_price is not None and limit_price > ref else ref,
+            ),
+            time_in_force,
+        )
+        task = self.broker.submit_order_nowait(request)  # the bytes leave here
+        t1 = _perf()
+        stages = self.recorder.stages
+        stages["callback_to_order_written"].record(t1 - t0)
+        if self._frame_ns:
+            stages["frame_to_order_written"].record(t1 - self._frame_ns)
+        # -- after the write --
+        self.handles[cid] = handle
+        self._owner[cid] = strategy
+        self.counters.orders_sent += 1
+        self._settling.add(cid)
+        self._tasks.add(task)
+        task.add_done_callback(partial(self._on_submit_done, cid, t0))
+        self._schedule_sync()
+        return handle
+
+    def _deny(self, handle: OrderHandle, strategy: Strategy, why: str, reason: Any) -> OrderHandle:
+        handle.denied = why
+        handle.status = "denied"
+        self.counters.orders_denied += 1
+        key = reason.value if reason is not None else "invalid"
+        self.counters.denials_by_reason[key] = self.counters.denials_by_reason.get(key, 0) + 1
+        self.journal.append("denied", handle.client_order_id, {"why": why, "strategy": strategy.name,
+                                                                "symbol": handle.symbol})  # fmt: skip
+        self._schedule_sync()
+        return handle
+
+    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
+        order = self.oms.get(client_order_id)
+        if order is None or not order.is_open or order.status is o.OrderStatus.PENDING_CANCEL:
+            return
+        if not order.broker_id:
+            self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
+            return
+        self.ledger.apply(client_order_id, o.CancelRequested())
+        self._spawn(self._cancel(order.broker_id, client_order_id))
+
+    async def _cancel(self, broker_id: str, cid: str) -> None:
+        # A cancel that meets a 5xx or 429 is retried (Retry-After honoured) within a bound;
+        # a definitive refusal (404, 422 "not cancelable": it filled or ended first) or the
+        # bound running out hands the order to reconciliation, which learns how it ended.
+        delay = 0.1
+        deadline = time.monotonic() + self.finish_timeout_s
+        while True:
+            try:
+                await self.broker.cancel_order(broker_id)
+                self.counters.cancels += 1
+                return
+            except RetryableBrokerError as exc:
+                wait = exc.retry_after or delay
+                if time.monotonic() + wait > deadline:
+                    log.error("cancel of %s failed until the deadline: %s", cid, exc)
+                    break
+                log.warning("cancel of %s failed (%s); retrying in %.2fs", cid, exc, wait)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, 2.0)
+            except TradewireError as exc:
+                log.info("cancel of %s refused: %s; reconciling", cid, exc)
+                break
+        self.reconciler.request(f"cancel of {cid} not confirmed")
+
+    def position(self, symbol: str) -> PositionView:
+        pos = self.book.positions.get(symbol)
+        if pos is None:
+            return PositionView(symbol)
+        return PositionView(symbol, pos.qty, pos.avg_price, pos.realized, pos.unrealized)
+
+    def open_orders(self, strategy: Strategy) -> list[OrderHandle]:
+        return [
+            h for cid, h in self.handles.items() if h.is_open and self._owner.get(cid) is strategy
+        ]
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(delay_s, callback)
+
+    def call_every(self, interval_s: float, callback: Callable[[], None]) -> _Every:
+        timer = _Every(asyncio.get_running_loop(), interval_s, callback)
+        self._timers.append(timer)
+        return timer
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    # -- order outcomes (after the write) ----------------------------------------------------
+
+    def _on_client_event(self, kind: str, cid: str, detail: object) -> None:
+        # The client's steps of one submission, turned into engine events.
+        if cid not in self.oms.orders:
+            return
+        ledger = self.ledger
+        if kind == "written":
+            ledger.apply(cid, o.Sent())
+        elif kind in ("acked", "resolved") and isinstance(detail, BrokerOrder):
+            self.counters.orders_acked += 1
+            ledger.apply_all(cid, events_from_fact(fact_from(detail)))
+            if cid in self._cancel_after_ack:
+                self._cancel_after_ack.discard(cid)
+                self.cancel(self._owner[cid], cid)
+        elif kind == "rejected":
+            self.counters.orders_rejected += 1
+            ledger.apply(cid, o.Rejected(str(detail)))
+            if self.risk.on_reject(time.monotonic_ns()):
+                log.error("circuit breaker tripped: %s", self.risk.state_reason)
+        elif kind == "unknown":
+            self.counters.orders_unknown += 1
+            ledger.apply(cid, o.Unknown(str(detail)))
+        elif kind in ("resent", "lookup", "unresolved"):
+            self.journal.append(kind, cid)  # audit lines: they change no order
+        self._schedule_sync()
+
+    def _on_submit_done(self, cid: str, t0: int, task: asyncio.Future[BrokerOrder]) -> None:
+        self._tasks.discard(task)
+        self._settling.discard(cid)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            self.recorder.stages["order_round_trip"].record(_perf() - t0)
+        elif isinstance(exc, OrderOutcomeUnknown):
+            log.warning("order %s still unknown; reconciliation will decide", cid)
+            self.reconciler.request(f"order {cid} unresolved")
+        elif not isinstance(exc, OrderRejected):
+            log.error("order %s: %s", cid, exc)
+
+    def _on_trade_update(self, update: TradeUpdate) -> None:
+        b = update.order
+        cid = b.client_order_id
+        if cid not in self.oms.orders:
+            # Placed outside this node (the kill switch's flatten, the Alpaca dashboard,
+            # another tool): positions belong to the account, so it is adopted and counted.
+            fact = fact_from(b)
+            if not fact.symbol or not 0.0 < fact.qty < _INF or fact.side not in ("buy", "sell"):
+                self.counters.refused_events += 1
+                log.warning("refused a trade update for an unknown order %s", cid)
+                return
+            external = o.Order(
+                cid,
+                fact.symbol,
+                fact.side,
+                fact.qty,
+                fact.order_type,
+                fact.limit_price,
+                strategy="external",
+                created_ns=time.time_ns(),
+                ref_price=fact.limit_price or float(update.price or 0),
+            )
+            self.ledger.create(external, kind="external", broker_id=b.id)
+        avg = float(b.filled_avg_price) if b.filled_avg_price is not None else None
+        event = event_from_trade_update(
+            update.event,
+            execution_id=update.execution_id,
+            qty=float(update.qty) if update.qty is not None else None,
+            price=float(update.price) if update.price is not None else None,
+            broker_id=b.id,
+            cumulative_filled=float(b.filled_qty),
+            cumulative_avg=avg,
+        )
+        if event is None:
+            return
+        refused = self.ledger.refused
+        self.ledger.apply(cid, event)
+        if self.ledger.refused != refused:
+            self.counters.refused_events += 1
+            self.reconciler.request(f"refused an update for {cid}")
+        self._schedule_sync()
+
+    def _on_applied(self, event: o.OrderEvent, applied: o.Applied) -> None:
+        # The last step of the one outcome path: the owner hears of every change.
+        order = applied.order
+        cid = order.client_order_id
+        if applied.fill_qty:
+            self.counters.fills += 1
+        handle = self.handles.get(cid)
+        strategy = self._owner.get(cid)
+        if handle is None or strategy is None:
+            return
+        handle.status = order.status.value
+        handle.filled_qty = order.filled_qty
+        handle.filled_avg_price = order.avg_fill_price or None
+        handle.broker_order_id = order.broker_id or None
+        if isinstance(event, o.Rejected):
+            handle.reject_reason = event.reason
+        kind = _UPDATE_NAMES.get(encode(event)[0], encode(event)[0])
+        self._guard(
+            strategy.on_order_update,
+            OrderUpdate(
+                kind,
+                handle,
+                applied.fill_qty,
+                applied.fill_price or None,
+                self.book.qty(order.symbol) if applied.fill_qty else None,
+            ),
+            strategy,
+        )
+
+    def _on_gap(self) -> None:
+        # The stream came back: events in the gap are lost upstream; ask the broker.
+        self.counters.stream_reconnects = self.stream.reconnects
+        self.reconciler.request("trade_updates gap")
+
+    def _reconcile_tick(self) -> None:
+        # While orders are open, every tick; otherwise every sixth (positions can still move
+        # through orders placed elsewhere).
+        self._reconcile_ticks += 1
+        if self.oms.open_count or self._reconcile_ticks % 6 == 0:
+            self.reconciler.request("timer")
+
+    # -- housekeeping (off the hot path) -----------------------------------------------------
+
+    def _start_journal_syncer(self) -> None:
+        if self.journal.fsync != "batch":
+            return
+        syncer = JournalSyncer(
+            self.journal.path,
+            self.journal_config.fsync_interval_ms,
+            cpus=set(self.housekeeping_cpus) if self.housekeeping_cpus else _housekeeping_cpus(),
+        )
+        try:
+            syncer.start()
+        except OSError as exc:
+            log.warning("journal syncer process not started (%s); syncing on the loop", exc)
+            return
+        self._journal_syncer = syncer
+
+    def _schedule_sync(self) -> None:
+        if self._journal_syncer is not None:
+            return
+        if not self._sync_scheduled:
+            self._sync_scheduled = True
+            delay = self.journal_config.fsync_interval_ms / 1000
+            asyncio.get_running_loop().call_later(delay, self._sync)
+
+    def _sync(self) -> None:
+        self._sync_scheduled = False
+        self.journal.sync()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        events = self.counters.events
+        self.recorder.market_data_rate = (events - self._last_events) / max(
+            now - self._last_rate_t, 1e-9
+        )
+        self._last_events, self._last_rate_t = events, now
+        self.counters.feed_reconnects = self.feed.reconnects
+        self.counters.stream_reconnects = self.stream.reconnects
+        for sym, mid in self.mids.items():
+            self.book.mark(sym, mid)
+        self._bound_memory()
+        if self.session_clock.new_session(time.time()):
+            # max_daily_loss is per US equity session, not for the life of the process.
+            self.book.start_new_day()
+            self.journal.append("new_day", "-", {"day": self.session_clock.day})
+            log.info("new trading session %s: daily P&L reset", self.session_clock.day)
+        self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
+        self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
+        self.recorder.gauges["tradewire_open_orders"] = float(self.oms.open_count)
+        self.recorder.gauges["tradewire_gross_exposure_usd"] = self.book.gross_exposure
+
+    def _bound_memory(self) -> None:
+        # A long day at thousands of orders a second: forget ended orders beyond the bound,
+        # and start a new journal segment headed by the open state once the file is large.
+        cfg = self.journal_config
+        for cid in self.oms.evict_terminal(keep=cfg.keep_ended_orders):
+            self.handles.pop(cid, None)
+            self._owner.pop(cid, None)
+        if self.journal.size > cfg.segment_mb * 1_000_000:
+            archived = self.journal.rotate(snapshot_records(self.oms))
+            log.info("journal: new segment; the previous one is kept as %s", archived)
+
+    async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
+        """Kill switch: halt, cancel every open order, optionally flatten every position.
+
+        Cancel-all and flatten are retried with backoff (429 honoured) until the broker
+        shows nothing open, within ``finish_timeout_s``. The result names anything still
+        live, and ``ok`` is False then: every entry point reports it.
+        """
+        self.risk.engage_kill_switch(reason, time.monotonic_ns())
+        self.journal.append("kill", "-", {"reason": reason, "flatten": flatten})
+        self.journal.sync()
+        log.error("KILL SWITCH: %s (flatten=%s)", reason, flatten)
+        # Orders already on their way could land after the cancel-all and fill after the
+        # flatten: let in-flight submissions settle first (nothing new passes risk now).
+        in_flight = {t for t in self._tasks if not t.done()}
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.broker.config.request_timeout_s)
+        outcome = await self._cancel_everything(flatten=flatten)
+        result = {"state": self.risk.state.value, **outcome.as_dict()}
+        self.journal.append("kill_result", "-", result)
+        if not outcome.ok:
+            log.error("KILL SWITCH incomplete: %s", outcome.describe())
+        return result
+
+    def install_signal_handlers(self, stop: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.kill("SIGUSR1")))
+
+    def snapshot(self) -> NodeSnapshot:
+        self.recorder.drain()
+        c = self.counters
+        positions = [
+            PositionRow(p.symbol, p.qty, p.avg_price, p.mark, p.realized, p.unrealized)
+            for p in sorted(self.book.positions.values(), key=lambda p: p.symbol)
+            if p.qty or p.realized
+        ]
+        latency = {
+            name: (pct[50.0], pct[99.0], stage.count)
+            for name, stage in self.recorder.stages.items()
+            if stage.count
+            for pct in (stage.percentiles_us((50.0, 99.0)),)
+        }
+        return NodeSnapshot(
+            mode=self.venues.mode, state=self.risk.state.value,
+            uptime_s=time.monotonic() - self._started if self._started else 0.0,
+            feed_rate=self.recorder.market_data_rate, events=c.events, frames=c.frames,
+            reconnects=self.feed.reconnects + self.stream.reconnects, orders_sent=c.orders_sent,
+            orders_acked=c.orders_acked, orders_rejected=c.orders_rejected,
+            orders_unknown=c.orders_unknown, risk_denied=c.orders_denied, fills=c.fills,
+            open_orders=self.oms.open_count, realized_pnl=self.book.realized,
+            unrealized_pnl=self.book.unrealized, positions=positions, latency_us=latency,
+            note=self.risk.state_reason,
+        )  # fmt: skip

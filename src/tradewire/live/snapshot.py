@@ -1,0 +1,45 @@
+"""What the node shows of itself: a plain value built on a timer, off the hot path, for the
+panel, the summary and ``--report-json``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class PositionRow:
+    symbol: str
+    qty: float
+    avg_price: float
+    mark: float | None
+    realized: float
+    unrealized: float
+
+
+@dataclass(slots=True)
+class NodeSnapshot:
+    """What the panel shows; filled by the node from counters and the recorder."""
+
+    mode: str = "sim"
+    state: str = "ACTIVE"
+    uptime_s: float = 0.0
+    feed_rate: float = 0.0
+    events: int = 0
+    frames: int = 0
+    reconnects: int = 0
+    orders_sent: int = 0
+    orders_acked: int = 0
+    orders_rejected: int = 0
+    orders_unknown: int = 0
+    risk_denied: int = 0
+    fills: int = 0
+    open_orders: int = 0
+    realized_pnl: float = 0.0
+    unrealized_pnl: float = 0.0
+    positions: list[PositionRow] = field(default_factory=list)
+    latency_us: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def pnl(self) -> float:
+        return self.realized_pnl + self.unrealized_pnl

@@ -1,0 +1,329 @@
+"""Alpaca trade_updates stream: a sans-I/O session and a reconnecting picows client.
+
+Protocol (reference/alpaca.md section 8): the server says nothing on open; we send
+``authenticate``, wait for ``authorization``, send ``listen``; events then arrive as
+``{"stream":"trade_updates","data":{...}}`` in binary (paper) or text frames.
+
+The stream has no resume offset, so events during a reconnect gap are lost upstream. After
+every reconnect the client calls ``on_gap``: the owner reconciles with REST (the engine's
+reconciler pages through open orders and looks up the rest; a query by ``after=`` alone
+filters on submission time and misses older orders that filled in the gap). Duplicates
+(observed upstream) are dropped by execution_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from pydantic import SecretStr
+
+from tradewire.errors import FatalBrokerError
+from tradewire.net.backoff import backoff
+from tradewire.venues.alpaca.messages import STREAM_DECODER, TRADE_UPDATE_DECODER, TradeUpdate
+
+log = logging.getLogger(__name__)
+
+UpdateHandler = Callable[[TradeUpdate], None] | Callable[[TradeUpdate], Awaitable[None]]
+GapHandler = Callable[[], None]
+_ENCODER = msgspec.json.Encoder()
+
+
+class TradeStreamSession:
+    """Sans-I/O state of one trade_updates subscription across reconnects."""
+
+    def __init__(
+        self, key_id: SecretStr, secret_key: SecretStr, *, dedupe_window: int = 10_000
+    ) -> None:
+        self._key_id = key_id
+        self._secret = secret_key
+        self.authorized = False
+        self.listening = False
+        self._outbox: list[bytes] = []
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
+        self._window = dedupe_window
+        self.duplicates = 0
+        self.malformed = 0
+        self.last_event_time: str | None = None
+
+    def __repr__(self) -> str:
+        return f"TradeStreamSession(authorized={self.authorized}, listening={self.listening})"
+
+    def connected(self) -> None:
+        """A new connection is open: authenticate first (the server speaks only when asked)."""
+        self.authorized = self.listening = False
+        self._outbox = [
+            _ENCODER.encode(
+                {
+                    "action": "authenticate",
+                    "data": {
+                        "key_id": self._key_id.get_secret_value(),
+                        "secret_key": self._secret.get_secret_value(),
+                    },
+                }
+            )
+        ]
+
+    def data_to_send(self) -> list[bytes]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    def receive(self, payload: bytes | memoryview | str) -> TradeUpdate | None:
+        """Handle one frame; returns a new (not duplicate) trade update, if it was one.
+
+        Raises:
+            FatalBrokerError: the venue refused the keys.
+        """
+        try:
+            msg = STREAM_DECODER.decode(payload)
+        except msgspec.DecodeError as exc:
+            self.malformed += 1
+            log.warning("alpaca stream: dropped a malformed frame: %s", exc)
+            return None
+        if msg.stream == "trade_updates":
+            try:
+                update = TRADE_UPDATE_DECODER.decode(msg.data)
+            except msgspec.DecodeError as exc:
+                self.malformed += 1
+                log.warning("alpaca stream: dropped a malformed trade update: %s", exc)
+                return None
+            if update.timestamp:
+                self.last_event_time = update.timestamp
+            exec_id = update.execution_id
+            if exec_id is not None:
+                if exec_id in self._seen:
+                    self.duplicates += 1
+                    return None
+                self._remember(exec_id)
+            return update
+        if msg.stream == "authorization":
+            data = msgspec.json.decode(msg.data)
+            status = data.get("status") if isinstance(data, dict) else None
+            if status == "authorized":
+                self.authorized = True
+                self._outbox.append(
+                    _ENCODER.encode({"action": "listen", "data": {"streams": ["trade_updates"]}})
+                )
+                return None
+            text = data.get("message", "") if isinstance(data, dict) else ""
+            raise FatalBrokerError(f"alpaca stream: not authorized {text}".strip(), status=401)
+        if msg.stream == "listening":
+            data = msgspec.json.decode(msg.data)
+            streams = data.get("streams", []) if isinstance(data, dict) else []
+            self.listening = "trade_updates" in streams
+            return None
+        log.info("alpaca stream: ignoring message on stream %r", msg.stream)
+        return None
+
+    def _remember(self, exec_id: str) -> None:
+        self._seen.add(exec_id)
+        self._seen_order.append(exec_id)
+        if len(self._seen_order) > self._window:
+            self._seen.discard(self._seen_order.popleft())
+
+
+class _StreamListener(WSListener):
+    def __init__(self, stream: TradeStream) -> None:
+        self.stream = stream
+        self.transport: WSTransport | None = None
+        self.close_code: int | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.stream._on_connected(transport)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        mt = frame.msg_type
+        if mt is WSMsgType.TEXT or mt is WSMsgType.BINARY:
+            self.stream._on_frame(transport, frame.get_payload_as_memoryview())
+        elif mt is WSMsgType.CLOSE:
+            code = frame.get_close_code()
+            self.close_code = code.value if isinstance(code, WSCloseCode) else int(code)
+            transport.send_close(WSCloseCode.OK)
+            transport.disconnect()
+
+
+class TradeStream:
+    """Reconnecting trade_updates client.
+
+    Args:
+        url: ``wss://paper-api.alpaca.markets/stream`` or the simulator's ``ws://…/stream``.
+        on_update: Called for every new trade update (sync: inline; async: in order).
+        on_gap: Called once listening again after a reconnect: events in the gap are lost.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        key_id: str | SecretStr,
+        secret_key: str | SecretStr,
+        *,
+        on_update: UpdateHandler,
+        on_gap: GapHandler | None = None,
+        reconnect_max_s: float = 30.0,
+        seed: int | None = None,
+    ) -> None:
+        self.url = url
+        self.session = TradeStreamSession(
+            key_id if isinstance(key_id, SecretStr) else SecretStr(key_id),
+            secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key),
+        )
+        self.on_update = on_update
+        self.on_gap = on_gap
+        self.reconnect_max_s = reconnect_max_s
+        self._rng = random.Random(seed)
+        self._task: asyncio.Task[None] | None = None
+        self._listener: _StreamListener | None = None
+        self._listening = asyncio.Event()
+        self._closing = False
+        self._fatal: BaseException | None = None
+        self._async_queue: asyncio.Queue[Awaitable[None]] | None = None
+        self._async_task: asyncio.Task[None] | None = None
+        self._connected_once = False
+        self.reconnects = 0
+        self.handler_errors = 0
+
+    def __repr__(self) -> str:
+        return f"TradeStream(url={self.url!r}, listening={self.session.listening})"
+
+    async def start(self, *, timeout_s: float = 10.0) -> None:
+        """Connect, authenticate and listen; returns once events can flow."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._supervise(), name="alpaca-stream"
+            )
+        waiter = asyncio.ensure_future(self._listening.wait())
+        done, _ = await asyncio.wait(
+            {waiter, self._task}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if waiter not in done:
+            waiter.cancel()
+            if self._fatal is not None:
+                raise self._fatal
+            raise TimeoutError(f"trade_updates stream not listening after {timeout_s}s")
+
+    async def close(self) -> None:
+        self._closing = True
+        listener = self._listener
+        if listener is not None and listener.transport is not None:
+            listener.transport.send_close(WSCloseCode.OK)
+            listener.transport.disconnect()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._async_task is not None:
+            self._async_task.cancel()
+            await asyncio.gather(self._async_task, return_exceptions=True)
+
+    async def wait_closed(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        if self._fatal is not None:
+            raise self._fatal
+
+    # -- I/O callbacks -------------------------------------------------------------------
+
+    def _on_connected(self, transport: WSTransport) -> None:
+        self.session.connected()
+        for msg in self.session.data_to_send():
+            transport.send(WSMsgType.TEXT, msg)
+
+    def _on_frame(self, transport: WSTransport, payload: memoryview) -> None:
+        session = self.session
+        try:
+            update = session.receive(payload)
+        except FatalBrokerError as exc:
+            self._fatal = exc
+            self._closing = True
+            transport.send_close(WSCloseCode.OK)
+            transport.disconnect()
+            return
+        for msg in session.data_to_send():
+            transport.send(WSMsgType.TEXT, msg)
+        if session.listening and not self._listening.is_set():
+            self._listening.set()
+            if self._connected_once and self.on_gap is not None:
+                try:
+                    self.on_gap()
+                except Exception:
+                    self.handler_errors += 1
+                    log.exception("alpaca stream: gap handler raised")
+            self._connected_once = True
+        if update is not None:
+            self._dispatch(update)
+
+    def _dispatch(self, update: TradeUpdate) -> None:
+        try:
+            result = self.on_update(update)
+        except Exception:
+            self.handler_errors += 1
+            log.exception("alpaca stream: handler raised on %s", update.event)
+            return
+        if result is not None and inspect.isawaitable(result):
+            if self._async_queue is None:
+                self._async_queue = asyncio.Queue()
+                self._async_task = asyncio.get_running_loop().create_task(self._drain())
+            self._async_queue.put_nowait(result)
+
+    async def _drain(self) -> None:
+        assert self._async_queue is not None
+        while True:
+            awaitable = await self._async_queue.get()
+            try:
+                await awaitable
+            except Exception:
+                self.handler_errors += 1
+                log.exception("alpaca stream: async handler raised")
+
+    # -- supervisor ----------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        delays = backoff(initial_s=0.1, max_s=self.reconnect_max_s, rng=self._rng)
+        while not self._closing:
+            started = time.monotonic()
+            reason = await self._connect_once()
+            if self._closing:
+                break
+            self._listening.clear()
+            if time.monotonic() - started > 30:
+                delays = backoff(initial_s=0.1, max_s=self.reconnect_max_s, rng=self._rng)
+            delay = next(delays)
+            self.reconnects += 1
+            log.warning("alpaca stream: %s; reconnecting in %.2fs", reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> str:
+        try:
+            _, listener = await ws_connect(
+                lambda: _StreamListener(self),
+                self.url,
+                websocket_handshake_timeout=10,
+                enable_auto_ping=True,
+                auto_ping_idle_timeout=10,
+                auto_ping_reply_timeout=10,
+            )
+        except Exception as exc:  # refused, TLS, HTTP 429 on the upgrade (one stream per account)
+            return f"connect failed: {type(exc).__name__}: {exc}"
+        assert isinstance(listener, _StreamListener)
+        self._listener = listener
+        assert listener.transport is not None
+        if self._closing:
+            # close() ran during the handshake and could not see this connection.
+            listener.transport.send_close(WSCloseCode.OK)
+            listener.transport.disconnect()
+            return "closed while connecting"
+        try:
+            await listener.transport.wait_disconnected()
+        except Exception as exc:
+            log.exception("alpaca stream: frame processing failed")
+            return f"frame processing failed: {exc}"
+        if listener.close_code is None:
+            return "connection dropped"
+        return f"server closed the stream (code {listener.close_code})"

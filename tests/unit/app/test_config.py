@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
+from tradewire.errors import ConfigError
+
+
+def test_shipped_config_file_is_valid():
+    config = load_config()
+    assert config.strategies
+    assert config.metrics.port == 9090
+
+
+def test_unknown_key_names_file_and_path(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("risk:\n  max_order_qty: 10\n  max_ordr_notional: 5\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: risk\.max_ordr_notional: Extra inputs"):
+        load_config(path)
+
+
+def test_bad_value_names_field(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("risk:\n  max_order_qty: -1\n")
+    with pytest.raises(ConfigError, match=r"risk\.max_order_qty"):
+        load_config(path)
+
+
+def test_not_yaml_or_not_mapping_is_clear(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_mode_auto_without_keys_is_sim_and_with_keys_is_paper():
+    assert resolve_mode(AppConfig(), read_credentials({})) == "sim"
+    creds = read_credentials(
+        {"POLYGON_API_KEY": "p", "ALPACA_API_KEY": "k", "ALPACA_API_SECRET": "s"}
+    )
+    assert resolve_mode(AppConfig(), creds) == "paper"
+
+
+def test_partial_keys_name_the_missing_variable():
+    with pytest.raises(ConfigError, match="ALPACA_API_SECRET"):
+        resolve_mode(AppConfig(), read_credentials({"POLYGON_API_KEY": "p", "ALPACA_API_KEY": "k"}))
+
+
+def test_live_needs_explicit_flag():
+    creds = read_credentials(
+        {"POLYGON_API_KEY": "p", "ALPACA_API_KEY": "k", "ALPACA_API_SECRET": "s"}
+    )
+    with pytest.raises(ConfigError, match="allow_live_trading"):
+        resolve_mode(AppConfig(mode="live"), creds)
+    assert resolve_mode(AppConfig(mode="live", allow_live_trading=True), creds) == "live"
+
+
+def test_credentials_repr_and_dotenv_never_show_values(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("ALPACA_API_SECRET=supersecretvalue\nPOLYGON_API_KEY=pk\nALPACA_API_KEY=ak\n")
+    creds = read_credentials({}, dotenv=env)
+    assert creds.alpaca_secret is not None
+    assert "supersecretvalue" not in repr(creds)
+    assert "supersecretvalue" not in repr(creds.alpaca_secret)

@@ -1,0 +1,35 @@
+"""Broker status names become engine events in one place."""
+
+from __future__ import annotations
+
+import pytest
+
+from tradewire.engine import orders as o
+from tradewire.engine.translate import OrderFact, events_from_fact
+
+
+@pytest.mark.parametrize(
+    ("status", "last"),
+    [("canceled", o.Canceled), ("expired", o.Expired), ("rejected", o.Rejected),
+     ("replaced", o.Replaced), ("done_for_day", o.DoneForDay), ("pending_cancel", o.CancelRequested)],
+)  # fmt: skip
+def test_an_ended_status_ends_the_order(status, last):
+    events = events_from_fact(OrderFact("c1", status, "b1"))
+    assert isinstance(events[0], o.Accepted)
+    assert isinstance(events[-1], last)
+
+
+def test_fills_become_one_cumulative_fill_that_books_only_what_is_missing():
+    fact = OrderFact("c1", "partially_filled", "b1", filled_qty=4, filled_avg_price=10.5)
+    m = o.OrderManager()
+    m.create(o.Order("c1", "A", "buy", 10, "limit", 11.0))
+    m.apply("c1", o.PartialFill("e1", 3, 10.0))
+    for event in events_from_fact(fact):
+        m.apply("c1", event)
+    order = m.orders["c1"]
+    assert order.filled_qty == 4
+    assert order.avg_fill_price == pytest.approx(10.5)
+    assert order.status is o.OrderStatus.PARTIALLY_FILLED
+    # the same fact again changes nothing
+    for event in events_from_fact(fact):
+        assert not m.apply("c1", event).changed
