@@ -339,9 +339,13 @@ async def test_a_sent_order_the_broker_never_saw_does_not_crash_the_restart(venu
 async def test_an_unknown_order_the_broker_never_saw_is_abandoned(venue, http, tmp_path, until):
     from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 
+    from tradewire import AlpacaClient
+
     hands = Hands()
     fast = AlpacaBrokerConfig(request_timeout_s=0.3, resolve_backoff_s=0.02, resolve_attempts=2)
-    node = make_node(venue, tmp_path, [hands], broker_config=fast,
+    # The node takes its broker client as a parameter (here one with short timeouts).
+    broker = AlpacaClient("test-key", "test-secret", base_url=venue.broker_url, config=fast)
+    node = make_node(venue, tmp_path, [hands], broker=broker,
                      journal=JournalConfig(fsync="never", abandon_intents_older_than_s=0.5),
                      reconcile_interval_s=0.2)  # fmt: skip
     await start(node, venue, until)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.codec import encode, replay, snapshot_records
+from tradewire.engine.codec import replay, snapshot_records
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal import Journal, read_journal
@@ -37,25 +37,22 @@ from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
-from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
-from tradewire.engine.translate import event_from_trade_update, events_from_fact
+from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
+from tradewire.engine.translate import events_from_fact
 from tradewire.errors import (
     NotFound,
-    OrderOutcomeUnknown,
-    OrderRejected,
-    RetryableBrokerError,
     TradewireError,
 )
 from tradewire.live.finish import CancelOutcome, cancel_everything
+from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, fact_from, retrying
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
+from tradewire.live.timers import Every
 from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import OrderValidationError
-from tradewire.venues.alpaca.messages import Order as BrokerOrder
-from tradewire.venues.alpaca.messages import TradeUpdate
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
@@ -95,34 +92,7 @@ def _housekeeping_cpus() -> set[int] | None:
     return others or None
 
 
-class _Every:
-    """A repeating timer that keeps one handle (the node's timer list must not grow)."""
-
-    __slots__ = ("_callback", "_handle", "_interval", "_loop")
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, interval_s: float, callback: Callable[[], None]
-    ) -> None:
-        self._loop = loop
-        self._interval = interval_s
-        self._callback = callback
-        self._handle: asyncio.TimerHandle | None = loop.call_later(interval_s, self._tick)
-
-    def _tick(self) -> None:
-        try:
-            self._callback()
-        except Exception:
-            log.exception("timer callback %r raised", self._callback)
-        if self._handle is not None:
-            self._handle = self._loop.call_later(self._interval, self._tick)
-
-    def cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-
-class TradingNode:
+class TradingNode(OrderOutcomes):
     """Runs strategies against one feed and one broker. Implements ``StrategyContext``."""
 
     def __init__(
@@ -141,7 +111,13 @@ class TradingNode:
         reconcile_interval_s: float = 5.0,
         reconcile_timeout_s: float = 10.0,
         finish_timeout_s: float = 15.0,
+        broker: AlpacaClient | None = None,
+        stream: TradeStream | None = None,
+        feed: PolygonClient | None = None,
     ) -> None:
+        """Build the node; ``broker``, ``stream`` and ``feed`` may be given (tests, a host
+        that shares them), else they are built from ``venues``. The node takes their
+        callbacks over either way: every fact they report goes through its ledger."""
         self.venues = venues
         self.housekeeping_cpus = housekeeping_cpus
         self.strategies = strategies
@@ -157,21 +133,22 @@ class TradingNode:
         # cannot start, the loop syncs after each burst of records instead.
         self._journal_syncer: JournalSyncer | None = None
         self.ids = ClientOrderIds()
-        self.broker = AlpacaClient(
+        self.broker = broker or AlpacaClient(
             venues.alpaca_key,
             venues.alpaca_secret,
             base_url=venues.broker_url,
             config=broker_config,
-            on_order_event=self._on_client_event,
             socket_options=socket_options,
         )
-        self.stream = TradeStream(
+        self.broker.on_order_event = self._on_client_event
+        self.stream = stream or TradeStream(
             venues.stream_url,
             venues.alpaca_key,
             venues.alpaca_secret,
             on_update=self._on_trade_update,
-            on_gap=self._on_gap,
         )
+        self.stream.on_update = self._on_trade_update
+        self.stream.on_gap = self._on_gap
         self.ledger = Ledger(self.oms, self.book, self.journal, on_applied=self._on_applied)
         self._settling: set[str] = set()  # submissions the client is still settling
         self.reconciler = Reconciler(
@@ -187,7 +164,7 @@ class TradingNode:
         self.finish_timeout_s = finish_timeout_s
         self.session_clock = SessionClock()
         self._reconcile_ticks = 0
-        self.feed = PolygonClient(
+        self.feed = feed or PolygonClient(
             venues.polygon_key,
             url=venues.feed_url,
             config=feed_config,
@@ -208,7 +185,7 @@ class TradingNode:
         self._frame_ns = 0
         self._sync_scheduled = False
         self._cancel_after_ack: set[str] = set()
-        self._timers: list[_Every] = []
+        self._timers: list[Every] = []
         self._tasks: set[asyncio.Future[Any]] = set()
         self._started = 0.0
         self._last_events = 0
@@ -483,40 +460,6 @@ class TradingNode:
         self._schedule_sync()
         return handle
 
-    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
-        order = self.oms.get(client_order_id)
-        if order is None or not order.is_open or order.status is o.OrderStatus.PENDING_CANCEL:
-            return
-        if not order.broker_id:
-            self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
-            return
-        self.ledger.apply(client_order_id, o.CancelRequested())
-        self._spawn(self._cancel(order.broker_id, client_order_id))
-
-    async def _cancel(self, broker_id: str, cid: str) -> None:
-        # A cancel that meets a 5xx or 429 is retried (Retry-After honoured) within a bound;
-        # a definitive refusal (404, 422 "not cancelable": it filled or ended first) or the
-        # bound running out hands the order to reconciliation, which learns how it ended.
-        delay = 0.1
-        deadline = time.monotonic() + self.finish_timeout_s
-        while True:
-            try:
-                await self.broker.cancel_order(broker_id)
-                self.counters.cancels += 1
-                return
-            except RetryableBrokerError as exc:
-                wait = exc.retry_after or delay
-                if time.monotonic() + wait > deadline:
-                    log.error("cancel of %s failed until the deadline: %s", cid, exc)
-                    break
-                log.warning("cancel of %s failed (%s); retrying in %.2fs", cid, exc, wait)
-                await asyncio.sleep(wait)
-                delay = min(delay * 2, 2.0)
-            except TradewireError as exc:
-                log.info("cancel of %s refused: %s; reconciling", cid, exc)
-                break
-        self.reconciler.request(f"cancel of {cid} not confirmed")
-
     def position(self, symbol: str) -> PositionView:
         pos = self.book.positions.get(symbol)
         if pos is None:
@@ -531,8 +474,8 @@ class TradingNode:
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         return asyncio.get_running_loop().call_later(delay_s, callback)
 
-    def call_every(self, interval_s: float, callback: Callable[[], None]) -> _Every:
-        timer = _Every(asyncio.get_running_loop(), interval_s, callback)
+    def call_every(self, interval_s: float, callback: Callable[[], None]) -> Every:
+        timer = Every(asyncio.get_running_loop(), interval_s, callback)
         self._timers.append(timer)
         return timer
 
@@ -540,121 +483,6 @@ class TradingNode:
         return time.time_ns()
 
     # -- order outcomes (after the write) ----------------------------------------------------
-
-    def _on_client_event(self, kind: str, cid: str, detail: object) -> None:
-        # The client's steps of one submission, turned into engine events.
-        if cid not in self.oms.orders:
-            return
-        ledger = self.ledger
-        if kind == "written":
-            ledger.apply(cid, o.Sent())
-        elif kind in ("acked", "resolved") and isinstance(detail, BrokerOrder):
-            self.counters.orders_acked += 1
-            ledger.apply_all(cid, events_from_fact(fact_from(detail)))
-            if cid in self._cancel_after_ack:
-                self._cancel_after_ack.discard(cid)
-                self.cancel(self._owner[cid], cid)
-        elif kind == "rejected":
-            self.counters.orders_rejected += 1
-            ledger.apply(cid, o.Rejected(str(detail)))
-            if self.risk.on_reject(time.monotonic_ns()):
-                log.error("circuit breaker tripped: %s", self.risk.state_reason)
-        elif kind == "unknown":
-            self.counters.orders_unknown += 1
-            ledger.apply(cid, o.Unknown(str(detail)))
-        elif kind in ("resent", "lookup", "unresolved"):
-            self.journal.append(kind, cid)  # audit lines: they change no order
-        self._schedule_sync()
-
-    def _on_submit_done(self, cid: str, t0: int, task: asyncio.Future[BrokerOrder]) -> None:
-        self._tasks.discard(task)
-        self._settling.discard(cid)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            self.recorder.stages["order_round_trip"].record(_perf() - t0)
-        elif isinstance(exc, OrderOutcomeUnknown):
-            log.warning("order %s still unknown; reconciliation will decide", cid)
-            self.reconciler.request(f"order {cid} unresolved")
-        elif not isinstance(exc, OrderRejected):
-            log.error("order %s: %s", cid, exc)
-
-    def _on_trade_update(self, update: TradeUpdate) -> None:
-        b = update.order
-        cid = b.client_order_id
-        if cid not in self.oms.orders:
-            # Placed outside this node (the kill switch's flatten, the Alpaca dashboard,
-            # another tool): positions belong to the account, so it is adopted and counted.
-            fact = fact_from(b)
-            if not fact.symbol or not 0.0 < fact.qty < _INF or fact.side not in ("buy", "sell"):
-                self.counters.refused_events += 1
-                log.warning("refused a trade update for an unknown order %s", cid)
-                return
-            external = o.Order(
-                cid,
-                fact.symbol,
-                fact.side,
-                fact.qty,
-                fact.order_type,
-                fact.limit_price,
-                strategy="external",
-                created_ns=time.time_ns(),
-                ref_price=fact.limit_price or float(update.price or 0),
-            )
-            self.ledger.create(external, kind="external", broker_id=b.id)
-        avg = float(b.filled_avg_price) if b.filled_avg_price is not None else None
-        event = event_from_trade_update(
-            update.event,
-            execution_id=update.execution_id,
-            qty=float(update.qty) if update.qty is not None else None,
-            price=float(update.price) if update.price is not None else None,
-            broker_id=b.id,
-            cumulative_filled=float(b.filled_qty),
-            cumulative_avg=avg,
-        )
-        if event is None:
-            return
-        refused = self.ledger.refused
-        self.ledger.apply(cid, event)
-        if self.ledger.refused != refused:
-            self.counters.refused_events += 1
-            self.reconciler.request(f"refused an update for {cid}")
-        self._schedule_sync()
-
-    def _on_applied(self, event: o.OrderEvent, applied: o.Applied) -> None:
-        # The last step of the one outcome path: the owner hears of every change.
-        order = applied.order
-        cid = order.client_order_id
-        if applied.fill_qty:
-            self.counters.fills += 1
-        handle = self.handles.get(cid)
-        strategy = self._owner.get(cid)
-        if handle is None or strategy is None:
-            return
-        handle.status = order.status.value
-        handle.filled_qty = order.filled_qty
-        handle.filled_avg_price = order.avg_fill_price or None
-        handle.broker_order_id = order.broker_id or None
-        if isinstance(event, o.Rejected):
-            handle.reject_reason = event.reason
-        kind = _UPDATE_NAMES.get(encode(event)[0], encode(event)[0])
-        self._guard(
-            strategy.on_order_update,
-            OrderUpdate(
-                kind,
-                handle,
-                applied.fill_qty,
-                applied.fill_price or None,
-                self.book.qty(order.symbol) if applied.fill_qty else None,
-            ),
-            strategy,
-        )
-
-    def _on_gap(self) -> None:
-        # The stream came back: events in the gap are lost upstream; ask the broker.
-        self.counters.stream_reconnects = self.stream.reconnects
-        self.reconciler.request("trade_updates gap")
 
     def _reconcile_tick(self) -> None:
         # While orders are open, every tick; otherwise every sixth (positions can still move
