@@ -160,6 +160,8 @@ async def test_fills_during_a_stream_outage_reach_positions(venue, http, tmp_pat
     await agree(node, http, until)
     assert node.book.qty("AAPL") == 200
     assert node.counters.reconcile_corrections.get("order", 0) >= 1
+    # replayed by execution time from the account's FILL activities, not looked up one by one
+    assert node.reconciler.fills_replayed == 20
     await node.stop()
 
 

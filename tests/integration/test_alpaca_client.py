@@ -148,7 +148,7 @@ async def test_trade_stream_receives_new_and_fill_and_reports_the_gap_after_drop
     gaps = []
     stream = TradeStream(
         broker.stream_url, "test-key", "test-secret", on_update=updates.append,
-        on_gap=lambda: gaps.append(stream.reconnects), seed=1,
+        on_gap=lambda since: gaps.append(stream.reconnects), seed=1,
     )  # fmt: skip
     await stream.start()
     order = await client.place_order("AAPL", 3, "buy")

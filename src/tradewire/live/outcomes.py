@@ -222,7 +222,7 @@ class OrderOutcomes:
             strategy,
         )
 
-    def _on_gap(self) -> None:
+    def _on_gap(self, since: float) -> None:
         # The stream came back: events in the gap are lost upstream; ask the broker.
         self.counters.stream_reconnects = self.stream.reconnects
-        self.reconciler.request("trade_updates gap")
+        self.reconciler.request("trade_updates gap", fills_since=since)

@@ -13,6 +13,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from tradewire.engine import orders as o
@@ -93,6 +95,7 @@ class Reconciler:
         abandon_after_s: float = 30.0,
         max_lookups: int = 50,
         timeout_s: float = 10.0,
+        max_activity_pages: int = 50,
     ) -> None:
         self.broker = broker
         self.ledger = ledger
@@ -100,18 +103,29 @@ class Reconciler:
         self.corrections = corrections
         self.abandon_after_ns = int(abandon_after_s * 1e9)
         self.max_lookups = max_lookups
+        self.max_activity_pages = max_activity_pages
         self.timeout_s = timeout_s
         self.positions = PositionCheck()
         self.rounds = 0
         self.failures = 0
         self._running: asyncio.Task[Any] | None = None
         self._again = False
+        self._fills_since: float | None = None
+        self.fills_replayed = 0
 
     def __repr__(self) -> str:
         return f"Reconciler(rounds={self.rounds}, failures={self.failures})"
 
-    def request(self, reason: str) -> None:
-        """Run a round soon (after a gap, on the timer); coalesces with a running one."""
+    def request(self, reason: str, *, fills_since: float | None = None) -> None:
+        """Run a round soon (after a gap, on the timer); coalesces with a running one.
+
+        ``fills_since`` (epoch seconds): replay the account's executions from then first,
+        from ``GET /v2/account/activities/FILL``, which filters on execution time (orders'
+        ``after=`` filters on submission time and misses older orders that filled).
+        """
+        if fills_since is not None:
+            pending = self._fills_since
+            self._fills_since = fills_since if pending is None else min(pending, fills_since)
         if self._running is not None and not self._running.done():
             self._again = True
             return
@@ -142,6 +156,13 @@ class Reconciler:
         before = dict(self.corrections)
         ledger = self.ledger
         oms = ledger.oms
+        since, self._fills_since = self._fills_since, None
+        if since is not None:
+            try:
+                await self._replay_fills(since, deadline)
+            except TradewireError:
+                self._fills_since = since  # the next round tries again
+                raise
         open_orders = await retrying(
             self.broker.list_all_open_orders, deadline=deadline, what="list open orders"
         )
@@ -206,6 +227,35 @@ class Reconciler:
         if delta:
             log.warning("reconciliation (%s) corrected %s", reason, delta)
         return RoundResult(delta, len(lookups), len(open_orders))
+
+    async def _replay_fills(self, since: float, deadline: float) -> None:
+        # Executions by time, oldest first, page by page; each is one fill with the
+        # broker's cumulative quantity, so one already booked counts once.
+        after = datetime.fromtimestamp(since - 2.0, UTC).isoformat().replace("+00:00", "Z")
+        token: str | None = None
+        for _ in range(self.max_activity_pages):
+            page = await retrying(
+                partial(self.broker.get_fill_activities, after=after, page_token=token),
+                deadline=deadline,
+                what="replay fills",
+            )
+            for act in page:
+                order = self.ledger.oms.by_broker_id.get(act.order_id)
+                if order is None:
+                    continue  # not ours, or evicted: the open-orders pass and positions decide
+                filled = order.filled_qty
+                cls = o.Fill if act.order_status == "filled" else o.PartialFill
+                cum = float(act.cum_qty) if act.cum_qty is not None else None
+                self.ledger.apply(
+                    order.client_order_id,
+                    cls(f"activity:{act.id}", float(act.qty), float(act.price), cum, None),
+                )
+                if order.filled_qty != filled:
+                    self.fills_replayed += 1
+                    self._count("order")
+            if len(page) < 100:
+                return
+            token = page[-1].id
 
     def _adopt(self, fact: OrderFact) -> None:
         order = self.ledger.oms.orders.get(fact.client_order_id)

@@ -32,7 +32,7 @@ from tradewire.venues.alpaca.messages import STREAM_DECODER, TRADE_UPDATE_DECODE
 log = logging.getLogger(__name__)
 
 UpdateHandler = Callable[[TradeUpdate], None] | Callable[[TradeUpdate], Awaitable[None]]
-GapHandler = Callable[[], None]
+GapHandler = Callable[[float], None]
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -157,7 +157,8 @@ class TradeStream:
     Args:
         url: ``wss://paper-api.alpaca.markets/stream`` or the simulator's ``ws://…/stream``.
         on_update: Called for every new trade update (sync: inline; async: in order).
-        on_gap: Called once listening again after a reconnect: events in the gap are lost.
+        on_gap: Called once listening again after a reconnect, with the wall-clock time
+            (epoch seconds) the connection was lost: events since then are lost upstream.
     """
 
     def __init__(
@@ -178,6 +179,7 @@ class TradeStream:
         )
         self.on_update = on_update
         self.on_gap = on_gap
+        self._lost_at = 0.0
         self.reconnect_max_s = reconnect_max_s
         self._rng = random.Random(seed)
         self._task: asyncio.Task[None] | None = None
@@ -251,7 +253,7 @@ class TradeStream:
             self._listening.set()
             if self._connected_once and self.on_gap is not None:
                 try:
-                    self.on_gap()
+                    self.on_gap(self._lost_at)
                 except Exception:
                     self.handler_errors += 1
                     log.exception("alpaca stream: gap handler raised")
@@ -291,6 +293,8 @@ class TradeStream:
             reason = await self._connect_once()
             if self._closing:
                 break
+            if self._listening.is_set() or not self._lost_at:
+                self._lost_at = time.time()  # the first failure of this gap
             self._listening.clear()
             if time.monotonic() - started > 30:
                 delays = backoff(initial_s=0.1, max_s=self.reconnect_max_s, rng=self._rng)
