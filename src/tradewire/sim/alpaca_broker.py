@@ -470,7 +470,7 @@ class AlpacaBrokerServer:
         after = _parse_time(q.get("after"))
         until = _parse_time(q.get("until"))
         # nested=true rolls bracket legs up into their parent; otherwise legs list on their own.
-        orders = list(self.book.orders.values())
+        orders = self.book.open_orders() if status == "open" else list(self.book.orders.values())
         if _bool(q.get("nested")):
             orders = [o for o in orders if o.parent_id is None]
         if status == "open":
