@@ -339,9 +339,8 @@ async def test_a_sent_order_the_broker_never_saw_does_not_crash_the_restart(venu
 
 
 async def test_an_unknown_order_the_broker_never_saw_is_abandoned(venue, http, tmp_path, until):
-    from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-
     from tradewire import AlpacaClient
+    from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 
     hands = Hands()
     fast = AlpacaBrokerConfig(request_timeout_s=0.3, resolve_backoff_s=0.02, resolve_attempts=2)

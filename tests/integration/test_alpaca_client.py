@@ -186,9 +186,9 @@ async def test_trade_stream_closed_during_handshake_ends_the_new_connection(
 ):
     # Same race as the feed client's: close() while ws_connect is in flight must not leave
     # the supervisor waiting on a connection nobody will end.
-    import tradewire.venues.alpaca.stream as stream_module
+    import tradewire.net.websocket as websocket_module
 
-    in_handshake, release = hold_ws_connect(stream_module)
+    in_handshake, release = hold_ws_connect(websocket_module)
     stream = TradeStream(broker.stream_url, "test-key", "test-secret", on_update=print)
     starting = asyncio.create_task(stream.start(timeout_s=5))
     await asyncio.wait_for(in_handshake.wait(), 5)

@@ -210,9 +210,9 @@ async def test_client_closed_during_handshake_does_not_keep_the_new_connection(
     # close() racing a (re)connect used to leave the fresh connection open and close() waiting
     # on it forever: the CI hang of the max-connections ping-pong test. The real ws_connect is
     # held back until close() has run, which makes the race certain.
-    import tradewire.venues.polygon.client as client_module
+    import tradewire.net.websocket as websocket_module
 
-    in_handshake, release = hold_ws_connect(client_module)
+    in_handshake, release = hold_ws_connect(websocket_module)
     client = PolygonClient("test-key", url=feed.url(), config=FAST)
     connecting = asyncio.create_task(client.connect())
     await asyncio.wait_for(in_handshake.wait(), 5)

@@ -1,4 +1,5 @@
-"""Alpaca trade_updates stream: a sans-I/O session and a reconnecting picows client.
+"""Alpaca trade_updates stream: a sans-I/O session, and a client on the shared reconnecting
+WebSocket (:mod:`tradewire.net.websocket`, the same one the feed uses).
 
 Protocol (reference/alpaca.md section 8): the server says nothing on open; we send
 ``authenticate``, wait for ``authorization``, send ``listen``; events then arrive as
@@ -16,17 +17,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 import msgspec
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSMsgType, WSTransport
 from pydantic import SecretStr
 
 from tradewire.errors import FatalBrokerError
-from tradewire.net.backoff import backoff
+from tradewire.net.websocket import ReconnectingWebSocket, WebSocketOptions
 from tradewire.venues.alpaca.messages import STREAM_DECODER, TRADE_UPDATE_DECODER, TradeUpdate
 
 log = logging.getLogger(__name__)
@@ -130,35 +130,18 @@ class TradeStreamSession:
             self._seen.discard(self._seen_order.popleft())
 
 
-class _StreamListener(WSListener):
-    def __init__(self, stream: TradeStream) -> None:
-        self.stream = stream
-        self.transport: WSTransport | None = None
-        self.close_code: int | None = None
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.stream._on_connected(transport)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        mt = frame.msg_type
-        if mt is WSMsgType.TEXT or mt is WSMsgType.BINARY:
-            self.stream._on_frame(transport, frame.get_payload_as_memoryview())
-        elif mt is WSMsgType.CLOSE:
-            code = frame.get_close_code()
-            self.close_code = code.value if isinstance(code, WSCloseCode) else int(code)
-            transport.send_close(WSCloseCode.OK)
-            transport.disconnect()
-
-
 class TradeStream:
-    """Reconnecting trade_updates client.
+    """Reconnecting trade_updates client on the shared reconnecting WebSocket.
 
     Args:
         url: ``wss://paper-api.alpaca.markets/stream`` or the simulator's ``ws://…/stream``.
         on_update: Called for every new trade update (sync: inline; async: in order).
         on_gap: Called once listening again after a reconnect, with the wall-clock time
             (epoch seconds) the connection was lost: events since then are lost upstream.
+        handshake_timeout_s: From the open connection to ``listening`` (authenticate, then
+            listen); past it the attempt is dropped and retried.
+        options: Connect, keep-alive and backoff settings (``reconnect_max_s`` is the
+            shorthand for the common one).
     """
 
     def __init__(
@@ -170,6 +153,8 @@ class TradeStream:
         on_update: UpdateHandler,
         on_gap: GapHandler | None = None,
         reconnect_max_s: float = 30.0,
+        handshake_timeout_s: float = 10.0,
+        options: WebSocketOptions | None = None,
         seed: int | None = None,
     ) -> None:
         self.url = url
@@ -179,77 +164,97 @@ class TradeStream:
         )
         self.on_update = on_update
         self.on_gap = on_gap
+        self.handshake_timeout_s = handshake_timeout_s
+        self._ws = ReconnectingWebSocket(
+            url,
+            self,
+            name="alpaca stream",
+            options=options
+            or WebSocketOptions(
+                connect_timeout_s=10.0, ping_interval_s=10.0, reconnect_max_s=reconnect_max_s
+            ),
+            seed=seed,
+        )
         self._lost_at = 0.0
-        self.reconnect_max_s = reconnect_max_s
-        self._rng = random.Random(seed)
-        self._task: asyncio.Task[None] | None = None
-        self._listener: _StreamListener | None = None
         self._listening = asyncio.Event()
-        self._closing = False
-        self._fatal: BaseException | None = None
+        self._handshake_timer: asyncio.TimerHandle | None = None
         self._async_queue: asyncio.Queue[Awaitable[None]] | None = None
         self._async_task: asyncio.Task[None] | None = None
         self._connected_once = False
-        self.reconnects = 0
         self.handler_errors = 0
 
     def __repr__(self) -> str:
         return f"TradeStream(url={self.url!r}, listening={self.session.listening})"
 
+    @property
+    def reconnects(self) -> int:
+        return self._ws.reconnects
+
     async def start(self, *, timeout_s: float = 10.0) -> None:
-        """Connect, authenticate and listen; returns once events can flow."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._supervise(), name="alpaca-stream"
-            )
+        """Connect, authenticate and listen; returns once events can flow.
+
+        Raises:
+            FatalBrokerError: the keys were refused.
+            TimeoutError: not listening within ``timeout_s`` (it keeps trying: ``close()``).
+        """
+        task = self._ws.start()
         waiter = asyncio.ensure_future(self._listening.wait())
-        done, _ = await asyncio.wait(
-            {waiter, self._task}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        if waiter not in done:
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, task}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
             waiter.cancel()
-            if self._fatal is not None:
-                raise self._fatal
-            raise TimeoutError(f"trade_updates stream not listening after {timeout_s}s")
+        if waiter in done:
+            return
+        if self._ws.terminal is not None:
+            raise self._ws.terminal
+        raise TimeoutError(
+            f"trade_updates stream {self.url} not listening after {timeout_s:g}s"
+            f" (last attempt: {self._ws.last_failure or 'still connecting'})"
+        )
 
     async def close(self) -> None:
-        self._closing = True
-        listener = self._listener
-        if listener is not None and listener.transport is not None:
-            listener.transport.send_close(WSCloseCode.OK)
-            listener.transport.disconnect()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._ws.close()
+        self._cancel_handshake_timer()
         if self._async_task is not None:
             self._async_task.cancel()
             await asyncio.gather(self._async_task, return_exceptions=True)
 
     async def wait_closed(self) -> None:
-        if self._task is not None:
-            await asyncio.shield(self._task)
-        if self._fatal is not None:
-            raise self._fatal
+        task = self._ws.task
+        if task is not None:
+            await asyncio.shield(task)
+        if self._ws.terminal is not None:
+            raise self._ws.terminal
 
-    # -- I/O callbacks -------------------------------------------------------------------
+    # -- the shared WebSocket's callbacks ------------------------------------------------
 
-    def _on_connected(self, transport: WSTransport) -> None:
+    def on_open(self, transport: WSTransport) -> None:
+        """The server speaks only when asked: authenticate, with a deadline for listening."""
         self.session.connected()
         for msg in self.session.data_to_send():
             transport.send(WSMsgType.TEXT, msg)
+        self._cancel_handshake_timer()
+        self._handshake_timer = asyncio.get_running_loop().call_later(
+            self.handshake_timeout_s,
+            self._ws.drop,
+            f"not listening within {self.handshake_timeout_s:g}s of connecting",
+        )
 
-    def _on_frame(self, transport: WSTransport, payload: memoryview) -> None:
+    def on_frame(self, transport: WSTransport, payload: memoryview, recv_ns: int) -> None:
         session = self.session
         try:
             update = session.receive(payload)
         except FatalBrokerError as exc:
-            self._fatal = exc
-            self._closing = True
-            transport.send_close(WSCloseCode.OK)
-            transport.disconnect()
+            self._cancel_handshake_timer()
+            self._ws.fail(exc)
             return
         for msg in session.data_to_send():
             transport.send(WSMsgType.TEXT, msg)
         if session.listening and not self._listening.is_set():
+            self._cancel_handshake_timer()
+            self._ws.mark_healthy()
             self._listening.set()
             if self._connected_once and self.on_gap is not None:
                 try:
@@ -260,6 +265,17 @@ class TradeStream:
             self._connected_once = True
         if update is not None:
             self._dispatch(update)
+
+    def on_lost(self, close_code: int | None, close_reason: str) -> None:
+        self._cancel_handshake_timer()
+        if self._listening.is_set() or not self._lost_at:
+            self._lost_at = time.time()  # the first failure of this gap
+        self._listening.clear()
+
+    def _cancel_handshake_timer(self) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
 
     def _dispatch(self, update: TradeUpdate) -> None:
         try:
@@ -283,51 +299,3 @@ class TradeStream:
             except Exception:
                 self.handler_errors += 1
                 log.exception("alpaca stream: async handler raised")
-
-    # -- supervisor ----------------------------------------------------------------------
-
-    async def _supervise(self) -> None:
-        delays = backoff(initial_s=0.1, max_s=self.reconnect_max_s, rng=self._rng)
-        while not self._closing:
-            started = time.monotonic()
-            reason = await self._connect_once()
-            if self._closing:
-                break
-            if self._listening.is_set() or not self._lost_at:
-                self._lost_at = time.time()  # the first failure of this gap
-            self._listening.clear()
-            if time.monotonic() - started > 30:
-                delays = backoff(initial_s=0.1, max_s=self.reconnect_max_s, rng=self._rng)
-            delay = next(delays)
-            self.reconnects += 1
-            log.warning("alpaca stream: %s; reconnecting in %.2fs", reason, delay)
-            await asyncio.sleep(delay)
-
-    async def _connect_once(self) -> str:
-        try:
-            _, listener = await ws_connect(
-                lambda: _StreamListener(self),
-                self.url,
-                websocket_handshake_timeout=10,
-                enable_auto_ping=True,
-                auto_ping_idle_timeout=10,
-                auto_ping_reply_timeout=10,
-            )
-        except Exception as exc:  # refused, TLS, HTTP 429 on the upgrade (one stream per account)
-            return f"connect failed: {type(exc).__name__}: {exc}"
-        assert isinstance(listener, _StreamListener)
-        self._listener = listener
-        assert listener.transport is not None
-        if self._closing:
-            # close() ran during the handshake and could not see this connection.
-            listener.transport.send_close(WSCloseCode.OK)
-            listener.transport.disconnect()
-            return "closed while connecting"
-        try:
-            await listener.transport.wait_disconnected()
-        except Exception as exc:
-            log.exception("alpaca stream: frame processing failed")
-            return f"frame processing failed: {exc}"
-        if listener.close_code is None:
-            return "connection dropped"
-        return f"server closed the stream (code {listener.close_code})"

@@ -5,10 +5,11 @@ into the handlers, on the same call stack: no queue, no task hop (DESIGN.md, hot
 Async handlers are the exception: they run in arrival order on one consumer task, which
 costs a hop, so latency-sensitive code should use plain functions.
 
-A supervisor task owns the connection: it reconnects with jittered backoff after any
-abnormal end, re-authenticates, re-sends the full subscription set, recycles a stale feed,
-and never gives up silently (every attempt logs a WARNING; an attempt cap raises from
-:meth:`PolygonClient.run`). An auth failure is final.
+The connection is the shared :class:`~tradewire.net.websocket.ReconnectingWebSocket` (the
+trade stream uses the same one): it reconnects with jittered backoff after any abnormal end;
+this client re-authenticates, re-sends the full subscription set, bounds every handshake step,
+recycles a stale feed, and never gives up silently (every attempt logs a WARNING; an attempt
+cap raises from :meth:`PolygonClient.run`). An auth failure is final.
 
 Usage (the seed's)::
 
@@ -28,11 +29,17 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSMsgType, WSTransport
 from pydantic import SecretStr
 
-from tradewire.errors import AuthError, FeedClosedError, MaxConnectionsError, StaleFeedError
-from tradewire.net.backoff import backoff
+from tradewire.errors import (
+    AuthError,
+    FeedClosedError,
+    MaxConnectionsError,
+    StaleFeedError,
+    TradewireError,
+)
+from tradewire.net.websocket import ReconnectingWebSocket, WebSocketOptions
 from tradewire.tuning.outcome import Outcome
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.polygon.config import PolygonFeedConfig
@@ -57,42 +64,6 @@ ROUTE_CACHE_MAX = 4096
 """Resolved routes cached per (channel, ticker). Routes the user subscribed to by name are
 always cached; other tickers (wildcards, or a peer sending what we never asked for) only up
 to this many, so the server cannot grow our memory one symbol at a time."""
-
-
-class _FeedListener(WSListener):
-    # picows calls these on the event loop; everything stays synchronous.
-    def __init__(self, client: PolygonClient) -> None:
-        self.client = client
-        self.transport: WSTransport | None = None
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.abandoned = False
-
-    def abandon(self) -> None:
-        """The client gave up on this attempt: never report it, end it if it connects."""
-        self.abandoned = True
-        if self.transport is not None:
-            self.transport.disconnect()
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        if self.abandoned:
-            transport.send_close(WSCloseCode.GOING_AWAY)
-            transport.disconnect()
-            return
-        self.transport = transport
-        self.client._on_connected(self, transport)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        recv_ns = time.perf_counter_ns()
-        msg_type = frame.msg_type
-        if msg_type is WSMsgType.TEXT or msg_type is WSMsgType.BINARY:
-            self.client._on_frame(transport, frame.get_payload_as_memoryview(), recv_ns)
-        elif msg_type is WSMsgType.CLOSE:
-            code = frame.get_close_code()
-            self.close_code = code.value if isinstance(code, WSCloseCode) else int(code)
-            self.close_reason = (frame.get_close_message() or b"").decode(errors="replace")
-            transport.send_close(code if isinstance(code, WSCloseCode) else WSCloseCode.OK)
-            transport.disconnect()
 
 
 class PolygonClient:
@@ -129,19 +100,28 @@ class PolygonClient:
         self._sinks: list[FrameSink] = []
         self._async_queue: asyncio.Queue[Awaitable[None]] | None = None
         self._async_task: asyncio.Task[None] | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._listener: _FeedListener | None = None
+        self._ws = ReconnectingWebSocket(
+            self.url,
+            self,
+            name="polygon",
+            options=WebSocketOptions(
+                connect_timeout_s=cfg.connect_timeout_s,
+                ping_interval_s=cfg.ping_interval_s,
+                max_frame_size=cfg.max_frame_size,
+                reconnect_initial_s=cfg.reconnect_initial_s,
+                reconnect_factor=cfg.reconnect_factor,
+                reconnect_max_s=cfg.reconnect_max_s,
+                healthy_after_s=cfg.healthy_after_s,
+                max_reconnect_attempts=cfg.max_reconnect_attempts,
+            ),
+            seed=seed,
+        )
+        self._stale_task: asyncio.Task[None] | None = None
         self._authenticated: asyncio.Event | None = None
         self._ack_waiters: dict[str, asyncio.Future[None]] = {}
-        self._terminal: BaseException | None = None
-        self._closing = False
-        # Set by close(): wakes the supervisor out of a backoff sleep or a pending connect.
-        self._wake = asyncio.Event()
         # One timer per connection for the current handshake step (connected, then auth).
         self._handshake_timer: asyncio.TimerHandle | None = None
         self._awaiting_greeting = False
-        self._attempt_error: FeedClosedError | None = None
-        self.last_failure: str | None = None
         # From the engine's tuning config; applied to every new connection.
         self.socket_options = socket_options
         self.socket_outcomes: list[Outcome] | None = None
@@ -149,7 +129,6 @@ class PolygonClient:
         self.on_stale: Callable[[StaleFeedError], None] | None = None
         self.on_notice: Callable[[ServerNotice], None] | None = None
         # Plain-int counters for metrics.
-        self.reconnects = 0
         self.stale_events = 0
         self.handler_errors = 0
         self.connected_at: float | None = None
@@ -158,6 +137,15 @@ class PolygonClient:
         return f"PolygonClient(url={self.url!r}, state={self.session.state.value})"
 
     # -- public API ----------------------------------------------------------------------
+
+    @property
+    def reconnects(self) -> int:
+        return self._ws.reconnects
+
+    @property
+    def last_failure(self) -> str | None:
+        """Why the last connection attempt ended (a handshake timeout, a refused connect…)."""
+        return self._ws.last_failure
 
     @property
     def is_authenticated(self) -> bool:
@@ -179,23 +167,24 @@ class PolygonClient:
             FeedClosedError: the client gave up, was closed, or the feed was not ready in time
                 (the message names the last attempt's failure, e.g. a handshake timeout).
         """
-        if self._supervisor is None:
+        supervisor = self._ws.task
+        if supervisor is None:
             self._authenticated = asyncio.Event()
-            self._supervisor = asyncio.get_running_loop().create_task(
-                self._supervise(), name="polygon-feed"
-            )
+            supervisor = self._ws.start()
+            self._stale_task = asyncio.get_running_loop().create_task(self._watch_stale())
+            supervisor.add_done_callback(lambda _: self._stop_stale_watch())
         assert self._authenticated is not None
         limit = self.config.ready_timeout_s if timeout_s is None else timeout_s
         waiter = asyncio.ensure_future(self._authenticated.wait())
         try:
             done, _ = await asyncio.wait(
-                {waiter, self._supervisor}, timeout=limit, return_when=asyncio.FIRST_COMPLETED
+                {waiter, supervisor}, timeout=limit, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             waiter.cancel()
         if waiter in done:
             return
-        if self._supervisor.done():
+        if supervisor.done():
             self._raise_terminal()
             raise FeedClosedError("feed stopped before authenticating")
         raise FeedClosedError(
@@ -279,24 +268,19 @@ class PolygonClient:
 
     async def run(self) -> None:
         """Wait until the client stops: returns after :meth:`close`, raises a terminal error."""
-        if self._supervisor is None:
+        if self._ws.task is None:
             await self.connect()
-        assert self._supervisor is not None
-        await asyncio.shield(self._supervisor)
+        supervisor = self._ws.task
+        assert supervisor is not None
+        await asyncio.shield(supervisor)
         self._raise_terminal()
 
     wait_closed = run
 
     async def close(self) -> None:
         """Close with 1000 and stop reconnecting; pending async handlers are drained."""
-        self._closing = True
-        self._wake.set()
-        listener = self._listener
-        if listener is not None and listener.transport is not None:
-            listener.transport.send_close(WSCloseCode.OK)
-            listener.transport.disconnect()
-        if self._supervisor is not None:
-            await asyncio.gather(self._supervisor, return_exceptions=True)
+        await self._ws.close()
+        self._stop_stale_watch()
         if self._async_task is not None:
             assert self._async_queue is not None
             await self._async_queue.join()
@@ -312,7 +296,8 @@ class PolygonClient:
 
     # -- hot path ------------------------------------------------------------------------
 
-    def _on_frame(self, transport: WSTransport, payload: memoryview, recv_ns: int) -> None:
+    def on_frame(self, transport: WSTransport, payload: memoryview, recv_ns: int) -> None:
+        """Every data frame, on picows' call stack (the hot path)."""
         self._last_frame = time.monotonic()
         session = self.session
         events = session.receive(payload)
@@ -378,8 +363,8 @@ class PolygonClient:
 
     # -- control plane -------------------------------------------------------------------
 
-    def _on_connected(self, listener: _FeedListener, transport: WSTransport) -> None:
-        self._listener = listener
+    def on_open(self, transport: WSTransport) -> None:
+        """A new connection: the server speaks first; its greeting has a deadline."""
         self.session.reset()
         self._last_frame = time.monotonic()
         self._awaiting_greeting = True
@@ -420,6 +405,7 @@ class PolygonClient:
             if isinstance(ev, Authenticated):
                 self._cancel_handshake_timer()
                 self.connected_at = time.monotonic()
+                self._ws.mark_healthy()
                 if self._authenticated is not None:
                     self._authenticated.set()
             elif isinstance(ev, SubscriptionAck):
@@ -429,15 +415,11 @@ class PolygonClient:
             elif isinstance(ev, SessionError):
                 if ev.fatal:
                     self._cancel_handshake_timer()
-                    self._terminal = ev.error
-                    self._closing = True
-                    transport.send_close(WSCloseCode.OK)
-                    transport.disconnect()
+                    self._ws.fail(ev.error)
                 elif isinstance(ev.error, MaxConnectionsError):
                     log.warning("polygon: %s", ev.error)
                     if not self.config.retry_on_max_connections:
-                        self._terminal = ev.error
-                        self._closing = True
+                        self._ws.fail(ev.error)
             elif isinstance(ev, ServerNotice) and self.on_notice is not None:
                 self.on_notice(ev)
         self._flush_to(transport)
@@ -458,169 +440,49 @@ class PolygonClient:
     def _handshake_expired(self, transport: WSTransport, why: str) -> None:
         # The attempt failed: drop it; the supervisor reconnects with backoff.
         self._handshake_timer = None
-        self._attempt_error = FeedClosedError(f"handshake with {self.url} timed out: {why}")
-        transport.send_close(WSCloseCode.POLICY_VIOLATION)
-        transport.disconnect()
+        self._ws.drop(str(FeedClosedError(f"handshake with {self.url} timed out: {why}")))
 
     def _flush(self) -> None:
-        listener = self._listener
-        if listener is not None and listener.transport is not None:
-            self._flush_to(listener.transport)
+        transport = self._ws.transport
+        if transport is not None:
+            self._flush_to(transport)
 
     def _flush_to(self, transport: WSTransport) -> None:
         for message in self.session.data_to_send():
             transport.send(WSMsgType.TEXT, message)
 
     def _raise_terminal(self) -> None:
-        if self._terminal is not None:
-            raise self._terminal
+        terminal = self._ws.terminal
+        if terminal is None:
+            return
+        if isinstance(terminal, TradewireError):
+            raise terminal
+        raise FeedClosedError(f"polygon feed: {terminal}")
 
-    # -- supervisor ----------------------------------------------------------------------
+    @property
+    def _closing(self) -> bool:
+        return self._ws.closing
 
-    async def _supervise(self) -> None:
-        import random
+    # -- connection ends and staleness --------------------------------------------------
 
-        cfg = self.config
-        rng = random.Random(self._seed)
-
-        def fresh() -> Any:
-            return backoff(
-                initial_s=cfg.reconnect_initial_s,
-                factor=cfg.reconnect_factor,
-                max_s=max(cfg.reconnect_max_s, cfg.reconnect_initial_s),
-                rng=rng,
-            )
-
-        delays = fresh()
-        failures = 0
-        stale_timer = asyncio.get_running_loop().create_task(self._watch_stale())
-        try:
-            while not self._closing:
-                reason = await self._connect_once()
-                if self._closing:
-                    break
-                healthy = (
-                    self.connected_at is not None
-                    and time.monotonic() - self.connected_at >= cfg.healthy_after_s
-                )
-                if healthy:
-                    delays, failures = fresh(), 0
-                failures += 1
-                if cfg.max_reconnect_attempts and failures > cfg.max_reconnect_attempts:
-                    self._terminal = FeedClosedError(
-                        f"polygon feed gave up after {failures - 1} reconnect attempts: {reason}"
-                    )
-                    break
-                delay = next(delays)
-                self.reconnects += 1
-                log.warning(
-                    "polygon: %s; reconnecting in %.2fs (attempt %d)", reason, delay, failures
-                )
-                # close() sets _wake: it must not wait out a backoff of up to reconnect_max_s.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._wake.wait()
-        finally:
-            stale_timer.cancel()
-            if self._authenticated is not None:
-                self._authenticated.clear()
-
-    async def _connect_once(self) -> str:
-        # One connection's life; returns why it ended.
-        reason = await self._connection_life()
-        self.last_failure = reason
-        return reason
-
-    async def _open(self) -> _FeedListener | str:
-        # ws_connect, bounded by connect_timeout_s (picows bounds only the upgrade, not the
-        # TCP connect) and abandoned at once when close() sets _wake.
-        created: list[_FeedListener] = []
-
-        def factory() -> _FeedListener:
-            listener = _FeedListener(self)
-            created.append(listener)
-            return listener
-
-        cfg = self.config
-        loop = asyncio.get_running_loop()
-        connecting = loop.create_task(
-            ws_connect(
-                factory,
-                self.url,
-                websocket_handshake_timeout=cfg.connect_timeout_s,
-                enable_auto_ping=True,
-                auto_ping_idle_timeout=cfg.ping_interval_s,
-                auto_ping_reply_timeout=cfg.ping_interval_s,
-                max_frame_size=cfg.max_frame_size,
-                disconnect_on_exception=True,
-            )
-        )
-        woken = loop.create_task(self._wake.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {connecting, woken},
-                timeout=cfg.connect_timeout_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            woken.cancel()
-            if not connecting.done():
-                # Cancelling during the upgrade leaves picows' transport open: abandoning the
-                # listener ends it if the upgrade still completes.
-                for listener in created:
-                    listener.abandon()
-                connecting.cancel()
-                connecting.add_done_callback(_consume)
-        if connecting not in done:
-            if self._closing:
-                return "closed while connecting"
-            return f"connect to {self.url} failed: no WebSocket within {cfg.connect_timeout_s:g}s"
-        try:
-            _, opened = connecting.result()
-        except (OSError, TimeoutError) as exc:
-            return f"connect to {self.url} failed: {type(exc).__name__}: {exc}"
-        except Exception as exc:  # picows handshake errors (HTTP 404/403/5xx …)
-            return f"handshake with {self.url} failed: {type(exc).__name__}: {exc}"
-        if not isinstance(opened, _FeedListener) or opened.transport is None:
-            # picows returns without a listener when the peer hangs up mid-upgrade.
-            return f"handshake with {self.url} failed: connection closed during the upgrade"
-        return opened
-
-    async def _connection_life(self) -> str:
-        self.connected_at = None
-        self._attempt_error = None
-        try:
-            opened = await self._open()
-            if isinstance(opened, str):
-                return opened
-            return await self._run_connection(opened)
-        finally:
-            self._cancel_handshake_timer()
-
-    async def _run_connection(self, listener: _FeedListener) -> str:
-        assert listener.transport is not None
-        if self._closing:
-            # close() ran while the handshake was in flight: it could not see this
-            # connection, so nothing else would ever end it.
-            listener.transport.send_close(WSCloseCode.OK)
-            listener.transport.disconnect()
-            return "closed while connecting"
-        try:
-            await listener.transport.wait_disconnected()
-        except Exception as exc:  # picows re-raises what our frame callback raised
-            log.exception("polygon: frame processing failed; dropping the connection")
-            return f"frame processing failed: {type(exc).__name__}: {exc}"
+    def on_lost(self, close_code: int | None, close_reason: str) -> None:
+        """A connection ended: the next one authenticates afresh."""
+        self._cancel_handshake_timer()
         if self._authenticated is not None:
             self._authenticated.clear()
-        if self._attempt_error is not None:
-            return str(self._attempt_error)  # the supervisor logs it with the retry delay
-        code = listener.close_code
-        if code in (1000, 1001) and not self.config.reconnect_on_clean_close and not self._closing:
-            self._terminal = FeedClosedError("server closed the feed cleanly", code=code)
-            self._closing = True
-        if code is None:
-            return "connection dropped without a close frame"
-        return f"server closed the connection (code {code} {listener.close_reason!r})"
+        if (
+            close_code in (1000, 1001)
+            and not self.config.reconnect_on_clean_close
+            and not self._ws.closing
+        ):
+            self._ws.fail(FeedClosedError("server closed the feed cleanly", code=close_code))
+
+    def _stop_stale_watch(self) -> None:
+        if self._stale_task is not None:
+            self._stale_task.cancel()
+            self._stale_task = None
+        if self._authenticated is not None:
+            self._authenticated.clear()
 
     async def _watch_stale(self) -> None:
         threshold = self.config.stale_after_s
@@ -628,12 +490,11 @@ class PolygonClient:
             return
         while True:
             await asyncio.sleep(threshold / 4)
-            listener = self._listener
+            transport = self._ws.transport
             if (
                 self.is_authenticated
                 and self.session.desired
-                and listener is not None
-                and listener.transport is not None
+                and transport is not None
                 and time.monotonic() - self._last_frame > threshold
             ):
                 self.stale_events += 1
@@ -644,10 +505,4 @@ class PolygonClient:
                 if self.on_stale is not None:
                     self.on_stale(err)
                 self._last_frame = time.monotonic()
-                listener.transport.disconnect()
-
-
-def _consume(task: asyncio.Task[Any]) -> None:
-    # An abandoned ws_connect: retrieve its outcome so asyncio does not log it as lost.
-    if not task.cancelled():
-        task.exception()
+                transport.disconnect()
