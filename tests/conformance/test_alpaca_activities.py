@@ -31,7 +31,7 @@ from alpaca.trading.enums import (
 from alpaca.trading.models import TradeActivity
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
-from tradewire.sim.alpaca_broker import AlpacaBrokerServer
+from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
 from tradewire.venues.alpaca.messages import FILL_ACTIVITIES_DECODER
 

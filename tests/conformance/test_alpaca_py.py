@@ -19,7 +19,7 @@ from alpaca.trading.requests import (
 )
 from alpaca.trading.stream import TradingStream
 
-from tradewire.sim.alpaca_broker import AlpacaBrokerServer
+from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
 
 

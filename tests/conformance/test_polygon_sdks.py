@@ -18,7 +18,7 @@ import polygon.exceptions
 import polygon.websocket.models
 import pytest
 
-from tradewire.sim.polygon_feed import PolygonFeedServer
+from tradewire.sim.feed.server import PolygonFeedServer
 
 SDKS = pytest.mark.parametrize("sdk", [massive, polygon], ids=["massive", "polygon-api-client"])
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tradewire import AlpacaClient
-from tradewire.sim.alpaca_broker import AlpacaBrokerServer
+from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 

@@ -9,7 +9,7 @@ import pytest
 
 from tradewire import AlpacaClient
 from tradewire.errors import FatalBrokerError, NotFound, OrderRejected
-from tradewire.sim.alpaca_broker import AlpacaBrokerServer
+from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import OrderValidationError

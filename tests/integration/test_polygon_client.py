@@ -8,7 +8,7 @@ import pytest
 
 from tradewire import PolygonClient
 from tradewire.errors import AuthError, FeedClosedError, MaxConnectionsError
-from tradewire.sim.polygon_feed import PolygonFeedServer
+from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.venues.polygon.config import PolygonFeedConfig
 from tradewire.venues.polygon.messages import (
     Aggregate,

@@ -162,7 +162,7 @@ async def test_run_against_a_silent_feed_stops_on_sigint_during_start_up(tmp_pat
     # Arrange: a feed that accepts the WebSocket and never says a word
     from aiohttp import web
 
-    from tradewire.sim.alpaca_broker import AlpacaBrokerServer
+    from tradewire.sim.broker.server import AlpacaBrokerServer
 
     async def silent(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

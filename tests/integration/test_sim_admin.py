@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tradewire.sim.alpaca_broker import AlpacaBrokerServer, is_loopback_peer
+from tradewire.sim.broker.admin import is_loopback_peer
+from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
 from tradewire.venues.alpaca.messages import FILL_ACTIVITIES_DECODER, FillActivity
 

@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from tradewire.sim.polygon_feed import PolygonFeedServer
+from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.sim.sources import SyntheticMarket
 
 CONTENDERS = ("tradewire", "massive")

@@ -69,14 +69,13 @@ class OrderOutcomes:
     _settling: set[str]
     _tasks: set[asyncio.Future[Any]]
 
-    def _spawn(self, coro: Any) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by TradingNode; declared here for the type checker
 
-    def _guard(self, fn: Any, arg: Any, strategy: Strategy) -> None:
-        raise NotImplementedError
+        def _spawn(self, coro: Any) -> None: ...
 
-    def _schedule_sync(self) -> None:
-        raise NotImplementedError
+        def _guard(self, fn: Any, arg: Any, strategy: Strategy) -> None: ...
+
+        def _schedule_sync(self) -> None: ...
 
     def cancel(self, strategy: Strategy, client_order_id: str) -> None:
         order = self.oms.get(client_order_id)

@@ -2,7 +2,7 @@
 
 Both produce wire-format events (reference/polygon.md section 3: single-letter keys,
 millisecond timestamps, quote sizes in round lots) and hand them to a publisher, which
-is the feed server's :meth:`~tradewire.sim.polygon_feed.PolygonFeedServer.publish`.
+is the feed server's :meth:`~tradewire.sim.feed.server.PolygonFeedServer.publish`.
 The generator is deterministic for a seed, so a test or a benchmark can be replayed.
 """
 

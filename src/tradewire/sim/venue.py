@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tradewire.sim.alpaca_broker import AlpacaBrokerServer
+from tradewire.sim.broker.server import AlpacaBrokerServer
+from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.sim.market import MarketState
-from tradewire.sim.polygon_feed import PolygonFeedServer
 from tradewire.sim.sources import SyntheticMarket, merge_flat_files, replay, run_synthetic
 from tradewire.sim.triggers import TRIGGER_SYMBOL, TriggerLog, run_triggers
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tradewire.sim import feed_wire as wire
+from tradewire.sim.feed import wire
 
 
 def test_parse_action_with_spaces_and_binary_payload_works():

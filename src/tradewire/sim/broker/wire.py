@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tradewire.sim.matching import (
+from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.orders import (
     CENT,
     Execution,
     FillRecord,
-    SimBook,
     SimOrder,
     SimPosition,
     asset_id_for,

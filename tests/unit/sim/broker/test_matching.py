@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.orders import OrderError
 from tradewire.sim.market import NBBO
-from tradewire.sim.matching import OrderError, SimBook
 
 D = Decimal
 

@@ -28,7 +28,7 @@ from picows import (
     ws_create_server,
 )
 
-from tradewire.sim import feed_wire as wire
+from tradewire.sim.feed import wire
 from tradewire.sim.market import NBBO, LastTrade, MarketState
 
 log = logging.getLogger(__name__)

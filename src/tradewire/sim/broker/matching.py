@@ -12,180 +12,30 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from zoneinfo import ZoneInfo
 
+from tradewire.sim.broker.account import AccountFigures
+from tradewire.sim.broker.orders import (
+    CENT,
+    ORDER_TYPES,
+    TERMINAL,
+    TIFS,
+    Execution,
+    FillRecord,
+    OrderError,
+    SimOrder,
+    SimPosition,
+    _check_tick,
+    _dec,
+    activity_id,
+    asset_id_for,
+    now,
+)
 from tradewire.sim.market import NBBO
 
-ZERO = Decimal(0)
-CENT = Decimal("0.01")
-TERMINAL = frozenset({"filled", "canceled", "expired", "replaced", "rejected"})
-ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
-TIFS = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
-MARKET_COLLAR = Decimal("1.025")  # market buys reserve buying power with a collar (section 4)
-# Alpaca's activity ids carry the execution time in US/Eastern: "20190524113406977::…" is
-# the fill at 2019-05-24T15:34:06.977Z in its documentation.
-EASTERN = ZoneInfo("America/New_York")
 
-
-class OrderError(Exception):
-    """A request the venue refuses: HTTP status, Alpaca error code and message."""
-
-    def __init__(self, status: int, code: int, message: str, **extra: object) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class SimOrder:
-    id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    type: str
-    time_in_force: str
-    qty: Decimal | None
-    notional: Decimal | None = None
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trail_price: Decimal | None = None
-    trail_percent: Decimal | None = None
-    hwm: Decimal | None = None
-    extended_hours: bool = False
-    order_class: str = "simple"
-    status: str = "new"
-    filled_qty: Decimal = ZERO
-    filled_avg_price: Decimal | None = None
-    created_at: datetime = field(default_factory=now)
-    updated_at: datetime = field(default_factory=now)
-    submitted_at: datetime = field(default_factory=now)
-    filled_at: datetime | None = None
-    canceled_at: datetime | None = None
-    expired_at: datetime | None = None
-    replaced_at: datetime | None = None
-    replaced_by: str | None = None
-    replaces: str | None = None
-    asset_id: str = ""
-    legs: list[str] = field(default_factory=list)
-    parent_id: str | None = None
-    triggered: bool = False
-
-    @property
-    def is_open(self) -> bool:
-        return self.status not in TERMINAL and self.status != "held"
-
-    @property
-    def remaining(self) -> Decimal:
-        if self.qty is None:
-            return ZERO
-        return self.qty - self.filled_qty
-
-    def touch(self) -> None:
-        self.updated_at = now()
-
-
-@dataclass(slots=True, frozen=True)
-class Execution:
-    """One trade_updates event to publish: ``event`` on ``order`` (with a fill, if any)."""
-
-    event: str
-    order: SimOrder
-    qty: Decimal | None = None
-    price: Decimal | None = None
-    position_qty: Decimal | None = None
-    execution_id: str | None = None
-    # The order's state when the event happened; the order object itself keeps changing.
-    status: str = ""
-    filled_qty: Decimal = ZERO
-    filled_avg_price: Decimal | None = None
-    at: datetime = field(default_factory=now)
-
-    def __post_init__(self) -> None:
-        if not self.status:
-            object.__setattr__(self, "status", self.order.status)
-            object.__setattr__(self, "filled_qty", self.order.filled_qty)
-            object.__setattr__(self, "filled_avg_price", self.order.filled_avg_price)
-
-
-@dataclass(slots=True, frozen=True)
-class FillRecord:
-    """One execution as the account activities report it (activity_type ``FILL``).
-
-    ``id`` is Alpaca's ``<execution time, US/Eastern, to the ms>::<execution id>``; the
-    simulator's times strictly increase, so the book's list of fills is in time order.
-    """
-
-    id: str
-    transaction_time: datetime
-    type: str  # "fill" | "partial_fill"
-    price: Decimal
-    qty: Decimal
-    side: str  # "buy" | "sell" | "sell_short"
-    symbol: str
-    leaves_qty: Decimal
-    order_id: str
-    cum_qty: Decimal
-    order_status: str
-    execution_id: str
-
-
-def activity_id(at: datetime, execution_id: str) -> str:
-    local = at.astimezone(EASTERN)
-    return f"{local:%Y%m%d%H%M%S}{local.microsecond // 1000:03d}::{execution_id}"
-
-
-@dataclass(slots=True)
-class SimPosition:
-    symbol: str
-    qty: Decimal = ZERO
-    avg_entry_price: Decimal = ZERO
-    asset_id: str = ""
-
-
-def asset_id_for(symbol: str) -> str:
-    """Stable UUID per symbol, so repeated runs report the same asset ids."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tradewire-sim/{symbol}"))
-
-
-def _dec(value: object, name: str) -> Decimal | None:
-    # Alpaca accepts numbers or strings for numeric fields; 10.0 from alpaca-py means 10.
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise OrderError(400, 40010000, f"invalid {name}")
-    try:
-        out = Decimal(str(value))
-    except ArithmeticError:
-        raise OrderError(422, 40010001, f"invalid {name}: {value!r}") from None
-    if not out.is_finite():
-        raise OrderError(422, 40010001, f"invalid {name}: {value!r}")
-    return out
-
-
-def _check_tick(price: Decimal | None, name: str) -> None:
-    if price is None:
-        return
-    if price <= 0:
-        raise OrderError(422, 40010001, f"{name} must be > 0")
-    places = 2 if price >= 1 else 4
-    if price != price.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
-        raise OrderError(
-            422,
-            42210000,
-            f"invalid {name} {price}. sub-penny increment does not fulfill minimum pricing criteria",
-        )
-
-
-class SimBook:
+class SimBook(AccountFigures):
     """Orders, positions, cash and buying power of one paper account."""
 
     def __init__(
@@ -210,53 +60,6 @@ class SimBook:
         # Every execution, in the order it happened, whether or not anyone watched the stream.
         self.fills: list[FillRecord] = []
         self.fill_index: dict[str, int] = {}  # FillRecord.id -> its place in ``fills``
-
-    # -- account figures -----------------------------------------------------------------
-
-    def mark(self, symbol: str) -> Decimal | None:
-        q = self.quotes.get(symbol)
-        if q is None or q.bid_price <= 0 or q.ask_price <= 0:
-            return None
-        return (Decimal(str(q.bid_price)) + Decimal(str(q.ask_price))) / 2
-
-    def market_value(self, pos: SimPosition) -> Decimal:
-        mark = self.mark(pos.symbol) or pos.avg_entry_price
-        return pos.qty * mark
-
-    @property
-    def long_market_value(self) -> Decimal:
-        return sum((self.market_value(p) for p in self.positions.values() if p.qty > 0), ZERO)
-
-    @property
-    def short_market_value(self) -> Decimal:
-        return sum((self.market_value(p) for p in self.positions.values() if p.qty < 0), ZERO)
-
-    @property
-    def equity(self) -> Decimal:
-        return self.cash + self.long_market_value + self.short_market_value
-
-    def reserved(self) -> Decimal:
-        """Buying power held by open buy orders (section 4: reserved immediately)."""
-        total = ZERO
-        for o in self.orders.values():
-            if o.is_open and o.side == "buy":
-                total += self._order_cost(o, o.remaining if o.qty is not None else None)
-        return total
-
-    @property
-    def buying_power(self) -> Decimal:
-        return max(ZERO, self.cash - self.reserved())
-
-    def _order_cost(self, order: SimOrder, qty: Decimal | None) -> Decimal:
-        if order.notional is not None and order.qty is None:
-            return order.notional - (order.filled_qty * (order.filled_avg_price or ZERO))
-        if qty is None:
-            return ZERO
-        price = order.limit_price or order.stop_price
-        if price is None:
-            q = self.quotes.get(order.symbol)
-            price = Decimal(str(q.ask_price)) * MARKET_COLLAR if q and q.ask_price > 0 else ZERO
-        return qty * price
 
     # -- order entry ---------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The simulated Alpaca broker: orders, account, matching, REST, trade_updates stream."""

@@ -1,0 +1,137 @@
+"""The simulator's control plane under ``/_sim/``: fault knobs and trade_updates drops and
+blocks, for loopback peers only (tests, and users rehearsing failures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from tradewire.sim.broker import wire
+from tradewire.sim.models import FaultKnobError, FaultModel
+
+STREAM_BLOCK_MAX_S = 3600.0
+
+
+class AdminError(Exception):
+    """An ``/_sim/`` request the simulator refuses: HTTP status and a one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = " ".join(message.split())
+
+
+def is_loopback_peer(remote: str | None) -> bool:
+    """True for a loopback peer address (``127.0.0.0/8``, ``::1``, ``::ffff:127.x``).
+
+    The ``/_sim/`` endpoints change what every client of the simulator sees, so they answer
+    only to the machine the simulator runs on, whatever address it listens on.
+    """
+    if not remote:
+        return False
+    try:
+        address = ipaddress.ip_address(remote.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _admin_error(status: int, message: str) -> web.Response:
+    return web.json_response(wire.error_json(status * 100000, message), status=status)
+
+
+async def _admin_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise AdminError(400, "request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise AdminError(400, "request body must be a JSON object")
+    return body
+
+
+class AdminRoutes:
+    """``/_sim/{name}`` handlers of :class:`~tradewire.sim.broker.server.AlpacaBrokerServer`."""
+
+    # What the handlers use of the server (AlpacaBrokerServer sets them).
+    faults: FaultModel
+    admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]]
+    _streams: set[web.WebSocketResponse]
+    _listening: set[web.WebSocketResponse]
+    _stream_blocked_until: float
+
+    if TYPE_CHECKING:  # provided by the server class; declared here for the type checker
+
+        def close_streams(self) -> None:
+            raise NotImplementedError
+
+    async def _admin(self, request: web.Request) -> web.Response:
+        route = self.admin_routes.get(request.match_info["name"])
+        if route is None:
+            return _admin_error(404, f"no such simulator endpoint: {request.path}")
+        try:
+            return web.json_response(await route(request))
+        except AdminError as exc:
+            return _admin_error(exc.status, exc.message)
+
+    async def _admin_faults(self, request: web.Request) -> dict[str, object]:
+        """``GET``: the fault knobs. ``POST {knob: value, ...}``: set those, all or none."""
+        if request.method == "POST":
+            try:
+                self.faults.update(await _admin_body(request))
+            except FaultKnobError as exc:
+                raise AdminError(400, str(exc)) from None
+        elif request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
+        return self.faults.knobs()
+
+    async def _admin_stream(self, request: web.Request) -> dict[str, object]:
+        """``POST {"drop": true}``: close every trade_updates connection now.
+        ``POST {"block_s": N}``: refuse new trade_updates connections (HTTP 503 on the
+        upgrade) for N seconds from now; 0 lifts a block. ``GET``: the stream state."""
+        dropped = 0
+        if request.method == "POST":
+            body = await _admin_body(request)
+            unknown = sorted(set(body) - {"drop", "block_s"})
+            if unknown:
+                raise AdminError(400, f"unknown stream control: {unknown[0][:80]!r}")
+            drop = body.get("drop", False)
+            if not isinstance(drop, bool):
+                raise AdminError(400, "drop: expected true or false")
+            block_s = body.get("block_s")
+            if block_s is not None:
+                if (
+                    isinstance(block_s, bool)
+                    or not isinstance(block_s, int | float)
+                    or not math.isfinite(block_s)
+                    or not 0 <= block_s <= STREAM_BLOCK_MAX_S
+                ):
+                    raise AdminError(
+                        400, f"block_s: expected a number of seconds in [0, {STREAM_BLOCK_MAX_S:g}]"
+                    )
+                # Block before dropping, so no client reconnects in between.
+                self._stream_blocked_until = asyncio.get_running_loop().time() + block_s
+            if drop:
+                dropped = len(self._streams)
+                self.close_streams()
+        elif request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
+        return {
+            "connections": len(self._streams),
+            "listening": len(self._listening),
+            "dropped": dropped,
+            "blocked_for_s": self._stream_block_remaining(),
+        }
+
+    def _stream_block_remaining(self) -> float:
+        remaining = self._stream_blocked_until - asyncio.get_running_loop().time()
+        return round(max(0.0, remaining), 3)

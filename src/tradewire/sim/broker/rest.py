@@ -1,0 +1,322 @@
+"""The ``/v2`` REST handlers of the simulated broker: account, activities, clock, assets,
+orders and positions, answered in Alpaca's wire format (reference/alpaca.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from tradewire.sim.broker import wire
+from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.orders import (
+    EASTERN,
+    TERMINAL,
+    Execution,
+    FillRecord,
+    OrderError,
+    SimOrder,
+)
+from tradewire.sim.market import MarketState
+from tradewire.sim.models import FaultModel
+
+ACTIVITIES_PAGE_SIZE = 100  # Alpaca's default and maximum page_size
+
+
+def wire_terminal() -> frozenset[str]:
+    return TERMINAL
+
+
+def _uuid_arg(value: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise OrderError(422, 40010001, "order_id is missing") from None
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.lower() == "true"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise OrderError(422, 40010001, f"invalid timestamp: {value}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _page_size(value: str | None) -> int:
+    if value is None or value == "":
+        return ACTIVITIES_PAGE_SIZE
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise OrderError(422, 40010001, f"invalid page_size: {value[:40]!r}")
+    return min(size, ACTIVITIES_PAGE_SIZE)
+
+
+def _is_plain_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-"
+
+
+def _activity_date(value: str | None) -> date | None:
+    # ``date``: a day (US/Eastern, the trading day) or a timestamp within it.
+    if not value:
+        return None
+    if _is_plain_date(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise OrderError(422, 40010001, f"invalid date: {value[:40]!r}") from None
+    parsed = _parse_time(value)
+    assert parsed is not None
+    return parsed.astimezone(EASTERN).date()
+
+
+def _activity_time(value: str | None, name: str) -> datetime | None:
+    # A bare day for after/until means that day's start, US/Eastern.
+    if value and _is_plain_date(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise OrderError(422, 40010001, f"invalid {name}: {value[:40]!r}") from None
+        return datetime(day.year, day.month, day.day, tzinfo=EASTERN)
+    return _parse_time(value)
+
+
+def _activity_matches(
+    fill: FillRecord, day: date | None, after: datetime | None, until: datetime | None
+) -> bool:
+    at = fill.transaction_time
+    if after is not None and at <= after:
+        return False
+    if until is not None and at >= until:
+        return False
+    return day is None or at.astimezone(EASTERN).date() == day
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read() or b"{}")
+    except ValueError:
+        raise OrderError(400, 40010000, "request body format is invalid") from None
+    if not isinstance(body, dict):
+        raise OrderError(400, 40010000, "request body format is invalid")
+    return body
+
+
+class RestRoutes:
+    """REST handlers of :class:`~tradewire.sim.broker.server.AlpacaBrokerServer`."""
+
+    # What the handlers use of the server (AlpacaBrokerServer sets them).
+    book: SimBook
+    faults: FaultModel
+    market: MarketState
+
+    if TYPE_CHECKING:  # provided by the server class; declared here for the type checker
+
+        def _publish_soon(self, execs: list[Execution]) -> None:
+            raise NotImplementedError
+
+        def _activate(self, order: SimOrder) -> None:
+            raise NotImplementedError
+
+    async def _account(self, request: web.Request) -> web.Response:
+        return web.json_response(wire.account_json(self.book))
+
+    async def _activities(self, request: web.Request) -> web.Response:
+        """Account activities; the simulator's only activity type is ``FILL``.
+
+        ``/v2/account/activities/{type}`` or ``?activity_types=A,B``; ``date`` (that US/Eastern
+        day), ``after``/``until`` (exclusive bounds on transaction_time), ``direction``
+        (``desc`` by default), ``page_size`` (100 by default and at most), ``page_token``
+        (an item's ``id``: the page continues strictly after it in that direction).
+        """
+        q = request.query
+        types = request.match_info.get("activity_type") or q.get("activity_types") or "FILL"
+        if "FILL" not in {t.strip().upper() for t in types.split(",")}:
+            return web.json_response([])
+        direction = q.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
+        page_size = _page_size(q.get("page_size"))
+        day = _activity_date(q.get("date"))
+        after = _activity_time(q.get("after"), "after")
+        until = _activity_time(q.get("until"), "until")
+        fills = self.book.fills
+        start = None
+        token = q.get("page_token")
+        if token:
+            start = self.book.fill_index.get(token)
+            if start is None:
+                raise OrderError(422, 40010001, f"invalid page_token: {token[:80]!r}")
+        if direction == "asc":
+            order: range = range(0 if start is None else start + 1, len(fills))
+        else:
+            order = range(len(fills) - 1 if start is None else start - 1, -1, -1)
+        page: list[dict[str, Any]] = []
+        for i in order:
+            fill = fills[i]
+            if _activity_matches(fill, day, after, until):
+                page.append(wire.fill_activity_json(fill))
+                if len(page) >= page_size:
+                    break
+        return web.json_response(page)
+
+    async def _clock(self, request: web.Request) -> web.Response:
+        return web.json_response(wire.clock_json())
+
+    async def _calendar(self, request: web.Request) -> web.Response:
+        return web.json_response(wire.calendar_json(datetime.now(UTC)))
+
+    async def _assets(self, request: web.Request) -> web.Response:
+        symbols = sorted(set(self.market.quotes) | set(self.book.positions))
+        return web.json_response([wire.asset_json(s) for s in symbols])
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        return web.json_response(wire.asset_json(request.match_info["symbol"].upper()))
+
+    async def _post_order(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        order = self.book.submit(body)
+        response = web.json_response(wire.order_json(order, self.book))
+        asyncio.get_running_loop().call_soon(self._activate, order)
+        return response
+
+    async def _list_orders(self, request: web.Request) -> web.Response:
+        q = request.query
+        status = q.get("status", "open")
+        limit = min(int(q.get("limit", "50")), 500)
+        symbols = {s.strip().upper() for s in q.get("symbols", "").split(",") if s.strip()}
+        after = _parse_time(q.get("after"))
+        until = _parse_time(q.get("until"))
+        # nested=true rolls bracket legs up into their parent; otherwise legs list on their own.
+        orders = self.book.open_orders() if status == "open" else list(self.book.orders.values())
+        if _bool(q.get("nested")):
+            orders = [o for o in orders if o.parent_id is None]
+        if status == "open":
+            orders = [o for o in orders if o.status not in wire_terminal()]
+        elif status == "closed":
+            orders = [o for o in orders if o.status in wire_terminal()]
+        if symbols:
+            orders = [o for o in orders if o.symbol in symbols]
+        if q.get("side"):
+            orders = [o for o in orders if o.side == q["side"]]
+        if after is not None:
+            orders = [o for o in orders if o.submitted_at > after]
+        if until is not None:
+            orders = [o for o in orders if o.submitted_at < until]
+        orders.sort(key=lambda o: o.submitted_at, reverse=q.get("direction", "desc") != "asc")
+        return web.json_response([wire.order_json(o, self.book) for o in orders[:limit]])
+
+    async def _order_by_client_id(self, request: web.Request) -> web.Response:
+        cid = request.query.get("client_order_id", "")
+        order = self.book.orders_by_client_id.get(cid)
+        if order is None:
+            raise OrderError(404, 40410000, f"order not found for {cid}")
+        return web.json_response(wire.order_json(order, self.book))
+
+    async def _get_order(self, request: web.Request) -> web.Response:
+        order_id = _uuid_arg(request.match_info["order_id"])
+        return web.json_response(wire.order_json(self.book.get(order_id), self.book))
+
+    async def _replace_order(self, request: web.Request) -> web.Response:
+        order_id = _uuid_arg(request.match_info["order_id"])
+        body = await _json_body(request)
+        order, execs = self.book.replace(order_id, body)
+        self._publish_soon(execs)
+        return web.json_response(wire.order_json(order, self.book))
+
+    async def _cancel_order(self, request: web.Request) -> web.Response:
+        order_id = _uuid_arg(request.match_info["order_id"])
+        self._publish_soon(self.book.cancel(order_id))
+        return web.Response(status=204)
+
+    async def _cancel_all(self, request: web.Request) -> web.Response:
+        results = []
+        for order, execs in self.book.cancel_all():
+            self._publish_soon(execs)
+            results.append(
+                {"id": order.id, "status": 200, "body": wire.order_json(order, self.book)}
+            )
+        return web.json_response(results, status=207)
+
+    async def _positions(self, request: web.Request) -> web.Response:
+        book = self.book
+        return web.json_response([wire.position_json(book, p) for p in book.positions.values()])
+
+    async def _position(self, request: web.Request) -> web.Response:
+        pos = self.book.positions.get(request.match_info["symbol"].upper())
+        if pos is None:
+            raise OrderError(404, 40410000, "position does not exist")
+        return web.json_response(wire.position_json(self.book, pos))
+
+    async def _close_position(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"].upper()
+        order = self._close(symbol, request.query.get("qty"), request.query.get("percentage"))
+        return web.json_response(wire.order_json(order, self.book))
+
+    async def _close_all(self, request: web.Request) -> web.Response:
+        if _bool(request.query.get("cancel_orders")):
+            for _, execs in self.book.cancel_all():
+                self._publish_soon(execs)
+        results = []
+        for symbol in list(self.book.positions):
+            try:
+                order = self._close(symbol, None, None)
+                results.append(
+                    {"symbol": symbol, "status": 200, "body": wire.order_json(order, self.book)}
+                )
+            except OrderError as exc:
+                results.append(
+                    {
+                        "symbol": symbol,
+                        "status": exc.status,
+                        "body": wire.error_json(exc.code, exc.message),
+                    }
+                )
+        return web.json_response(results, status=207)
+
+    def _close(self, symbol: str, qty_arg: str | None, pct_arg: str | None) -> SimOrder:
+        pos = self.book.positions.get(symbol)
+        if pos is None:
+            raise OrderError(404, 40410000, "position does not exist")
+        if qty_arg and pct_arg:
+            raise OrderError(422, 40010001, "qty and percentage are mutually exclusive")
+        qty = abs(pos.qty)
+        if qty_arg:
+            qty = Decimal(qty_arg)
+        elif pct_arg:
+            qty = (abs(pos.qty) * Decimal(pct_arg) / 100).quantize(Decimal("0.000000001"))
+        if qty <= 0 or qty > abs(pos.qty):
+            raise OrderError(
+                403,
+                40310000,
+                f"insufficient qty available for order (requested: {qty}, available: {abs(pos.qty)})",
+            )
+        side = "sell" if pos.qty > 0 else "buy"
+        order = self.book.submit(
+            {
+                "symbol": symbol,
+                "qty": str(qty),
+                "side": side,
+                "type": "market",
+                "time_in_force": "day",
+            }
+        )
+        asyncio.get_running_loop().call_soon(self._activate, order)
+        return order

@@ -1,0 +1,1 @@
+"""The simulated Polygon/Massive feed: wire encoding and the WebSocket server."""
