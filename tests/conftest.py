@@ -4,6 +4,7 @@ WebSocket handshake, and Debian's Prometheus tools."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -192,3 +193,39 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[Path], PrometheusServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@contextlib.asynccontextmanager
+async def silent_websocket(path: str) -> AsyncIterator[tuple[str, list[int]]]:
+    """A WebSocket server on 127.0.0.1:0 that accepts and never says a word: yields its URL
+    and a list that grows by one per connection (a feed that never sends ``connected``, a
+    trade stream that never answers ``authenticate``)."""
+    from aiohttp import web
+
+    connections: list[int] = []
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        connections.append(1)
+        async for _ in ws:
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get(path, handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"ws://127.0.0.1:{port}{path}", connections
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def silent_ws() -> Callable[[str], Any]:
+    """``async with silent_ws("/stream") as (url, connections)``: see :func:`silent_websocket`."""
+    return silent_websocket

@@ -8,44 +8,15 @@ Real WebSocket (or TCP) servers on 127.0.0.1:0; every await bounded; no fixed sl
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from tradewire.net.websocket import WebSocketOptions
 from tradewire.venues.alpaca.stream import TradeStream
 
 
-@contextlib.asynccontextmanager
-async def silent_stream_server() -> AsyncIterator[tuple[str, list[int]]]:
-    """Accepts the WebSocket and never answers ``authenticate``."""
-    connections: list[int] = []
-
-    async def handle(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        connections.append(1)
-        async for _ in ws:
-            pass
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/stream", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"ws://127.0.0.1:{port}/stream", connections
-    finally:
-        await runner.cleanup()
-
-
-async def test_stream_that_never_authorizes_is_dropped_and_retried(until):
-    async with silent_stream_server() as (url, connections):
+async def test_stream_that_never_authorizes_is_dropped_and_retried(until, silent_ws):
+    async with silent_ws("/stream") as (url, connections):
         stream = TradeStream(url, "k", "s", on_update=print, handshake_timeout_s=0.2, seed=1)
         try:
             with pytest.raises(TimeoutError, match=r"not listening within 0\.2s"):

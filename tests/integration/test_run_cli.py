@@ -158,36 +158,20 @@ async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behi
     assert _processes_with(f"--seed\x00{seed}") == []
 
 
-async def test_run_against_a_silent_feed_stops_on_sigint_during_start_up(tmp_path):
+async def test_run_against_a_silent_feed_stops_on_sigint_during_start_up(tmp_path, silent_ws):
     # Arrange: a feed that accepts the WebSocket and never says a word
-    from aiohttp import web
-
     from tradewire.sim.broker.server import AlpacaBrokerServer
 
-    async def silent(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        async for _ in ws:
-            pass
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/stocks", silent)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     config = tmp_path / "c.yaml"
     config.write_text(
         "mode: sim\nmetrics: {enabled: false}\ncontrol: {enabled: false}\nrun: {panel: false}\n"
         "tuning: {enabled: false}\n"
         f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
     )
-    async with AlpacaBrokerServer() as broker:
+    async with silent_ws("/stocks") as (feed_url, _), AlpacaBrokerServer() as broker:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(config),
-            "--journal", str(tmp_path / "j.twj"), "--sim-feed-url", f"ws://127.0.0.1:{port}/stocks",
+            "--journal", str(tmp_path / "j.twj"), "--sim-feed-url", feed_url,
             "--sim-broker-url", broker.base_url, "--duration", "60",
             cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -200,7 +184,6 @@ async def test_run_against_a_silent_feed_stops_on_sigint_during_start_up(tmp_pat
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-    await runner.cleanup()
 
     # Assert: it stopped at once, said so in one line, and no traceback
     assert proc.returncode == 130, err

@@ -24,9 +24,11 @@ from tradewire.engine import orders as o
 from tradewire.engine.codec import encode, order_data
 from tradewire.engine.journal import Journal
 from tradewire.engine.positions import PositionBook
+from tradewire.engine.translate import OrderFact
 
 log = logging.getLogger(__name__)
 
+_INF = float("inf")
 AppliedHook = Callable[[o.OrderEvent, o.Applied], None]
 
 
@@ -57,6 +59,29 @@ class Ledger:
         self.oms.create(order)
         self.journal.append(kind, order.client_order_id, order_data(order, **extra))
         return order
+
+    def adopt_external(self, fact: OrderFact, *, ref_price: float) -> bool:
+        """Add an order placed outside the engine (the kill switch's flatten, the Alpaca
+        dashboard, another tool): the account's positions and exposure include it.
+
+        Returns False, adding nothing, when the fact cannot describe a countable order
+        (no symbol, a notional order with no quantity, a side that is neither buy nor sell).
+        """
+        if not fact.symbol or not 0.0 < fact.qty < _INF or fact.side not in ("buy", "sell"):
+            return False
+        order = o.Order(
+            fact.client_order_id,
+            fact.symbol,
+            fact.side,
+            fact.qty,
+            fact.order_type,
+            fact.limit_price,
+            strategy="external",
+            created_ns=time.time_ns(),
+            ref_price=fact.limit_price or ref_price,
+        )
+        self.create(order, kind="external", broker_id=fact.broker_id)
+        return True
 
     def create_intent(self, order: o.Order, time_in_force: str) -> None:
         """The hot path's :meth:`create`: one dict, one clock read (see codec.order_data).

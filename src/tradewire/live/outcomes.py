@@ -153,26 +153,14 @@ class OrderOutcomes:
     def _on_trade_update(self, update: TradeUpdate) -> None:
         b = update.order
         cid = b.client_order_id
-        if cid not in self.oms.orders:
-            # Placed outside this node (the kill switch's flatten, the Alpaca dashboard,
-            # another tool): positions belong to the account, so it is adopted and counted.
-            fact = fact_from(b)
-            if not fact.symbol or not 0.0 < fact.qty < _INF or fact.side not in ("buy", "sell"):
-                self.counters.refused_events += 1
-                log.warning("refused a trade update for an unknown order %s", cid)
-                return
-            external = o.Order(
-                cid,
-                fact.symbol,
-                fact.side,
-                fact.qty,
-                fact.order_type,
-                fact.limit_price,
-                strategy="external",
-                created_ns=time.time_ns(),
-                ref_price=fact.limit_price or float(update.price or 0),
-            )
-            self.ledger.create(external, kind="external", broker_id=b.id)
+        # An order placed outside this node (the kill switch's flatten, the Alpaca dashboard,
+        # another tool): positions belong to the account, so it is adopted and counted.
+        if cid not in self.oms.orders and not self.ledger.adopt_external(
+            fact_from(b), ref_price=float(update.price or 0)
+        ):
+            self.counters.refused_events += 1
+            log.warning("refused a trade update for an unknown order %s", cid)
+            return
         avg = float(b.filled_avg_price) if b.filled_avg_price is not None else None
         event = event_from_trade_update(
             update.event,

@@ -170,20 +170,8 @@ class Reconciler:
         for fact in plan.adopt:
             self._adopt(fact)
         for fact in plan.external:
-            if not fact.symbol or fact.qty <= 0:
-                continue  # notional orders carry no qty: nothing risk can count
-            order = o.Order(
-                fact.client_order_id,
-                fact.symbol,
-                fact.side,
-                fact.qty,
-                fact.order_type,
-                fact.limit_price,
-                strategy="external",
-                created_ns=time.time_ns(),
-                ref_price=fact.limit_price or fact.filled_avg_price,
-            )
-            ledger.create(order, kind="external", broker_id=fact.broker_id)
+            if not ledger.adopt_external(fact, ref_price=fact.filled_avg_price):
+                continue  # e.g. a notional order: no quantity risk can count
             ledger.apply_all(fact.client_order_id, events_from_fact(fact))
             self._count("external")
         lookups = plan.lookup[: self.max_lookups]
