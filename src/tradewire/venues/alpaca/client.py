@@ -3,9 +3,9 @@
 An order has three outcomes: accepted, rejected (a 403/422 with a body), or unknown (a
 timeout, 5xx, 429 or dropped connection after the request may have been written). Unknown
 is never answered with a blind resend, the mistake alpaca-py makes on 429/504 (reference
-section 2). It is resolved: look the order up by its client_order_id; if the venue has no
-record, resend with the *same* id, which is safe because the venue refuses a duplicate id;
-a "client_order_id must be unique" 422 on that resend proves the first attempt landed.
+section 2). How it is resolved (look up by client_order_id, resend with the same id only
+when the venue has no record, a duplicate-id 422 proving the first attempt landed) is the
+sans-I/O :mod:`~tradewire.venues.alpaca.submission` policy; this client does the I/O.
 
 Usage (the seed's)::
 
@@ -37,7 +37,7 @@ from tradewire.tuning.outcome import Outcome
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca import messages as m
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.errors import error_from_response, is_duplicate_client_order_id
+from tradewire.venues.alpaca.errors import error_from_response
 from tradewire.venues.alpaca.http import HttpError, RawHttpPool, Response, split_url
 from tradewire.venues.alpaca.ratelimit import TokenBucket
 from tradewire.venues.alpaca.requests import (
@@ -48,6 +48,14 @@ from tradewire.venues.alpaca.requests import (
     encode_body,
     path_segment,
     query_string,
+)
+from tradewire.venues.alpaca.submission import (
+    Accepted,
+    Decision,
+    LookUp,
+    Rejected,
+    SubmissionPolicy,
+    Unresolved,
 )
 
 log = logging.getLogger(__name__)
@@ -261,69 +269,70 @@ class AlpacaClient:
     async def _settle(
         self, request: OrderRequest, raw: bytes, pending: asyncio.Future[Response]
     ) -> m.Order:
+        """Drive one submission to an outcome; what comes next is the sans-I/O policy's."""
         cid = request.client_order_id
+        cfg = self.config
+        policy: SubmissionPolicy[m.Order] = SubmissionPolicy(
+            attempts=cfg.resolve_attempts, backoff_s=cfg.resolve_backoff_s
+        )
+        decision, reason = await self._answer(policy, pending)
+        while True:
+            if isinstance(decision, Accepted):
+                self._emit("resolved" if decision.resolved else "acked", cid, decision.order)
+                return decision.order
+            if isinstance(decision, Rejected):
+                self._emit("rejected", cid, decision.error)
+                raise decision.error
+            if isinstance(decision, Unresolved):
+                self._emit("unresolved", cid, None)
+                raise OrderOutcomeUnknown(
+                    f"alpaca: order {cid} still unresolved after {decision.lookups} lookups",
+                    client_order_id=cid,
+                )
+            if isinstance(decision, LookUp):
+                if policy.lookups == 1:
+                    self.orders_unknown += 1
+                    self._emit("unknown", cid, reason)
+                    log.warning(
+                        "alpaca: order %s outcome unknown (%s); resolving by client_order_id",
+                        cid,
+                        reason,
+                    )
+                await asyncio.sleep(decision.delay_s)
+                self._emit("lookup", cid, None)
+                try:
+                    decision = policy.found(await self.get_order_by_client_id(cid))
+                except NotFound:
+                    decision = policy.not_found()
+                except (RetryableBrokerError, HttpError) as exc:
+                    log.warning("alpaca: lookup of %s failed (%s); will retry", cid, exc)
+                    decision = policy.lookup_failed()
+                continue
+            # Resend: the venue has no record; the same id makes a duplicate impossible.
+            await self._wait_token()
+            self.orders_resent += 1
+            self._emit("resent", cid, None)
+            try:
+                resent = await self._pool.send(raw)
+            except HttpError as exc:
+                log.warning("alpaca: resend of %s failed (%s); will look it up", cid, exc)
+                decision = policy.resend_failed()
+                continue
+            decision, _ = await self._answer(policy, resent)
+
+    async def _answer(
+        self, policy: SubmissionPolicy[m.Order], pending: asyncio.Future[Response]
+    ) -> tuple[Decision[m.Order], str]:
+        # One send's answer, as the policy sees it, and why it was not an answer.
         try:
             response = await self._await(pending)
         except HttpError as exc:
-            return await self._resolve(request, raw, reason=str(exc))
+            return policy.failed(), str(exc)
         self._observe(response)
         if response.status == 200:
-            order = m.ORDER_DECODER.decode(response.body)
-            self._emit("acked", cid, order)
-            return order
+            return policy.answered(m.ORDER_DECODER.decode(response.body), None), ""
         error = self._error(response, is_order=True)
-        if isinstance(error, RetryableBrokerError):
-            return await self._resolve(request, raw, reason=str(error))
-        self._emit("rejected", cid, error)
-        raise error
-
-    async def _resolve(self, request: OrderRequest, raw: bytes, *, reason: str) -> m.Order:
-        """Settle an unknown outcome by client_order_id; resend only with the same id."""
-        cid = request.client_order_id
-        self.orders_unknown += 1
-        self._emit("unknown", cid, reason)
-        log.warning(
-            "alpaca: order %s outcome unknown (%s); resolving by client_order_id", cid, reason
-        )
-        delay = self.config.resolve_backoff_s
-        for _ in range(self.config.resolve_attempts):
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            try:
-                self._emit("lookup", cid, None)
-                order = await self.get_order_by_client_id(cid)
-            except NotFound:
-                order = None
-            except (RetryableBrokerError, HttpError) as exc:
-                log.warning("alpaca: lookup of %s failed (%s); will retry", cid, exc)
-                continue
-            if order is not None:
-                self._emit("resolved", cid, order)
-                return order
-            # No record: the first attempt did not land. Resend with the same id.
-            try:
-                await self._wait_token()
-                self.orders_resent += 1
-                self._emit("resent", cid, None)
-                response = await self._await(await self._pool.send(raw))
-            except HttpError as exc:
-                log.warning("alpaca: resend of %s failed (%s); will look it up", cid, exc)
-                continue
-            self._observe(response)
-            if response.status == 200:
-                order = m.ORDER_DECODER.decode(response.body)
-                self._emit("resolved", cid, order)
-                return order
-            error = self._error(response, is_order=True)
-            if is_duplicate_client_order_id(error) or isinstance(error, RetryableBrokerError):
-                continue  # it landed (or may have): the next lookup finds it
-            self._emit("rejected", cid, error)
-            raise error
-        self._emit("unresolved", cid, None)
-        raise OrderOutcomeUnknown(
-            f"alpaca: order {cid} still unresolved after {self.config.resolve_attempts} lookups",
-            client_order_id=cid,
-        )
+        return policy.answered(None, error), str(error)
 
     async def cancel_order(self, order_id: str) -> None:
         """Request cancellation (204); the final state arrives on the trade_updates stream."""
