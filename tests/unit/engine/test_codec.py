@@ -24,16 +24,8 @@ def test_every_event_round_trips_through_a_record(event):
     assert decode(Record(kind, "c1", 1, data)) == event
 
 
-def write(tmp_path, rows):
-    j = Journal(tmp_path / "j.twj")
-    for kind, cid, data in rows:
-        j.append(kind, cid, data)
-    j.close()
-    return tmp_path / "j.twj"
-
-
-def test_replay_rebuilds_order_states_and_in_doubt(tmp_path):
-    path = write(tmp_path, [
+def test_replay_rebuilds_order_states_and_in_doubt(tmp_path, write_journal):
+    path = write_journal([
         ("intent", "c1", INTENT), ("sent", "c1", None), ("ack", "c1", {"broker_id": "b1"}),
         ("fill", "c1", {"exec_id": "e1", "qty": 10, "price": 10.0}),
         ("intent", "c2", INTENT), ("sent", "c2", None),
@@ -49,9 +41,9 @@ def test_replay_rebuilds_order_states_and_in_doubt(tmp_path):
     assert "c5" not in orders
 
 
-def test_replay_of_fills_adopted_by_reconciliation_books_them(tmp_path):
+def test_replay_of_fills_adopted_by_reconciliation_books_them(tmp_path, write_journal):
     # A gap fill used to be journaled as a `resolved` note that replay skipped.
-    path = write(tmp_path, [
+    path = write_journal([
         ("intent", "c1", INTENT), ("ack", "c1", {"broker_id": "b1"}),
         ("fill", "c1", {"exec_id": "reconcile:c1:10", "qty": 10, "price": 10.5, "cum": 10, "cum_avg": 10.5}),
         ("external", "x1", dict(INTENT, side="sell", qty=5)), ("ack", "x1", {"broker_id": "b9"}),

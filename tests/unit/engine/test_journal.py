@@ -8,16 +8,8 @@ from tradewire.errors import JournalCorrupt
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}
 
 
-def write(tmp_path, rows):
-    j = Journal(tmp_path / "j.twj")
-    for kind, cid, data in rows:
-        j.append(kind, cid, data)
-    j.close()
-    return tmp_path / "j.twj"
-
-
-def test_journal_with_torn_tail_keeps_every_whole_record_and_truncates(tmp_path):
-    path = write(tmp_path, [("intent", f"c{i}", INTENT) for i in range(5)])
+def test_journal_with_torn_tail_keeps_every_whole_record_and_truncates(tmp_path, write_journal):
+    path = write_journal([("intent", f"c{i}", INTENT) for i in range(5)])
     whole = path.read_bytes()
     path.write_bytes(whole[:-7])  # a crash mid-write
     result = read_journal(path)
@@ -29,8 +21,8 @@ def test_journal_with_torn_tail_keeps_every_whole_record_and_truncates(tmp_path)
     assert [r.cid for r in read_journal(path).records][-1] == "c9"
 
 
-def test_journal_with_corrupt_record_before_others_is_refused_untouched(tmp_path):
-    path = write(tmp_path, [("intent", "c0", INTENT), ("intent", "c1", INTENT)])
+def test_journal_with_corrupt_record_before_others_is_refused_untouched(tmp_path, write_journal):
+    path = write_journal([("intent", "c0", INTENT), ("intent", "c1", INTENT)])
     data = bytearray(path.read_bytes())
     data[len(MAGIC) + 12] ^= 0xFF  # flip a byte inside the first payload
     path.write_bytes(bytes(data))
