@@ -11,8 +11,12 @@ if [ "$(id -u)" != "0" ]; then
 fi
 echo "ensure-prometheus: installing Debian's prometheus package" >&2
 export DEBIAN_FRONTEND=noninteractive
+before="$(pgrep -x prometheus || true)"
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-# A postinst may have started a server on :9090; the tests bring their own.
-pkill -x prometheus >/dev/null 2>&1 || true
+# A postinst may have started a server on :9090; the tests bring their own. Stop only a
+# server this install started: a Prometheus the user already ran is not ours to kill.
+for pid in $(pgrep -x prometheus || true); do
+  case " $before " in *" $pid "*) ;; *) kill "$pid" 2>/dev/null || true ;; esac
+done
 command -v prometheus >/dev/null

@@ -263,7 +263,11 @@ def test_compose_wires_tradewire_prometheus_and_grafana_together():
     app = services["tradewire"]
     assert app["build"] == "."
     assert app["command"][-1] == "deploy/tradewire.docker.yaml"
-    assert f"{metrics_port}:{metrics_port}" in app["ports"]
+    # on this host's loopback only, as the config's comment promises
+    assert f"127.0.0.1:{metrics_port}:{metrics_port}" in app["ports"]
+    assert all(
+        str(p).startswith("127.0.0.1:") for svc in services.values() for p in svc.get("ports", [])
+    )
 
     # prometheus scrapes the tradewire service on that port; its mounts exist
     target = yaml.safe_load(PROM_CONFIG.read_text())["scrape_configs"][0]["static_configs"][0]

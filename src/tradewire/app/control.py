@@ -17,16 +17,54 @@ from typing import Any
 
 from aiohttp import web
 
+from tradewire.errors import ConfigError
+
 KillHandler = Callable[[str, bool], Awaitable[dict[str, Any]]]
 StatusHandler = Callable[[], dict[str, Any]]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_private(token_file: Path) -> None:
+    """Refuse a token file another user could have written or can read.
+
+    A 0666 file planted by another user was trusted and let them halt the engine; one
+    readable by others gives the kill switch away.
+
+    Raises:
+        ConfigError: not owned by this user, or readable or writable by group or others.
+    """
+    st = token_file.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise ConfigError(
+            f"{token_file}: control token file is readable by others or not yours "
+            f"(mode {st.st_mode & 0o777:o}, owner uid {st.st_uid}): delete it (a private one "
+            "is written) or make it yours with mode 600"
+        )
+
+
+def host_is_loopback(host_header: str) -> bool:
+    """The Host header names a loopback address (DNS rebinding sends another name)."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host
+    else:
+        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return host in LOOPBACK_HOSTS
+
+
 def resolve_control_token(env_var: str, token_file: Path) -> str:
-    """Return the token from ``env_var``, else create/read ``token_file`` (mode 0600)."""
+    """Return the token from ``env_var``, else create/read ``token_file`` (mode 0600).
+
+    Raises:
+        ConfigError: the existing token file is not private (see :func:`check_private`).
+    """
     value = os.environ.get(env_var, "").strip()
     if value:
         return value
     if token_file.exists():
+        check_private(token_file)
         existing = token_file.read_text(encoding="utf-8").strip()
         if existing:
             return existing
@@ -62,7 +100,7 @@ class ControlServer:
         return f"ControlServer(host={self._host!r}, port={self.port})"
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._loopback_host])
         app.router.add_post("/kill", self._kill)
         app.router.add_get("/status", self._status)
         self._runner = web.AppRunner(app, access_log=None)
@@ -78,10 +116,23 @@ class ControlServer:
             await self._runner.cleanup()
             self._runner = None
 
+    @web.middleware
+    async def _loopback_host(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if not host_is_loopback(request.headers.get("Host", "")):
+            return web.json_response({"error": "Host must be a loopback address"}, status=403)
+        return await handler(request)
+
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), self._token)
+        try:
+            given = value.strip().encode("utf-8", "surrogateescape")
+        except UnicodeError:
+            return False
+        # Bytes, so a non-ASCII token is a 401, not a TypeError and a 500.
+        return scheme.lower() == "bearer" and hmac.compare_digest(given, self._token.encode())
 
     async def _kill(self, request: web.Request) -> web.Response:
         if not self._authorized(request):

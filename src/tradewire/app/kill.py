@@ -9,6 +9,10 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from tradewire.app.control import LOOPBACK_HOSTS, check_private
+from tradewire.errors import ConfigError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +35,22 @@ def main(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        try:
+            check_private(path)
+        except ConfigError as exc:
+            print(f"tradewire kill: {exc}", file=sys.stderr)
+            return 2
         token = path.read_text(encoding="utf-8").strip()
     body = json.dumps({"reason": args.reason, "flatten": args.flatten}).encode()
-    if not args.url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
-        print("tradewire kill: the control endpoint is loopback-only", file=sys.stderr)
+    # Parsed, not matched as a prefix: http://127.0.0.1:9091@evil/kill goes to "evil".
+    url = urlsplit(args.url)
+    if (
+        url.scheme != "http"
+        or url.hostname not in LOOPBACK_HOSTS
+        or url.username is not None
+        or url.password is not None
+    ):
+        print(f"tradewire kill: the control endpoint is loopback-only: {args.url}", file=sys.stderr)
         return 2
     req = urllib.request.Request(args.url, data=body, method="POST",  # noqa: S310 - loopback URL checked above
                                  headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
@@ -52,8 +68,18 @@ def main(args: argparse.Namespace) -> int:
                 f"tradewire kill: {args.url} answered {exc.code}: {text.strip()}", file=sys.stderr
             )
         return 1
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            print(
+                f"tradewire kill: no engine answers at {args.url} (connection refused); "
+                "is `tradewire run` running with its control endpoint?",
+                file=sys.stderr,
+            )
+        else:
+            print(f"tradewire kill: {args.url}: {exc.reason}", file=sys.stderr)
+        return 1
     except OSError as exc:
-        print(f"tradewire kill: {exc}", file=sys.stderr)
+        print(f"tradewire kill: {args.url}: {exc}", file=sys.stderr)
         return 1
     return 0
 

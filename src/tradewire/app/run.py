@@ -229,6 +229,13 @@ async def _run(
         print(_tuning_report(tuning.enabled, outcomes), flush=True)
         if config.metrics.enabled:
             port = args.metrics_port if args.metrics_port is not None else config.metrics.port
+            if config.metrics.remote:
+                log.warning(
+                    "metrics on %s:%s are reachable beyond this machine (metrics.allow_remote); "
+                    "they reveal positions and P&L",
+                    config.metrics.host,
+                    port,
+                )
             exporter = MetricsExporter(node.recorder, host=config.metrics.host, port=port)
             try:
                 exporter.start()

@@ -17,6 +17,10 @@ from prometheus_client.registry import Collector
 
 from tradewire.metrics.recorder import BUCKETS_US, Recorder
 
+# Percentile -> the exact quantile label dashboards query (str(99.9 / 100) is
+# "0.9990000000000001", which a query for quantile="0.999" never matches).
+_QUANTILES = ((50.0, "0.5"), (99.0, "0.99"), (99.9, "0.999"))
+
 
 class RecorderCollector(Collector):
     def __init__(self, recorder: Recorder) -> None:
@@ -43,8 +47,8 @@ class RecorderCollector(Collector):
                     buckets.append((str(float(bound)), cumulative))
                 buckets.append(("+Inf", stage.count))
                 hist.add_metric([name], buckets, sum_value=stage.sum_us)
-                for q in (50.0, 99.0, 99.9):
-                    quant.add_metric([name, str(q / 100)], stage.percentile_us(q))
+                for q, label in _QUANTILES:
+                    quant.add_metric([name, label], stage.percentile_us(q))
             yield hist
             yield quant
         c = rec.counters

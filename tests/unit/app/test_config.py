@@ -64,3 +64,13 @@ def test_credentials_repr_and_dotenv_never_show_values(tmp_path):
     assert creds.alpaca_secret is not None
     assert "supersecretvalue" not in repr(creds)
     assert "supersecretvalue" not in repr(creds.alpaca_secret)
+
+
+def test_metrics_beyond_loopback_need_an_explicit_opt_in(tmp_path):
+    # metrics.host: 0.0.0.0 used to bind every interface silently (positions and P&L)
+    path = tmp_path / "c.yaml"
+    path.write_text("metrics:\n  host: 0.0.0.0\n")
+    with pytest.raises(ConfigError, match="allow_remote"):
+        load_config(path)
+    path.write_text("metrics:\n  host: 0.0.0.0\n  allow_remote: true\n")
+    assert load_config(path).metrics.remote

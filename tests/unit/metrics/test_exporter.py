@@ -47,3 +47,22 @@ def test_exporter_serves_promised_metric_names_and_values():
     assert samples[("order_success_rate", ())] == 0.75
     assert samples[("tradewire_orders_total", (("result", "acked"),))] == 3
     assert samples[("tradewire_risk_denials_total", (("reason", "max_qty"),))] == 2
+
+
+def test_quantile_labels_are_written_exactly():
+    # The Grafana p99.9 panel queries quantile="0.999"; str(99.9 / 100) is 0.9990000000000001.
+    rec = Recorder()
+    rec.stages["frame_to_order_written"].record(5_000)
+    exporter = MetricsExporter(rec, host="127.0.0.1", port=0)
+    exporter.start()
+    try:
+        text = urllib.request.urlopen(exporter.url, timeout=5).read().decode()
+    finally:
+        exporter.stop()
+    quantiles = {
+        s.labels["quantile"]
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name == "trading_latency_quantile_microseconds"
+    }
+    assert quantiles == {"0.5", "0.99", "0.999"}
