@@ -61,3 +61,29 @@ def load_dotenv_file(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+# Where keys and endpoints come from when the code does not pass them: the environment
+# first, then a ``.env`` in the working folder. Alpaca's own SDK names work too.
+POLYGON_KEY_VARS = ("POLYGON_API_KEY", "MASSIVE_API_KEY")
+POLYGON_URL_VARS = ("POLYGON_WS_URL",)
+ALPACA_KEY_VARS = ("ALPACA_API_KEY", "APCA_API_KEY_ID")
+ALPACA_SECRET_VARS = ("ALPACA_API_SECRET", "APCA_API_SECRET_KEY")
+ALPACA_URL_VARS = ("ALPACA_BASE_URL", "APCA_API_BASE_URL")
+
+
+def from_environment(names: tuple[str, ...], *, dotenv: Path | None = Path(".env")) -> str | None:
+    """The first of ``names`` that is set (non-empty): in ``os.environ``, else in ``dotenv``."""
+    import os
+
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    if dotenv is not None:
+        values = load_dotenv_file(dotenv)
+        for name in names:
+            value = values.get(name, "").strip()
+            if value:
+                return value
+    return None

@@ -16,6 +16,9 @@ import yaml
 from pydantic import Field, SecretStr, ValidationError
 
 from tradewire.configbase import (
+    ALPACA_KEY_VARS,
+    ALPACA_SECRET_VARS,
+    POLYGON_KEY_VARS,
     NonNegativeFloat,
     Port,
     PositiveFloat,
@@ -32,9 +35,8 @@ from tradewire.venues.polygon.config import PolygonFeedConfig
 
 DEFAULT_CONFIG_PATH = Path("config/trading_apis.yaml")
 
-POLYGON_KEY_VARS = ("POLYGON_API_KEY", "MASSIVE_API_KEY")
-ALPACA_KEY_VAR = "ALPACA_API_KEY"
-ALPACA_SECRET_VAR = "ALPACA_API_SECRET"  # noqa: S105 - a variable name, not a secret
+ALPACA_KEY_VAR = ALPACA_KEY_VARS[0]
+ALPACA_SECRET_VAR = ALPACA_SECRET_VARS[0]
 
 Mode = Literal["auto", "sim", "paper", "live"]
 
@@ -157,7 +159,7 @@ def read_credentials(
                 return SecretStr(value)
         return None
 
-    return Credentials(get(*POLYGON_KEY_VARS), get(ALPACA_KEY_VAR), get(ALPACA_SECRET_VAR))
+    return Credentials(get(*POLYGON_KEY_VARS), get(*ALPACA_KEY_VARS), get(*ALPACA_SECRET_VARS))
 
 
 def load_config(path: Path | None = None) -> AppConfig:

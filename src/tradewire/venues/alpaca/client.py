@@ -26,6 +26,12 @@ import msgspec
 from pydantic import SecretStr
 
 from tradewire._version import __version__
+from tradewire.configbase import (
+    ALPACA_KEY_VARS,
+    ALPACA_SECRET_VARS,
+    ALPACA_URL_VARS,
+    from_environment,
+)
 from tradewire.errors import (
     BrokerError,
     FatalBrokerError,
@@ -91,11 +97,16 @@ class AlpacaClient:
         cfg = config or AlpacaBrokerConfig()
         key = api_key if api_key is not None else cfg.key_id
         secret = secret_key if secret_key is not None else cfg.secret_key
+        # The spec's AlpacaClient(): keys and endpoint from the environment or ./.env.
+        key = key if key is not None else from_environment(ALPACA_KEY_VARS)
+        secret = secret if secret is not None else from_environment(ALPACA_SECRET_VARS)
         if key is None or secret is None:
             raise FatalBrokerError(
                 "no Alpaca credentials: pass api_key and secret_key or set ALPACA_API_KEY and ALPACA_API_SECRET"
             )
         self.config = cfg
+        if base_url is None and cfg.base_url is None:
+            base_url = from_environment(ALPACA_URL_VARS)
         self.base_url = (base_url or cfg.rest_url).rstrip("/")
         _, _, _, host_header = split_url(self.base_url)
         self._builder = RequestBuilder(

@@ -32,6 +32,7 @@ from typing import Any
 from picows import WSMsgType, WSTransport
 from pydantic import SecretStr
 
+from tradewire.configbase import POLYGON_KEY_VARS, POLYGON_URL_VARS, from_environment
 from tradewire.errors import (
     AuthError,
     FeedClosedError,
@@ -88,6 +89,10 @@ class PolygonClient:
     ) -> None:
         cfg = config or PolygonFeedConfig()
         key = api_key if api_key is not None else cfg.api_key
+        # The spec's PolygonClient(): key and endpoint from the environment or ./.env.
+        key = key if key is not None else from_environment(POLYGON_KEY_VARS)
+        if url is None and cfg.base_url_ws is None:
+            url = from_environment(POLYGON_URL_VARS)
         if key is None:
             raise AuthError("no Polygon API key: pass api_key= or set POLYGON_API_KEY")
         self._key = key if isinstance(key, SecretStr) else SecretStr(key)
@@ -117,6 +122,7 @@ class PolygonClient:
             seed=seed,
         )
         self._stale_task: asyncio.Task[None] | None = None
+        self._ran = False  # run() was awaited: the caller keeps the loop alive
         self._authenticated: asyncio.Event | None = None
         self._ack_waiters: dict[str, asyncio.Future[None]] = {}
         # One timer per connection for the current handshake step (connected, then auth).
@@ -172,7 +178,7 @@ class PolygonClient:
             self._authenticated = asyncio.Event()
             supervisor = self._ws.start()
             self._stale_task = asyncio.get_running_loop().create_task(self._watch_stale())
-            supervisor.add_done_callback(lambda _: self._stop_stale_watch())
+            supervisor.add_done_callback(self._on_supervisor_done)
         assert self._authenticated is not None
         limit = self.config.ready_timeout_s if timeout_s is None else timeout_s
         waiter = asyncio.ensure_future(self._authenticated.wait())
@@ -268,6 +274,7 @@ class PolygonClient:
 
     async def run(self) -> None:
         """Wait until the client stops: returns after :meth:`close`, raises a terminal error."""
+        self._ran = True
         if self._ws.task is None:
             await self.connect()
         supervisor = self._ws.task
@@ -476,6 +483,16 @@ class PolygonClient:
             and not self._ws.closing
         ):
             self._ws.fail(FeedClosedError("server closed the feed cleanly", code=close_code))
+
+    def _on_supervisor_done(self, task: asyncio.Task[None]) -> None:
+        self._stop_stale_watch()
+        if task.cancelled() and self._routes and not self._ran:
+            # The loop is ending under a live subscription nobody waited on: the spec's
+            # snippet returns right after subscribe_quotes and would print nothing.
+            log.warning(
+                "polygon: the program ended while subscribed; quotes reach your handler only "
+                "while the event loop runs: add `await client.run()` after subscribing"
+            )
 
     def _stop_stale_watch(self) -> None:
         if self._stale_task is not None:
