@@ -16,12 +16,15 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=".venv/.tradewire-installed"
-want="$(sha256sum pyproject.toml | cut -c1-16)-${extra}"
+want="$(cat pyproject.toml requirements.txt | sha256sum | cut -c1-16)-${extra}"
 have="$(cat "$stamp" 2>/dev/null || true)"
 # An install for "test" also satisfies a runtime-only request.
 if [ "$have" != "$want" ] && ! { [ -z "$extra" ] && [ "${have%-*}" = "${want%-*}" ]; }; then
   echo "bootstrap: installing tradewire${extra:+[$extra]} into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra:+[$extra]}"
+  # The versions the suite was tested with (requirements.txt) pin every dependency.
+  grep -v '^-e' requirements.txt > .venv/constraints.txt
+  .venv/bin/python -m pip install -q --disable-pip-version-check \
+    -c .venv/constraints.txt -e ".${extra:+[$extra]}"
   echo "$want" > "$stamp"
 fi
