@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+
+import pytest
+
 from tradewire import PolygonClient, Quote
 from tradewire.sim.process import SimProcess
 from tradewire.venues.polygon.config import PolygonFeedConfig
@@ -45,3 +51,41 @@ async def test_sim_process_replays_flat_files(until):
         # the first event may go out before the subscription lands, so expect at least the rest.
         await until(lambda: len(got) >= 3, timeout_s=15)
         await client.close()
+
+
+BAD_ARGS = [
+    ["--symbols", ",,,"],
+    ["--symbols", "0"],
+    ["--symbols", "-5"],
+    ["--symbols", "AAPL,MS FT"],
+    ["--feed-port", "99999"],
+    ["--broker-port", "-1"],
+    ["--rate", "-10"],
+    ["--duration", "-1"],
+    ["--partial-fills", "2"],
+    ["--replay", "/nonexistent/quotes.csv.gz"],
+]
+
+
+@pytest.mark.parametrize("bad", BAD_ARGS, ids=[" ".join(b) for b in BAD_ARGS])
+def test_sim_bad_argument_is_one_clear_error_and_exit_2(bad):
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewire", "sim", *bad], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "error:" in done.stderr
+
+
+def test_sim_port_in_use_is_one_clear_error():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tradewire", "sim", "--feed-port", str(port)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(port) in done.stderr

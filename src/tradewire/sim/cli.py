@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ log = logging.getLogger("tradewire.sim")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
-    parser.add_argument("--feed-port", type=int, default=0, help="Polygon feed port (0 = any free)")
+    parser.add_argument(
+        "--feed-port", type=port, default=0, help="Polygon feed port (0 = any free)"
+    )
     parser.add_argument(
         "--polygon-key",
         action="append",
@@ -32,10 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--symbols",
+        type=symbols_arg,
         default="20",
         help="comma-separated tickers, or a count of generated symbols (default 20)",
     )
-    parser.add_argument("--rate", type=float, default=1000.0, help="synthetic events per second")
+    parser.add_argument("--rate", type=positive, default=1000.0, help="synthetic events per second")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument(
         "--tick-ms",
@@ -62,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="oldest",
         help="which connection max_connections disconnects",
     )
-    parser.add_argument("--broker-port", type=int, default=0, help="Alpaca broker port (0 = any)")
+    parser.add_argument("--broker-port", type=port, default=0, help="Alpaca broker port (0 = any)")
     parser.add_argument("--alpaca-key", default="test-key", help="key id the broker accepts")
     parser.add_argument(
         "--alpaca-secret", default="test-secret", help="secret key the broker accepts"
@@ -71,10 +75,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--rate-limit", type=int, default=0, help="broker requests/minute per key (0 = off)"
     )
     parser.add_argument(
-        "--partial-fills", type=float, default=0.0, help="probability of a partial fill (0..1)"
+        "--partial-fills",
+        type=probability,
+        default=0.0,
+        help="probability of a partial fill (0..1)",
     )
     parser.add_argument(
-        "--duration", type=float, default=0.0, help="stop after S seconds (0 = run)"
+        "--duration",
+        type=non_negative,
+        default=0.0,
+        help="stop after S seconds (0 = run until Ctrl-C)",
     )
     parser.add_argument(
         "--triggers",
@@ -94,6 +104,67 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "wake-up does not count as the contender's latency)",
     )
     parser.add_argument("--log-level", default="WARNING")
+
+
+# Argument types: a bad value is argparse's one-line "error:" and exit 2, never a traceback
+# or a simulator that starts and does something else than asked.
+
+
+def port(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0 = any free)")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def probability(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+_TICKER = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,15}")
+
+
+def symbols_arg(text: str) -> str:
+    """A count of generated symbols (1 or more) or a comma list of tickers."""
+    spec = text.strip()
+    if spec.lstrip("-").isdigit():
+        if int(spec) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give at least 1 symbol")
+        return spec
+    names = [s.strip() for s in spec.split(",")]
+    bad = [n for n in names if not _TICKER.fullmatch(n)]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: not a ticker list (e.g. AAPL,MSFT) or a count: {bad[0] if bad else ''!r}"
+        )
+    return spec
 
 
 def venue_config(args: argparse.Namespace) -> VenueConfig:
@@ -146,6 +217,10 @@ async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    missing = [str(p) for p in args.replay or [] if not Path(p).is_file()]
+    if missing:
+        print(f"tradewire sim: error: --replay: no such file: {missing[0]}", file=sys.stderr)
+        return 2
     config = venue_config(args)
     try:
         import uvloop
@@ -155,6 +230,13 @@ def main(args: argparse.Namespace) -> int:
         return asyncio.run(serve(config, busy_poll=args.busy_poll))
     except KeyboardInterrupt:
         return 0
+    except OSError as exc:  # a port in use, an address not on this machine
+        print(
+            f"tradewire sim: error: cannot listen on {args.host} "
+            f"(feed port {config.feed_port}, broker port {config.broker_port}): {exc}",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":
