@@ -9,11 +9,12 @@ from YAML: they are read from the environment, so a config file can be committed
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from tradewire.configbase import (
     ALPACA_KEY_VARS,
@@ -41,6 +42,9 @@ ALPACA_SECRET_VAR = ALPACA_SECRET_VARS[0]
 Mode = Literal["auto", "sim", "paper", "live"]
 
 
+_TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,15}")
+
+
 class StrategyEntry(StrictModel):
     """One strategy to load: ``path`` is ``package.module:Class`` or ``file.py:Class``."""
 
@@ -48,6 +52,19 @@ class StrategyEntry(StrictModel):
     symbols: list[str] = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
+
+    @field_validator("symbols")
+    @classmethod
+    def _tickers(cls, symbols: list[str]) -> list[str]:
+        # The feed names tickers in upper case; anything else would never get data.
+        for symbol in symbols:
+            if not symbol.strip():
+                raise ValueError("a symbol is empty")
+            if not _TICKER.fullmatch(symbol):
+                if _TICKER.fullmatch(symbol.upper()):
+                    raise ValueError(f"symbol {symbol!r} must be upper case: {symbol.upper()}")
+                raise ValueError(f"symbol {symbol!r} is not a ticker (e.g. AAPL, BRK.B)")
+        return symbols
 
 
 class SimulatorConfig(StrictModel):

@@ -331,6 +331,16 @@ def load_strategy(config: StrategyConfig, *, base_dir: Path | None = None) -> St
                 f"strategy path {config.path!r}: cannot import {target}: {exc}"
             ) from exc
     cls = getattr(module, class_name, None)
+    if cls is None:
+        found = sorted(
+            n
+            for n, v in vars(module).items()
+            if isinstance(v, type) and issubclass(v, Strategy) and v is not Strategy
+        )
+        raise ConfigError(
+            f"strategy path {config.path!r}: no class {class_name!r} in {target}"
+            + (f" (it has: {', '.join(found)})" if found else "")
+        )
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise ConfigError(f"strategy path {config.path!r}: {class_name} is not a Strategy subclass")
     return cls(symbols=list(config.symbols), params=config.params, name=config.name)

@@ -74,3 +74,26 @@ def test_metrics_beyond_loopback_need_an_explicit_opt_in(tmp_path):
         load_config(path)
     path.write_text("metrics:\n  host: 0.0.0.0\n  allow_remote: true\n")
     assert load_config(path).metrics.remote
+
+
+@pytest.mark.parametrize(
+    ("symbol", "says"),
+    [("", "empty"), ("MS FT", "not a ticker"), ("aapl", "upper case: AAPL")],
+)
+def test_strategy_symbols_are_tickers_as_the_feed_names_them(tmp_path, symbol, says):
+    # "" made the feed subscribe to "Q." (a traceback); "MS FT" and "aapl" were accepted and
+    # never got data.
+    path = tmp_path / "c.yaml"
+    path.write_text(f"strategies:\n  - path: x.py:X\n    symbols: [AAPL, '{symbol}']\n")
+    with pytest.raises(ConfigError, match=says):
+        load_config(path)
+
+
+def test_a_class_missing_from_the_strategy_file_is_named_as_missing(tmp_path):
+    from tradewire.engine.strategy import StrategyConfig, load_strategy
+
+    (tmp_path / "mine.py").write_text(
+        "from tradewire import Strategy\nclass Other(Strategy):\n    pass\n"
+    )
+    with pytest.raises(ConfigError, match="no class 'Mine' in"):
+        load_strategy(StrategyConfig("mine.py:Mine", ["AAPL"]), base_dir=tmp_path)
