@@ -5,6 +5,7 @@
     TradewireError
     ├── ConfigError                  bad YAML, unknown key or value, missing credential
     ├── JournalCorrupt               the order journal is damaged: refused, left untouched
+    ├── StrategyError                the user's strategy failed where it cannot be skipped
     ├── ProtocolError                a wire message could not be understood or produced
     │   ├── LocalProtocolError       we broke the protocol (a bug here)
     │   └── RemoteProtocolError      the peer sent something malformed or unexpected
@@ -37,6 +38,10 @@ class TradewireError(Exception):
 
 class ConfigError(TradewireError):
     """Configuration is invalid or incomplete; the message names the file, field or variable."""
+
+
+class StrategyError(TradewireError):
+    """A strategy raised where trading cannot go on without it (``on_start``)."""
 
 
 class JournalCorrupt(TradewireError):
@@ -175,5 +180,6 @@ __all__ = [
     "RemoteProtocolError",
     "RetryableBrokerError",
     "StaleFeedError",
+    "StrategyError",
     "TradewireError",
 ]

@@ -453,3 +453,19 @@ async def test_journal_segments_and_eviction_keep_state_bounded_and_restart_exac
         h.client_order_id for h in resting
     }
     await again.stop()
+
+
+# -- issue 11: a strategy whose on_start raises is one clear error, not a raw traceback ----------
+
+
+async def test_on_start_raising_is_a_strategy_error_naming_it(venue, http, tmp_path):
+    from tradewire.errors import StrategyError
+
+    class Broken(Strategy):
+        def on_start(self) -> None:
+            raise KeyError("threshold")
+
+    node = make_node(venue, tmp_path, [Broken(symbols=["AAPL"])])
+    with pytest.raises(StrategyError, match=r"strategy Broken: on_start raised KeyError"):
+        await node.start()
+    await node.stop()

@@ -198,3 +198,15 @@ async def _until_connected(broker, proc) -> None:
         while ("GET", "/v2/account") not in broker.requests_seen:
             assert proc.returncode is None
             await asyncio.sleep(0.05)
+
+
+def test_run_negative_duration_is_one_clear_error():
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewire", "run", "--duration", "-1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "must be 0 or more" in done.stderr
+    assert "Traceback" not in done.stderr

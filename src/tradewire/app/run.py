@@ -27,6 +27,7 @@ from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.node import TradingNode, Venues
 from tradewire.metrics.exporter import MetricsExporter
+from tradewire.sim.cli import non_negative
 from tradewire.sim.process import SimProcess
 from tradewire.tuning.busy_poll import BusyPoller
 from tradewire.tuning.config import TuningConfig
@@ -43,9 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--duration",
-        type=float,
+        type=non_negative,
         default=None,
-        help="stop after S seconds (default: run until Ctrl-C)",
+        help="stop after S seconds (0 or none: run until Ctrl-C, as for tradewire sim)",
     )
     parser.add_argument(
         "--no-panel", action="store_true", help="plain log lines instead of the live panel"
@@ -110,7 +111,8 @@ def main(args: argparse.Namespace) -> int:
 async def _run(
     config: AppConfig, creds: Any, mode: str, strategies: list[Any], args: argparse.Namespace
 ) -> int:
-    duration = args.duration if args.duration is not None else (config.run.duration_s or None)
+    # 0 means "until Ctrl-C" here as for `tradewire sim` (it used to stop at once).
+    duration = (args.duration if args.duration is not None else config.run.duration_s) or None
     sim: SimProcess | None = None
     if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
         stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"

@@ -39,10 +39,7 @@ from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
 from tradewire.engine.translate import events_from_fact
-from tradewire.errors import (
-    NotFound,
-    TradewireError,
-)
+from tradewire.errors import NotFound, StrategyError, TradewireError
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, fact_from, retrying
@@ -217,7 +214,13 @@ class TradingNode(OrderOutcomes):
                 self._trade_routes.setdefault(sym, []).append(strategy)
                 self._bar_routes.setdefault(sym, []).append(strategy)
         for strategy in self.strategies:
-            strategy.on_start()
+            try:
+                strategy.on_start()
+            except Exception as exc:
+                log.debug("strategy %s: on_start raised", strategy.name, exc_info=True)
+                raise StrategyError(
+                    f"strategy {strategy.name}: on_start raised {type(exc).__name__}: {exc}"
+                ) from exc
         symbols = sorted(self._quote_routes)
         channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
         await self.feed.subscribe(channels)
