@@ -137,11 +137,16 @@ class PrometheusServer:
             port = int(s.getsockname()[1])
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [debian_tool("prometheus"), f"--config.file={config_file}",
-             f"--storage.tsdb.path={data_dir}", f"--web.listen-address=127.0.0.1:{port}",
-             "--storage.tsdb.retention.time=1h"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                debian_tool("prometheus"),
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={data_dir}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--storage.tsdb.retention.time=1h",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(self._ready)
 
     def _ready(self) -> bool:

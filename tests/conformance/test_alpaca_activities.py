@@ -55,18 +55,34 @@ async def _trade(broker: AlpacaBrokerServer, client: TradingClient, until: Until
     """Two market buys, a limit buy filled in two parts, a market sell: order ids."""
     ids = []
     for qty in (1, 2):
-        order = await call(client.submit_order, MarketOrderRequest(
-            symbol="AAPL", qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))  # fmt: skip
+        order = await call(
+            client.submit_order,
+            MarketOrderRequest(
+                symbol="AAPL", qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+            ),
+        )
         ids.append(str(order.id))
     broker.book.partial_fill_probability = 1.0
-    order = await call(client.submit_order, LimitOrderRequest(symbol="AAPL", qty=10,
-        side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=150.00))  # fmt: skip
+    order = await call(
+        client.submit_order,
+        LimitOrderRequest(
+            symbol="AAPL",
+            qty=10,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.DAY,
+            limit_price=150.00,
+        ),
+    )
     ids.append(str(order.id))
     await until(lambda: broker.book.orders[ids[-1]].status == "partially_filled")
     broker.book.partial_fill_probability = 0.0
     broker.market.publish_quote(NBBO("AAPL", 149.98, 100, 149.99, 100, 2))
-    order = await call(client.submit_order, MarketOrderRequest(
-        symbol="AAPL", qty=4, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))  # fmt: skip
+    order = await call(
+        client.submit_order,
+        MarketOrderRequest(
+            symbol="AAPL", qty=4, side=OrderSide.SELL, time_in_force=TimeInForce.DAY
+        ),
+    )
     ids.append(str(order.id))
     await until(lambda: all(broker.book.orders[i].status == "filled" for i in ids))
     return ids
@@ -84,8 +100,10 @@ async def test_alpaca_py_parses_fill_activities(broker: AlpacaBrokerServer, unti
     assert {a.activity_type for a in activities} == {ActivityType.FILL}
     assert [str(a.order_id) for a in activities] == [ids[0], ids[1], ids[2], ids[2], ids[3]]
     assert [a.type for a in activities] == [TradeActivityType.FILL] * 2 + [
-        TradeActivityType.PARTIAL_FILL, TradeActivityType.FILL, TradeActivityType.FILL,
-    ]  # fmt: skip
+        TradeActivityType.PARTIAL_FILL,
+        TradeActivityType.FILL,
+        TradeActivityType.FILL,
+    ]
     assert [a.side for a in activities] == [OrderSide.BUY] * 4 + [OrderSide.SELL]
     assert activities[2].order_status == OrderStatus.PARTIALLY_FILLED
     assert activities[2].leaves_qty == 10 - activities[2].qty
@@ -112,8 +130,9 @@ async def test_alpaca_py_parses_fill_activities(broker: AlpacaBrokerServer, unti
     seen: list[str] = []
     token: dict[str, str] = {}
     while True:
-        page = await call(client.get, "/account/activities",
-                          {"activity_types": "FILL", "page_size": 2, **token})  # fmt: skip
+        page = await call(
+            client.get, "/account/activities", {"activity_types": "FILL", "page_size": 2, **token}
+        )
         if not page:
             break
         seen.extend(TradeActivity(account_id=account.id, **item).id for item in page)

@@ -102,11 +102,27 @@ async def test_trading_client_order_lifecycle(broker, until):
 @pytest.mark.parametrize(
     ("request_factory", "status", "code"),
     [
-        (lambda: LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=150.123), 422, 42210000),
-        (lambda: MarketOrderRequest(symbol="AAPL", qty=100_000, side=OrderSide.BUY, time_in_force=TimeInForce.DAY), 403, 40310000),
+        (
+            lambda: LimitOrderRequest(
+                symbol="AAPL",
+                qty=1,
+                side=OrderSide.BUY,
+                time_in_force=TimeInForce.DAY,
+                limit_price=150.123,
+            ),
+            422,
+            42210000,
+        ),
+        (
+            lambda: MarketOrderRequest(
+                symbol="AAPL", qty=100_000, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+            ),
+            403,
+            40310000,
+        ),
     ],
     ids=["sub-penny", "unaffordable"],
-)  # fmt: skip
+)
 async def test_trading_client_gets_api_error_for_bad_orders(broker, request_factory, status, code):
     client = TradingClient("test-key", "test-secret", url_override=broker.base_url)
     with pytest.raises(APIError) as exc:

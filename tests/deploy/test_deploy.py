@@ -42,10 +42,30 @@ DOCKER_CONFIG = DEPLOY / "tradewire.docker.yaml"
 
 # Words in a PromQL expression that are not metric names.
 PROMQL_WORDS = {
-    "sum", "by", "without", "rate", "increase", "histogram_quantile", "avg", "max", "min",
-    "count", "irate", "delta", "and", "or", "unless", "on", "ignoring", "group_left",
-    "group_right", "offset", "bool", "humanizePercentage", "le",
-}  # fmt: skip
+    "sum",
+    "by",
+    "without",
+    "rate",
+    "increase",
+    "histogram_quantile",
+    "avg",
+    "max",
+    "min",
+    "count",
+    "irate",
+    "delta",
+    "and",
+    "or",
+    "unless",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "humanizePercentage",
+    "le",
+}
 
 
 def dashboard_exprs() -> list[str]:
@@ -98,11 +118,29 @@ def docker_config_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
         k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(DOCKER_CONFIG),
-         "--journal", str(journal), "--metrics-port", "0", "--control-port", "0",
-         "--duration", "90"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "run",
+            "--no-panel",
+            "--config",
+            str(DOCKER_CONFIG),
+            "--journal",
+            str(journal),
+            "--metrics-port",
+            "0",
+            "--control-port",
+            "0",
+            "--duration",
+            "90",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
     reader = threading.Thread(
@@ -221,8 +259,9 @@ def test_real_prometheus_with_the_shipped_config_loads_rules_and_answers_every_p
 
 
 def test_promtool_accepts_the_shipped_prometheus_config_and_rules(promtool):
-    config = subprocess.run([promtool, "check", "config", str(PROM_CONFIG)],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    config = subprocess.run(
+        [promtool, "check", "config", str(PROM_CONFIG)], capture_output=True, text=True, timeout=60
+    )
     assert config.returncode == 0, config.stdout + config.stderr
     n_rules = len(alert_exprs())
     assert f"{n_rules} rules found" in config.stdout + config.stderr
@@ -231,8 +270,11 @@ def test_promtool_accepts_the_shipped_prometheus_config_and_rules(promtool):
 def test_promtool_alert_rule_unit_tests_pass(promtool):
     result = subprocess.run(
         [promtool, "test", "rules", "alerts_test.yml"],
-        cwd=DEPLOY / "prometheus", capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=DEPLOY / "prometheus",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
 
@@ -242,8 +284,12 @@ def test_promtool_rejects_a_broken_rule(tmp_path, promtool):
     (tmp_path / "bad.yml").write_text(
         "groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: rate(up[1m]\n"
     )
-    result = subprocess.run([promtool, "check", "rules", str(tmp_path / "bad.yml")],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [promtool, "check", "rules", str(tmp_path / "bad.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
 
 
@@ -337,10 +383,22 @@ def test_the_package_builds_from_what_the_dockerfile_copies_before_pip_install(t
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
     # Act
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation,
-         "-w", str(tmp_path / "wheel"), str(context)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            *isolation,
+            "-w",
+            str(tmp_path / "wheel"),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # Assert: every module of the package is in the wheel
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = (tmp_path / "wheel").glob("tradewire-*.whl")
@@ -373,12 +431,22 @@ def test_container_config_listens_on_all_interfaces_and_keeps_the_kill_switch_lo
 def test_run_low_latency_dry_run_explains_every_step_and_starts_nothing():
     result = subprocess.run(
         [str(ROOT / "run_low_latency.sh"), "--dry-run", "--", "--duration", "1"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("tuning: ")]
-    for step in ("cpu governor", "C-states", "transparent huge pages", "busy_read", "swappiness",
-                 "IRQs off engine CPUs", "memlock", "isolcpus"):  # fmt: skip
+    for step in (
+        "cpu governor",
+        "C-states",
+        "transparent huge pages",
+        "busy_read",
+        "swappiness",
+        "IRQs off engine CPUs",
+        "memlock",
+        "isolcpus",
+    ):
         (line,) = [line for line in lines if step in line]
         assert re.search(r": (would run: \S|skipped: \S|reported only)", line), line
     assert "would start: " in result.stdout

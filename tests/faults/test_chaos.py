@@ -96,8 +96,11 @@ def broker_state(base: str) -> tuple[dict[str, float], set[str], list[str]]:
     every: list[str] = []
     until = None
     while True:  # page through every order, newest first
-        page = sim_request(base, "GET", "/v2/orders?status=all&limit=500&direction=desc"
-                           + (f"&until={until}" if until else ""))  # fmt: skip
+        page = sim_request(
+            base,
+            "GET",
+            "/v2/orders?status=all&limit=500&direction=desc" + (f"&until={until}" if until else ""),
+        )
         every.extend(o["client_order_id"] for o in page)
         if len(page) < 500:
             return positions, open_ids, every
@@ -105,27 +108,64 @@ def broker_state(base: str) -> tuple[dict[str, float], set[str], list[str]]:
 
 
 FAULTS = [
-    ("stream drop", lambda r: ("/_sim/stream", {"drop": True, "block_s": round(r.uniform(0.5, 3), 2)})),
+    (
+        "stream drop",
+        lambda r: ("/_sim/stream", {"drop": True, "block_s": round(r.uniform(0.5, 3), 2)}),
+    ),
     ("5xx burst", lambda r: ("/_sim/faults", {"error_5xx_rate": round(r.uniform(0.2, 0.8), 2)})),
-    ("429", lambda r: ("/_sim/faults", {"reject_next_with": [429, 42910000, "rate limit exceeded"]})),
+    (
+        "429",
+        lambda r: ("/_sim/faults", {"reject_next_with": [429, 42910000, "rate limit exceeded"]}),
+    ),
     ("latency", lambda r: ("/_sim/faults", {"latency_s": round(r.uniform(0.01, 0.2), 3)})),
-    ("accept then 504", lambda r: ("/_sim/faults", {"accept_then_fail_next": r.randint(1, 3), "accept_then_fail_mode": "504"})),
-    ("accept then drop", lambda r: ("/_sim/faults", {"accept_then_fail_next": r.randint(1, 3), "accept_then_fail_mode": "drop"})),
+    (
+        "accept then 504",
+        lambda r: (
+            "/_sim/faults",
+            {"accept_then_fail_next": r.randint(1, 3), "accept_then_fail_mode": "504"},
+        ),
+    ),
+    (
+        "accept then drop",
+        lambda r: (
+            "/_sim/faults",
+            {"accept_then_fail_next": r.randint(1, 3), "accept_then_fail_mode": "drop"},
+        ),
+    ),
     ("stall", lambda r: ("/_sim/faults", {"stall_next_requests": 1})),
-]  # fmt: skip
-CLEAR = {"error_5xx_rate": 0, "latency_s": 0, "accept_then_fail_next": 0, "stall_next_requests": 0,
-         "reject_next_with": None}  # fmt: skip
+]
+CLEAR = {
+    "error_5xx_rate": 0,
+    "latency_s": 0,
+    "accept_then_fail_next": 0,
+    "stall_next_requests": 0,
+    "reject_next_with": None,
+}
 
 
 async def start_engine(tmp_path: Path, sim: SimProcess, duration_s: float, report: Path) -> Any:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradewire.app.cli", "run", "--config", str(tmp_path / "c.yaml"),
-        "--journal", str(tmp_path / "journal.twj"), "--sim-feed-url", sim.feed_url,
-        "--sim-broker-url", sim.broker_url, "--no-panel", "--duration", str(duration_s),
-        "--report-json", str(report),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "tradewire.app.cli",
+        "run",
+        "--config",
+        str(tmp_path / "c.yaml"),
+        "--journal",
+        str(tmp_path / "journal.twj"),
+        "--sim-feed-url",
+        sim.feed_url,
+        "--sim-broker-url",
+        sim.broker_url,
+        "--no-panel",
+        "--duration",
+        str(duration_s),
+        "--report-json",
+        str(report),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )  # fmt: skip
+    )
 
 
 def test_engine_converges_to_the_broker_after_random_faults_and_crashes(tmp_path):

@@ -58,11 +58,29 @@ async def run_engine(
     kill_after_s: float | None,
     duration_s: float = 3,
 ) -> int:
-    cmd = [sys.executable, "-m", "tradewire.app.cli", "run", "--config", str(tmp_path / "c.yaml"),
-           "--journal", str(journal), "--sim-feed-url", sim.feed_url, "--sim-broker-url", sim.broker_url,
-           "--no-panel", "--duration", str(duration_s)]  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                                                env=dict(os.environ, PYTHONUNBUFFERED="1"))  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "tradewire.app.cli",
+        "run",
+        "--config",
+        str(tmp_path / "c.yaml"),
+        "--journal",
+        str(journal),
+        "--sim-feed-url",
+        sim.feed_url,
+        "--sim-broker-url",
+        sim.broker_url,
+        "--no-panel",
+        "--duration",
+        str(duration_s),
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     if kill_after_s is not None:
         await asyncio.sleep(kill_after_s)
         proc.send_signal(signal.SIGKILL)

@@ -81,7 +81,9 @@ class ScriptedFeed:
 
 
 @contextlib.asynccontextmanager
-async def scripted_feed(script: Callable[[ScriptedFeed, web.WebSocketResponse], Awaitable[None]]) -> AsyncIterator[ScriptedFeed]:  # fmt: skip
+async def scripted_feed(
+    script: Callable[[ScriptedFeed, web.WebSocketResponse], Awaitable[None]],
+) -> AsyncIterator[ScriptedFeed]:
     feed = ScriptedFeed(lambda ws: script(feed, ws))
     try:
         await feed.start()

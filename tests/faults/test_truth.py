@@ -84,9 +84,14 @@ def make_node(
     **kw: Any,
 ) -> TradingNode:
     venues = Venues(
-        "sim", venue.feed_url, venue.broker_url, venue.broker.stream_url,
-        "test-key", "test-key", "test-secret",
-    )  # fmt: skip
+        "sim",
+        venue.feed_url,
+        venue.broker_url,
+        venue.broker.stream_url,
+        "test-key",
+        "test-key",
+        "test-secret",
+    )
     kw.setdefault("reconcile_interval_s", 60.0)  # only what a test asks for reconciles
     return TradingNode(
         venues,
@@ -177,8 +182,12 @@ async def test_working_orders_count_against_position_and_exposure(venue, http, t
                 for _ in range(20):
                     self.buy("AAPL", 300, limit_price=150.00)
 
-    risk = RiskConfig(max_position_qty=2_000, max_gross_exposure=250_000, max_open_orders=100,
-                      max_orders_per_second=1_000)  # fmt: skip
+    risk = RiskConfig(
+        max_position_qty=2_000,
+        max_gross_exposure=250_000,
+        max_open_orders=100,
+        max_orders_per_second=1_000,
+    )
     node = make_node(venue, tmp_path, [Burst(symbols=["AAPL"])], risk=risk)
     venue.broker.book.cash = Decimal(10_000_000)  # the broker's buying power is not our limit
     await node.start()
@@ -324,8 +333,18 @@ async def test_orders_filled_while_the_engine_was_down_are_not_open_after_restar
 async def test_a_sent_order_the_broker_never_saw_does_not_crash_the_restart(venue, http, tmp_path):
     # Arrange: SIGKILL while the POST was in flight: the journal says intent, then sent
     journal = Journal(tmp_path / "journal.twj", fsync="never")
-    journal.append("intent", "lost-1", {"symbol": "AAPL", "side": "buy", "qty": 1.0, "type": "limit",
-                                        "limit": 150.0, "strategy": "Hands"})  # fmt: skip
+    journal.append(
+        "intent",
+        "lost-1",
+        {
+            "symbol": "AAPL",
+            "side": "buy",
+            "qty": 1.0,
+            "type": "limit",
+            "limit": 150.0,
+            "strategy": "Hands",
+        },
+    )
     journal.append("sent", "lost-1")
     journal.close()
 
@@ -346,9 +365,14 @@ async def test_an_unknown_order_the_broker_never_saw_is_abandoned(venue, http, t
     fast = AlpacaBrokerConfig(request_timeout_s=0.3, resolve_backoff_s=0.02, resolve_attempts=2)
     # The node takes its broker client as a parameter (here one with short timeouts).
     broker = AlpacaClient("test-key", "test-secret", base_url=venue.broker_url, config=fast)
-    node = make_node(venue, tmp_path, [hands], broker=broker,
-                     journal=JournalConfig(fsync="never", abandon_intents_older_than_s=0.5),
-                     reconcile_interval_s=0.2)  # fmt: skip
+    node = make_node(
+        venue,
+        tmp_path,
+        [hands],
+        broker=broker,
+        journal=JournalConfig(fsync="never", abandon_intents_older_than_s=0.5),
+        reconcile_interval_s=0.2,
+    )
     await start(node, venue, until)
 
     # Act: every request fails while the order is submitted and resolved, then recovers
@@ -393,8 +417,14 @@ async def test_an_overfill_on_the_stream_is_refused(venue, http, tmp_path, until
     # Act: a hostile stream reports more fills for the same 1-share order
     for qty, price in (("500", "150"), ("-3", "150"), ("1", "NaN"), ("Infinity", "150")):
         forged = dict(order, filled_qty=qty if qty[0].isdigit() else "1")
-        body = {"event": "fill", "order": forged, "execution_id": f"x-{qty}-{price}",
-                "qty": qty, "price": price, "timestamp": "2026-01-02T15:00:00Z"}  # fmt: skip
+        body = {
+            "event": "fill",
+            "order": forged,
+            "execution_id": f"x-{qty}-{price}",
+            "qty": qty,
+            "price": price,
+            "timestamp": "2026-01-02T15:00:00Z",
+        }
         node.stream.on_update(TRADE_UPDATE_DECODER.decode(json.dumps(body)))
 
     # Assert: nothing booked, P&L finite, refusals counted, and the engine still agrees

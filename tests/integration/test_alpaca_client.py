@@ -147,9 +147,13 @@ async def test_trade_stream_receives_new_and_fill_and_reports_the_gap_after_drop
     updates = []
     gaps = []
     stream = TradeStream(
-        broker.stream_url, "test-key", "test-secret", on_update=updates.append,
-        on_gap=lambda since: gaps.append(stream.reconnects), seed=1,
-    )  # fmt: skip
+        broker.stream_url,
+        "test-key",
+        "test-secret",
+        on_update=updates.append,
+        on_gap=lambda since: gaps.append(stream.reconnects),
+        seed=1,
+    )
     await stream.start()
     order = await client.place_order("AAPL", 3, "buy")
     await until(lambda: [u.event for u in updates] == ["new", "fill"])

@@ -10,8 +10,12 @@ FIELDS = {"id", "title", "status", "observed", "why", "fix"}
 
 
 def _doctor(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tradewire.app.cli", "doctor", *args],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tradewire.app.cli", "doctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_doctor_json_is_complete_and_consistent():

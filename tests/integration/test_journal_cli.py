@@ -20,8 +20,13 @@ INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.
 
 
 def tw(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tradewire.app.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tradewire.app.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def record_offsets(data: bytes) -> list[int]:
@@ -161,10 +166,27 @@ def test_run_refuses_a_corrupt_journal_in_one_line_and_leaves_it_untouched(flipp
         k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
     }
     run = subprocess.run(
-        [sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--journal", str(path),
-         "--metrics-port", "0", "--control-port", "0", "--duration", "20"],
-        cwd=ROOT, capture_output=True, text=True, timeout=90, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "run",
+            "--no-panel",
+            "--journal",
+            str(path),
+            "--metrics-port",
+            "0",
+            "--control-port",
+            "0",
+            "--duration",
+            "20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
     assert run.returncode == 1
     lines = [line for line in run.stderr.splitlines() if "JournalCorrupt" in line]
     assert len(lines) == 1

@@ -14,8 +14,12 @@ def kill(*args: str, token_file: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin"}
     return subprocess.run(
         [sys.executable, "-m", "tradewire", "kill", "--token-file", str(token_file), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def private_token(tmp_path: Path) -> Path:

@@ -18,7 +18,20 @@ from tradewire.venues.polygon.messages import (
     Trade,
 )
 
-Q_AAPL = {"ev": "Q", "sym": "AAPL", "bx": 11, "bp": 190.0, "bs": 2, "ax": 12, "ap": 190.04, "as": 3, "c": 1, "t": 1, "q": 1, "z": 3}  # fmt: skip
+Q_AAPL = {
+    "ev": "Q",
+    "sym": "AAPL",
+    "bx": 11,
+    "bp": 190.0,
+    "bs": 2,
+    "ax": 12,
+    "ap": 190.04,
+    "as": 3,
+    "c": 1,
+    "t": 1,
+    "q": 1,
+    "z": 3,
+}
 Q_GOOGL = {**Q_AAPL, "sym": "GOOGL", "bp": 170.0, "ap": 170.02}
 Q_MSFT = {**Q_AAPL, "sym": "MSFT"}
 T_AAPL = {"ev": "T", "sym": "AAPL", "x": 4, "i": "7", "z": 3, "p": 190.01, "s": 100, "t": 2, "q": 2}

@@ -45,11 +45,28 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     # Arrange
     journal = tmp_path / "journal.twj"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--journal", str(journal),
-        "--metrics-port", "0", "--control-port", "0", "--duration", "60",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))},
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tradewire.app.cli",
+        "run",
+        "--no-panel",
+        "--journal",
+        str(journal),
+        "--metrics-port",
+        "0",
+        "--control-port",
+        "0",
+        "--duration",
+        "60",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
+        },
+    )
     assert proc.stdout is not None
     try:
         # The shipped config's tuning is reported setting by setting before trading starts.
@@ -144,11 +161,26 @@ async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behi
 
     # Act
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(config),
-        "--journal", str(tmp_path / "not-a-dir" / "j.twj"), "--duration", "5",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))},
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tradewire.app.cli",
+        "run",
+        "--no-panel",
+        "--config",
+        str(config),
+        "--journal",
+        str(tmp_path / "not-a-dir" / "j.twj"),
+        "--duration",
+        "5",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
+        },
+    )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
 
     # Assert: one clear line, exit 2, and no orphaned simulator process
@@ -170,11 +202,25 @@ async def test_run_against_a_silent_feed_stops_on_sigint_during_start_up(tmp_pat
     )
     async with silent_ws("/stocks") as (feed_url, _), AlpacaBrokerServer() as broker:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tradewire.app.cli", "run", "--no-panel", "--config", str(config),
-            "--journal", str(tmp_path / "j.twj"), "--sim-feed-url", feed_url,
-            "--sim-broker-url", broker.base_url, "--duration", "60",
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "run",
+            "--no-panel",
+            "--config",
+            str(config),
+            "--journal",
+            str(tmp_path / "j.twj"),
+            "--sim-feed-url",
+            feed_url,
+            "--sim-broker-url",
+            broker.base_url,
+            "--duration",
+            "60",
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             # Act: wait until it is stuck in the feed handshake, then Ctrl-C
             await _until_connected(broker, proc)
@@ -205,8 +251,11 @@ def test_run_negative_duration_is_one_clear_error():
 
     done = subprocess.run(
         [sys.executable, "-m", "tradewire", "run", "--duration", "-1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "must be 0 or more" in done.stderr
     assert "Traceback" not in done.stderr

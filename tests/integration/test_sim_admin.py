@@ -178,8 +178,9 @@ async def _listen(
     session: aiohttp.ClientSession, broker: AlpacaBrokerServer
 ) -> aiohttp.ClientWebSocketResponse:
     ws = await session.ws_connect(broker.stream_url)
-    await ws.send_json({"action": "authenticate", "data": {"key_id": "test-key",
-                                                           "secret_key": "test-secret"}})  # fmt: skip
+    await ws.send_json(
+        {"action": "authenticate", "data": {"key_id": "test-key", "secret_key": "test-secret"}}
+    )
     assert json.loads((await ws.receive()).data)["data"]["status"] == "authorized"
     await ws.send_json({"action": "listen", "data": {"streams": ["trade_updates"]}})
     assert json.loads((await ws.receive()).data)["stream"] == "listening"
@@ -204,8 +205,11 @@ async def test_stream_drop_closes_every_trade_updates_connection(
         for ws in sockets:
             async with asyncio.timeout(2):
                 msg = await ws.receive()
-            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                aiohttp.WSMsgType.ERROR)  # fmt: skip
+            assert msg.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            )
             assert ws.closed
         state = await _stream_state(http)
         async with asyncio.timeout(5):
@@ -372,9 +376,13 @@ async def test_activities_record_every_execution_once_in_order(
     assert sides[-2:] == [("AAPL", "sell"), ("MSFT", "sell_short")]
     # The order of execution: orders were placed one after another.
     assert [a.order_id for a in everything] == [
-        orders[0]["id"], orders[1]["id"], partial["id"], partial["id"],
-        orders[3]["id"], orders[4]["id"],
-    ]  # fmt: skip
+        orders[0]["id"],
+        orders[1]["id"],
+        partial["id"],
+        partial["id"],
+        orders[3]["id"],
+        orders[4]["id"],
+    ]
     # What the trade stream would have carried: the same executions, same ids.
     assert [a.id.partition("::")[2] for a in everything] == [
         f.execution_id for f in broker.book.fills

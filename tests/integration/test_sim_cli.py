@@ -40,8 +40,14 @@ async def test_sim_process_replays_flat_files(until):
 
     flat = Path(__file__).parents[1] / "fixtures" / "polygon" / "flatfiles"
     got: list[object] = []
-    args = ["--replay", str(flat / "2025-01-02-quotes.csv"), "--replay", str(flat / "2025-01-02-trades.csv"),
-            "--speed", "0.001"]  # fmt: skip
+    args = [
+        "--replay",
+        str(flat / "2025-01-02-quotes.csv"),
+        "--replay",
+        str(flat / "2025-01-02-trades.csv"),
+        "--speed",
+        "0.001",
+    ]
     async with SimProcess(args) as sim:
         client = PolygonClient(
             "test-key", url=sim.feed_url, config=PolygonFeedConfig(stale_after_s=0)
@@ -84,8 +90,10 @@ def test_sim_port_in_use_is_one_clear_error():
         port = busy.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "tradewire", "sim", "--feed-port", str(port)],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert str(port) in done.stderr

@@ -33,9 +33,13 @@ def environment(sim: SimProcess) -> dict[str, str]:
         if not k.startswith(("POLYGON", "ALPACA", "APCA", "MASSIVE"))
     }
     env.update(
-        POLYGON_API_KEY="test-key", POLYGON_WS_URL=sim.feed_url, ALPACA_API_KEY="test-key",
-        ALPACA_API_SECRET="test-secret", ALPACA_BASE_URL=sim.broker_url, PYTHONUNBUFFERED="1",
-    )  # fmt: skip
+        POLYGON_API_KEY="test-key",
+        POLYGON_WS_URL=sim.feed_url,
+        ALPACA_API_KEY="test-key",
+        ALPACA_API_SECRET="test-secret",
+        ALPACA_BASE_URL=sim.broker_url,
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -43,9 +47,13 @@ async def start(program: str, tmp_path: Path, env: dict[str, str]) -> asyncio.su
     path = tmp_path / "example.py"
     path.write_text(program)
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(path), cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        str(path),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_the_quotes_example_prints_quotes_until_interrupted(tmp_path):

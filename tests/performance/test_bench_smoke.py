@@ -13,10 +13,21 @@ def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
 
     # Act
     run = subprocess.run(
-        [sys.executable, "-m", "tradewire.app.cli", "bench", "--quick", "--json", str(out),
-         "--plot", str(png)],
-        timeout=300, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "bench",
+            "--quick",
+            "--json",
+            str(out),
+            "--plot",
+            str(png),
+        ],
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
 
     # Assert
     assert run.returncode == 0, run.stdout + run.stderr
@@ -46,9 +57,22 @@ def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
 
 def test_bench_quick_components_emit_complete_json(tmp_path):
     out = tmp_path / "bench.json"
-    subprocess.run([sys.executable, "-m", "tradewire.app.cli", "bench", "--quick", "--throughput",
-                    "--order-path", "--json", str(out)],
-                   check=True, timeout=300, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "bench",
+            "--quick",
+            "--throughput",
+            "--order-path",
+            "--json",
+            str(out),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     results = json.loads(out.read_text())
     assert set(results["throughput"]["contenders"]) == {"tradewire", "massive"}
     assert results["throughput"]["contenders"]["tradewire"]["quotes"] == 20_000
@@ -60,7 +84,9 @@ def test_bench_quick_components_emit_complete_json(tmp_path):
 def test_bench_rejects_unknown_contender():
     run = subprocess.run(
         [sys.executable, "-m", "tradewire.app.cli", "bench", "--contenders", "tradewire,nope"],
-        timeout=60, capture_output=True, text=True,
-    )  # fmt: skip
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert "nope" in run.stderr

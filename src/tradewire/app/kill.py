@@ -19,8 +19,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", default="http://127.0.0.1:9091/kill", help="the engine's kill endpoint"
     )
-    parser.add_argument("--token-file", type=Path, default=None,
-                        help="token file (default: $TRADEWIRE_CONTROL_TOKEN, else the newest var/journal/control.token)")  # fmt: skip
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="token file (default: $TRADEWIRE_CONTROL_TOKEN, else the newest var/journal/control.token)",
+    )
     parser.add_argument("--flatten", action="store_true", help="also close every position")
     parser.add_argument("--reason", default="operator kill via CLI")
 
@@ -52,8 +56,9 @@ def main(args: argparse.Namespace) -> int:
     ):
         print(f"tradewire kill: the control endpoint is loopback-only: {args.url}", file=sys.stderr)
         return 2
-    req = urllib.request.Request(args.url, data=body, method="POST",  # noqa: S310 - loopback URL checked above
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    # The URL was parsed and checked to be loopback http just above.
+    req = urllib.request.Request(args.url, data=body, method="POST", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
             print(resp.read().decode())

@@ -156,9 +156,15 @@ async def _run(
         assert creds.polygon_key is not None
         assert creds.alpaca_key is not None
         assert creds.alpaca_secret is not None
-        venues = Venues(mode, config.feed.url, broker.rest_url, broker.trade_stream_url,
-                        creds.polygon_key.get_secret_value(), creds.alpaca_key.get_secret_value(),
-                        creds.alpaca_secret.get_secret_value())  # fmt: skip
+        venues = Venues(
+            mode,
+            config.feed.url,
+            broker.rest_url,
+            broker.trade_stream_url,
+            creds.polygon_key,
+            creds.alpaca_key,
+            creds.alpaca_secret,
+        )
         journal = args.journal or Path(f"var/journal/{mode}.twj")
     tuning = config.tuning
     plan = plan_cpus(os.sched_getaffinity(0), tuning, local_simulator=sim is not None)
@@ -218,8 +224,10 @@ async def _run(
         started = True
         if tuning.enabled:
             outcomes.extend(apply_gc(tuning))
-            for role, found in (("feed", node.feed.socket_outcomes),
-                                ("order", node.broker.socket_outcomes)):  # fmt: skip
+            for role, found in (
+                ("feed", node.feed.socket_outcomes),
+                ("order", node.broker.socket_outcomes),
+            ):
                 outcomes.extend(
                     dataclasses.replace(o, setting=f"{role} {o.setting}") for o in found or []
                 )
@@ -255,8 +263,13 @@ async def _run(
             async def on_kill(reason: str, flatten: bool) -> dict[str, Any]:
                 return await node.kill(reason, flatten=flatten or config.run.flatten_on_kill)
 
-            control = ControlServer(host=config.control.host, port=port, token=token, on_kill=on_kill,
-                                    on_status=lambda: {"state": node.risk.state.value, "mode": mode})  # fmt: skip
+            control = ControlServer(
+                host=config.control.host,
+                port=port,
+                token=token,
+                on_kill=on_kill,
+                on_status=lambda: {"state": node.risk.state.value, "mode": mode},
+            )
             try:
                 await control.start()
             except OSError as exc:

@@ -70,8 +70,10 @@ def main(args: argparse.Namespace) -> int:
     unknown = set(contenders) - {*tick_to_trade.CONTENDERS, *tick_to_trade.EXTRA_CONTENDERS}
     if unknown or not contenders:
         known = ", ".join((*tick_to_trade.CONTENDERS, *tick_to_trade.EXTRA_CONTENDERS))
-        print(f"tradewire bench: unknown contenders {sorted(unknown)}; choose from {known}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"tradewire bench: unknown contenders {sorted(unknown)}; choose from {known}",
+            file=sys.stderr,
+        )
         return 2
     try:
         scenario = _scenario(args)

@@ -192,10 +192,24 @@ def run(
             proc, url = _start_server(kind)
             try:
                 out = subprocess.run(
-                    [sys.executable, "-m", "tradewire.bench.http_order_path", "--contender", name,
-                     "--url", url, "--count", str(count), "--warmup", str(warmup)],
-                    capture_output=True, text=True, timeout=900, check=True,
-                )  # fmt: skip
+                    [
+                        sys.executable,
+                        "-m",
+                        "tradewire.bench.http_order_path",
+                        "--contender",
+                        name,
+                        "--url",
+                        url,
+                        "--count",
+                        str(count),
+                        "--warmup",
+                        str(warmup),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    check=True,
+                )
             finally:
                 proc.terminate()
                 proc.wait(10)

@@ -124,19 +124,42 @@ def run(total: int = 200_000, batch: int = 500, seed: int = 1) -> dict[str, Any]
     for name in CONTENDERS:
         read_fd, write_fd = os.pipe()
         server = subprocess.Popen(
-            [sys.executable, "-m", "tradewire.bench.throughput", "--serve", str(write_fd),
-             "--total", str(total), "--batch", str(batch), "--seed", str(seed)],
+            [
+                sys.executable,
+                "-m",
+                "tradewire.bench.throughput",
+                "--serve",
+                str(write_fd),
+                "--total",
+                str(total),
+                "--batch",
+                str(batch),
+                "--seed",
+                str(seed),
+            ],
             pass_fds=(write_fd,),
-        )  # fmt: skip
+        )
         os.close(write_fd)
         with os.fdopen(read_fd) as ready:
             port = int(ready.readline())
         try:
             out = subprocess.run(
-                [sys.executable, "-m", "tradewire.bench.throughput", "--contender", name,
-                 "--url", f"ws://127.0.0.1:{port}/stocks", "--total", str(total)],
-                capture_output=True, text=True, timeout=600, check=True,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "tradewire.bench.throughput",
+                    "--contender",
+                    name,
+                    "--url",
+                    f"ws://127.0.0.1:{port}/stocks",
+                    "--total",
+                    str(total),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
         finally:
             server.terminate()
             server.wait(10)

@@ -227,33 +227,67 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
     """One contender against a fresh simulator; returns its figures (and its histogram)."""
     symbols = symbols_for(scenario.symbols)
     sim = SimProcess(
-        ["--symbols", str(scenario.symbols), "--rate", str(scenario.rate),
-         "--seed", str(scenario.seed), "--triggers", str(scenario.triggers),
-         "--trigger-rate", str(scenario.trigger_rate),
-         "--trigger-warmup", str(scenario.warmup_s)]
+        [
+            "--symbols",
+            str(scenario.symbols),
+            "--rate",
+            str(scenario.rate),
+            "--seed",
+            str(scenario.seed),
+            "--triggers",
+            str(scenario.triggers),
+            "--trigger-rate",
+            str(scenario.trigger_rate),
+            "--trigger-warmup",
+            str(scenario.warmup_s),
+        ]
         + (["--busy-poll", "--tick-ms", "0"] if scenario.sim_busy_poll else [])
-    )  # fmt: skip
+    )
     await sim.start()
     out_path = workdir / f"{name}.out"
     report_path = workdir / f"{name}.report.json"
     if name.startswith("tradewire"):
         cfg = workdir / "bench.yaml"
         cfg.write_text(_config_yaml(symbols, workdir, tuning=TUNINGS[name]), encoding="utf-8")
-        cmd = [sys.executable, "-m", "tradewire.app.cli", "run", "--config", str(cfg),
-               "--sim-feed-url", sim.feed_url, "--sim-broker-url", sim.broker_url,
-               "--no-panel", "--journal", str(workdir / "bench.twj"),
-               "--report-json", str(report_path), "--env-file", str(workdir / "none.env")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "run",
+            "--config",
+            str(cfg),
+            "--sim-feed-url",
+            sim.feed_url,
+            "--sim-broker-url",
+            sim.broker_url,
+            "--no-panel",
+            "--journal",
+            str(workdir / "bench.twj"),
+            "--report-json",
+            str(report_path),
+            "--env-file",
+            str(workdir / "none.env"),
+        ]
     else:
         host = sim.feed_url.split("//", 1)[1].split("/", 1)[0]
-        cmd = [sys.executable, "-m", "tradewire.bench.sdk_baseline", host, sim.broker_url,
-               ",".join(symbols)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "tradewire.bench.sdk_baseline",
+            host,
+            sim.broker_url,
+            ",".join(symbols),
+        ]
     # No keys may leak into a sim run: the bench never trades a real account.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "POLYGON_"))}
     with out_path.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            *cmd, stdout=out, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
+            *cmd,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
             env=env,
-        )  # fmt: skip
+        )
     all_cpus = os.sched_getaffinity(0)
     placement = _placement(sim.pid or 0, proc.pid)
     expected_s = scenario.warmup_s + scenario.triggers / scenario.trigger_rate

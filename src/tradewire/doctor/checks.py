@@ -80,14 +80,23 @@ def check_governor(governors: Mapping[int, str]) -> Finding:
         )
     bad = {cpu: g for cpu, g in governors.items() if g.strip() != "performance"}
     observed = ", ".join(f"cpu{c}={g.strip()}" for c, g in sorted(governors.items()))
-    return Finding("cpu_governor", "CPU frequency governor", "warn" if bad else "ok", observed, why, fix if bad else "")  # fmt: skip
+    return Finding(
+        "cpu_governor",
+        "CPU frequency governor",
+        "warn" if bad else "ok",
+        observed,
+        why,
+        fix if bad else "",
+    )
 
 
 def check_cstates(states: Sequence[tuple[str, int, bool]], cmdline: str | None) -> Finding:
     """``states``: (name, exit latency µs, disabled) of cpu0's idle states."""
     why = "waking from a deep C-state costs tens to hundreds of µs on the first packet after idle"
-    fix = ("add 'intel_idle.max_cstate=1 processor.max_cstate=1 idle=poll' to GRUB_CMDLINE_LINUX in "
-           "/etc/default/grub, then sudo update-grub && reboot (or per boot: sudo cpupower idle-set -D 10)")  # fmt: skip
+    fix = (
+        "add 'intel_idle.max_cstate=1 processor.max_cstate=1 idle=poll' to GRUB_CMDLINE_LINUX in "
+        "/etc/default/grub, then sudo update-grub && reboot (or per boot: sudo cpupower idle-set -D 10)"
+    )
     limit = _cmdline_value(cmdline, "intel_idle.max_cstate") or _cmdline_value(
         cmdline, "processor.max_cstate"
     )
@@ -100,7 +109,9 @@ def check_cstates(states: Sequence[tuple[str, int, bool]], cmdline: str | None) 
         return Finding("cstates", "CPU idle states", "info", observed, why)
     deep = [(n, lat) for n, lat, disabled in states if not disabled and lat > 10]
     observed = ", ".join(f"{n}({lat}µs{' off' if d else ''})" for n, lat, d in states)
-    return Finding("cstates", "CPU idle states", "warn" if deep else "ok", observed, why, fix if deep else "")  # fmt: skip
+    return Finding(
+        "cstates", "CPU idle states", "warn" if deep else "ok", observed, why, fix if deep else ""
+    )
 
 
 def check_isolation(
@@ -114,8 +125,10 @@ def check_isolation(
     # CPU 0 stays the housekeeping CPU (IRQs, timekeeping, the simulator and journal syncer);
     # tradewire's automatic placement already runs the engine on the others.
     cpus = format_cpu_list(engine_cpus)
-    fix = (f"add 'isolcpus={cpus} nohz_full={cpus} rcu_nocbs={cpus}' to GRUB_CMDLINE_LINUX in "
-           f"/etc/default/grub, sudo update-grub, reboot (tradewire's engine runs on CPUs {cpus})")  # fmt: skip
+    fix = (
+        f"add 'isolcpus={cpus} nohz_full={cpus} rcu_nocbs={cpus}' to GRUB_CMDLINE_LINUX in "
+        f"/etc/default/grub, sudo update-grub, reboot (tradewire's engine runs on CPUs {cpus})"
+    )
     iso, nohz = parse_cpu_list(isolated), parse_cpu_list(nohz_full)
     rcu = _cmdline_value(cmdline, "rcu_nocbs")
     observed = f"isolated={sorted(iso) or 'none'} nohz_full={sorted(nohz) or 'none'} rcu_nocbs={rcu or 'none'}"
@@ -123,7 +136,14 @@ def check_isolation(
         return Finding(
             "cpu_isolation", "Isolated CPUs", "info", observed + " (1 CPU: nothing to isolate)", why
         )
-    return Finding("cpu_isolation", "Isolated CPUs", "ok" if iso and nohz else "warn", observed, why, "" if iso and nohz else fix)  # fmt: skip
+    return Finding(
+        "cpu_isolation",
+        "Isolated CPUs",
+        "ok" if iso and nohz else "warn",
+        observed,
+        why,
+        "" if iso and nohz else fix,
+    )
 
 
 def check_thp(enabled: str | None, defrag: str | None) -> Finding:
@@ -153,8 +173,14 @@ def check_hugepages(meminfo: str | None) -> Finding:
             "hugepages", "Huge pages", "unknown", "no HugePages_Total in /proc/meminfo", why
         )
     total = int(match.group(1))
-    return Finding("hugepages", "Huge pages", "info", f"{total} reserved", why,
-                   "" if total else "echo 128 | sudo tee /proc/sys/vm/nr_hugepages")  # fmt: skip
+    return Finding(
+        "hugepages",
+        "Huge pages",
+        "info",
+        f"{total} reserved",
+        why,
+        "" if total else "echo 128 | sudo tee /proc/sys/vm/nr_hugepages",
+    )
 
 
 def check_numa(nodes: Sequence[str]) -> Finding:
@@ -176,7 +202,14 @@ def check_memlock(soft: int, hard: int) -> Finding:
         return "unlimited" if v == unlimited else f"{v // 1024} KiB"
 
     ok = soft == unlimited or soft >= 1 << 30
-    return Finding("memlock", "Locked-memory limit", "ok" if ok else "warn", f"soft {fmt(soft)}, hard {fmt(hard)}", why, "" if ok else fix)  # fmt: skip
+    return Finding(
+        "memlock",
+        "Locked-memory limit",
+        "ok" if ok else "warn",
+        f"soft {fmt(soft)}, hard {fmt(hard)}",
+        why,
+        "" if ok else fix,
+    )
 
 
 def check_realtime(rtprio_soft: int, euid: int, rt_runtime_us: str | None) -> Finding:
@@ -185,7 +218,14 @@ def check_realtime(rtprio_soft: int, euid: int, rt_runtime_us: str | None) -> Fi
     runtime = (rt_runtime_us or "").strip()
     observed = f"euid={euid} rtprio limit={rtprio_soft} sched_rt_runtime_us={runtime or '?'}"
     allowed = euid == 0 or rtprio_soft > 0
-    return Finding("realtime", "Real-time scheduling", "ok" if allowed else "warn", observed, why, "" if allowed else fix)  # fmt: skip
+    return Finding(
+        "realtime",
+        "Real-time scheduling",
+        "ok" if allowed else "warn",
+        observed,
+        why,
+        "" if allowed else fix,
+    )
 
 
 def check_clocksource(current: str | None, available: str | None) -> Finding:
@@ -207,8 +247,10 @@ def check_irq_affinity(
     why = "interrupts on the engine's CPU preempt the hot path; irqbalance moves them back"
     spare = sorted(set(range(ncpus)) - engine_cpus)
     target = ",".join(map(str, spare)) or "<a CPU that is not the engine's>"
-    fix = ("sudo systemctl stop irqbalance; for f in /proc/irq/*/smp_affinity_list; do "
-           f"echo {target} | sudo tee $f; done")  # fmt: skip
+    fix = (
+        "sudo systemctl stop irqbalance; for f in /proc/irq/*/smp_affinity_list; do "
+        f"echo {target} | sudo tee $f; done"
+    )
     if not irq_affinity:
         return Finding("irq_affinity", "IRQ affinity", "unknown", "no /proc/irq", why)
     hitting = sorted(
@@ -237,8 +279,14 @@ def check_virtualisation(cpuinfo: str | None, virt: str | None, steal_ticks: int
     observed = f"virtualised ({'; '.join(seen)})"
     if steal_ticks is not None:
         observed += f"; steal time so far {steal_ticks} ticks"
-    return Finding("virtualisation", "Virtualisation", "warn", observed, why,
-                   "use dedicated (pinned, not overcommitted) vCPUs or bare metal for production latency")  # fmt: skip
+    return Finding(
+        "virtualisation",
+        "Virtualisation",
+        "warn",
+        observed,
+        why,
+        "use dedicated (pinned, not overcommitted) vCPUs or bare metal for production latency",
+    )
 
 
 def check_busy_poll(busy_read: str | None, busy_poll: str | None) -> Finding:
@@ -250,7 +298,14 @@ def check_busy_poll(busy_read: str | None, busy_poll: str | None) -> Finding:
         )
     observed = f"busy_read={busy_read.strip()} busy_poll={busy_poll.strip()}"
     on = busy_read.strip() not in ("", "0")
-    return Finding("net_busy_poll", "Socket busy polling", "ok" if on else "info", observed, why, "" if on else fix)  # fmt: skip
+    return Finding(
+        "net_busy_poll",
+        "Socket busy polling",
+        "ok" if on else "info",
+        observed,
+        why,
+        "" if on else fix,
+    )
 
 
 def check_swappiness(swappiness: str | None) -> Finding:
@@ -259,8 +314,14 @@ def check_swappiness(swappiness: str | None) -> Finding:
     if not value.isdigit():
         return Finding("swappiness", "Swappiness", "unknown", "not exposed", why)
     ok = int(value) <= 10
-    return Finding("swappiness", "Swappiness", "ok" if ok else "info", value, why,
-                   "" if ok else "sudo sysctl -w vm.swappiness=1")  # fmt: skip
+    return Finding(
+        "swappiness",
+        "Swappiness",
+        "ok" if ok else "info",
+        value,
+        why,
+        "" if ok else "sudo sysctl -w vm.swappiness=1",
+    )
 
 
 def summarize(findings: Sequence[Finding]) -> dict[str, int]:

@@ -40,14 +40,18 @@ def main(args: argparse.Namespace) -> int:
         doc = {"host": facts, "findings": [f.as_dict() for f in findings], "summary": summary}
         print(json.dumps(doc, indent=2))
         return 0
-    print(f"tradewire doctor: {facts['cpus']} CPUs, kernel {facts['kernel']}, "
-          f"virtualisation {facts['virtualisation'] or 'unknown'}")  # fmt: skip
+    print(
+        f"tradewire doctor: {facts['cpus']} CPUs, kernel {facts['kernel']}, "
+        f"virtualisation {facts['virtualisation'] or 'unknown'}"
+    )
     for f in findings:
         print(f"[{_MARK[f.status]}] {f.title}: {f.observed}")
         if f.status in ("warn", "info", "unknown"):
             print(f"       why: {f.why}")
         if f.fix:
             print(f"       fix: {f.fix}")
-    print(f"summary: {summary['ok']} ok, {summary['warn']} warn, {summary['info']} info, "
-          f"{summary['unknown']} unknown")  # fmt: skip
+    print(
+        f"summary: {summary['ok']} ok, {summary['warn']} warn, {summary['info']} info, "
+        f"{summary['unknown']} unknown"
+    )
     return 0

@@ -283,8 +283,13 @@ def read_journal(path: Path, *, repair: bool = True) -> ReadResult:
         return ReadResult(result.records)
     if not bad.torn_tail:
         raise JournalCorrupt(str(path), bad.offset, bad.problem)
-    log.warning("journal %s: %s at byte %d (an interrupted final append); dropping %d trailing bytes",
-                path, bad.problem, bad.offset, bad.size)  # fmt: skip
+    log.warning(
+        "journal %s: %s at byte %d (an interrupted final append); dropping %d trailing bytes",
+        path,
+        bad.problem,
+        bad.offset,
+        bad.size,
+    )
     if repair:
         with open(path, "r+b") as fh:
             fh.truncate(bad.offset)

@@ -43,13 +43,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ("show", "one line per record: time (UTC), kind, client order id, data"),
         ("export", "every record as a JSON object per line on stdout"),
         ("verify", "check every record; exit 0 if intact, 2 naming the first damage"),
-        ("repair", "keep the original as PATH.corrupt-<time>, then rewrite PATH with every "
-                   "intact record (stop the engine first)"),
-    ):  # fmt: skip
+        (
+            "repair",
+            "keep the original as PATH.corrupt-<time>, then rewrite PATH with every "
+            "intact record (stop the engine first)",
+        ),
+    ):
         action = actions.add_parser(name, help=help_text, description=help_text)
         if name == "export":
-            action.add_argument("--json", action="store_true",
-                                help="JSON lines (the default and only format)")  # fmt: skip
+            action.add_argument(
+                "--json", action="store_true", help="JSON lines (the default and only format)"
+            )
         action.add_argument("path", type=Path, metavar="PATH", help="the journal file")
 
 
@@ -114,8 +118,14 @@ def _show(result: Scan) -> Iterator[str]:
 
 def _export(result: Scan) -> Iterator[str]:
     for rec, offset in zip(result.records, result.offsets, strict=True):
-        row: dict[str, Any] = {"offset": offset, "ts_ns": rec.ts_ns, "time": _time(rec.ts_ns),
-                               "kind": rec.kind, "cid": rec.cid, "data": rec.data}  # fmt: skip
+        row: dict[str, Any] = {
+            "offset": offset,
+            "ts_ns": rec.ts_ns,
+            "time": _time(rec.ts_ns),
+            "kind": rec.kind,
+            "cid": rec.cid,
+            "data": rec.data,
+        }
         yield msgspec.json.encode(row).decode()
 
 
@@ -168,8 +178,10 @@ def _sync_dir(directory: Path) -> None:
 def _describe(path: Path, report: RepairReport) -> str:
     if report.original is None:
         return f"{path}: intact, {report.kept} records; nothing to repair"
-    lines = [f"{path}: kept {report.kept} records, dropped {len(report.dropped)} damaged "
-             f"region(s), {sum(d.size for d in report.dropped)} bytes:"]  # fmt: skip
+    lines = [
+        f"{path}: kept {report.kept} records, dropped {len(report.dropped)} damaged "
+        f"region(s), {sum(d.size for d in report.dropped)} bytes:"
+    ]
     lines += [f"  dropped {_where(d)}" for d in report.dropped]
     lines.append(f"original kept as {report.original}")
     return "\n".join(lines)

@@ -45,10 +45,17 @@ class JournalSyncer:
 
     def start(self) -> None:
         self._proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "tradewire.engine.journal_sync", str(self.path),
-             str(self.interval_ms)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tradewire.engine.journal_sync",
+                str(self.path),
+                str(self.interval_ms),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         if self.cpus:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(self._proc.pid, self.cpus)

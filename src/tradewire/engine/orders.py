@@ -38,9 +38,15 @@ class OrderStatus(enum.Enum):
 
 
 TERMINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REPLACED,
-     OrderStatus.REJECTED, OrderStatus.ABANDONED}
-)  # fmt: skip
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+        OrderStatus.REJECTED,
+        OrderStatus.ABANDONED,
+    }
+)
 
 
 class InvalidTransition(LocalProtocolError):
@@ -147,16 +153,31 @@ class Abandoned:
 
 
 OrderEvent = (
-    Sent | Unknown | Accepted | New | PartialFill | Fill | CancelRequested | Canceled | Expired
-    | DoneForDay | ReplaceRequested | Replaced | Rejected | Abandoned
-)  # fmt: skip
+    Sent
+    | Unknown
+    | Accepted
+    | New
+    | PartialFill
+    | Fill
+    | CancelRequested
+    | Canceled
+    | Expired
+    | DoneForDay
+    | ReplaceRequested
+    | Replaced
+    | Rejected
+    | Abandoned
+)
 
 S = OrderStatus
 _LIVE_FILLS: dict[type, OrderStatus] = {PartialFill: S.PARTIALLY_FILLED, Fill: S.FILLED}
 _VENUE_ENDS: dict[type, OrderStatus] = {
-    Canceled: S.CANCELED, Expired: S.EXPIRED, Rejected: S.REJECTED, Replaced: S.REPLACED,
+    Canceled: S.CANCELED,
+    Expired: S.EXPIRED,
+    Rejected: S.REJECTED,
+    Replaced: S.REPLACED,
     DoneForDay: S.DONE_FOR_DAY,
-}  # fmt: skip
+}
 
 
 def _stay(status: OrderStatus, *events: type) -> dict[type, OrderStatus]:

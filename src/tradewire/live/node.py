@@ -27,6 +27,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from tradewire.engine import orders as o
 from tradewire.engine.codec import replay, snapshot_records
 from tradewire.engine.config import JournalConfig, RiskConfig
@@ -75,9 +77,17 @@ class Venues:
     feed_url: str
     broker_url: str
     stream_url: str
-    polygon_key: str
-    alpaca_key: str
-    alpaca_secret: str
+    polygon_key: SecretStr | str
+    alpaca_key: SecretStr | str
+    alpaca_secret: SecretStr | str
+
+    def __post_init__(self) -> None:
+        # Held as secrets whatever the caller passed: dataclasses.asdict() of the venue
+        # settings, a repr or a log line must never show a key.
+        for name in ("polygon_key", "alpaca_key", "alpaca_secret"):
+            value = getattr(self, name)
+            if not isinstance(value, SecretStr):
+                setattr(self, name, SecretStr(value))
 
     def __repr__(self) -> str:
         return f"Venues(mode={self.mode!r}, feed={self.feed_url!r}, broker={self.broker_url!r})"
@@ -416,10 +426,16 @@ class TradingNode(OrderOutcomes):
             return self._deny(handle, strategy, str(verdict), getattr(verdict, "reason", None))
         try:
             request = build_order(
-                symbol=symbol, side=side, order_type=order_type, time_in_force=time_in_force,
-                qty=qty, limit_price=limit_price, stop_price=stop_price,
-                extended_hours=extended_hours, client_order_id=cid,
-            )  # fmt: skip
+                symbol=symbol,
+                side=side,
+                order_type=order_type,
+                time_in_force=time_in_force,
+                qty=qty,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                extended_hours=extended_hours,
+                client_order_id=cid,
+            )
         except OrderValidationError as exc:
             return self._deny(handle, strategy, f"invalid: {exc}", None)
         assert ref is not None  # risk denies an order with no reference price
@@ -458,8 +474,11 @@ class TradingNode(OrderOutcomes):
         self.counters.orders_denied += 1
         key = reason.value if reason is not None else "invalid"
         self.counters.denials_by_reason[key] = self.counters.denials_by_reason.get(key, 0) + 1
-        self.journal.append("denied", handle.client_order_id, {"why": why, "strategy": strategy.name,
-                                                                "symbol": handle.symbol})  # fmt: skip
+        self.journal.append(
+            "denied",
+            handle.client_order_id,
+            {"why": why, "strategy": strategy.name, "symbol": handle.symbol},
+        )
         self._schedule_sync()
         return handle
 
@@ -606,13 +625,23 @@ class TradingNode(OrderOutcomes):
             for pct in (stage.percentiles_us((50.0, 99.0)),)
         }
         return NodeSnapshot(
-            mode=self.venues.mode, state=self.risk.state.value,
+            mode=self.venues.mode,
+            state=self.risk.state.value,
             uptime_s=time.monotonic() - self._started if self._started else 0.0,
-            feed_rate=self.recorder.market_data_rate, events=c.events, frames=c.frames,
-            reconnects=self.feed.reconnects + self.stream.reconnects, orders_sent=c.orders_sent,
-            orders_acked=c.orders_acked, orders_rejected=c.orders_rejected,
-            orders_unknown=c.orders_unknown, risk_denied=c.orders_denied, fills=c.fills,
-            open_orders=self.oms.open_count, realized_pnl=self.book.realized,
-            unrealized_pnl=self.book.unrealized, positions=positions, latency_us=latency,
+            feed_rate=self.recorder.market_data_rate,
+            events=c.events,
+            frames=c.frames,
+            reconnects=self.feed.reconnects + self.stream.reconnects,
+            orders_sent=c.orders_sent,
+            orders_acked=c.orders_acked,
+            orders_rejected=c.orders_rejected,
+            orders_unknown=c.orders_unknown,
+            risk_denied=c.orders_denied,
+            fills=c.fills,
+            open_orders=self.oms.open_count,
+            realized_pnl=self.book.realized,
+            unrealized_pnl=self.book.unrealized,
+            positions=positions,
+            latency_us=latency,
             note=self.risk.state_reason,
-        )  # fmt: skip
+        )

@@ -63,8 +63,13 @@ class RecorderCollector(Collector):
             value=rec.order_success_rate,
         )
         orders = CounterMetricFamily("tradewire_orders", "Orders by outcome", labels=["result"])
-        for result, value in (("sent", c.orders_sent), ("acked", c.orders_acked), ("rejected", c.orders_rejected),
-                              ("unknown", c.orders_unknown), ("denied", c.orders_denied)):  # fmt: skip
+        for result, value in (
+            ("sent", c.orders_sent),
+            ("acked", c.orders_acked),
+            ("rejected", c.orders_rejected),
+            ("unknown", c.orders_unknown),
+            ("denied", c.orders_denied),
+        ):
             orders.add_metric([result], value)
         yield orders
         yield CounterMetricFamily("tradewire_fills", "Fills received", value=c.fills)

@@ -25,9 +25,27 @@ Event = dict[str, Any]
 Publisher = Callable[[Sequence[Event]], int]
 
 DEFAULT_SYMBOLS = (
-    "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "AVGO", "JPM", "V",
-    "SPY", "QQQ", "IWM", "AMD", "NFLX", "COST", "WMT", "XOM", "BAC", "KO",
-)  # fmt: skip
+    "AAPL",
+    "MSFT",
+    "NVDA",
+    "AMZN",
+    "GOOGL",
+    "META",
+    "TSLA",
+    "AVGO",
+    "JPM",
+    "V",
+    "SPY",
+    "QQQ",
+    "IWM",
+    "AMD",
+    "NFLX",
+    "COST",
+    "WMT",
+    "XOM",
+    "BAC",
+    "KO",
+)
 
 _START_PRICES = {"SPY": 600.0, "QQQ": 520.0, "IWM": 230.0, "NVDA": 180.0, "TSLA": 350.0}
 
@@ -171,8 +189,17 @@ class BarBuilder:
                 out.append(self._close(ev, sym, bar))
                 bar = None
             if bar is None:
-                bar = {"s": start, "e": start + width, "o": price, "h": price, "l": price,
-                       "c": price, "v": 0.0, "n": 0.0, "cnt": 0}  # fmt: skip
+                bar = {
+                    "s": start,
+                    "e": start + width,
+                    "o": price,
+                    "h": price,
+                    "l": price,
+                    "c": price,
+                    "v": 0.0,
+                    "n": 0.0,
+                    "cnt": 0,
+                }
                 self._open[(ev, sym)] = bar
             bar["h"] = max(bar["h"], price)
             bar["l"] = min(bar["l"], price)
@@ -245,12 +272,37 @@ async def run_synthetic(
 
 # -- flat files (reference/polygon.md section 8) -------------------------------------------
 
-TRADE_COLUMNS = ("ticker", "conditions", "correction", "exchange", "id", "participant_timestamp",
-                 "price", "sequence_number", "sip_timestamp", "size", "tape", "trf_id",
-                 "trf_timestamp")  # fmt: skip
-QUOTE_COLUMNS = ("ticker", "ask_exchange", "ask_price", "ask_size", "bid_exchange", "bid_price",
-                 "bid_size", "conditions", "indicators", "participant_timestamp",
-                 "sequence_number", "sip_timestamp", "tape", "trf_timestamp")  # fmt: skip
+TRADE_COLUMNS = (
+    "ticker",
+    "conditions",
+    "correction",
+    "exchange",
+    "id",
+    "participant_timestamp",
+    "price",
+    "sequence_number",
+    "sip_timestamp",
+    "size",
+    "tape",
+    "trf_id",
+    "trf_timestamp",
+)
+QUOTE_COLUMNS = (
+    "ticker",
+    "ask_exchange",
+    "ask_price",
+    "ask_size",
+    "bid_exchange",
+    "bid_price",
+    "bid_size",
+    "conditions",
+    "indicators",
+    "participant_timestamp",
+    "sequence_number",
+    "sip_timestamp",
+    "tape",
+    "trf_timestamp",
+)
 
 
 class FlatFileError(ValueError):

@@ -34,9 +34,20 @@ _CID_TRIGGER = re.compile(r"-t(\d+)$")
 def trigger_quote(k: int, *, symbol: str = TRIGGER_SYMBOL, base: float = 100.0) -> dict[str, Any]:
     """The wire event (reference/polygon.md section 3) for trigger ``k``."""
     bid = round(base + (k % 100) * 0.01, 2)
-    return {"ev": "Q", "sym": symbol, "bx": 11, "bp": bid, "bs": 1, "ax": 12,
-            "ap": round(bid + 0.01, 2), "as": 1, "c": 1, "t": int(time.time() * 1000),
-            "q": k, "z": 3}  # fmt: skip
+    return {
+        "ev": "Q",
+        "sym": symbol,
+        "bx": 11,
+        "bp": bid,
+        "bs": 1,
+        "ax": 12,
+        "ap": round(bid + 0.01, 2),
+        "as": 1,
+        "c": 1,
+        "t": int(time.time() * 1000),
+        "q": k,
+        "z": 3,
+    }
 
 
 def trigger_of(client_order_id: str) -> int | None:

@@ -45,8 +45,13 @@ async def control():
     async def on_kill(reason: str, flatten: bool) -> dict[str, object]:
         return {"ok": True}
 
-    server = ControlServer(host="127.0.0.1", port=0, token="s3cret", on_kill=on_kill,
-                           on_status=lambda: {"state": "ACTIVE"})  # fmt: skip
+    server = ControlServer(
+        host="127.0.0.1",
+        port=0,
+        token="s3cret",
+        on_kill=on_kill,
+        on_status=lambda: {"state": "ACTIVE"},
+    )
     await server.start()
     yield server
     await server.stop()

@@ -42,8 +42,13 @@ def _log(latencies_us: list[float | None], rate: float = 100.0) -> dict:
         sent.append([k, k * interval, written, 1])
         if lat is not None:
             arrivals.append([k, written + int(lat * 1000)])
-    return {"rate": rate, "sent": sent, "arrivals": arrivals, "duplicates": 0,
-            "unmatched_orders": 0}  # fmt: skip
+    return {
+        "rate": rate,
+        "sent": sent,
+        "arrivals": arrivals,
+        "duplicates": 0,
+        "unmatched_orders": 0,
+    }
 
 
 def test_analyse_counts_missed_and_reports_percentiles():

@@ -11,11 +11,21 @@ from tradewire.engine.journal import Journal, Record, read_journal
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}
 
 EVENTS = [
-    o.Sent(), o.Unknown("timeout"), o.Accepted("b1"), o.New("b1"),
-    o.PartialFill("e1", 4, 10.0), o.Fill("e2", 6, 11.0, 10.0, 10.6), o.CancelRequested(),
-    o.Canceled(), o.Expired(), o.DoneForDay(), o.ReplaceRequested(), o.Replaced("b2"),
-    o.Rejected("no"), o.Abandoned(),
-]  # fmt: skip
+    o.Sent(),
+    o.Unknown("timeout"),
+    o.Accepted("b1"),
+    o.New("b1"),
+    o.PartialFill("e1", 4, 10.0),
+    o.Fill("e2", 6, 11.0, 10.0, 10.6),
+    o.CancelRequested(),
+    o.Canceled(),
+    o.Expired(),
+    o.DoneForDay(),
+    o.ReplaceRequested(),
+    o.Replaced("b2"),
+    o.Rejected("no"),
+    o.Abandoned(),
+]
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=[type(e).__name__ for e in EVENTS])
@@ -25,14 +35,21 @@ def test_every_event_round_trips_through_a_record(event):
 
 
 def test_replay_rebuilds_order_states_and_in_doubt(tmp_path, write_journal):
-    path = write_journal([
-        ("intent", "c1", INTENT), ("sent", "c1", None), ("ack", "c1", {"broker_id": "b1"}),
-        ("fill", "c1", {"exec_id": "e1", "qty": 10, "price": 10.0}),
-        ("intent", "c2", INTENT), ("sent", "c2", None),
-        ("intent", "c3", INTENT),
-        ("intent", "c4", INTENT), ("sent", "c4", None), ("unknown", "c4", {"reason": "timeout"}),
-        ("denied", "c5", {"why": "max_qty"}),
-    ])  # fmt: skip
+    path = write_journal(
+        [
+            ("intent", "c1", INTENT),
+            ("sent", "c1", None),
+            ("ack", "c1", {"broker_id": "b1"}),
+            ("fill", "c1", {"exec_id": "e1", "qty": 10, "price": 10.0}),
+            ("intent", "c2", INTENT),
+            ("sent", "c2", None),
+            ("intent", "c3", INTENT),
+            ("intent", "c4", INTENT),
+            ("sent", "c4", None),
+            ("unknown", "c4", {"reason": "timeout"}),
+            ("denied", "c5", {"why": "max_qty"}),
+        ]
+    )
     result = replay(read_journal(path).records)
     orders = result.manager.orders
     assert orders["c1"].status is o.OrderStatus.FILLED
@@ -43,11 +60,25 @@ def test_replay_rebuilds_order_states_and_in_doubt(tmp_path, write_journal):
 
 def test_replay_of_fills_adopted_by_reconciliation_books_them(tmp_path, write_journal):
     # A gap fill used to be journaled as a `resolved` note that replay skipped.
-    path = write_journal([
-        ("intent", "c1", INTENT), ("ack", "c1", {"broker_id": "b1"}),
-        ("fill", "c1", {"exec_id": "reconcile:c1:10", "qty": 10, "price": 10.5, "cum": 10, "cum_avg": 10.5}),
-        ("external", "x1", dict(INTENT, side="sell", qty=5)), ("ack", "x1", {"broker_id": "b9"}),
-    ])  # fmt: skip
+    path = write_journal(
+        [
+            ("intent", "c1", INTENT),
+            ("ack", "c1", {"broker_id": "b1"}),
+            (
+                "fill",
+                "c1",
+                {
+                    "exec_id": "reconcile:c1:10",
+                    "qty": 10,
+                    "price": 10.5,
+                    "cum": 10,
+                    "cum_avg": 10.5,
+                },
+            ),
+            ("external", "x1", dict(INTENT, side="sell", qty=5)),
+            ("ack", "x1", {"broker_id": "b9"}),
+        ]
+    )
     orders = replay(read_journal(path).records).manager.orders
     assert orders["c1"].status is o.OrderStatus.FILLED
     assert orders["c1"].avg_fill_price == 10.5
@@ -89,8 +120,11 @@ def test_rotation_starts_a_segment_with_a_snapshot_that_replays_to_the_same_open
     assert after.orders["c0"].status is o.OrderStatus.CANCELED
     c50 = after.orders["c50"]
     assert (c50.status, c50.filled_qty, c50.avg_fill_price, c50.broker_id) == (
-        o.OrderStatus.PARTIALLY_FILLED, 4, 9.5, "b50",
-    )  # fmt: skip
+        o.OrderStatus.PARTIALLY_FILLED,
+        4,
+        9.5,
+        "b50",
+    )
     assert "e50" in c50.executions
     assert after.working_qty("A") == (5 * 6, 0.0)
     assert path.stat().st_size < archived.stat().st_size / 10

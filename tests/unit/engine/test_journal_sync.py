@@ -52,13 +52,16 @@ def test_syncer_exits_when_the_engine_is_killed(tmp_path):
     path = tmp_path / "j.twj"
     path.write_bytes(b"")
     engine = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path;"
-         "from tradewire.engine.journal_sync import JournalSyncer;"
-         f"s = JournalSyncer(Path({str(path)!r}), 5.0); s.start();"
-         "print(s.pid, flush=True); time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            "from tradewire.engine.journal_sync import JournalSyncer;"
+            f"s = JournalSyncer(Path({str(path)!r}), 5.0); s.start();"
+            "print(s.pid, flush=True); time.sleep(60)",
+        ],
         stdout=subprocess.PIPE,
-    )  # fmt: skip
+    )
     assert engine.stdout is not None
     syncer_pid = int(engine.stdout.readline())
     os.kill(engine.pid, signal.SIGKILL)

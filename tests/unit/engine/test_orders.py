@@ -9,12 +9,21 @@ from tradewire.engine import translate
 from tradewire.engine.orders import TRANSITIONS, InvalidTransition, OrderManager, OrderStatus
 
 SAMPLE_EVENTS: dict[type, o.OrderEvent] = {
-    o.Sent: o.Sent(), o.Unknown: o.Unknown("timeout"), o.Accepted: o.Accepted("b1"), o.New: o.New("b1"),
-    o.PartialFill: o.PartialFill("e1", 4, 10.0), o.Fill: o.Fill("e2", 10, 10.0),
-    o.CancelRequested: o.CancelRequested(), o.Canceled: o.Canceled(), o.Expired: o.Expired(),
-    o.DoneForDay: o.DoneForDay(), o.ReplaceRequested: o.ReplaceRequested(), o.Replaced: o.Replaced("b2"),
-    o.Rejected: o.Rejected("no"), o.Abandoned: o.Abandoned(),
-}  # fmt: skip
+    o.Sent: o.Sent(),
+    o.Unknown: o.Unknown("timeout"),
+    o.Accepted: o.Accepted("b1"),
+    o.New: o.New("b1"),
+    o.PartialFill: o.PartialFill("e1", 4, 10.0),
+    o.Fill: o.Fill("e2", 10, 10.0),
+    o.CancelRequested: o.CancelRequested(),
+    o.Canceled: o.Canceled(),
+    o.Expired: o.Expired(),
+    o.DoneForDay: o.DoneForDay(),
+    o.ReplaceRequested: o.ReplaceRequested(),
+    o.Replaced: o.Replaced("b2"),
+    o.Rejected: o.Rejected("no"),
+    o.Abandoned: o.Abandoned(),
+}
 
 ROWS = [
     (status, etype, target) for status, row in TRANSITIONS.items() for etype, target in row.items()
@@ -50,8 +59,12 @@ def test_every_status_has_a_row_and_every_event_is_known():
 
 @pytest.mark.parametrize(
     ("status", "event"),
-    [(OrderStatus.INTENT, o.Canceled()), (OrderStatus.FILLED, o.Rejected("late")), (OrderStatus.ABANDONED, o.Fill("x", 1, 1.0))],
-)  # fmt: skip
+    [
+        (OrderStatus.INTENT, o.Canceled()),
+        (OrderStatus.FILLED, o.Rejected("late")),
+        (OrderStatus.ABANDONED, o.Fill("x", 1, 1.0)),
+    ],
+)
 def test_missing_rows_raise_invalid_transition(status, event):
     with pytest.raises(InvalidTransition):
         manager_in(status).apply("c1", event)
@@ -97,10 +110,20 @@ def test_create_with_existing_id_raises():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("new", o.New), ("accepted", o.Accepted), ("pending_new", o.Accepted), ("canceled", o.Canceled),
-     ("expired", o.Expired), ("rejected", o.Rejected), ("replaced", o.Replaced), ("done_for_day", o.DoneForDay),
-     ("pending_cancel", o.CancelRequested), ("fill", o.Fill), ("partial_fill", o.PartialFill)],
-)  # fmt: skip
+    [
+        ("new", o.New),
+        ("accepted", o.Accepted),
+        ("pending_new", o.Accepted),
+        ("canceled", o.Canceled),
+        ("expired", o.Expired),
+        ("rejected", o.Rejected),
+        ("replaced", o.Replaced),
+        ("done_for_day", o.DoneForDay),
+        ("pending_cancel", o.CancelRequested),
+        ("fill", o.Fill),
+        ("partial_fill", o.PartialFill),
+    ],
+)
 def test_event_from_trade_update_maps_alpaca_events(name, expected):
     event = translate.event_from_trade_update(
         name, execution_id="x", qty=1.0, price=2.0, broker_id="b"

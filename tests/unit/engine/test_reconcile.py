@@ -19,8 +19,13 @@ def manager(**statuses: o.OrderStatus) -> o.OrderManager:
 
 
 def test_plan_adopts_listed_looks_up_the_rest_and_adopts_strangers():
-    m = manager(listed=o.OrderStatus.NEW, gone=o.OrderStatus.NEW, unsent=o.OrderStatus.INTENT,
-                settling=o.OrderStatus.SENT, done=o.OrderStatus.FILLED)  # fmt: skip
+    m = manager(
+        listed=o.OrderStatus.NEW,
+        gone=o.OrderStatus.NEW,
+        unsent=o.OrderStatus.INTENT,
+        settling=o.OrderStatus.SENT,
+        done=o.OrderStatus.FILLED,
+    )
     broker = [
         OrderFact("listed", "new", "b1"),
         OrderFact("stranger", "new", "b9", symbol="A", qty=5),

@@ -9,8 +9,18 @@ SEC = 1_000_000_000
 
 
 def check(engine: RiskEngine, **overrides):
-    args = {"symbol": "A", "side": "buy", "qty": 10, "price": 100.0, "mid": 100.0, "position": 0.0,
-            "open_orders": 0, "gross_exposure": 0.0, "daily_pnl": 0.0, "now_ns": 10 * SEC}  # fmt: skip
+    args = {
+        "symbol": "A",
+        "side": "buy",
+        "qty": 10,
+        "price": 100.0,
+        "mid": 100.0,
+        "position": 0.0,
+        "open_orders": 0,
+        "gross_exposure": 0.0,
+        "daily_pnl": 0.0,
+        "now_ns": 10 * SEC,
+    }
     args.update(overrides)
     return engine.check(**args)
 
@@ -35,7 +45,7 @@ def test_approve_path_returns_the_constant():
         ({"max_gross_exposure": 1500}, {"gross_exposure": 1000.0}, DenyReason.GROSS_EXPOSURE),
         ({"max_daily_loss": 100}, {"daily_pnl": -101.0}, DenyReason.DAILY_LOSS),
     ],
-)  # fmt: skip
+)
 def test_each_limit_denies_with_its_reason(cfg, overrides, reason):
     e = engine(**cfg)
     verdict = check(e, **overrides)

@@ -21,9 +21,13 @@ def test_shipped_examples_load_by_file_path(path):
 
 @pytest.mark.parametrize(
     ("path", "match"),
-    [("nocolon", "must look like"), ("examples/missing.py:X", "not found"),
-     ("tradewire.nope:X", "cannot import"), ("tradewire.errors:ConfigError", "not a Strategy")],
-)  # fmt: skip
+    [
+        ("nocolon", "must look like"),
+        ("examples/missing.py:X", "not found"),
+        ("tradewire.nope:X", "cannot import"),
+        ("tradewire.errors:ConfigError", "not a Strategy"),
+    ],
+)
 def test_bad_strategy_paths_are_config_errors(path, match):
     with pytest.raises(ConfigError, match=match):
         load_strategy(StrategyConfig(path, ["A"]), base_dir=ROOT)

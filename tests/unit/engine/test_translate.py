@@ -10,9 +10,15 @@ from tradewire.engine.translate import OrderFact, events_from_fact
 
 @pytest.mark.parametrize(
     ("status", "last"),
-    [("canceled", o.Canceled), ("expired", o.Expired), ("rejected", o.Rejected),
-     ("replaced", o.Replaced), ("done_for_day", o.DoneForDay), ("pending_cancel", o.CancelRequested)],
-)  # fmt: skip
+    [
+        ("canceled", o.Canceled),
+        ("expired", o.Expired),
+        ("rejected", o.Rejected),
+        ("replaced", o.Replaced),
+        ("done_for_day", o.DoneForDay),
+        ("pending_cancel", o.CancelRequested),
+    ],
+)
 def test_an_ended_status_ends_the_order(status, last):
     events = events_from_fact(OrderFact("c1", status, "b1"))
     assert isinstance(events[0], o.Accepted)

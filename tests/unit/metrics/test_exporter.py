@@ -26,8 +26,11 @@ def test_exporter_serves_promised_metric_names_and_values():
         exporter.stop()
 
     # Assert
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for fam in text_string_to_metric_families(text) for s in fam.samples}  # fmt: skip
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
     assert (
         samples[("trading_latency_microseconds_count", (("stage", "frame_to_order_written"),))] == 3
     )

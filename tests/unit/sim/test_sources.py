@@ -76,8 +76,20 @@ def test_read_flat_file_quotes_converts_ns_to_ms_and_keeps_empty_side():
     events = list(read_flat_file(FLAT / "2025-01-02-quotes.csv"))
     ns, first = events[0]
     assert ns == 1735830000000200000
-    assert first == {"ev": "Q", "sym": "AAPL", "bx": 11, "bp": 243.85, "bs": 3, "ax": 12,
-                     "ap": 243.90, "as": 2, "t": 1735830000000, "q": 1001, "z": 3, "c": 1}  # fmt: skip
+    assert first == {
+        "ev": "Q",
+        "sym": "AAPL",
+        "bx": 11,
+        "bp": 243.85,
+        "bs": 3,
+        "ax": 12,
+        "ap": 243.90,
+        "as": 2,
+        "t": 1735830000000,
+        "q": 1001,
+        "z": 3,
+        "c": 1,
+    }
     one_sided = events[3][1]
     assert (one_sided["ap"], one_sided["as"]) == (0.0, 0)
 

@@ -88,8 +88,13 @@ print(json.dumps({
 
 
 def _probe(**settings: object) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(settings)],
-                         check=True, capture_output=True, text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(settings)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)
 
 

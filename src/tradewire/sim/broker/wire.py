@@ -162,8 +162,14 @@ def calendar_json(start: datetime, days: int = 5) -> list[dict[str, Any]]:
     day = start
     while len(out) < days:
         if day.weekday() < 5:
-            out.append({"date": day.strftime("%Y-%m-%d"), "open": "09:30", "close": "16:00",
-                        "settlement_date": (day + timedelta(days=1)).strftime("%Y-%m-%d")})  # fmt: skip
+            out.append(
+                {
+                    "date": day.strftime("%Y-%m-%d"),
+                    "open": "09:30",
+                    "close": "16:00",
+                    "settlement_date": (day + timedelta(days=1)).strftime("%Y-%m-%d"),
+                }
+            )
         day += timedelta(days=1)
     return out
 

@@ -413,9 +413,17 @@ class AlpacaClient:
         side: str | None = None,
     ) -> list[m.Order]:
         qs = query_string(
-            {"status": status, "limit": limit, "after": after, "until": until, "direction": direction,
-             "nested": nested, "symbols": list(symbols) if symbols else None, "side": side}
-        )  # fmt: skip
+            {
+                "status": status,
+                "limit": limit,
+                "after": after,
+                "until": until,
+                "direction": direction,
+                "nested": nested,
+                "symbols": list(symbols) if symbols else None,
+                "side": side,
+            }
+        )
         return await self._call("GET", f"/v2/orders?{qs}", m.ORDERS_DECODER)
 
     async def list_all_open_orders(self, *, page_size: int = 500) -> list[m.Order]:

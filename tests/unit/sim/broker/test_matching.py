@@ -136,8 +136,12 @@ def test_replace_creates_new_order_and_marks_old_replaced():
 
 def test_bracket_children_held_until_entry_fills_and_one_cancels_other():
     book = book_with_quote()
-    parent, _execs = submit(book, order_class="bracket", take_profit={"limit_price": "11.00"},
-                           stop_loss={"stop_price": "9.00"})  # fmt: skip
+    parent, _execs = submit(
+        book,
+        order_class="bracket",
+        take_profit={"limit_price": "11.00"},
+        stop_loss={"stop_price": "9.00"},
+    )
     tp, sl = (book.orders[i] for i in parent.legs)
     assert parent.status == "filled"
     assert (tp.status, sl.status) == ("new", "new")
@@ -177,9 +181,14 @@ def test_duplicate_client_order_id_is_422_even_after_cancel():
 
 @pytest.mark.parametrize(
     ("body", "code"),
-    [({"limit_price": "10.001", "type": "limit"}, 42210000), ({"qty": "0"}, 40010001),
-     ({"type": "limit"}, 40010001), ({"qty": None}, 40010001), ({"extended_hours": True}, 40010001)],
-)  # fmt: skip
+    [
+        ({"limit_price": "10.001", "type": "limit"}, 42210000),
+        ({"qty": "0"}, 40010001),
+        ({"type": "limit"}, 40010001),
+        ({"qty": None}, 40010001),
+        ({"extended_hours": True}, 40010001),
+    ],
+)
 def test_validation_errors_use_documented_codes(body, code):
     with pytest.raises(OrderError) as exc:
         submit(book_with_quote(), **body)

@@ -16,9 +16,13 @@ def test_parse_action_with_spaces_and_binary_payload_works():
 
 @pytest.mark.parametrize(
     ("payload", "why"),
-    [(b"nope", "invalid JSON"), (b"[1]", "JSON object"), (b"{}", "missing 'action'"),
-     (b'{"action":"auth","params":1}', "'params' must be a string")],
-)  # fmt: skip
+    [
+        (b"nope", "invalid JSON"),
+        (b"[1]", "JSON object"),
+        (b"{}", "missing 'action'"),
+        (b'{"action":"auth","params":1}', "'params' must be a string"),
+    ],
+)
 def test_parse_action_with_bad_message_raises_bad_action(payload, why):
     with pytest.raises(wire.BadAction, match=why):
         wire.parse_action(payload)
@@ -28,7 +32,10 @@ def test_split_channels_trims_whitespace_as_vendor_docs_show():
     assert wire.split_channels("AM.AAPL, AM.MSFT,,T.BRK.B ") == ["AM.AAPL", "AM.MSFT", "T.BRK.B"]
 
 
-@pytest.mark.parametrize(("channel", "ok"), [("T.BRK.B", True), ("Q.*", True), ("X.AAPL", False), ("QAAPL", False), ("Q.", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("channel", "ok"),
+    [("T.BRK.B", True), ("Q.*", True), ("X.AAPL", False), ("QAAPL", False), ("Q.", False)],
+)
 def test_channel_valid_checks_stock_event_prefixes(channel, ok):
     assert wire.channel_valid(channel) is ok
 

@@ -33,8 +33,15 @@ def test_build_order_seed_limit_order_encodes_decimals_as_strings():
     )
 
     # Assert
-    assert out == {"symbol": "AAPL", "side": "buy", "type": "limit", "time_in_force": "day",
-                   "client_order_id": "c1", "qty": "100", "limit_price": "150.00"}  # fmt: skip
+    assert out == {
+        "symbol": "AAPL",
+        "side": "buy",
+        "type": "limit",
+        "time_in_force": "day",
+        "client_order_id": "c1",
+        "qty": "100",
+        "limit_price": "150.00",
+    }
 
 
 def test_build_order_without_client_order_id_generates_a_unique_one():
@@ -48,13 +55,22 @@ def test_build_order_without_client_order_id_generates_a_unique_one():
     ("kwargs", "expected"),
     [
         ({"order_type": "stop", "stop_price": 10}, {"type": "stop", "stop_price": "10.00"}),
-        ({"order_type": "stop_limit", "stop_price": 10, "limit_price": 9.99}, {"stop_price": "10.00", "limit_price": "9.99"}),
+        (
+            {"order_type": "stop_limit", "stop_price": 10, "limit_price": 9.99},
+            {"stop_price": "10.00", "limit_price": "9.99"},
+        ),
         ({"order_type": "trailing_stop", "trail_percent": 1.5}, {"trail_percent": "1.5"}),
         ({"order_type": "trailing_stop", "trail_price": 0.25}, {"trail_price": "0.2500"}),
-        ({"time_in_force": "ioc", "order_type": "limit", "limit_price": 0.1234}, {"time_in_force": "ioc", "limit_price": "0.1234"}),
-        ({"order_type": "limit", "limit_price": 5, "extended_hours": True}, {"extended_hours": True}),
+        (
+            {"time_in_force": "ioc", "order_type": "limit", "limit_price": 0.1234},
+            {"time_in_force": "ioc", "limit_price": "0.1234"},
+        ),
+        (
+            {"order_type": "limit", "limit_price": 5, "extended_hours": True},
+            {"extended_hours": True},
+        ),
     ],
-)  # fmt: skip
+)
 def test_build_order_types_produce_the_venue_fields(kwargs, expected):
     out = body(symbol="A", qty=1, side="sell", client_order_id="x", **kwargs)
     assert expected.items() <= out.items()
@@ -67,8 +83,16 @@ def test_build_order_notional_and_fractional_qty():
 
 
 def test_build_order_bracket_carries_legs():
-    out = body(symbol="A", qty=1, side="buy", order_type="limit", limit_price=10, order_class="bracket",
-               take_profit={"limit_price": 11}, stop_loss={"stop_price": 9, "limit_price": 8.9})  # fmt: skip
+    out = body(
+        symbol="A",
+        qty=1,
+        side="buy",
+        order_type="limit",
+        limit_price=10,
+        order_class="bracket",
+        take_profit={"limit_price": 11},
+        stop_loss={"stop_price": 9, "limit_price": 8.9},
+    )
     assert out["order_class"] == "bracket"
     assert out["take_profit"] == {"limit_price": "11.00"}
     assert out["stop_loss"] == {"stop_price": "9.00", "limit_price": "8.90"}
