@@ -24,7 +24,11 @@ class Breakout(Strategy):
             order = self.buy(quote.symbol, 10, limit_price=quote.ask_price)
             if order.denied:  # pre-trade risk said no; it never left
                 self.log.info("denied: %s", order.denied)
-        elif position.qty > 0 and quote.bid_price >= position.avg_entry_price * 1.005:
+        elif (
+            position.qty > 0
+            and not self.open_orders()  # the sell of the last quote may not have filled yet
+            and quote.bid_price >= position.avg_entry_price * 1.005
+        ):
             self.sell(quote.symbol, position.qty, limit_price=quote.bid_price)
 
     def on_order_update(self, update: OrderUpdate) -> None:
