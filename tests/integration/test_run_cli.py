@@ -259,3 +259,42 @@ def test_run_negative_duration_is_one_clear_error():
     assert done.returncode == 2
     assert "must be 0 or more" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_run_writes_its_journal_in_the_configured_folder(tmp_path):
+    # journal.path was accepted and never read: the journal always went to ./var/journal
+    import subprocess
+
+    folder = tmp_path / "journals"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"mode: sim\njournal: {{path: {folder}, fsync: never}}\nmetrics: {{enabled: false}}\n"
+        "control: {enabled: false}\nrun: {panel: false}\ntuning: {enabled: false}\n"
+        f"simulator: {{symbols: [AAPL]}}\n"
+        f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("POLYGON", "ALPACA", "APCA", "MASSIVE"))
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tradewire",
+            "run",
+            "--no-panel",
+            "--config",
+            str(config),
+            "--duration",
+            "2",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(folder.glob("sim-*.twj")), list(tmp_path.rglob("*"))

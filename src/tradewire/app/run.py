@@ -125,7 +125,7 @@ async def _run(
             "test-key",
             "test-secret",
         )
-        journal = args.journal or Path("var/journal/sim-external.twj")
+        journal = args.journal or config.journal.path / "sim-external.twj"
     elif mode == "sim":
         sc = config.simulator
         symbols = sorted({s for e in config.strategies for s in e.symbols} | set(sc.symbols))
@@ -150,7 +150,8 @@ async def _run(
             "test-key",
             "test-secret",
         )
-        journal = args.journal or Path(f"var/journal/sim-{time.strftime('%Y%m%d-%H%M%S')}.twj")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        journal = args.journal or config.journal.path / f"sim-{stamp}.twj"
     else:
         broker = config.broker.model_copy(update={"live": mode == "live"})
         assert creds.polygon_key is not None
@@ -165,7 +166,7 @@ async def _run(
             creds.alpaca_key,
             creds.alpaca_secret,
         )
-        journal = args.journal or Path(f"var/journal/{mode}.twj")
+        journal = args.journal or config.journal.path / f"{mode}.twj"
     tuning = config.tuning
     plan = plan_cpus(os.sched_getaffinity(0), tuning, local_simulator=sim is not None)
     outcomes: list[Outcome] = []

@@ -39,6 +39,9 @@ class JournalConfig(StrictModel):
     order write, off the hot path, at most every ``fsync_interval_ms``.
     """
 
+    # The folder of the journals: ``tradewire run`` writes ``sim-<date>-<time>.twj``,
+    # ``sim-external.twj``, ``paper.twj`` or ``live.twj`` in it (``--journal`` overrides),
+    # and the kill switch's token file beside them.
     path: Path = Path("var/journal")
     fsync: Literal["batch", "always", "never"] = "batch"
     fsync_interval_ms: NonNegativeFloat = 5.0

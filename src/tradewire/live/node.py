@@ -135,7 +135,7 @@ class TradingNode(OrderOutcomes):
         self.book = PositionBook()
         jcfg = journal_config or JournalConfig()
         self.journal_config = jcfg
-        self.journal = Journal(journal_path or jcfg.path, fsync=jcfg.fsync)
+        self.journal = Journal(journal_path or jcfg.path / "engine.twj", fsync=jcfg.fsync)
         # fsync "batch": a child process syncs the journal (engine/journal_sync.py); if it
         # cannot start, the loop syncs after each burst of records instead.
         self._journal_syncer: JournalSyncer | None = None
