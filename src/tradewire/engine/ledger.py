@@ -29,7 +29,8 @@ from tradewire.engine.translate import OrderFact
 log = logging.getLogger(__name__)
 
 _INF = float("inf")
-AppliedHook = Callable[[o.OrderEvent, o.Applied], None]
+AppliedHook = Callable[[o.OrderEvent, o.Applied, str], None]
+"""``hook(event, applied, kind)``: ``kind`` is the journal record kind the event was written as."""
 
 
 class Ledger:
@@ -129,7 +130,7 @@ class Ledger:
             self.book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
         hook = self.on_applied
         if hook is not None:
-            hook(event, applied)
+            hook(event, applied, kind)
         return applied
 
     def apply_all(self, cid: str, events: list[o.OrderEvent]) -> float:

@@ -61,12 +61,6 @@ from tradewire.venues.polygon.messages import Aggregate, MarketEvent, MinuteAggr
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
 _INF = float("inf")
-# Engine record kinds as the strategy sees them (Alpaca's event names).
-_UPDATE_NAMES = {
-    "ack": "accepted",
-    "cancel_req": "pending_cancel",
-    "replace_req": "pending_replace",
-}
 
 
 @dataclass(slots=True)

@@ -13,7 +13,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.codec import encode
 from tradewire.engine.strategy import OrderUpdate
 from tradewire.engine.translate import event_from_trade_update, events_from_fact
 from tradewire.errors import (
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tradewire.live.node")
 _perf = time.perf_counter_ns
-_INF = float("inf")
 # Engine record kinds as the strategy sees them (Alpaca's event names).
 _UPDATE_NAMES = {
     "ack": "accepted",
@@ -180,7 +178,7 @@ class OrderOutcomes:
             self.reconciler.request(f"refused an update for {cid}")
         self._schedule_sync()
 
-    def _on_applied(self, event: o.OrderEvent, applied: o.Applied) -> None:
+    def _on_applied(self, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:
         # The last step of the one outcome path: the owner hears of every change.
         order = applied.order
         cid = order.client_order_id
@@ -196,11 +194,10 @@ class OrderOutcomes:
         handle.broker_order_id = order.broker_id or None
         if isinstance(event, o.Rejected):
             handle.reject_reason = event.reason
-        kind = _UPDATE_NAMES.get(encode(event)[0], encode(event)[0])
         self._guard(
             strategy.on_order_update,
             OrderUpdate(
-                kind,
+                _UPDATE_NAMES.get(kind, kind),
                 handle,
                 applied.fill_qty,
                 applied.fill_price or None,
