@@ -234,3 +234,15 @@ async def silent_websocket(path: str) -> AsyncIterator[tuple[str, list[int]]]:
 def silent_ws() -> Callable[[str], Any]:
     """``async with silent_ws("/stream") as (url, connections)``: see :func:`silent_websocket`."""
     return silent_websocket
+
+
+@pytest.fixture(scope="session")
+def keyless_env() -> dict[str, str]:
+    """This process's environment with every venue key and endpoint removed (Polygon,
+    Massive, Alpaca and Alpaca's own APCA_ names), so a run falls back to the simulator
+    whatever the developer has exported."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("POLYGON", "MASSIVE", "ALPACA", "APCA"))
+    }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import queue
 import re
 import shutil
@@ -111,12 +110,12 @@ class RunningApp:
 
 
 @pytest.fixture(scope="module")
-def docker_config_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+def docker_config_app(
+    tmp_path_factory: pytest.TempPathFactory, keyless_env: dict[str, str]
+) -> Iterator[RunningApp]:
     """``tradewire run`` with deploy/tradewire.docker.yaml, as the container's CMD starts it."""
     journal = tmp_path_factory.mktemp("deploy") / "journal.twj"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
-    }
+    env = dict(keyless_env)
     proc = subprocess.Popen(
         [
             sys.executable,

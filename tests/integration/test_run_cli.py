@@ -41,6 +41,7 @@ def http(url: str, *, data: bytes | None = None, token: str | None = None) -> tu
 
 async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_stops_on_sigint(
     tmp_path,
+    keyless_env,
 ):
     # Arrange
     journal = tmp_path / "journal.twj"
@@ -61,11 +62,7 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
-        },
+        env=dict(keyless_env),
     )
     assert proc.stdout is not None
     try:
@@ -148,7 +145,9 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behind(tmp_path):
+async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behind(
+    tmp_path, keyless_env
+):
     # Arrange: the journal's folder is a file; a unique seed marks this run's simulator
     (tmp_path / "not-a-dir").write_text("")
     seed = str(900_000_000 + os.getpid())
@@ -175,11 +174,7 @@ async def test_run_with_an_unusable_journal_says_so_and_leaves_no_simulator_behi
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("POLYGON", "ALPACA", "MASSIVE"))
-        },
+        env=dict(keyless_env),
     )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
 
@@ -261,7 +256,7 @@ def test_run_negative_duration_is_one_clear_error():
     assert "Traceback" not in done.stderr
 
 
-def test_run_writes_its_journal_in_the_configured_folder(tmp_path):
+def test_run_writes_its_journal_in_the_configured_folder(tmp_path, keyless_env):
     # journal.path was accepted and never read: the journal always went to ./var/journal
     import subprocess
 
@@ -273,11 +268,7 @@ def test_run_writes_its_journal_in_the_configured_folder(tmp_path):
         f"simulator: {{symbols: [AAPL]}}\n"
         f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("POLYGON", "ALPACA", "APCA", "MASSIVE"))
-    }
+    env = dict(keyless_env)
     done = subprocess.run(
         [
             sys.executable,

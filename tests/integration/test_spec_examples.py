@@ -8,7 +8,6 @@ who pastes it would.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -26,12 +25,8 @@ def readme_example(name: str) -> str:
     return match.group(1)
 
 
-def environment(sim: SimProcess) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("POLYGON", "ALPACA", "APCA", "MASSIVE"))
-    }
+def environment(sim: SimProcess, keyless: dict[str, str]) -> dict[str, str]:
+    env = dict(keyless)
     env.update(
         POLYGON_API_KEY="test-key",
         POLYGON_WS_URL=sim.feed_url,
@@ -56,9 +51,9 @@ async def start(program: str, tmp_path: Path, env: dict[str, str]) -> asyncio.su
     )
 
 
-async def test_the_quotes_example_prints_quotes_until_interrupted(tmp_path):
+async def test_the_quotes_example_prints_quotes_until_interrupted(tmp_path, keyless_env):
     async with SimProcess(["--symbols", "AAPL,GOOGL", "--rate", "200"]) as sim:
-        proc = await start(readme_example("quotes"), tmp_path, environment(sim))
+        proc = await start(readme_example("quotes"), tmp_path, environment(sim, keyless_env))
         assert proc.stdout is not None
         try:
             async with asyncio.timeout(30):
@@ -69,15 +64,17 @@ async def test_the_quotes_example_prints_quotes_until_interrupted(tmp_path):
     assert re.match(r"Quote: (AAPL|GOOGL) @ \d+\.\d+", line), line
 
 
-async def test_the_order_example_places_one_order_with_keys_from_the_environment(tmp_path):
+async def test_the_order_example_places_one_order_with_keys_from_the_environment(
+    tmp_path, keyless_env
+):
     async with SimProcess(["--symbols", "AAPL", "--rate", "200"]) as sim:
-        proc = await start(readme_example("order"), tmp_path, environment(sim))
+        proc = await start(readme_example("order"), tmp_path, environment(sim, keyless_env))
         out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert re.match(r"Order \S+: (new|accepted|pending_new|filled)", out.decode()), out.decode()
 
 
-async def test_the_bare_spec_snippet_says_what_to_add(tmp_path):
+async def test_the_bare_spec_snippet_says_what_to_add(tmp_path, keyless_env):
     # The spec's own lines, run as a program: it returns after the ack and prints no quote.
     snippet = (
         "import asyncio\nfrom tradewire import PolygonClient\n\nasync def main():\n"
@@ -88,7 +85,7 @@ async def test_the_bare_spec_snippet_says_what_to_add(tmp_path):
         "asyncio.run(main())\n"
     )
     async with SimProcess(["--symbols", "AAPL,GOOGL", "--rate", "200"]) as sim:
-        env = environment(sim)
+        env = environment(sim, keyless_env)
         del env["POLYGON_API_KEY"]
         (tmp_path / ".env").write_text("POLYGON_API_KEY=test-key\n")  # the key from ./.env
         proc = await start(snippet, tmp_path, env)
