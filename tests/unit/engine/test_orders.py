@@ -5,7 +5,6 @@ import dataclasses
 import pytest
 
 from tradewire.engine import orders as o
-from tradewire.engine import translate
 from tradewire.engine.orders import TRANSITIONS, InvalidTransition, OrderManager, OrderStatus
 
 SAMPLE_EVENTS: dict[type, o.OrderEvent] = {
@@ -106,37 +105,6 @@ def test_create_with_existing_id_raises():
     m = manager_in(OrderStatus.INTENT)
     with pytest.raises(InvalidTransition, match="already exists"):
         m.create(o.Order("c1", "A", "buy", 1, "market"))
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("new", o.New),
-        ("accepted", o.Accepted),
-        ("pending_new", o.Accepted),
-        ("canceled", o.Canceled),
-        ("expired", o.Expired),
-        ("rejected", o.Rejected),
-        ("replaced", o.Replaced),
-        ("done_for_day", o.DoneForDay),
-        ("pending_cancel", o.CancelRequested),
-        ("fill", o.Fill),
-        ("partial_fill", o.PartialFill),
-    ],
-)
-def test_event_from_trade_update_maps_alpaca_events(name, expected):
-    event = translate.event_from_trade_update(
-        name, execution_id="x", qty=1.0, price=2.0, broker_id="b"
-    )
-    assert type(event) is expected
-
-
-def test_event_from_trade_update_ignores_unknown_and_fills_without_price():
-    assert (
-        translate.event_from_trade_update("calculated", execution_id=None, qty=None, price=None)
-        is None
-    )
-    assert translate.event_from_trade_update("fill", execution_id="x", qty=1.0, price=None) is None
 
 
 def test_order_is_a_plain_dataclass_with_status_default_intent():

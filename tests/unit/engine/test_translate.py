@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradewire.engine import orders as o
+from tradewire.engine import translate
 from tradewire.engine.translate import OrderFact, events_from_fact
 
 
@@ -39,3 +40,34 @@ def test_fills_become_one_cumulative_fill_that_books_only_what_is_missing():
     # the same fact again changes nothing
     for event in events_from_fact(fact):
         assert not m.apply("c1", event).changed
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("new", o.New),
+        ("accepted", o.Accepted),
+        ("pending_new", o.Accepted),
+        ("canceled", o.Canceled),
+        ("expired", o.Expired),
+        ("rejected", o.Rejected),
+        ("replaced", o.Replaced),
+        ("done_for_day", o.DoneForDay),
+        ("pending_cancel", o.CancelRequested),
+        ("fill", o.Fill),
+        ("partial_fill", o.PartialFill),
+    ],
+)
+def test_event_from_trade_update_maps_alpaca_events(name, expected):
+    event = translate.event_from_trade_update(
+        name, execution_id="x", qty=1.0, price=2.0, broker_id="b"
+    )
+    assert type(event) is expected
+
+
+def test_event_from_trade_update_ignores_unknown_and_fills_without_price():
+    assert (
+        translate.event_from_trade_update("calculated", execution_id=None, qty=None, price=None)
+        is None
+    )
+    assert translate.event_from_trade_update("fill", execution_id="x", qty=1.0, price=None) is None
