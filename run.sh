@@ -5,4 +5,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$here/scripts/bootstrap.sh"
+# The project's config, whatever folder this is started from; --config still overrides it.
+export TRADEWIRE_CONFIG="${TRADEWIRE_CONFIG:-$here/config/trading_apis.yaml}"
 exec "$here/.venv/bin/tradewire" run "$@"

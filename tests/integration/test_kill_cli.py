@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -58,3 +59,45 @@ def test_a_token_file_readable_by_others_is_not_sent(tmp_path):
     done = kill(token_file=planted)
     assert done.returncode == 2
     assert "readable by others" in done.stderr
+
+
+def test_the_token_is_found_in_the_configs_project_from_any_folder(tmp_path):
+    # tradewire run writes control.token beside its journals, in the config's project; kill
+    # looked for ./var/journal/control.token in whatever folder the shell was in.
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (project / "config" / "trading_apis.yaml").write_text("journal: {path: var/j}\n")
+    token = project / "var" / "j" / "control.token"
+    token.parent.mkdir(parents=True)
+    token.write_text("secret-token-1\n")
+    token.chmod(0o600)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "TRADEWIRE_CONTROL_TOKEN"}
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tradewire",
+            "kill",
+            "--url",
+            f"http://127.0.0.1:{_free_port()}/kill",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(env, TRADEWIRE_CONFIG=str(project / "config" / "trading_apis.yaml")),
+    )
+
+    # The token was found: it got as far as the (absent) engine.
+    assert done.returncode == 1, done.stderr
+    assert "no engine answers" in done.stderr
+    assert "secret-token-1" not in done.stderr + done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -23,7 +23,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--token-file",
         type=Path,
         default=None,
-        help="token file (default: $TRADEWIRE_CONTROL_TOKEN, else the newest var/journal/control.token)",
+        help="token file (default: $TRADEWIRE_CONTROL_TOKEN, else control.token in the "
+        "journal folder of the config's project)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the engine's config, to find its token (default as for tradewire run)",
     )
     parser.add_argument("--flatten", action="store_true", help="also close every position")
     parser.add_argument("--reason", default="operator kill via CLI")
@@ -32,7 +39,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     token = os.environ.get("TRADEWIRE_CONTROL_TOKEN", "").strip()
     if not token:
-        path = args.token_file or Path("var/journal/control.token")
+        try:
+            path = args.token_file or _token_file(args.config)
+        except ConfigError as exc:
+            print(
+                f"tradewire kill: no token: set TRADEWIRE_CONTROL_TOKEN, pass --token-file "
+                f"or --config ({exc})",
+                file=sys.stderr,
+            )
+            return 2
         if not path.exists():
             print(
                 f"tradewire kill: no token: set TRADEWIRE_CONTROL_TOKEN or pass --token-file ({path} missing)",
@@ -87,6 +102,15 @@ def main(args: argparse.Namespace) -> int:
         print(f"tradewire kill: {args.url}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _token_file(config: Path | None) -> Path:
+    """``tradewire run`` writes the token beside its journals, in the config's project."""
+    from tradewire.app.config import load_config
+    from tradewire.app.paths import locate_config
+
+    project = locate_config(config)
+    return project.resolve(load_config(project.config).journal.path) / "control.token"
 
 
 def _still_live(body: str) -> str:

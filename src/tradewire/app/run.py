@@ -23,6 +23,7 @@ from typing import Any
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
 from tradewire.app.control import ControlServer, resolve_control_token
 from tradewire.app.panel import Panel, summary
+from tradewire.app.paths import locate_config
 from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.node import TradingNode, Venues
@@ -40,7 +41,11 @@ log = logging.getLogger("tradewire.run")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, default=None, help="YAML config (default config/trading_apis.yaml)"
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config (default: $TRADEWIRE_CONFIG, else ./config/trading_apis.yaml); "
+        "relative paths in it are the project's",
     )
     parser.add_argument(
         "--duration",
@@ -69,7 +74,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="use an already running `tradewire sim`: its broker URL",
     )
     parser.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="dotenv file with keys (default .env)"
+        "--env-file",
+        type=Path,
+        default=None,
+        help="dotenv file with keys (default: .env in the config's project)",
     )
     parser.add_argument(
         "--report-json",
@@ -85,18 +93,30 @@ def main(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        config = load_config(args.config)
-        creds = read_credentials(dotenv=args.env_file)
+        project = locate_config(args.config)
+        config = load_config(project.config)
+        # Relative paths written in the config are the project's, not the working folder's.
+        config = config.model_copy(
+            update={
+                "journal": config.journal.model_copy(
+                    update={"path": project.resolve(config.journal.path)}
+                )
+            }
+        )
+        creds = read_credentials(dotenv=args.env_file or project.root / ".env")
         mode = resolve_mode(config, creds)
-        config_dir = (args.config or Path("config/trading_apis.yaml")).resolve().parent
         strategies = [
             load_strategy(
-                StrategyConfig(e.path, e.symbols, e.params, e.name), base_dir=config_dir.parent
+                StrategyConfig(e.path, e.symbols, e.params, e.name),
+                base_dir=project.root,
+                search_cwd=False,
             )
             for e in config.strategies
         ]
         if not strategies:
-            raise ConfigError("no strategies configured: add one under 'strategies:' in the config")
+            raise ConfigError(
+                f"{project.config}: no strategies configured: add one under 'strategies:'"
+            )
     except ConfigError as exc:
         print(f"tradewire run: configuration error:\n{exc}", file=sys.stderr)
         return 2

@@ -286,11 +286,14 @@ class Strategy:
         return self._ctx
 
 
-def load_strategy(config: StrategyConfig, *, base_dir: Path | None = None) -> Strategy:
+def load_strategy(
+    config: StrategyConfig, *, base_dir: Path | None = None, search_cwd: bool = True
+) -> Strategy:
     """Instantiate a strategy from ``package.module:ClassName`` or ``path/to/file.py:ClassName``.
 
     File paths let users keep strategies beside their config without packaging them; a
-    relative file path is resolved against ``base_dir`` (the config file's folder), then the
+    relative file path is resolved against ``base_dir`` (the config's project), then, unless
+    ``search_cwd`` is false (``tradewire run``: the working folder is not the project), the
     current directory.
     """
     import importlib
@@ -309,7 +312,8 @@ def load_strategy(config: StrategyConfig, *, base_dir: Path | None = None) -> St
         candidates = [Path(target)] if Path(target).is_absolute() else []
         if base_dir is not None and not Path(target).is_absolute():
             candidates.append(base_dir / target)
-        candidates.append(Path.cwd() / target)
+        if search_cwd or base_dir is None:
+            candidates.append(Path.cwd() / target)
         file = next((c for c in candidates if c.is_file()), None)
         if file is None:
             raise ConfigError(f"strategy path {config.path!r}: file {target} not found")
