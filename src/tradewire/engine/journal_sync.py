@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,9 @@ class JournalSyncer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Not in the terminal's foreground group: Ctrl-C is for the engine, which ends
+            # this child itself (stdin EOF) once the last record is written.
+            process_group=0,
         )
         if self.cpus:
             with contextlib.suppress(OSError):
@@ -95,6 +99,9 @@ class JournalSyncer:
 
 def serve(path: Path, interval_ms: float) -> int:
     """The child's loop: every interval, fdatasync if the file changed; exit on stdin EOF."""
+    # Only the engine decides when the journal is finished; a stray SIGINT must not end
+    # the syncs early.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd = os.open(path, os.O_RDONLY)
     last_size = -1
     syncs = 0

@@ -25,6 +25,17 @@ class SimulatorStartError(TradewireError):
     """The simulator process exited or stayed silent before it was ready."""
 
 
+def own_group_dying_with_parent() -> None:
+    """In the child, before exec: a process group of its own (uvloop takes no
+    ``process_group``), and SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+
+
 async def interrupt(proc: asyncio.subprocess.Process, timeout_s: float) -> None:
     """SIGINT (a clean stop: summaries written, journals closed), then SIGKILL if it hangs."""
     if proc.returncode is None:
@@ -66,6 +77,11 @@ class SimProcess:
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             env=env,
+            # Its own process group: a terminal's Ctrl-C reaches the whole foreground group,
+            # and the simulator must keep serving while the engine cancels its orders; the
+            # engine stops it afterwards. Dying with the engine keeps a SIGKILL from
+            # orphaning it.
+            preexec_fn=own_group_dying_with_parent,
         )
         assert self._proc.stdout is not None
         try:
