@@ -6,6 +6,9 @@
 - ``--order-path``: order round trip, tradewire (raw httptools / aiohttp) vs alpaca-py;
 - ``--all``: the three.
 
+The SDK contenders and ``--plot`` need the ``[bench]`` extra; without it they are skipped
+with one line on stderr saying what to install, and our own contenders still run.
+
 Figures are percentiles of HdrHistograms; nothing here asserts a time (shared machines are
 noisy): compare the contenders of one run.
 """
@@ -63,8 +66,43 @@ def _scenario(args: argparse.Namespace) -> Any:
     return base
 
 
+def _skipped_line(args: argparse.Namespace, contenders: list[str]) -> tuple[str | None, bool]:
+    """The one stderr line naming what a base install lacks for this run, or None; and
+    whether tick-to-trade still has a contender that can run.
+
+    Checked before anything is spawned so that the user reads why once, up front, rather
+    than a traceback from a child process halfway through the run.
+    """
+    from tradewire.bench import extras, http_order_path, throughput, tick_to_trade
+
+    only_components = args.throughput or args.order_path
+    what: list[str] = []
+    modules: list[str] = []
+    t2t_left = True
+    if args.all or not only_components:
+        gone = extras.unavailable(tick_to_trade.NEEDS, contenders)
+        what += [f"the {name} contender" for name in gone]
+        modules += [m for name in gone for m in tick_to_trade.NEEDS[name]]
+        t2t_left = len(gone) < len(contenders)
+        if args.plot is not None and extras.missing(tick_to_trade.PLOT_NEEDS):
+            what.append("--plot")
+            modules += tick_to_trade.PLOT_NEEDS
+    for flag, section, module in (
+        (args.throughput, "throughput", throughput),
+        (args.order_path, "order path", http_order_path),
+    ):
+        if args.all or flag:
+            gone = extras.unavailable(module.NEEDS, module.CONTENDERS)
+            what += [f"the {section}'s {name}" for name in gone]
+            modules += [m for name in gone for m in module.NEEDS[name]]
+    if not what:
+        return None, t2t_left
+    absent = extras.missing(dict.fromkeys(modules))
+    return f"tradewire bench: skipping {', '.join(what)}; {extras.reason(absent)}", t2t_left
+
+
 def main(args: argparse.Namespace) -> int:
-    from tradewire.bench import http_order_path, throughput, tick_to_trade
+    from tradewire.bench import extras, http_order_path, throughput, tick_to_trade
 
     contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = set(contenders) - {*tick_to_trade.CONTENDERS, *tick_to_trade.EXTRA_CONTENDERS}
@@ -80,15 +118,28 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tradewire bench: {exc}", file=sys.stderr)
         return 2
+    skipped_line, t2t_left = _skipped_line(args, contenders)
+    if skipped_line is not None:
+        print(skipped_line, file=sys.stderr, flush=True)
+    if not t2t_left:
+        return 2  # only contenders that cannot run were asked for: nothing to measure
     only_components = args.throughput or args.order_path
     results: dict[str, Any] = {}
     if args.all or not only_components:
         t2t = tick_to_trade.run(scenario, contenders, keep_dir=args.keep_dir)
         print(tick_to_trade.report(t2t), flush=True)
+        plot_skipped: str | None = None
         if args.plot is not None:
-            tick_to_trade.plot(t2t, args.plot)
-            print(f"  plot: {args.plot}", flush=True)
+            absent = extras.missing(tick_to_trade.PLOT_NEEDS)
+            if absent:
+                plot_skipped = extras.reason(absent)
+                print(f"  plot: skipped, {plot_skipped}", flush=True)
+            else:
+                tick_to_trade.plot(t2t, args.plot)
+                print(f"  plot: {args.plot}", flush=True)
         results["tick_to_trade"] = tick_to_trade.strip_histograms(t2t)
+        if plot_skipped is not None:
+            results["tick_to_trade"]["plot_skipped"] = plot_skipped
     if args.all or args.throughput:
         total = 20_000 if args.quick else 400_000
         results["throughput"] = throughput.run(total=total)

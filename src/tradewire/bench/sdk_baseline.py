@@ -17,6 +17,8 @@ import os
 import sys
 from typing import Any
 
+from tradewire.bench.extras import INSTALL_HINT
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tradewire.bench.sdk_baseline")
@@ -28,11 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret", default="test-secret")
     args = parser.parse_args(argv)
 
-    from alpaca.trading.client import TradingClient
-    from alpaca.trading.enums import OrderSide, TimeInForce
-    from alpaca.trading.requests import LimitOrderRequest
-    from massive import WebSocketClient
-    from massive.websocket.models import EquityQuote
+    # The bench checks for the SDKs before it starts this process; run by hand on a base
+    # install, say what to install rather than end in a traceback.
+    try:
+        from alpaca.trading.client import TradingClient
+        from alpaca.trading.enums import OrderSide, TimeInForce
+        from alpaca.trading.requests import LimitOrderRequest
+        from massive import WebSocketClient
+        from massive.websocket.models import EquityQuote
+    except ImportError as exc:
+        print(f"{parser.prog}: {exc}; {INSTALL_HINT}", file=sys.stderr)
+        return 2
 
     trading = TradingClient(args.key, args.secret, paper=True, url_override=args.broker_url)
     trading.get_account()  # the documented first call; also opens the keep-alive session

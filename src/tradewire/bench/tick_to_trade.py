@@ -30,6 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from tradewire.bench import extras
 from tradewire.sim.process import SimProcess, interrupt
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.triggers import TRIGGER_SYMBOL
@@ -49,6 +50,9 @@ LABELS = {
     "tradewire-busy-poll": "tradewire, busy-poll loop",
     "sdk": "massive + alpaca-py",
 }
+# Packages outside the base install, by import name: the bench skips a contender without them.
+NEEDS = {"sdk": ("massive", "alpaca")}
+PLOT_NEEDS = ("matplotlib",)
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9))
 
 
@@ -331,11 +335,16 @@ def run(
 
     ``keep_dir`` keeps each contender's raw material there (the simulator's trigger log, the
     strategy trace, the engine's config, report and output) instead of a temporary directory.
+    A contender whose packages are not installed is not started (it would only crash in its
+    child process); ``skipped`` says which and why.
     """
-    results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}}
+    skipped = extras.unavailable(NEEDS, contenders)
+    results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}, "skipped": skipped}
     with tempfile.TemporaryDirectory(prefix="tradewire-bench-") as tmp:
         base = keep_dir if keep_dir is not None else Path(tmp)
         for name in contenders:
+            if name in skipped:
+                continue
             workdir = base / name
             workdir.mkdir(parents=True, exist_ok=True)
             results["contenders"][name] = _run_uv(run_contender(name, scenario, workdir))
@@ -391,6 +400,8 @@ def report(results: Mapping[str, Any]) -> str:
             f"{lat['p50_us']:>9.1f}{lat['p90_us']:>9.1f}{lat['p99_us']:>9.1f}"
             f"{lat['p99_9_us']:>9.1f}{lat['max_us']:>10.1f}"
         )
+    for name, why in results.get("skipped", {}).items():
+        lines.append(f"  {LABELS.get(name, name):<22}skipped, {why}")
     for key, label in (
         ("ratios_sdk_over_tradewire", "ratio SDKs / tradewire"),
         ("ratios_untuned_over_tuned", "ratio untuned / tuned"),
@@ -445,9 +456,9 @@ def plot(results: Mapping[str, Any], path: Path) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is in the bench extra
+    except ImportError as exc:  # pragma: no cover - the bench CLI checks PLOT_NEEDS first
         raise RuntimeError(
-            "--plot needs matplotlib: scripts/bootstrap.sh bench (or pip install 'tradewire[bench]')"
+            f"--plot needs matplotlib: scripts/bootstrap.sh bench (or {extras.INSTALL_HINT})"
         ) from exc
     fig, ax = plt.subplots(figsize=(9, 5))
     for name, r in results["contenders"].items():
