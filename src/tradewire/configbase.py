@@ -11,21 +11,36 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, Strict, ValidationError
 
 from tradewire.errors import ConfigError
 
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-Port = Annotated[int, Field(ge=0, le=65535)]
+# Numbers are strict: ``'100'`` in YAML is a quoted string, most likely a mistake, and
+# lax parsing would also take ``true`` as 1. An int is still fine where a float is wanted.
+# Strictness is per type, not model-wide: a model-wide ``strict`` would also refuse the
+# plain strings and lists YAML gives for ``Path`` and ``tuple`` settings.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+PositiveInt = Annotated[int, Strict(), Field(gt=0)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+PositiveFloat = Annotated[float, Strict(), Field(gt=0)]
+NonNegativeFloat = Annotated[float, Strict(), Field(ge=0)]
+Port = Annotated[int, Strict(), Field(ge=0, le=65535)]
+
+# Pydantic error types whose message gets a hint when the input was a string.
+_NUMBER_ERRORS = frozenset({"int_type", "float_type"})
 
 
 class StrictModel(BaseModel):
-    """Frozen, no unknown fields, no implicit str→number coercion surprises."""
+    """Frozen, no unknown fields, no implicit str→number coercion surprises.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    ``allow_inf_nan=False`` covers every float field of every config: ``.inf`` as a risk
+    limit would silently switch the check off, and ``.nan`` compares false with anything.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 def describe_validation_error(exc: ValidationError, *, source: str) -> str:
@@ -36,7 +51,14 @@ def describe_validation_error(exc: ValidationError, *, source: str) -> str:
     lines = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "<root>"
-        lines.append(f"{source}: {path}: {err['msg']}")
+        msg = err["msg"]
+        if err["type"] in _NUMBER_ERRORS:
+            # Names the input's kind only; "valid number" alone puzzles someone looking at '5'.
+            if isinstance(err.get("input"), str):
+                msg += ", not a quoted string"
+            elif isinstance(err.get("input"), bool):
+                msg += ", not true/false"
+        lines.append(f"{source}: {path}: {msg}")
     return "\n".join(lines)
 
 

@@ -13,13 +13,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
+from tradewire.app.yaml_load import load_yaml_file
 from tradewire.configbase import (
     ALPACA_KEY_VARS,
     ALPACA_SECRET_VARS,
     POLYGON_KEY_VARS,
+    Int,
     NonNegativeFloat,
     Port,
     PositiveFloat,
@@ -74,7 +75,7 @@ class SimulatorConfig(StrictModel):
         default_factory=lambda: ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY"]
     )
     rate: PositiveFloat = 2_000.0
-    seed: int = 7
+    seed: Int = 7
     extra_args: list[str] = Field(default_factory=list)
 
 
@@ -183,8 +184,9 @@ def load_config(path: Path | None = None) -> AppConfig:
     """Load and validate the YAML config; a missing default file means all defaults.
 
     Raises:
-        ConfigError: the file is unreadable, not YAML, not a mapping, or fails validation;
-            the message names the file and each bad key's dotted path.
+        ConfigError: the file is unreadable, not UTF-8, not YAML, has a duplicate key, is
+            not a mapping, or fails validation; the message names the file and each bad
+            key's dotted path (or line, for what is wrong before validation).
     """
     explicit = path is not None
     path = path or DEFAULT_CONFIG_PATH
@@ -192,10 +194,7 @@ def load_config(path: Path | None = None) -> AppConfig:
         if explicit:
             raise ConfigError(f"{path}: config file not found")
         return AppConfig()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+    raw = load_yaml_file(path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import Field
 
-from tradewire.configbase import StrictModel
+from tradewire.configbase import Int, NonNegativeInt, PositiveInt, StrictModel
 
 
 class TuningConfig(StrictModel):
@@ -25,9 +25,9 @@ class TuningConfig(StrictModel):
     engine_cpus: list[NonNegativeInt] = Field(default_factory=list)
     simulator_cpus: list[NonNegativeInt] = Field(default_factory=list)
     housekeeping_cpus: list[NonNegativeInt] = Field(default_factory=list)
-    nice: int | None = Field(default=None, ge=-20, le=19)
+    nice: Int | None = Field(default=None, ge=-20, le=19)
     sched_fifo: bool = False
-    sched_fifo_priority: int = Field(default=10, ge=1, le=99)
+    sched_fifo_priority: Int = Field(default=10, ge=1, le=99)
     mlockall: bool = False
     # GC: "freeze" moves everything allocated during start-up out of the collector's reach
     # (gc.freeze) so later collections scan only new objects; "disabled" stops automatic

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import SecretStr, model_validator
 
-from tradewire.configbase import NonNegativeFloat, PositiveFloat, PositiveInt, StrictModel
+from tradewire.configbase import Int, NonNegativeFloat, PositiveFloat, PositiveInt, StrictModel
 
 # reference/polygon.md section 1: hosts by feed; path is the market.
 FEED_HOSTS: dict[str, str] = {
@@ -49,7 +49,7 @@ class PolygonFeedConfig(StrictModel):
     reconnect_initial_s: PositiveFloat = 0.1
     reconnect_max_s: PositiveFloat = 30.0
     reconnect_factor: PositiveFloat = 2.0
-    max_reconnect_attempts: int = 0
+    max_reconnect_attempts: Int = 0
     reconnect_on_clean_close: bool = True
     retry_on_max_connections: bool = True
     healthy_after_s: NonNegativeFloat = 30.0
