@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tradewire.bench.cli",
         "tick-to-trade, throughput and order round trip, ours vs the official SDKs",
     ),
+    "record": ("tradewire.record.cli", "capture a Polygon feed to disk for replay and backtest"),
     "kill": ("tradewire.app.kill", "engage the kill switch of a running engine"),
     "doctor": ("tradewire.doctor.cli", "audit this host for low-latency trading"),
     "journal": (

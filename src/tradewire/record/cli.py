@@ -1,0 +1,267 @@
+"""``tradewire record``: subscribe to quotes and trades and write every frame as received.
+
+The frame is kept as the bytes the server sent, not re-encoded events, so a replay sees what
+the client saw (field order, unknown fields, batching) and a decoder bug found later can be
+replayed against the original. Timestamps are ``time.time_ns()`` so recordings of separate
+processes and the exchange's own timestamps can be lined up.
+
+Exit codes: 0 after ``--duration`` or on SIGINT/SIGTERM (the last block and the manifest
+are written either way), 1 when the feed fails (refused key, gave up), 2 for bad arguments.
+Every error is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from picows import WSTransport
+
+from tradewire.configbase import POLYGON_KEY_VARS, from_environment
+from tradewire.errors import FeedClosedError, TradewireError
+from tradewire.record.format import RecordingCorrupt
+from tradewire.record.writer import RecordingWriter, WriterOptions
+from tradewire.venues.polygon.client import PolygonClient
+from tradewire.venues.polygon.config import PolygonFeedConfig
+from tradewire.venues.polygon.messages import MarketEvent
+
+log = logging.getLogger("tradewire.record")
+
+_TICKER = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,15}")
+_SIZE = re.compile(r"(\d+)\s*([kmgt]?)i?b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+CHANNELS = ("Q", "T")
+
+
+class BadArgument(ValueError):
+    """One line for the operator: which option and why."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    # No argparse types or required=: their errors print the usage block too, and a bad
+    # argument must be exactly one line (checked in main()).
+    parser.add_argument("--symbols", help="comma-separated tickers, or * for every ticker")
+    parser.add_argument("--out", help="recording folder (created; an existing one is continued)")
+    parser.add_argument("--duration", help="stop after S seconds (default: until Ctrl-C)")
+    parser.add_argument(
+        "--feed-url", help="WebSocket URL, e.g. the simulator's (default: the real-time feed)"
+    )
+    parser.add_argument(
+        "--max-bytes", help="keep the folder under N bytes (suffix k/M/G): oldest segments go"
+    )
+    parser.add_argument("--rotate-bytes", default="64M", help="start a new segment past N bytes")
+    parser.add_argument("--flush-ms", default="100", help="write a block at least this often")
+    parser.add_argument("--flush-frames", default="1000", help="or every N frames")
+    parser.add_argument("--log-level", default="WARNING")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordArgs:
+    symbols: list[str]
+    out: Path
+    duration_s: float | None
+    feed_url: str | None
+    options: WriterOptions
+
+
+def parse_symbols(text: str | None) -> list[str]:
+    names = [s.strip() for s in (text or "").split(",") if s.strip()]
+    if not names:
+        raise BadArgument("--symbols: give tickers, e.g. AAPL,MSFT, or * for all")
+    if names == ["*"]:
+        return names
+    bad = [n for n in names if not _TICKER.fullmatch(n)]
+    if bad:
+        raise BadArgument(f"--symbols: not a ticker: {bad[0]!r}")
+    return sorted({n.upper() for n in names})
+
+
+def parse_size(option: str, text: str) -> int:
+    match = _SIZE.fullmatch(text.strip())
+    value = int(match.group(1)) * _UNITS[match.group(2).lower()] if match else 0
+    if value <= 0:
+        raise BadArgument(f"{option}: {text!r} is not a positive size (e.g. 500000, 64M, 2G)")
+    return value
+
+
+def parse_number(option: str, text: str, *, allow_zero: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise BadArgument(f"{option}: {text!r} must be a number {'>= 0' if allow_zero else '> 0'}")
+    return value
+
+
+def parse_args(args: argparse.Namespace) -> RecordArgs:
+    symbols = parse_symbols(args.symbols)
+    if not args.out:
+        raise BadArgument("--out: give the recording folder")
+    duration = None
+    if args.duration is not None:
+        duration = parse_number("--duration", args.duration, allow_zero=False)
+    if args.feed_url is not None and not args.feed_url.startswith(("ws://", "wss://")):
+        raise BadArgument("--feed-url: must start with ws:// or wss://")
+    rotate = parse_size("--rotate-bytes", args.rotate_bytes)
+    limit = parse_size("--max-bytes", args.max_bytes) if args.max_bytes is not None else None
+    if limit is not None and limit < rotate:
+        raise BadArgument(f"--max-bytes ({limit}) must be at least --rotate-bytes ({rotate})")
+    options = WriterOptions(
+        rotate_bytes=rotate,
+        max_bytes=limit,
+        flush_ms=parse_number("--flush-ms", args.flush_ms, allow_zero=False),
+        flush_frames=int(parse_number("--flush-frames", args.flush_frames, allow_zero=False)),
+    )
+    return RecordArgs(symbols, Path(args.out), duration, args.feed_url, options)
+
+
+class RecordingClient(PolygonClient):
+    """The Polygon client, plus the frame's raw bytes for the writer.
+
+    Only :meth:`on_frame` sees the payload as received; the event sink it calls tells which
+    frames carried market data (status frames are not recorded) and their symbols.
+    """
+
+    def __init__(self, writer: RecordingWriter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.writer = writer
+        self._payload: memoryview | None = None
+        self._wall_ns = 0
+        self.write_error: OSError | None = None
+        self.stopped = asyncio.Event()  # set when a write failed: recording cannot go on
+        self.on_events(self._record)
+
+    def on_frame(self, transport: WSTransport, payload: memoryview, recv_ns: int) -> None:
+        self._wall_ns = time.time_ns()
+        self._payload = payload
+        try:
+            super().on_frame(transport, payload, recv_ns)
+        finally:
+            self._payload = None
+
+    def _record(self, events: list[MarketEvent], _perf_ns: int) -> None:
+        payload = self._payload
+        if payload is None or self.write_error is not None:
+            return
+        try:
+            self.writer.append(self._wall_ns, bytes(payload), [e.symbol for e in events])
+        except OSError as exc:
+            # Raising here would only drop the connection and reconnect (picows), and the
+            # recorder would go on losing frames; a disk full must end the recording instead.
+            self.write_error = exc
+            self.stopped.set()
+
+
+async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingClient) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    channels = [f"{c}.{s}" for c in CHANNELS for s in opts.symbols]
+
+    async def session() -> None:
+        await client.subscribe(channels)
+        print(f"tradewire record: recording {','.join(opts.symbols)} to {opts.out}", flush=True)
+        await client.run()
+
+    async def flusher() -> None:
+        period = min(opts.options.flush_ms / 1000, opts.options.manifest_interval_s) / 2
+        while True:
+            await asyncio.sleep(period)
+            writer.flush_if_due()
+
+    tasks = {
+        loop.create_task(session()),
+        loop.create_task(stop.wait()),
+        loop.create_task(client.stopped.wait()),
+        loop.create_task(flusher()),
+    }
+    try:
+        done, _ = await asyncio.wait(
+            tasks, timeout=opts.duration_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if client.write_error is not None:
+            raise client.write_error
+        for task in done:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
+        if not done and client.connected_at is None:
+            raise FeedClosedError(
+                f"feed {client.url} not ready within --duration "
+                f"(last attempt: {client.last_failure or 'still connecting'})"
+            )
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.close()
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    try:
+        opts = parse_args(args)
+    except BadArgument as exc:
+        return _fail(str(exc), 2)
+    key = from_environment(POLYGON_KEY_VARS)
+    if key is None:
+        return _fail(
+            "no Polygon API key: set POLYGON_API_KEY in the environment or .env "
+            "(the simulator accepts test-key)",
+            2,
+        )
+    config = PolygonFeedConfig(max_reconnect_attempts=10)
+    feed_url = opts.feed_url or config.url
+    try:
+        writer = RecordingWriter(
+            opts.out, feed_url=feed_url, symbols=opts.symbols, options=opts.options
+        )
+    except (OSError, RecordingCorrupt) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return _fail(f"--out: cannot record to {opts.out}: {why}", 2)
+    code = 1
+    try:
+        client = RecordingClient(writer, api_key=key, url=opts.feed_url, config=config)
+        code = _run(record(opts, writer, client))
+    except TradewireError as exc:
+        _fail(str(exc), 1)
+    except OSError as exc:
+        _fail(f"writing {opts.out}: {exc.strerror or exc}", 1)
+    finally:
+        try:
+            writer.close()
+        except OSError as exc:
+            code = _fail(f"closing {opts.out}: {exc.strerror or exc}", 1)
+    m = writer.manifest
+    print(
+        f"tradewire record: {writer.frames} frames in {len(m.segments)} segments, "
+        f"{m.bytes} bytes, {m.evicted_total} evicted -> {opts.out}",
+        flush=True,
+    )
+    return code
+
+
+def _run(coro: Any) -> int:
+    try:
+        import uvloop
+
+        result: int = uvloop.run(coro)
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        result = asyncio.run(coro)
+    return result
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"tradewire record: error: {message}", file=sys.stderr)
+    return code
