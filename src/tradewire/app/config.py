@@ -22,6 +22,7 @@ from tradewire.configbase import (
     POLYGON_KEY_VARS,
     Int,
     NonNegativeFloat,
+    NonNegativeInt,
     Port,
     PositiveFloat,
     StrictModel,
@@ -103,6 +104,10 @@ class RunConfig(StrictModel):
     # Cancel-all and flatten (kill switch, stop) retry until verified, at most this long.
     finish_timeout_s: PositiveFloat = 15.0
     duration_s: NonNegativeFloat = 0.0
+    # A strategy whose callbacks raise this many times within the window is stopped and
+    # its orders cancelled (0: never); the first error is logged in full, the rest counted.
+    strategy_max_errors: NonNegativeInt = 20
+    strategy_error_window_s: PositiveFloat = 60.0
 
 
 class AppConfig(StrictModel):

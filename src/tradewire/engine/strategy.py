@@ -108,9 +108,13 @@ class StrategyContext(Protocol):
 
     def open_orders(self, strategy: Strategy) -> list[OrderHandle]: ...
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> Any: ...
+    def call_later(
+        self, strategy: Strategy, delay_s: float, callback: Callable[[], None]
+    ) -> Any: ...
 
-    def call_every(self, interval_s: float, callback: Callable[[], None]) -> Any: ...
+    def call_every(
+        self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
+    ) -> Any: ...
 
     def now_ns(self) -> int: ...
 
@@ -264,11 +268,11 @@ class Strategy:
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> Any:
         """Run ``callback`` once after ``delay_s`` seconds, on the node's loop."""
-        return self._context.call_later(delay_s, callback)
+        return self._context.call_later(self, delay_s, callback)
 
     def call_every(self, interval_s: float, callback: Callable[[], None]) -> Any:
         """Run ``callback`` every ``interval_s`` seconds until the node stops."""
-        return self._context.call_every(interval_s, callback)
+        return self._context.call_every(self, interval_s, callback)
 
     def now_ns(self) -> int:
         return self._context.now_ns()

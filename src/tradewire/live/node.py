@@ -40,12 +40,14 @@ from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
+from tradewire.engine.strategy_health import StrategyHealth
 from tradewire.engine.translate import events_from_fact
 from tradewire.errors import NotFound, StrategyError, TradewireError
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, fact_from, retrying
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
+from tradewire.live.strategy_host import StrategyHost
 from tradewire.live.timers import Every
 from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
@@ -93,7 +95,7 @@ def _housekeeping_cpus() -> set[int] | None:
     return others or None
 
 
-class TradingNode(OrderOutcomes):
+class TradingNode(OrderOutcomes, StrategyHost):
     """Runs strategies against one feed and one broker. Implements ``StrategyContext``."""
 
     def __init__(
@@ -112,6 +114,8 @@ class TradingNode(OrderOutcomes):
         reconcile_interval_s: float = 5.0,
         reconcile_timeout_s: float = 10.0,
         finish_timeout_s: float = 15.0,
+        strategy_max_errors: int = 20,
+        strategy_error_window_s: float = 60.0,
         broker: AlpacaClient | None = None,
         stream: TradeStream | None = None,
         feed: PolygonClient | None = None,
@@ -124,6 +128,12 @@ class TradingNode(OrderOutcomes):
         self.strategies = strategies
         self.recorder = recorder or Recorder()
         self.counters = self.recorder.counters
+        self.health = {
+            s.name: StrategyHealth(strategy_max_errors, strategy_error_window_s) for s in strategies
+        }
+        self._strategy_timers = {}
+        for strategy in strategies:  # every strategy's series exists from the first scrape
+            self.counters.strategy_errors.setdefault(strategy.name, 0)
         self.risk = RiskEngine(risk_config or RiskConfig())
         self.oms = o.OrderManager()
         self.book = PositionBook()
@@ -230,13 +240,13 @@ class TradingNode(OrderOutcomes):
         await self.feed.subscribe(channels)
         self._last_rate_t = loop.time()
         self._tick()  # every gauge exists from the first scrape, not only after a second
-        self.call_every(1.0, self._tick)
-        self.call_every(self.reconcile_interval_s, self._reconcile_tick)
+        self.every(1.0, self._tick)
+        self.every(self.reconcile_interval_s, self._reconcile_tick)
         # Drain the latency rings here, often and in small pieces: a drain costs ~0.6 µs per
         # sample (HdrHistogram), and the panel's 0.5 s drain of a 20k frames/s feed stalled
         # the loop for 1-4 ms (tick-to-trade p99 1,980 µs; see docs/performance.md).
         self.recorder.auto_drain = False
-        self.call_every(0.01, self.recorder.drain)
+        self.every(0.01, self.recorder.drain)
 
     async def stop(self, *, cancel_open_orders: bool = True) -> CancelOutcome | None:
         """Stop trading; with ``cancel_open_orders``, cancel until the broker has none open.
@@ -247,10 +257,16 @@ class TradingNode(OrderOutcomes):
         for timer in self._timers:
             timer.cancel()
         for strategy in self.strategies:
+            if self.health[strategy.name].stopped:
+                continue  # stopped already, on_stop included
             try:
                 strategy.on_stop()
             except Exception:
                 log.exception("strategy %s: on_stop raised", strategy.name)
+        # From here an order from a strategy (a late timer, a task) is denied: the journal
+        # closes below.
+        self.retire_strategies("the node is stopping")
+        self.report_strategy_errors(final=True)
         await self.feed.close()
         pending = {t for t in self._tasks if not t.done()}
         if pending:
@@ -282,6 +298,9 @@ class TradingNode(OrderOutcomes):
         outcome = await cancel_everything(
             self.broker, flatten=flatten, timeout_s=self.finish_timeout_s
         )
+        # Each position closed is an order the broker accepted on our behalf.
+        self.counters.orders_sent += outcome.closed_positions
+        self.counters.orders_acked += outcome.closed_positions
         # What the broker says now is the truth: one reconciliation round applies it.
         with contextlib.suppress(TradewireError):
             await self.reconciler.run_once("after cancel-all")
@@ -370,13 +389,6 @@ class TradingNode(OrderOutcomes):
                     self._guard(strategy.on_bar, ev, strategy)
         if self.risk.state is TradingState.REDUCING and self.risk.state_reason.startswith("stale"):
             self.risk.on_feed_recovered()
-
-    def _guard(self, fn: Callable[[Any], None], arg: Any, strategy: Strategy) -> None:
-        # A strategy bug must not take the feed (and every other strategy) down with it.
-        try:
-            fn(arg)
-        except Exception:
-            log.exception("strategy %s raised in %s", strategy.name, fn.__name__)
 
     # -- StrategyContext -------------------------------------------------------------------
 
@@ -487,10 +499,8 @@ class TradingNode(OrderOutcomes):
             h for cid, h in self.handles.items() if h.is_open and self._owner.get(cid) is strategy
         ]
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        return asyncio.get_running_loop().call_later(delay_s, callback)
-
-    def call_every(self, interval_s: float, callback: Callable[[], None]) -> Every:
+    def every(self, interval_s: float, callback: Callable[[], None]) -> Every:
+        """The node's own periodic work (and its host's: the panel); ends at stop."""
         timer = Every(asyncio.get_running_loop(), interval_s, callback)
         self._timers.append(timer)
         return timer
@@ -554,6 +564,7 @@ class TradingNode(OrderOutcomes):
         for sym, mid in self.mids.items():
             self.book.mark(sym, mid)
         self._bound_memory()
+        self.report_strategy_errors()
         if self.session_clock.new_session(time.time()):
             # max_daily_loss is per US equity session, not for the life of the process.
             self.book.start_new_day()
@@ -607,6 +618,8 @@ class TradingNode(OrderOutcomes):
     def snapshot(self) -> NodeSnapshot:
         self.recorder.drain()
         c = self.counters
+        for sym, mid in self.mids.items():  # unrealized P&L at the latest marks
+            self.book.mark(sym, mid)
         positions = [
             PositionRow(p.symbol, p.qty, p.avg_price, p.mark, p.realized, p.unrealized)
             for p in sorted(self.book.positions.values(), key=lambda p: p.symbol)
@@ -631,6 +644,8 @@ class TradingNode(OrderOutcomes):
             orders_rejected=c.orders_rejected,
             orders_unknown=c.orders_unknown,
             risk_denied=c.orders_denied,
+            orders_canceled=c.orders_canceled,
+            orders_expired=c.orders_expired,
             fills=c.fills,
             open_orders=self.oms.open_count,
             realized_pnl=self.book.realized,
@@ -638,4 +653,6 @@ class TradingNode(OrderOutcomes):
             positions=positions,
             latency_us=latency,
             note=self.risk.state_reason,
+            strategies={name: health.stopped or "running" for name, health in self.health.items()},
+            strategy_errors=sum(c.strategy_errors.values()),
         )

@@ -184,6 +184,10 @@ class OrderOutcomes:
         cid = order.client_order_id
         if applied.fill_qty:
             self.counters.fills += 1
+        if isinstance(event, o.Canceled):
+            self.counters.orders_canceled += 1
+        elif isinstance(event, o.Expired):
+            self.counters.orders_expired += 1
         handle = self.handles.get(cid)
         strategy = self._owner.get(cid)
         if handle is None or strategy is None:

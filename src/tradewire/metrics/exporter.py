@@ -69,9 +69,27 @@ class RecorderCollector(Collector):
             ("rejected", c.orders_rejected),
             ("unknown", c.orders_unknown),
             ("denied", c.orders_denied),
+            ("canceled", c.orders_canceled),
+            ("expired", c.orders_expired),
         ):
             orders.add_metric([result], value)
         yield orders
+        errors = CounterMetricFamily(
+            "tradewire_strategy_errors",
+            "Exceptions raised by a strategy's callbacks",
+            labels=["strategy"],
+        )
+        for name, count in sorted(c.strategy_errors.items()):
+            errors.add_metric([name], count)
+        yield errors
+        stopped = GaugeMetricFamily(
+            "tradewire_strategy_stopped",
+            "1 when the strategy was stopped for raising too often (its orders cancelled)",
+            labels=["strategy"],
+        )
+        for name in sorted(c.strategy_errors):
+            stopped.add_metric([name], 1.0 if name in c.strategies_stopped else 0.0)
+        yield stopped
         yield CounterMetricFamily("tradewire_fills", "Fills received", value=c.fills)
         yield CounterMetricFamily(
             "tradewire_rejects", "Orders rejected by the venue", value=c.orders_rejected

@@ -105,6 +105,8 @@ class Counters:
     orders_rejected: int = 0
     orders_unknown: int = 0
     orders_denied: int = 0
+    orders_canceled: int = 0
+    orders_expired: int = 0
     fills: int = 0
     cancels: int = 0
     feed_reconnects: int = 0
@@ -114,6 +116,9 @@ class Counters:
     # Differences with the broker that reconciliation corrected, by kind (order, external,
     # abandoned, position): each one is a fact the engine had missed.
     reconcile_corrections: dict[str, int] = field(default_factory=dict)
+    # Exceptions raised by each strategy's callbacks, and why a strategy was stopped.
+    strategy_errors: dict[str, int] = field(default_factory=dict)
+    strategies_stopped: dict[str, str] = field(default_factory=dict)
 
 
 class Recorder:
