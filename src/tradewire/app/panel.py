@@ -7,41 +7,70 @@ logs from a service manager stay readable).
 
 from __future__ import annotations
 
+import io
 import sys
 from typing import TextIO
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from tradewire.live.snapshot import NodeSnapshot
 
 
-def _tables(s: NodeSnapshot) -> Group:
-    head = Table.grid(padding=(0, 2))
-    head.add_row(
-        f"[bold]tradewire[/] {s.mode}",
-        f"state [bold]{s.state}[/]",
-        f"up {s.uptime_s:,.0f}s",
-        f"feed {s.feed_rate:,.0f} ev/s",
-        f"events {s.events:,}",
-        f"reconnects {s.reconnects}",
+def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
+    """The panel for a ``width`` × ``height`` terminal: figures first, then as many position
+    rows as fit (the rest counted), so an 80×24 window never scrolls or clips a figure."""
+    lines: list[Text | Table] = [
+        Text(
+            f"tradewire {s.mode} · {s.state} · up {s.uptime_s:,.0f}s · "
+            f"feed {s.feed_rate:,.0f} ev/s · events {s.events:,} · reconnects {s.reconnects}",
+            overflow="fold",
+        ),
+        Text(
+            f"orders sent {s.orders_sent:,} · acked {s.orders_acked:,} · "
+            f"rejected {s.orders_rejected:,} · unknown {s.orders_unknown:,} · "
+            f"risk-denied {s.risk_denied:,} · canceled {s.orders_canceled:,} · "
+            f"expired {s.orders_expired:,} · fills {s.fills:,} · open {s.open_orders:,}",
+            overflow="fold",
+        ),
+        Text.from_markup(
+            f"P&L [bold]{s.pnl:+,.2f}[/] (realized {s.realized_pnl:+,.2f}, "
+            f"unrealized {s.unrealized_pnl:+,.2f})",
+            overflow="fold",
+        ),
+    ]
+    stopped = s.stopped_strategies
+    if s.strategies:
+        lines.append(
+            Text(
+                f"strategies {len(s.strategies) - len(stopped)} running"
+                + "".join(f" · {name} {why}" for name, why in stopped.items())
+                + (f" · callback errors {s.strategy_errors:,}" if s.strategy_errors else ""),
+                style="bold red" if stopped else "",
+                overflow="fold",
+            )
+        )
+    if s.note:
+        lines.append(Text(s.note, overflow="fold"))
+    used = sum(_rows(line, width) for line in lines)
+    lat = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), title_justify="left"
     )
-    orders = Table.grid(padding=(0, 2))
-    orders.add_row(
-        f"orders sent {s.orders_sent:,}",
-        f"acked {s.orders_acked:,}",
-        f"rejected {s.orders_rejected:,}",
-        f"unknown {s.orders_unknown:,}",
-        f"risk-denied {s.risk_denied:,}",
-        f"fills {s.fills:,}",
-        f"open {s.open_orders:,}",
-        f"P&L [bold]{s.pnl:+,.2f}[/] (realized {s.realized_pnl:+,.2f})",
-    )
-    pos = Table(title="positions", expand=False, title_justify="left")
+    for col in ("latency µs", "p50", "p99", "samples"):
+        lat.add_column(col, justify="right" if col != "latency µs" else "left")
+    for stage, (p50, p99, n) in s.latency_us.items():
+        lat.add_row(stage, f"{p50:,.1f}", f"{p99:,.1f}", f"{n:,}")
+    used += len(s.latency_us) + 2 if s.latency_us else 0
+    pos = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
     for col in ("symbol", "qty", "avg", "mark", "realized", "unrealized"):
         pos.add_column(col, justify="right" if col != "symbol" else "left")
-    for p in s.positions:
+    # Header and rule take 2 rows; a last row counts what did not fit.
+    room = max(height - used - 2, 1)
+    shown = s.positions if len(s.positions) <= room else s.positions[: room - 1]
+    for p in shown:
         pos.add_row(
             p.symbol,
             f"{p.qty:,.0f}",
@@ -50,15 +79,20 @@ def _tables(s: NodeSnapshot) -> Group:
             f"{p.realized:+,.2f}",
             f"{p.unrealized:+,.2f}",
         )
-    lat = Table(title="latency (µs)", expand=False, title_justify="left")
-    for col in ("stage", "p50", "p99", "samples"):
-        lat.add_column(col, justify="right" if col != "stage" else "left")
-    for stage, (p50, p99, n) in s.latency_us.items():
-        lat.add_row(stage, f"{p50:,.1f}", f"{p99:,.1f}", f"{n:,}")
-    parts: list[Table | str] = [head, orders, pos, lat]
-    if s.note:
-        parts.append(s.note)
+    if len(shown) < len(s.positions):
+        pos.add_row(f"… {len(s.positions) - len(shown)} more positions", "", "", "", "", "")
+    parts: list[Text | Table] = [*lines]
+    if s.positions:
+        parts.append(pos)
+    if s.latency_us:
+        parts.append(lat)
     return Group(*parts)
+
+
+def _rows(line: Text | Table, width: int) -> int:
+    """Terminal rows a line takes once wrapped at ``width``."""
+    console = Console(width=width, file=io.StringIO())
+    return len(console.render_lines(line, console.options, pad=False))
 
 
 class Panel:
@@ -77,7 +111,8 @@ class Panel:
 
     def update(self, snapshot: NodeSnapshot) -> None:
         if self._live is not None:
-            self._live.update(_tables(snapshot), refresh=True)
+            size = self._console.size
+            self._live.update(render(snapshot, width=size.width, height=size.height), refresh=True)
         else:
             self._stream.write(one_line(snapshot) + "\n")
             self._stream.flush()
@@ -90,26 +125,38 @@ class Panel:
 
 def one_line(s: NodeSnapshot) -> str:
     lat = " ".join(f"{k}={v[0]:.0f}/{v[1]:.0f}µs" for k, v in s.latency_us.items())
+    stopped = s.stopped_strategies
     return (
         f"[{s.mode} {s.state}] up={s.uptime_s:.0f}s feed={s.feed_rate:,.0f}/s "
         f"sent={s.orders_sent} acked={s.orders_acked} rej={s.orders_rejected} "
-        f"unk={s.orders_unknown} denied={s.risk_denied} fills={s.fills} open={s.open_orders} "
-        f"pnl={s.pnl:+.2f} {lat}"
+        f"unk={s.orders_unknown} denied={s.risk_denied} canceled={s.orders_canceled} "
+        f"expired={s.orders_expired} fills={s.fills} open={s.open_orders} "
+        f"pnl={s.pnl:+.2f}" + (f" stopped={','.join(stopped)}" if stopped else "") + f" {lat}"
     )
 
 
 def summary(s: NodeSnapshot) -> str:
-    """The text printed when ``run`` stops."""
+    """The text printed when ``run`` stops: the same snapshot as the panel's last frame."""
     lines = [
         "tradewire run summary",
         f"  mode {s.mode}, final state {s.state}, ran {s.uptime_s:,.1f}s",
         f"  market data: {s.events:,} events in {s.frames:,} frames, {s.reconnects} reconnects",
         f"  orders: {s.orders_sent:,} sent, {s.orders_acked:,} acked, {s.orders_rejected:,} rejected, "
-        f"{s.orders_unknown:,} unknown, {s.risk_denied:,} denied by risk; {s.fills:,} fills",
+        f"{s.orders_unknown:,} unknown, {s.risk_denied:,} denied by risk, "
+        f"{s.orders_canceled:,} canceled, {s.orders_expired:,} expired; {s.fills:,} fills; "
+        f"{s.open_orders:,} open",
         f"  P&L: {s.pnl:+,.2f} (realized {s.realized_pnl:+,.2f}, "
         f"unrealized {s.unrealized_pnl:+,.2f})",
     ]
-    lines.extend(f"  position {p.symbol}: {p.qty:,.0f} @ {p.avg_price:,.2f}" for p in s.positions)
+    lines.extend(
+        f"  position {p.symbol}: {p.qty:,.0f} @ {p.avg_price:,.2f}"
+        + ("" if p.mark is None else f", mark {p.mark:,.2f}")
+        + f", realized {p.realized:+,.2f}, unrealized {p.unrealized:+,.2f}"
+        for p in s.positions
+    )
+    lines.extend(f"  strategy {name}: {why}" for name, why in s.strategies.items())
+    if s.strategy_errors:
+        lines.append(f"  strategy callback errors: {s.strategy_errors:,}")
     lines.extend(
         f"  latency {stage}: p50 {p50:,.1f} µs, p99 {p99:,.1f} µs ({n:,} samples)"
         for stage, (p50, p99, n) in s.latency_us.items()

@@ -214,6 +214,8 @@ async def _run(
             reconcile_interval_s=config.run.reconcile_interval_s,
             reconcile_timeout_s=config.run.reconcile_timeout_s,
             finish_timeout_s=config.run.finish_timeout_s,
+            strategy_max_errors=config.run.strategy_max_errors,
+            strategy_error_window_s=config.run.strategy_error_window_s,
         )
     except (OSError, TradewireError) as exc:
         # The simulator child must not outlive a node that could not be built.
@@ -305,7 +307,7 @@ async def _run(
             flush=True,
         )
         panel.start()
-        node.call_every(config.run.panel_refresh_s, lambda: panel.update(node.snapshot()))
+        node.every(config.run.panel_refresh_s, lambda: panel.update(node.snapshot()))
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter}, timeout=duration)
         waiter.cancel()
@@ -314,7 +316,6 @@ async def _run(
         code = 1
     finally:
         poller.stop()
-        panel.stop()
         outcome = None
         try:
             outcome = await node.stop(
@@ -336,8 +337,16 @@ async def _run(
             exporter.stop()
         if sim is not None:
             await sim.stop()
+    # The panel's last frame and the summary are one snapshot, taken after the stop's
+    # cancels and flatten: they cannot disagree.
     snapshot = node.snapshot()
+    panel.update(snapshot)
+    panel.stop()
     print(summary(snapshot), flush=True)
+    if snapshot.stopped_strategies:
+        for name, why in snapshot.stopped_strategies.items():
+            print(f"tradewire run: strategy {name} {why}", file=sys.stderr)
+        code = code or 4
     if args.report_json is not None:
         _write_report(args.report_json, node, snapshot)
     return code
@@ -357,6 +366,7 @@ def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
         "open_orders": sorted(c for c, x in node.oms.orders.items() if x.is_open),
         "reconcile_corrections": dict(node.counters.reconcile_corrections),
         "refused_events": node.counters.refused_events,
+        "strategy_errors": dict(node.counters.strategy_errors),
     }
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 

@@ -32,6 +32,8 @@ class NodeSnapshot:
     orders_rejected: int = 0
     orders_unknown: int = 0
     risk_denied: int = 0
+    orders_canceled: int = 0
+    orders_expired: int = 0
     fills: int = 0
     open_orders: int = 0
     realized_pnl: float = 0.0
@@ -39,6 +41,13 @@ class NodeSnapshot:
     positions: list[PositionRow] = field(default_factory=list)
     latency_us: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     note: str = ""
+    # Each strategy: "running", or why it was stopped; and their callbacks' errors in all.
+    strategies: dict[str, str] = field(default_factory=dict)
+    strategy_errors: int = 0
+
+    @property
+    def stopped_strategies(self) -> dict[str, str]:
+        return {name: why for name, why in self.strategies.items() if why != "running"}
 
     @property
     def pnl(self) -> float:

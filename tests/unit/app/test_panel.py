@@ -1,0 +1,86 @@
+"""The panel and the summary: what a user reads, at 80×24 and at the end of a run."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from tradewire.app.panel import one_line, render, summary
+from tradewire.live.snapshot import NodeSnapshot, PositionRow
+
+
+def _snapshot(positions: int = 15) -> NodeSnapshot:
+    return NodeSnapshot(
+        mode="sim",
+        state="ACTIVE",
+        uptime_s=1234.5,
+        feed_rate=123_456.0,
+        events=98_765_432,
+        frames=12_345_678,
+        reconnects=3,
+        orders_sent=123_456,
+        orders_acked=123_000,
+        orders_rejected=12,
+        orders_unknown=1,
+        risk_denied=4_321,
+        orders_canceled=100_000,
+        orders_expired=7,
+        fills=22_000,
+        open_orders=44,
+        realized_pnl=-1_234.56,
+        unrealized_pnl=789.01,
+        positions=[
+            PositionRow(f"SYM{i:03d}", 100.0 * (i + 1), 123.45, 124.0, 10.0 * i, -5.0 * i)
+            for i in range(positions)
+        ],
+        latency_us={
+            "frame_to_callback": (12.3, 45.6, 1_000_000),
+            "callback_to_order_written": (23.4, 56.7, 123_456),
+            "frame_to_order_written": (34.5, 67.8, 123_456),
+            "order_round_trip": (1_234.5, 8_765.4, 123_000),
+        },
+        note="stale feed: no data for 10.0s (the reason can be long and wrap the line)",
+        strategies={"mean_reversion": "running", "breakout": "stopped after 20 errors in 60s"},
+        strategy_errors=20,
+    )
+
+
+def _render_text(snapshot: NodeSnapshot, width: int, height: int) -> list[str]:
+    out = io.StringIO()
+    console = Console(file=out, width=width, height=height, record=True, color_system=None)
+    console.print(render(snapshot, width=width, height=height))
+    return console.export_text().rstrip("\n").split("\n")
+
+
+def test_the_panel_fits_80_by_24_and_says_what_it_left_out():
+    lines = _render_text(_snapshot(positions=15), 80, 24)
+
+    assert len(lines) <= 24, "\n".join(lines)
+    assert max(len(line) for line in lines) <= 80
+    text = "\n".join(lines)
+    for figure in ("ACTIVE", "sent 123,456", "canceled 100,000", "expired 7", "P&L", "-445.55"):
+        assert figure in text, text
+    assert "more positions" in text  # the rows that did not fit are counted, not dropped
+    assert "breakout stopped after 20 errors" in text
+
+
+def test_a_tall_terminal_shows_every_position():
+    lines = _render_text(_snapshot(positions=15), 120, 60)
+
+    text = "\n".join(lines)
+    assert all(f"SYM{i:03d}" in text for i in range(15))
+    assert "more positions" not in text
+
+
+def test_the_summary_and_the_last_panel_line_show_the_same_figures():
+    s = _snapshot(positions=2)
+    line, text = one_line(s), summary(s)
+
+    for figure in ("123,456 sent", "100,000 canceled", "7 expired", "22,000 fills", "-445.55"):
+        assert figure in text, text
+    for figure in ("sent=123456", "canceled=100000", "expired=7", "fills=22000", "pnl=-445.55"):
+        assert figure in line, line
+    # marks are in the summary: a position's P&L can be checked against them
+    assert "position SYM000: 100 @ 123.45, mark 124.00" in text
+    assert "strategy breakout: stopped after 20 errors in 60s" in text
