@@ -82,3 +82,89 @@ async def test_breakout_sells_once_and_never_goes_short(load, tmp_path, until):
             assert node.book.qty("MSFT") == 0
         finally:
             await node.stop()
+
+
+def shipped_mean_reversion() -> type[Strategy]:
+    spec = importlib.util.spec_from_file_location(
+        "example_mean_reversion", ROOT / "examples/mean_reversion.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MeanReversion  # type: ignore[no-any-return]
+
+
+async def test_mean_reversion_does_what_its_docstring_says(tmp_path, until):
+    # Its docstring: bid order_qty at the ask when the ask is entry_bps below the average;
+    # sell at the bid when long and the bid is exit_bps above the entry; position capped at
+    # max_position; one order per symbol in flight; unfilled orders cancelled after the TTL.
+    params = {
+        "ema_ticks": 9,
+        "entry_bps": 5,
+        "exit_bps": 5,
+        "order_qty": 10,
+        "max_position": 20,
+        "order_ttl_s": 0.3,
+        "cooldown_s": 0,
+    }
+    async with VenueSimulator(VenueConfig(symbols=("MSFT",))) as venue:
+        strategy = shipped_mean_reversion()(symbols=["MSFT"], params=params)
+        venues = Venues(
+            "sim",
+            venue.feed_url,
+            venue.broker_url,
+            venue.broker.stream_url,
+            "test-key",
+            "test-key",
+            "test-secret",
+        )
+        node = TradingNode(
+            venues,
+            [strategy],
+            risk_config=RiskConfig(price_band_pct=50),
+            journal_config=JournalConfig(fsync="never"),
+            journal_path=tmp_path / "j.twj",
+        )
+        broker = venue.broker.book
+
+        def orders(side: str) -> list[Any]:
+            return [o for o in broker.orders.values() if o.side == side]
+
+        await node.start()
+        try:
+            venue.feed.publish([quote(99.99, 100.01)] * 5)  # the average settles at 100
+
+            # 1. A dip, but the market moves away in the same frame: the bid rests unfilled
+            #    and is cancelled after the TTL.
+            venue.feed.publish([quote(99.80, 99.90), quote(100.49, 100.51)])
+            await until(lambda: len(orders("buy")) == 1 and not node.oms.open_count)
+            first = orders("buy")[0]
+            assert float(first.limit_price) == 99.90  # at the ask that triggered it
+            assert first.status == "canceled"
+            assert node.book.qty("MSFT") == 0
+
+            # 2. Dips that fill: 10 at a time, never above max_position (20).
+            def settled(events: int) -> bool:  # the quotes arrived and nothing is open
+                return node.counters.events >= events and not node.oms.open_count
+
+            for n in range(4):
+                # back to an average of 100, the bid below the exit (99.90 * 1.0005)
+                venue.feed.publish([quote(99.94, 100.06)] * 5)
+                venue.feed.publish([quote(99.85, 99.90)])
+                target = node.counters.events + 6
+                await until(lambda target=target: settled(target), timeout_s=10)
+                assert node.book.qty("MSFT") == min(10 * (n + 1), 20)
+            assert len([o for o in orders("buy") if o.status == "filled"]) == 2
+
+            # 3. The bid rises above the entry: it sells at the bid, down to flat, never short.
+            for _ in range(3):
+                venue.feed.publish([quote(100.20, 100.30)])
+                target = node.counters.events + 1
+                await until(lambda target=target: settled(target), timeout_s=10)
+            sells = orders("sell")
+            assert [float(o.limit_price) for o in sells] == [100.20, 100.20]
+            assert node.book.qty("MSFT") == 0
+            assert all(float(o.qty) == 10 for o in sells)
+        finally:
+            await node.stop()
