@@ -62,6 +62,25 @@ class JournalCorrupt(TradewireError):
         self.problem = problem
 
 
+class JournalMalformed(JournalCorrupt):
+    """A record whose checksum is right but whose contents are not a valid order record.
+
+    The bytes are the ones written, so ``repair`` (which salvages checksummed records)
+    cannot help: a writer's bug or a hand edit needs a person to look.
+    """
+
+    def __init__(self, source: str, record: int, problem: str) -> None:
+        TradewireError.__init__(
+            self,
+            f"{source}: journal record {record} is malformed: {problem}; the file was left "
+            f"untouched, inspect it with `tradewire journal show {shlex.quote(source)}`",
+        )
+        self.path = source
+        self.offset = -1
+        self.problem = problem
+        self.record = record
+
+
 class ProtocolError(TradewireError):
     """A wire message could not be understood or produced."""
 

@@ -11,6 +11,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -289,3 +291,51 @@ def test_run_writes_its_journal_in_the_configured_folder(tmp_path, keyless_env):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert list(folder.glob("sim-*.twj")), list(tmp_path.rglob("*"))
+
+
+def _malformed_journal(path: Path) -> None:
+    from tradewire.engine.journal import Journal
+
+    journal = Journal(path, fsync="never")
+    journal.append("intent", "c-1", {"symbol": "AAPL", "side": "buy"})  # no qty
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    ("write", "says"),
+    [
+        (lambda p: p.write_bytes(b"not a journal at all\n"), "bad header"),
+        (_malformed_journal, "record 1 is malformed"),
+    ],
+    ids=["bad-header", "malformed-record"],
+)
+def test_run_on_a_damaged_journal_is_one_line_and_exit_2(tmp_path, keyless_env, write, says):
+    import subprocess
+
+    journal = tmp_path / "j.twj"
+    write(journal)
+    before = journal.read_bytes()
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "mode: sim\nmetrics: {enabled: false}\ncontrol: {enabled: false}\nrun: {panel: false}\n"
+        "tuning: {enabled: false}\nsimulator: {symbols: [AAPL]}\n"
+        f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "tradewire", "run", "--no-panel", "--config", str(config)),
+            *("--journal", str(journal), "--duration", "5"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(keyless_env),
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr  # one line
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "summary" not in done.stdout  # nothing traded: no summary to read
+    assert journal.read_bytes() == before  # nothing lost

@@ -25,7 +25,7 @@ from tradewire.app.control import ControlServer, resolve_control_token
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
 from tradewire.engine.strategy import StrategyConfig, load_strategy
-from tradewire.errors import ConfigError, TradewireError
+from tradewire.errors import ConfigError, JournalCorrupt, TradewireError
 from tradewire.live.node import TradingNode, Venues
 from tradewire.metrics.exporter import MetricsExporter
 from tradewire.sim.cli import non_negative
@@ -311,6 +311,10 @@ async def _run(
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter}, timeout=duration)
         waiter.cancel()
+    except JournalCorrupt as exc:
+        # Bad input found at start-up (recovery reads the journal): nothing was traded.
+        print(f"tradewire run: {exc}", file=sys.stderr)
+        code = 2
     except TradewireError as exc:
         print(f"tradewire run: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 1
@@ -337,6 +341,9 @@ async def _run(
             exporter.stop()
         if sim is not None:
             await sim.stop()
+    if not started:
+        panel.stop()
+        return code  # the start-up failed and said why; there is nothing to summarise
     # The panel's last frame and the summary are one snapshot, taken after the stop's
     # cancels and flatten: they cannot disagree.
     snapshot = node.snapshot()

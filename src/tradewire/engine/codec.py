@@ -15,12 +15,14 @@ change no order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tradewire.engine import orders as o
 from tradewire.engine.journal import Record
+from tradewire.errors import JournalMalformed
 
 _SIMPLE: dict[type, str] = {
     o.Sent: "sent",
@@ -113,6 +115,9 @@ def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
 def order_from(rec: Record) -> o.Order:
     d = rec.data or {}
     limit = d.get("limit")
+    qty = float(d["qty"])
+    if not 0.0 < qty < math.inf or (limit is not None and not 0.0 < float(limit) < math.inf):
+        raise ValueError(f"qty {qty!r}, limit {limit!r}: not positive finite numbers")
     return o.Order(
         rec.cid,
         str(d["symbol"]),
@@ -172,23 +177,36 @@ class ReplayResult:
         return [x for x in self.manager.orders.values() if x.status in doubtful]
 
 
-def replay(records: Iterable[Record]) -> ReplayResult:
-    """Rebuild every order from the journal through the same state machine as live."""
+def replay(records: Iterable[Record], *, source: str = "journal") -> ReplayResult:
+    """Rebuild every order from the journal through the same state machine as live.
+
+    Raises:
+        JournalMalformed: a record (``source`` names the file) holds no valid order data.
+    """
     manager = o.OrderManager()
     result = ReplayResult(manager)
     for rec in records:
         result.records += 1
-        if rec.kind in CREATES:
+        try:
+            if rec.kind in CREATES:
+                if rec.cid not in manager.orders:
+                    manager.create(order_from(rec))
+                continue
+            if rec.kind == SNAPSHOT:
+                if rec.cid not in manager.orders:
+                    manager.restore(_restored(rec))
+                continue
             if rec.cid not in manager.orders:
-                manager.create(order_from(rec))
-            continue
-        if rec.kind == SNAPSHOT:
-            if rec.cid not in manager.orders:
-                manager.restore(_restored(rec))
-            continue
-        if rec.cid not in manager.orders:
-            continue
-        event = decode(rec)
+                continue
+            event = decode(rec)
+        except (KeyError, TypeError, ValueError) as exc:
+            # The CRC says these are the bytes written; a writer's bug (or a hand edit)
+            # wrote them wrong. Guessing would book a number nobody validated.
+            raise JournalMalformed(
+                source,
+                result.records,
+                f"({rec.kind} {rec.cid}) {type(exc).__name__}: {exc}",
+            ) from None
         if event is None:
             continue
         try:

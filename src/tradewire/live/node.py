@@ -309,7 +309,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
     async def _recover(self) -> None:
         """Rebuild from the journal, then take the broker's word for everything open."""
         deadline = time.monotonic() + self.reconcile_timeout_s
-        result = replay(read_journal(self.journal.path).records)
+        result = replay(read_journal(self.journal.path).records, source=str(self.journal.path))
         self.oms = self.ledger.oms = result.manager
         for order in self.oms.orders.values():
             self.ids.observe(order.client_order_id)

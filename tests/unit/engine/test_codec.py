@@ -142,3 +142,35 @@ def test_terminal_orders_are_evicted_beyond_the_bound_and_open_ones_never():
     assert all(m.orders[f"c{i}"].is_open for i in range(0, 100, 10))
     assert len(m.orders) == 10 + 20
     assert "b1" not in m.by_broker_id
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("intent", {}),  # a CRC-valid record that lost its fields
+        ("intent", {"symbol": "AAPL", "side": "buy", "qty": "ten", "type": "limit"}),
+        ("open", {"symbol": "AAPL", "side": "buy", "qty": 1, "status": "no-such-status"}),
+        ("intent", {"symbol": "AAPL", "side": "buy", "qty": float("nan")}),
+    ],
+)
+def test_a_crc_valid_but_malformed_record_is_refused_by_name(kind, data):
+    from tradewire.errors import JournalMalformed
+
+    records = [Record(kind, "c-1", 1, data)]
+
+    with pytest.raises(JournalMalformed, match=rf"record 1 is malformed: \({kind} c-1\)"):
+        replay(records)
+
+
+def test_a_malformed_event_record_after_a_good_intent_is_refused():
+    from tradewire.errors import JournalMalformed
+
+    good = Record("intent", "c-1", 1, _intent_data())
+    bad = Record("fill", "c-1", 2, {"qty": "x", "price": None})
+
+    with pytest.raises(JournalMalformed, match=r"record 2 is malformed: \(fill c-1\)"):
+        replay([good, bad])
+
+
+def _intent_data() -> dict[str, object]:
+    return {"symbol": "AAPL", "side": "buy", "qty": 10, "type": "limit", "limit": 100.0}
