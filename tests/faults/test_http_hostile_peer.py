@@ -274,3 +274,75 @@ async def test_body_limit_is_a_pool_setting_and_a_large_answer_within_it_is_read
                 await body_of(pool, b"/orders")
             assert info.value.written
             assert await body_of(pool, b"/ok") == b"/ok"  # on a new connection
+
+
+# -- a 200 whose body is not what the endpoint returns ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>proxy error</html>", b'{"cash": ', b'{"cash": "12.5", "status": 7}']
+)
+async def test_an_unreadable_200_body_on_a_get_is_a_broker_error_not_a_crash(body: bytes) -> None:
+    from tradewire.errors import RetryableBrokerError
+    from tradewire.venues.alpaca.client import AlpacaClient
+
+    async def handler(path: bytes, writer: asyncio.StreamWriter, _: dict[str, bytes]) -> None:
+        writer.write(answer(body))
+        await writer.drain()
+
+    async with hostile_server(handler) as peer:
+        client = AlpacaClient("k", "s", base_url=peer.url)
+        try:
+            async with asyncio.timeout(BOUND_S):
+                # connect() reads the clock: the first GET a start-up makes
+                with pytest.raises(RetryableBrokerError, match=r"GET /v2/clock: .*not a valid"):
+                    await client.connect()
+                with pytest.raises(RetryableBrokerError, match=r"GET /v2/account: .*not a valid"):
+                    await client.get_account()
+        finally:
+            await client.close()
+    assert peer.connections >= 1
+
+
+CLOCK = (
+    b'{"timestamp": "2026-11-25T10:00:00-05:00", "is_open": true, '
+    b'"next_open": "2026-11-26T09:30:00-05:00", "next_close": "2026-11-25T16:00:00-05:00"}'
+)
+
+
+async def test_an_unreadable_200_to_an_order_is_settled_by_lookup_not_a_crash() -> None:
+    # The order may have landed: the answer cannot be read, so it is an unknown outcome the
+    # client settles by client_order_id, never an exception out of the submit task.
+    from tradewire.errors import OrderOutcomeUnknown, RetryableBrokerError
+    from tradewire.venues.alpaca.client import AlpacaClient
+    from tradewire.venues.alpaca.requests import build_order
+
+    async def handler(path: bytes, writer: asyncio.StreamWriter, _: dict[str, bytes]) -> None:
+        if path.startswith(b"/v2/clock"):
+            writer.write(answer(CLOCK))
+        elif path.startswith(b"/v2/orders:by_client_order_id"):
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}")
+        else:
+            writer.write(answer(b"<html>"))
+        await writer.drain()
+
+    async with hostile_server(handler) as peer:
+        client = AlpacaClient("k", "s", base_url=peer.url)
+        try:
+            async with asyncio.timeout(BOUND_S * 4):
+                await client.connect()
+                request = build_order(
+                    symbol="AAPL",
+                    side="buy",
+                    order_type="limit",
+                    time_in_force="day",
+                    qty=1,
+                    limit_price=10.0,
+                    stop_price=None,
+                    extended_hours=False,
+                    client_order_id="c-unreadable",
+                )
+                with pytest.raises((OrderOutcomeUnknown, RetryableBrokerError)):
+                    await client.submit_order_nowait(request)
+        finally:
+            await client.close()

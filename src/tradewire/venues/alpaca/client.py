@@ -341,7 +341,13 @@ class AlpacaClient:
             return policy.failed(), str(exc)
         self._observe(response)
         if response.status == 200:
-            return policy.answered(m.ORDER_DECODER.decode(response.body), None), ""
+            try:
+                order = m.ORDER_DECODER.decode(response.body)
+            except msgspec.MsgspecError as exc:
+                # The order may have landed and the answer cannot be read: no answer, so
+                # the policy settles it by client_order_id, as after a lost response.
+                return policy.failed(), f"unreadable 200 body ({exc})"
+            return policy.answered(order, None), ""
         error = self._error(response, is_order=True)
         return policy.answered(None, error), str(error)
 
@@ -538,7 +544,19 @@ class AlpacaClient:
             if 200 <= response.status < 300:
                 if decoder is None or not response.body:
                     return None  # type: ignore[return-value]
-                return decoder.decode(response.body)
+                try:
+                    return decoder.decode(response.body)
+                except msgspec.MsgspecError as exc:
+                    # A proxy's HTML page, a truncated body: nothing to book. GETs retry.
+                    unreadable = RetryableBrokerError(
+                        f"alpaca: {method} {target.split('?')[0]}: answered {response.status} "
+                        f"with a body that is not a valid answer ({exc})",
+                        status=response.status,
+                    )
+                    if not retry or attempt == attempts - 1:
+                        raise unreadable from None
+                    await asyncio.sleep(0.05 * 2**attempt)
+                    continue
             error = self._error(response, is_order=is_order)
             if retry and isinstance(error, RetryableBrokerError) and attempt < attempts - 1:
                 await asyncio.sleep(error.retry_after or 0.05 * 2**attempt)
