@@ -339,3 +339,53 @@ def test_run_on_a_damaged_journal_is_one_line_and_exit_2(tmp_path, keyless_env, 
     assert "Traceback" not in done.stderr
     assert "summary" not in done.stdout  # nothing traded: no summary to read
     assert journal.read_bytes() == before  # nothing lost
+
+
+async def test_run_with_the_trade_stream_down_at_start_is_one_line(tmp_path, keyless_env):
+    # Before: a raw TimeoutError traceback after ~29 s.
+    import urllib.request as request
+
+    from tradewire.sim.venue import VenueConfig, VenueSimulator
+
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "mode: sim\nmetrics: {enabled: false}\ncontrol: {enabled: false}\nrun: {panel: false}\n"
+        "tuning: {enabled: false}\n"
+        f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
+    )
+    async with VenueSimulator(VenueConfig(symbols=("AAPL",))) as venue:
+        block = request.Request(
+            venue.broker_url + "/_sim/stream",
+            data=json.dumps({"block_s": 120}).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "APCA-API-KEY-ID": "test-key",
+                "APCA-API-SECRET-KEY": "test-secret",
+            },
+        )
+        await asyncio.to_thread(lambda: request.urlopen(block, timeout=10).read())
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "tradewire", "run", "--no-panel", "--config", str(config)),
+            *("--journal", str(tmp_path / "j.twj"), "--duration", "60"),
+            *("--sim-feed-url", venue.feed_url, "--sim-broker-url", venue.broker_url),
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(keyless_env),
+        )
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), 40)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    text = err.decode()
+    assert proc.returncode == 1, text
+    assert "Traceback" not in text
+    # The reconnect attempts are logged as they happen; the outcome is one line, last.
+    last = text.rstrip("\n").split("\n")[-1]
+    assert last.startswith("tradewire run: StreamNotListening: trade_updates stream"), text
+    assert "not listening after" in last
+    assert text.count("tradewire run:") == 1

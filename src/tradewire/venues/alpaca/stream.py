@@ -25,9 +25,14 @@ import msgspec
 from picows import WSMsgType, WSTransport
 from pydantic import SecretStr
 
-from tradewire.errors import FatalBrokerError
+from tradewire.errors import FatalBrokerError, RetryableBrokerError
 from tradewire.net.websocket import ReconnectingWebSocket, WebSocketOptions
 from tradewire.venues.alpaca.messages import STREAM_DECODER, TRADE_UPDATE_DECODER, TradeUpdate
+
+
+class StreamNotListening(RetryableBrokerError, TimeoutError):
+    """The trade_updates stream could not be joined in time."""
+
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +200,8 @@ class TradeStream:
 
         Raises:
             FatalBrokerError: the keys were refused.
-            TimeoutError: not listening within ``timeout_s`` (it keeps trying: ``close()``).
+            StreamNotListening: not listening within ``timeout_s`` (it keeps trying:
+                ``close()``); a RetryableBrokerError and a TimeoutError.
         """
         task = self._ws.start()
         waiter = asyncio.ensure_future(self._listening.wait())
@@ -209,7 +215,9 @@ class TradeStream:
             return
         if self._ws.terminal is not None:
             raise self._ws.terminal
-        raise TimeoutError(
+        # Without fills the engine's truth would drift: not trading is the safe answer,
+        # said in one line (a bare TimeoutError here became a traceback).
+        raise StreamNotListening(
             f"trade_updates stream {self.url} not listening after {timeout_s:g}s"
             f" (last attempt: {self._ws.last_failure or 'still connecting'})"
         )
