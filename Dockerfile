@@ -11,7 +11,6 @@ COPY src ./src
 RUN pip install . && useradd --system --uid 10001 --home-dir /app tradewire
 COPY config ./config
 COPY examples ./examples
-COPY deploy/tradewire.docker.yaml ./deploy/tradewire.docker.yaml
 RUN mkdir -p /app/var/journal && chown -R tradewire /app/var
 USER tradewire
 # 9090: Prometheus metrics. The kill switch (9091) stays on the container's loopback:
@@ -19,4 +18,4 @@ USER tradewire
 EXPOSE 9090
 VOLUME ["/app/var"]
 ENTRYPOINT ["tradewire"]
-CMD ["run", "--no-panel", "--config", "deploy/tradewire.docker.yaml"]
+CMD ["run", "--no-panel", "--config", "config/docker.yaml"]

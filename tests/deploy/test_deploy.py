@@ -37,7 +37,7 @@ DEPLOY = ROOT / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "tradewire.json"
 PROM_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 ALERTS = DEPLOY / "prometheus" / "alerts.yml"
-DOCKER_CONFIG = DEPLOY / "tradewire.docker.yaml"
+DOCKER_CONFIG = ROOT / "config" / "docker.yaml"
 
 # Words in a PromQL expression that are not metric names.
 PROMQL_WORDS = {
@@ -113,7 +113,7 @@ class RunningApp:
 def docker_config_app(
     tmp_path_factory: pytest.TempPathFactory, keyless_env: dict[str, str]
 ) -> Iterator[RunningApp]:
-    """``tradewire run`` with deploy/tradewire.docker.yaml, as the container's CMD starts it."""
+    """``tradewire run`` with config/docker.yaml, as the container's CMD starts it."""
     journal = tmp_path_factory.mktemp("deploy") / "journal.twj"
     env = dict(keyless_env)
     proc = subprocess.Popen(
@@ -307,7 +307,7 @@ def test_compose_wires_tradewire_prometheus_and_grafana_together():
     # tradewire: built here, runs the container config, publishes the metrics port
     app = services["tradewire"]
     assert app["build"] == "."
-    assert app["command"][-1] == "deploy/tradewire.docker.yaml"
+    assert app["command"][-1] == "config/docker.yaml"
     # on this host's loopback only, as the config's comment promises
     assert f"127.0.0.1:{metrics_port}:{metrics_port}" in app["ports"]
     assert all(
@@ -361,7 +361,7 @@ def test_dockerfile_copies_only_files_that_exist_and_runs_the_docker_config():
     for sources in copies:
         for source in sources.split():
             assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
-    assert "deploy/tradewire.docker.yaml" in re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
+    assert "config/docker.yaml" in re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
     metrics_port = load_config(DOCKER_CONFIG).metrics.port
     assert re.search(rf"^EXPOSE {metrics_port}$", dockerfile, re.M)
 
