@@ -24,7 +24,7 @@ import os
 import struct
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,9 +59,13 @@ _decode = msgspec.msgpack.Decoder(Record).decode
 class Journal:
     """The open journal file of this process (one writer)."""
 
-    def __init__(self, path: Path, *, fsync: str = "batch") -> None:
+    def __init__(
+        self, path: Path, *, fsync: str = "batch", clock: Callable[[], int] = time.time_ns
+    ) -> None:
         self.path = path
         self.fsync = fsync
+        # Record times; a backtest passes its simulated clock so reruns write the same bytes.
+        self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         if os.fstat(self._fd).st_size == 0:
@@ -76,7 +80,7 @@ class Journal:
         self, kind: str, cid: str, data: dict[str, Any] | None = None, *, ts_ns: int = 0
     ) -> None:
         """Write one record with a single ``os.write`` (a few µs). Raises OSError on failure."""
-        payload = _encode(Record(kind, cid, ts_ns or time.time_ns(), data))
+        payload = _encode(Record(kind, cid, ts_ns or self.clock(), data))
         os.write(self._fd, _HEAD.pack(len(payload), zlib.crc32(payload)) + payload)
         self.records_written += 1
         self.dirty = True

@@ -16,7 +16,6 @@ a refused event is counted and logged, never booked.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -78,7 +77,7 @@ class Ledger:
             fact.order_type,
             fact.limit_price,
             strategy="external",
-            created_ns=time.time_ns(),
+            created_ns=self.journal.clock(),
             ref_price=fact.limit_price or ref_price,
         )
         self.create(order, kind="external", broker_id=fact.broker_id)
@@ -89,7 +88,7 @@ class Ledger:
 
         ``ref`` is written only when it is not the limit (codec.order_from falls back to it).
         """
-        now = time.time_ns()
+        now = self.journal.clock()
         order.created_ns = now
         self.oms.create(order)
         data = {

@@ -37,6 +37,14 @@ _ENDS: dict[str, o.OrderEvent] = {
 }
 
 
+# Engine record kinds as a strategy's OrderUpdate names them (Alpaca's event names).
+UPDATE_NAMES = {
+    "ack": "accepted",
+    "cancel_req": "pending_cancel",
+    "replace_req": "pending_replace",
+}
+
+
 def event_from_trade_update(
     event: str,
     *,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradewire.engine import orders as o
 from tradewire.engine.strategy import OrderUpdate
-from tradewire.engine.translate import event_from_trade_update, events_from_fact
+from tradewire.engine.translate import UPDATE_NAMES, event_from_trade_update, events_from_fact
 from tradewire.errors import (
     OrderOutcomeUnknown,
     OrderRejected,
@@ -38,12 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tradewire.live.node")
 _perf = time.perf_counter_ns
-# Engine record kinds as the strategy sees them (Alpaca's event names).
-_UPDATE_NAMES = {
-    "ack": "accepted",
-    "cancel_req": "pending_cancel",
-    "replace_req": "pending_replace",
-}
 
 
 class OrderOutcomes:
@@ -201,7 +195,7 @@ class OrderOutcomes:
         self._guard(
             strategy.on_order_update,
             OrderUpdate(
-                _UPDATE_NAMES.get(kind, kind),
+                UPDATE_NAMES.get(kind, kind),
                 handle,
                 applied.fill_qty,
                 applied.fill_price or None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -35,6 +36,10 @@ from tradewire.sim.broker.orders import (
 from tradewire.sim.market import NBBO
 
 
+def _uuid4() -> str:
+    return str(uuid.uuid4())
+
+
 class SimBook(AccountFigures):
     """Orders, positions, cash and buying power of one paper account."""
 
@@ -45,7 +50,11 @@ class SimBook(AccountFigures):
         partial_fill_probability: float = 0.0,
         seed: int = 0,
         shorting_enabled: bool = True,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
+        # A backtest passes a seeded id source: its journal (which records broker order and
+        # execution ids) must be byte-identical from run to run.
+        self._new_id = new_id or _uuid4
         self.cash = starting_cash
         self.starting_cash = starting_cash
         self.orders: dict[str, SimOrder] = {}
@@ -109,7 +118,7 @@ class SimBook(AccountFigures):
             raise OrderError(422, 40010001, "fractional orders must be day orders")
         cid = body.get("client_order_id")
         if cid is None or cid == "":
-            cid = str(uuid.uuid4())
+            cid = self._new_id()
         if not isinstance(cid, str):
             raise OrderError(422, 40010001, "client_order_id must be a string")
         if len(cid) > 128:
@@ -119,7 +128,7 @@ class SimBook(AccountFigures):
         if order_class not in ("simple", "bracket", "oco", "oto", ""):
             raise OrderError(422, 40010001, f"invalid order_class: {order_class!r}")
         order = SimOrder(
-            id=str(uuid.uuid4()),
+            id=self._new_id(),
             client_order_id=cid,
             symbol=symbol.upper(),
             side=str(side),
@@ -192,8 +201,8 @@ class SimBook(AccountFigures):
         stop: Decimal | None = None,
     ) -> SimOrder:
         return SimOrder(
-            id=str(uuid.uuid4()),
-            client_order_id=str(uuid.uuid4()),
+            id=self._new_id(),
+            client_order_id=self._new_id(),
             symbol=parent.symbol,
             side=side,
             type=otype,
@@ -312,8 +321,8 @@ class SimBook(AccountFigures):
         if isinstance(cid, str) and cid in self.orders_by_client_id:
             raise OrderError(422, 40010001, "client_order_id must be unique")
         new = SimOrder(
-            id=str(uuid.uuid4()),
-            client_order_id=cid if isinstance(cid, str) and cid else str(uuid.uuid4()),
+            id=self._new_id(),
+            client_order_id=cid if isinstance(cid, str) and cid else self._new_id(),
             symbol=old.symbol,
             side=old.side,
             type=old.type,
@@ -442,7 +451,7 @@ class SimBook(AccountFigures):
 
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal) -> list[Execution]:
         at = self._fill_time()
-        execution_id = str(uuid.uuid4())
+        execution_id = self._new_id()
         prev = order.filled_qty
         order.filled_qty = prev + qty
         order.filled_avg_price = (

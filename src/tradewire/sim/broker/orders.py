@@ -3,7 +3,9 @@ body must pass; plain data, shared by the matching engine, the account and the s
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -31,8 +33,31 @@ class OrderError(Exception):
         self.extra = extra
 
 
-def now() -> datetime:
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _wall_clock
+
+
+def now() -> datetime:
+    """The broker's time: the wall clock, or a backtest's simulated clock (:func:`use_clock`)."""
+    return _clock()
+
+
+@contextlib.contextmanager
+def use_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Run the paper broker on ``clock`` (a backtest's simulated time) inside the block.
+
+    Module-wide rather than per book: every order, execution and fill record stamps itself
+    through :func:`now`, and a backtest runs one book in one thread.
+    """
+    global _clock
+    previous, _clock = _clock, clock
+    try:
+        yield
+    finally:
+        _clock = previous
 
 
 @dataclass(slots=True)
