@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from tradewire.sim.sources import symbols_for
-from tradewire.sim.venue import VenueConfig, VenueSimulator
+from tradewire.sim.venue import VenueConfig, VenueSimulator, is_recording
 from tradewire.tuning.busy_poll import BusyPoller
 
 log = logging.getLogger("tradewire.sim")
@@ -52,7 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         default=None,
-        help="Polygon flat file (trades or quotes CSV/CSV.gz) to replay instead; repeatable",
+        help="Polygon flat file (trades or quotes CSV/CSV.gz) or `tradewire record` recording "
+        "(folder or .twr) to replay instead; repeatable",
     )
     parser.add_argument(
         "--speed", type=float, default=1.0, help="replay speed multiplier; 0 = as fast as possible"
@@ -217,9 +218,12 @@ async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    missing = [str(p) for p in args.replay or [] if not Path(p).is_file()]
+    missing = [str(p) for p in args.replay or [] if not (p.is_file() or is_recording(p))]
     if missing:
-        print(f"tradewire sim: error: --replay: no such file: {missing[0]}", file=sys.stderr)
+        print(
+            f"tradewire sim: error: --replay: no such flat file or recording: {missing[0]}",
+            file=sys.stderr,
+        )
         return 2
     config = venue_config(args)
     try:

@@ -391,40 +391,63 @@ def merge_flat_files(paths: Iterable[Path]) -> Iterator[tuple[int, Event]]:
     return heapq.merge(*(read_flat_file(p) for p in paths), key=lambda pair: pair[0])
 
 
+REPLAY_BATCH_MAX = 500  # events per frame at most, when many share a millisecond
+
+
+def flat_batches(
+    events: Iterable[tuple[int, Event]], *, batch_max: int = REPLAY_BATCH_MAX
+) -> Iterator[tuple[int, list[Event]]]:
+    """``(ns of the first event, events)`` frames: events sharing a millisecond go out in one
+    frame, as the real feed batches them. ``tradewire backtest`` batches flat files the same
+    way, so a strategy sees the same frames in a backtest as over the simulator's wire.
+    """
+    batch: list[Event] = []
+    clock = ms = 0
+    for ns, event in events:
+        if batch and (ns // 1_000_000 != ms or len(batch) >= batch_max):
+            yield clock, batch
+            batch = []
+        if not batch:
+            clock, ms = ns, ns // 1_000_000
+        batch.append(event)
+    if batch:
+        yield clock, batch
+
+
 async def replay(
     publish: Publisher,
     events: Iterable[tuple[int, Event]],
     *,
     speed: float = 1.0,
-    batch_max: int = 500,
+    batch_max: int = REPLAY_BATCH_MAX,
 ) -> int:
-    """Publish recorded events at ``speed`` × the recorded pace; ``speed <= 0`` = as fast as possible.
+    """Publish recorded events at ``speed`` × the recorded pace; ``speed <= 0`` = as fast as possible."""
+    return await replay_batches(publish, flat_batches(events, batch_max=batch_max), speed=speed)
 
-    Events sharing a millisecond go out in one frame, as the real feed batches them.
+
+async def replay_batches(
+    publish: Publisher, batches: Iterable[tuple[int, list[Event]]], *, speed: float = 1.0
+) -> int:
+    """Publish ``(ns, events)`` frames at ``speed`` × their pace; ``speed <= 0`` = at once.
+
+    Each frame leaves when the replay clock reaches its time, so the gaps between frames are
+    the recorded ones (divided by ``speed``). Returns the number of events published.
     """
     loop = asyncio.get_running_loop()
     wall0: float | None = None
     ts0 = 0
-    pending: list[Event] = []
-    pending_ms: int | None = None
-    sent = 0
-    for ns, event in events:
-        ms = ns // 1_000_000
-        if pending and (ms != pending_ms or len(pending) >= batch_max):
-            publish(pending)
-            sent += len(pending)
-            pending = []
+    sent = unyielded = 0
+    for ns, events in batches:
         if speed > 0:
             if wall0 is None:
                 wall0, ts0 = loop.time(), ns
             delay = wall0 + (ns - ts0) / 1e9 / speed - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-        elif sent and sent % (batch_max * 20) == 0:
+        elif unyielded >= 10_000:
+            unyielded = 0
             await asyncio.sleep(0)  # as fast as possible, but let the server write
-        pending.append(event)
-        pending_ms = ms
-    if pending:
-        publish(pending)
-        sent += len(pending)
+        publish(events)
+        sent += len(events)
+        unyielded += len(events)
     return sent

@@ -1,24 +1,74 @@
 """The venue simulator as one object: market state, feed, broker and a data source.
 
-``tradewire sim`` runs this in its own process; tests run it on their own loop.
+``tradewire sim`` runs this in its own process; tests run it on their own loop. Replay reads
+Polygon flat files and ``tradewire record`` recordings (here, not in ``sources``, because a
+recording is read with the recorder's reader).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
+from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
+from tradewire.record.reader import iter_frames, segment_files
 from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.sim.market import MarketState
-from tradewire.sim.sources import SyntheticMarket, merge_flat_files, replay, run_synthetic
+from tradewire.sim.sources import (
+    Event,
+    SyntheticMarket,
+    flat_batches,
+    merge_flat_files,
+    replay_batches,
+    run_synthetic,
+)
 from tradewire.sim.triggers import TRIGGER_SYMBOL, TriggerLog, run_triggers
 
 log = logging.getLogger(__name__)
+
+
+def is_recording(path: Path) -> bool:
+    """A ``tradewire record`` folder or one of its ``.twr`` segments (else: a flat file)."""
+    if path.is_dir():
+        return (path / MANIFEST_NAME).exists() or bool(segment_files(path))
+    return path.suffix == SEGMENT_SUFFIX
+
+
+def read_recording(path: Path) -> Iterator[tuple[int, list[Event]]]:
+    """``(recv_ns, market events)`` per recorded frame, keeping the recorded framing.
+
+    Status messages are dropped: they belonged to the recorder's session, and the
+    simulator speaks its own to each client.
+    """
+    for recv_ns, frame in iter_frames(path):
+        try:
+            items = msgspec.json.decode(frame)
+        except msgspec.DecodeError:
+            log.warning("%s: skipped a recorded frame that is not JSON", path)
+            continue
+        if not isinstance(items, list):
+            continue
+        events = [e for e in items if isinstance(e, dict) and e.get("ev", "status") != "status"]
+        if events:
+            yield recv_ns, events
+
+
+def replay_sources(paths: Iterable[Path]) -> Iterator[tuple[int, list[Event]]]:
+    """The frames of flat files (merged, then batched) and recordings, in time order."""
+    paths = list(paths)
+    streams = [read_recording(p) for p in paths if is_recording(p)]
+    flat = [p for p in paths if not is_recording(p)]
+    if flat:
+        streams.insert(0, flat_batches(merge_flat_files(flat)))
+    return heapq.merge(*streams, key=lambda batch: batch[0])
 
 
 @dataclass(slots=True)
@@ -34,7 +84,7 @@ class VenueConfig:
     rate: float = 1_000.0
     tick_s: float = 0.001
     seed: int = 7
-    replay_files: Sequence[Path] = field(default_factory=list)
+    replay_files: Sequence[Path] = field(default_factory=list)  # flat files, recordings
     speed: float = 1.0
     duration_s: float = 0.0
     auth_timeout_s: float = 10.0
@@ -109,7 +159,8 @@ class VenueSimulator:
     def start_source(self) -> asyncio.Task[int]:
         cfg = self.config
         if cfg.replay_files:
-            coro = replay(self.feed.publish, merge_flat_files(cfg.replay_files), speed=cfg.speed)
+            batches = replay_sources(cfg.replay_files)
+            coro = replay_batches(self.feed.publish, batches, speed=cfg.speed)
         else:
             synthetic = SyntheticMarket(list(cfg.symbols), seed=cfg.seed)
             coro = run_synthetic(

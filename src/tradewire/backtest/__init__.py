@@ -1,0 +1,1 @@
+"""``tradewire backtest``: strategies fed recorded or vendor market data on a simulated clock."""
