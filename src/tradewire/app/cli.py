@@ -1,4 +1,4 @@
-"""``tradewire`` command line: run | sim | bench | kill | doctor | journal.
+"""``tradewire`` command line: run | sim | record | backtest | bench | kill | doctor | journal.
 
 Each subcommand lives in the module that owns it and exposes ``configure(parser)`` and
 ``main(args) -> int``; this file only routes, so ``tradewire --help`` stays cheap.
@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "record": ("tradewire.record.cli", "capture a Polygon feed to disk for replay and backtest"),
     "kill": ("tradewire.app.kill", "engage the kill switch of a running engine"),
+    "backtest": (
+        "tradewire.app.backtest",
+        "run a strategy on a recording or Polygon flat files, on simulated time",
+    ),
     "doctor": ("tradewire.doctor.cli", "audit this host for low-latency trading"),
     "journal": (
         "tradewire.engine.journal_audit",
