@@ -27,6 +27,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--order-path", action="store_true", help="only the order round-trip benchmark"
     )
+    parser.add_argument(
+        "--backtest",
+        action="store_true",
+        help="only backtest events/s: ours (no-op and sample strategy) beside NautilusTrader's",
+    )
+    parser.add_argument(
+        "--nautilus-python",
+        default=None,
+        help="a Python with nautilus-trader installed, for --backtest (or $TRADEWIRE_NAUTILUS_PYTHON)",
+    )
     parser.add_argument("--all", action="store_true", help="tick-to-trade and both of the above")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (smoke runs)")
     parser.add_argument("--json", type=Path, default=None, help="write all results as JSON here")
@@ -75,7 +85,7 @@ def _skipped_line(args: argparse.Namespace, contenders: list[str]) -> tuple[str 
     """
     from tradewire.bench import extras, http_order_path, throughput, tick_to_trade
 
-    only_components = args.throughput or args.order_path
+    only_components = args.throughput or args.order_path or args.backtest
     what: list[str] = []
     modules: list[str] = []
     t2t_left = True
@@ -123,7 +133,7 @@ def main(args: argparse.Namespace) -> int:
         print(skipped_line, file=sys.stderr, flush=True)
     if not t2t_left:
         return 2  # only contenders that cannot run were asked for: nothing to measure
-    only_components = args.throughput or args.order_path
+    only_components = args.throughput or args.order_path or args.backtest
     results: dict[str, Any] = {}
     if args.all or not only_components:
         t2t = tick_to_trade.run(scenario, contenders, keep_dir=args.keep_dir)
@@ -149,6 +159,14 @@ def main(args: argparse.Namespace) -> int:
         servers = ("fixed",) if args.quick else ("fixed", "sim")
         results["order_path"] = http_order_path.run(count, warmup, servers)
         print(http_order_path.report(results["order_path"]), flush=True)
+    if args.all or args.backtest:
+        from tradewire.bench import backtest
+
+        rows = 30_000 if args.quick else 300_000
+        results["backtest"] = backtest.run(
+            rows=rows, rounds=1 if args.quick else 3, nautilus_python=args.nautilus_python
+        )
+        print(backtest.report(results["backtest"]), flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0
