@@ -59,6 +59,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=1.0, help="replay speed multiplier; 0 = as fast as possible"
     )
     parser.add_argument(
+        "--replay-wait-for",
+        default=None,
+        metavar="CHANNEL",
+        help="start the replay when a client subscribes to CHANNEL (e.g. Q.AAPL)",
+    )
+    parser.add_argument(
         "--max-connections", type=int, default=1, help="feed connections allowed per key"
     )
     parser.add_argument(
@@ -181,6 +187,7 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         seed=args.seed,
         replay_files=list(args.replay or []),
         speed=args.speed,
+        replay_wait_for=args.replay_wait_for,
         duration_s=args.duration,
         broker_port=args.broker_port,
         alpaca_key=args.alpaca_key,

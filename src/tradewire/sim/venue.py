@@ -86,6 +86,9 @@ class VenueConfig:
     seed: int = 7
     replay_files: Sequence[Path] = field(default_factory=list)  # flat files, recordings
     speed: float = 1.0
+    # Hold the replay until a client subscribes to this channel (e.g. "Q.AAPL"): a client
+    # that connects after the simulator is ready still sees the recording from its start.
+    replay_wait_for: str | None = None
     duration_s: float = 0.0
     auth_timeout_s: float = 10.0
     broker_port: int = 0
@@ -160,7 +163,7 @@ class VenueSimulator:
         cfg = self.config
         if cfg.replay_files:
             batches = replay_sources(cfg.replay_files)
-            coro = replay_batches(self.feed.publish, batches, speed=cfg.speed)
+            coro = self._replay_when_subscribed(batches)
         else:
             synthetic = SyntheticMarket(list(cfg.symbols), seed=cfg.seed)
             coro = run_synthetic(
@@ -184,6 +187,12 @@ class VenueSimulator:
                 name="sim-triggers",
             )
         return self.source_task
+
+    async def _replay_when_subscribed(self, batches: Iterable[tuple[int, list[Event]]]) -> int:
+        cfg = self.config
+        if cfg.replay_wait_for:
+            await self.feed.wait_for_subscribers(cfg.replay_wait_for, timeout_s=3600)
+        return await replay_batches(self.feed.publish, batches, speed=cfg.speed)
 
     async def stop(self) -> None:
         if self.trigger_task is not None:
