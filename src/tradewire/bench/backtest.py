@@ -26,18 +26,31 @@ from tradewire.backtest.broker import BacktestBroker
 from tradewire.backtest.data import iter_batches, write_quotes_flat_file
 from tradewire.backtest.latency import parse_latency_model
 from tradewire.backtest.node import BacktestNode
+from tradewire.engine.config import RiskConfig
 from tradewire.engine.journal import Journal
 from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
 
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
 SAMPLE = Path(__file__).parents[3] / "examples" / "mean_reversion.py"
-SAMPLE_PARAMS = {"ema_ticks": 50, "entry_bps": 3, "exit_bps": 3, "order_qty": 10}
+# As backtest_nautilus.py's EMA strategy: no pause after a denial (it never gets one).
+SAMPLE_PARAMS = {"ema_ticks": 50, "entry_bps": 3, "exit_bps": 3, "order_qty": 10, "cooldown_s": 0}
 NAUTILUS_SCRIPT = Path(__file__).with_name("backtest_nautilus.py")
 
 
 class _Noop(Strategy):
     def on_quote(self, quote: Any) -> None:
         return None
+
+
+# Nautilus's engine runs no pre-trade limits: ours are opened wide so both strategies send
+# the orders their logic asks for (the default 20 orders/s denied most of them).
+WIDE_RISK = RiskConfig(
+    max_orders_per_second=1e9,
+    max_open_orders=1_000_000,
+    max_gross_exposure=1e12,
+    max_daily_loss=1e12,
+    max_rejects_in_window=1_000_000,
+)
 
 
 def _ours(batches: list[Any], strategy: Strategy, workdir: Path) -> dict[str, Any]:
@@ -47,6 +60,7 @@ def _ours(batches: list[Any], strategy: Strategy, workdir: Path) -> dict[str, An
         journal=journal,
         broker=BacktestBroker(fill_model="touch", seed=0, starting_cash=Decimal(1_000_000)),
         latency=parse_latency_model("zero"),
+        risk_config=WIDE_RISK,
     )
     t0 = time.perf_counter()
     node.run(batches)
