@@ -191,3 +191,25 @@ def test_run_refuses_a_corrupt_journal_in_one_line_and_leaves_it_untouched(flipp
     assert "tradewire journal repair" in lines[0]
     assert "Traceback" not in run.stderr
     assert path.read_bytes() == before
+
+
+def test_verify_replays_the_records_and_names_a_malformed_one(tmp_path):
+    # The checksums are right; the contents are not an order the engine can rebuild.
+    from tradewire.engine.journal import Journal
+
+    path = tmp_path / "j.twj"
+    journal = Journal(path, fsync="never")
+    journal.append("intent", "c-1", {"symbol": "AAPL", "side": "buy", "qty": 1, "limit": 10.0})
+    journal.append("intent", "c-2", {"symbol": "AAPL", "side": "buy"})  # no qty
+    journal.close()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewire", "journal", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "record 2 is malformed" in done.stdout
+    assert "Traceback" not in done.stderr

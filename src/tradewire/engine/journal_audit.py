@@ -21,7 +21,9 @@ from typing import Any
 
 import msgspec
 
+from tradewire.engine.codec import replay
 from tradewire.engine.journal import MAGIC, Damage, Scan, salvage, scan
+from tradewire.errors import JournalMalformed
 
 
 class BadInput(Exception):
@@ -66,11 +68,18 @@ def main(args: argparse.Namespace) -> int:
         data = _read(args.path)
         result = scan(data)
         if args.action == "verify":
-            if result.damage is None:
-                print(f"{args.path}: intact, {len(result.records)} records, {len(data)} bytes")
-                return 0
-            print(f"{args.path}: {_where(result.damage)}")
-            return 2
+            if result.damage is not None:
+                print(f"{args.path}: {_where(result.damage)}")
+                return 2
+            try:
+                # Checksums prove the bytes are the ones written; the replay proves they
+                # are orders the engine can rebuild (what `run` will do at start).
+                replay(result.records, source=str(args.path))
+            except JournalMalformed as exc:
+                print(f"{args.path}: record {exc.record} is malformed: {exc.problem}")
+                return 2
+            print(f"{args.path}: intact, {len(result.records)} records, {len(data)} bytes")
+            return 0
         for line in _show(result) if args.action == "show" else _export(result):
             print(line)
         if result.damage is not None:
