@@ -1,0 +1,223 @@
+"""ShmBus over real shared memory, with workers in real processes where isolation matters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from tradewire.bus.shm import SHM_ROOT, ShmBus, ShmRing
+from tradewire.errors import TradewireError
+
+# A worker process: joins, says "joined", then either stalls (never reads: blocks on stdin)
+# or echoes every tw.md/tw.upd payload's length back on tw.intent.<worker> until told "stop".
+WORKER = """
+import asyncio, sys
+from tradewire.bus.shm import ShmBus
+
+async def main(name: str, worker: str, mode: str, capacity: int) -> None:
+    bus = ShmBus(name, role="worker", worker=worker, capacity=capacity, max_payload=8192)
+    done = asyncio.Event()
+    def on_msg(subject: str, payload: bytes) -> None:
+        if subject == "tw.ctl" and payload == b"stop":
+            done.set()
+            return
+        ok = payload == bytes([len(payload) % 251]) * len(payload)
+        bus.publish("tw.intent." + worker, f"{subject} {len(payload)} {ok}".encode())
+    bus.subscribe("tw.md", on_msg)
+    bus.subscribe("tw.ctl", on_msg)
+    bus.subscribe("tw.upd." + worker, on_msg)
+    await bus.start()
+    print("joined", flush=True)
+    if mode == "stall":
+        sys.stdin.readline()
+    else:
+        await done.wait()
+    await bus.close()
+
+asyncio.run(main(*sys.argv[1:4], int(sys.argv[4])))
+"""
+
+
+def frame(n: int) -> bytes:
+    """A payload the worker can check: every byte is the length mod 251."""
+    return bytes([n % 251]) * n
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[ShmBus]:
+    bus = ShmBus(f"t{uuid.uuid4().hex[:10]}", role="gateway", capacity=4, max_payload=8192)
+    await bus.start()
+    yield bus
+    await bus.close()
+
+
+async def spawn(bus: ShmBus, worker: str, mode: str = "echo") -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WORKER,
+        bus.name,
+        worker,
+        mode,
+        "4",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    assert line == b"joined\n"
+    return proc
+
+
+async def finish(proc: asyncio.subprocess.Process) -> None:
+    if proc.stdin is not None:
+        proc.stdin.write(b"\n")
+        proc.stdin.close()
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+def replies(bus: ShmBus, worker: str) -> list[str]:
+    got: list[str] = []
+    bus.subscribe(f"tw.intent.{worker}", lambda _s, p: got.append(p.decode()))
+    return got
+
+
+@pytest.mark.timeout(60)
+def test_ring_wraps_preserves_order_and_refuses_when_full() -> None:
+    fd = os.memfd_create("tw-test-ring")
+    writer, reader = ShmRing(fd, 4096, create=True), ShmRing(fd, 4096, create=False)
+    os.close(fd)
+    sent: list[tuple[str, bytes]] = []
+    got: list[tuple[str, bytes]] = []
+    for i in range(500):
+        msg = (f"s.{i % 7}", frame(i * 13 % 1000))
+        assert writer.put(msg[0].encode(), msg[1])
+        sent.append(msg)
+        if i % 2 == 1:
+            reader.drain(got)
+    reader.drain(got)
+    assert got == sent
+    while writer.put(b"x", frame(1000)):
+        pass
+    assert reader.drain(got) == 3  # 4096 / 1008-byte records; the 4th did not fit
+    writer.close()
+    reader.close()
+
+
+@pytest.mark.timeout(60)
+async def test_round_trip_in_one_process(gateway: ShmBus, until: Callable[..., Any]) -> None:
+    worker = ShmBus(gateway.name, role="worker", worker="w1", capacity=4, max_payload=8192)
+    at_worker: list[tuple[str, bytes]] = []
+    at_gateway: list[tuple[str, bytes]] = []
+    worker.subscribe("tw.>", lambda s, p: at_worker.append((s, p)))
+    gateway.subscribe("tw.intent.w1", lambda s, p: at_gateway.append((s, p)))
+    await worker.start()
+    assert gateway.workers == ["w1"]
+    gateway.publish("tw.md", frame(4096))
+    gateway.publish("tw.upd.w1", b"only-w1")
+    gateway.publish("tw.upd.nobody", b"lost")
+    worker.publish("tw.intent.w1", b"buy")
+    await until(lambda: len(at_worker) == 2 and len(at_gateway) == 1)
+    assert at_worker == [("tw.md", frame(4096)), ("tw.upd.w1", b"only-w1")]
+    assert at_gateway == [("tw.intent.w1", b"buy")]
+    assert gateway.dropped == worker.dropped == 0
+    await worker.close()
+    await until(lambda: gateway.workers == [])
+
+
+@pytest.mark.timeout(60)
+async def test_busy_poll_round_trip(gateway: ShmBus, until: Callable[..., Any]) -> None:
+    worker = ShmBus(gateway.name, role="worker", worker="bp", busy_poll=True, max_payload=8192)
+    got: list[bytes] = []
+    worker.subscribe("tw.md", lambda _s, p: got.append(p))
+    await worker.start()
+    for i in range(100):
+        gateway.publish("tw.md", frame(i))
+    await until(lambda: len(got) == 100)
+    assert got == [frame(i) for i in range(100)]
+    await worker.close()
+
+
+@pytest.mark.timeout(60)
+async def test_gateway_to_worker_process_4k(gateway: ShmBus, until: Callable[..., Any]) -> None:
+    got = replies(gateway, "p1")
+    proc = await spawn(gateway, "p1")
+    gateway.publish("tw.md", frame(4096))
+    gateway.publish("tw.upd.p1", frame(100))
+    await until(lambda: len(got) == 2, timeout_s=30)
+    assert got == ["tw.md 4096 True", "tw.upd.p1 100 True"]
+    gateway.publish("tw.ctl", b"stop")
+    await finish(proc)
+    await until(lambda: gateway.workers == [], timeout_s=30)
+
+
+@pytest.mark.timeout(60)
+async def test_stalled_worker_drops_only_its_own(
+    gateway: ShmBus, until: Callable[..., Any]
+) -> None:
+    stalled = await spawn(gateway, "slow", mode="stall")
+    got = replies(gateway, "fast")
+    fast = await spawn(gateway, "fast")
+    for i in range(200):
+        gateway.publish("tw.md", frame(4000 + i))  # returns at once although "slow" is full
+        await until(lambda i=i: len(got) == i + 1, timeout_s=30)
+    drops = gateway.dropped_by_worker
+    assert drops["fast"] == 0
+    assert drops["slow"] > 150  # a 32 KiB ring holds 7 of these frames
+    assert gateway.dropped == drops["slow"]
+    assert got == [f"tw.md {4000 + i} True" for i in range(200)]
+    gateway.publish("tw.ctl", b"stop")
+    await finish(fast)
+    await finish(stalled)
+
+
+@pytest.mark.timeout(60)
+async def test_late_joiner_receives_what_follows(
+    gateway: ShmBus, until: Callable[..., Any]
+) -> None:
+    gateway.publish("tw.md", frame(10))  # nobody there: nothing to deliver, nothing dropped
+    got = replies(gateway, "late")
+    proc = await spawn(gateway, "late")
+    assert gateway.workers == ["late"]
+    gateway.publish("tw.md", frame(20))
+    await until(lambda: len(got) == 1, timeout_s=30)
+    assert got == ["tw.md 20 True"]
+    assert gateway.dropped == 0
+    gateway.publish("tw.ctl", b"stop")
+    await finish(proc)
+
+
+@pytest.mark.timeout(60)
+async def test_close_leaves_nothing_in_dev_shm(until: Callable[..., Any]) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}"
+    gateway = ShmBus(name, role="gateway")
+    await gateway.start()
+    worker = ShmBus(name, role="worker", worker="w")
+    await worker.start()
+    assert (SHM_ROOT / f"tradewire-{name}").is_dir()
+    await worker.close()
+    await until(lambda: gateway.workers == [])
+    await gateway.close()
+    await gateway.close()  # idempotent
+    assert not [p for p in os.listdir(SHM_ROOT) if name in p]
+
+
+@pytest.mark.timeout(60)
+async def test_worker_without_gateway_and_duplicate_names_fail(gateway: ShmBus) -> None:
+    with pytest.raises(TradewireError):
+        await ShmBus(f"t{uuid.uuid4().hex[:10]}", role="worker", worker="w").start()
+    first = ShmBus(gateway.name, role="worker", worker="dup")
+    await first.start()
+    with pytest.raises(TradewireError):
+        await ShmBus(gateway.name, role="worker", worker="dup").start()
+    with pytest.raises(TradewireError):
+        await ShmBus(gateway.name, role="gateway").start()
+    await first.close()
+    assert json.dumps(gateway.dropped_by_worker)
