@@ -55,6 +55,8 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
         )
     if s.note:
         lines.append(Text(s.note, overflow="fold"))
+    for name, w in s.workers.items():
+        lines.append(Text(_worker_line(name, w), overflow="fold"))
     used = sum(_rows(line, width) for line in lines)
     lat = Table(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), title_justify="left"
@@ -87,6 +89,15 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     if s.latency_us:
         parts.append(lat)
     return Group(*parts)
+
+
+def _worker_line(name: str, w: dict[str, object]) -> str:
+    p50 = w.get("latency_p50_us")
+    return (
+        f"worker {name} {'up' if w.get('alive') else 'GONE'} · events {w.get('events', 0):,} · "
+        f"gaps {w.get('gaps', 0)} · dropped {w.get('dropped', 0)} · intents {w.get('intents', 0)}"
+        + (f" · gw→worker p50 {p50:,.0f} µs" if isinstance(p50, float) else "")
+    )
 
 
 def _rows(line: Text | Table, width: int) -> int:
@@ -157,6 +168,7 @@ def summary(s: NodeSnapshot) -> str:
     lines.extend(f"  strategy {name}: {why}" for name, why in s.strategies.items())
     if s.strategy_errors:
         lines.append(f"  strategy callback errors: {s.strategy_errors:,}")
+    lines.extend(f"  {_worker_line(name, w)}" for name, w in s.workers.items())
     lines.extend(
         f"  latency {stage}: p50 {p50:,.1f} µs, p99 {p99:,.1f} µs ({n:,} samples)"
         for stage, (p50, p99, n) in s.latency_us.items()

@@ -360,7 +360,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
             if etype is Quote:
                 assert isinstance(ev, Quote)
                 routes = self._quote_routes.get(ev.symbol)
-                if routes:
+                if routes is not None:
                     # Only subscribed symbols: a hostile feed's millions of others must not
                     # grow the dict; a non-finite mid is no reference price.
                     mid = ev.price
@@ -376,7 +376,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
                         self._guard(strategy.on_quote, ev, strategy)
             elif etype is Trade:
                 routes = self._trade_routes.get(ev.symbol)
-                if routes:
+                if routes is not None:
                     if self._trade_reference:
                         price = ev.price  # type: ignore[union-attr]
                         if 0.0 < price < _INF:
@@ -546,6 +546,25 @@ class TradingNode(OrderOutcomes, StrategyHost):
         self._sync_scheduled = False
         self.journal.sync()
 
+    @property
+    def own_symbols(self) -> frozenset[str]:
+        """The symbols of the node's own strategies (a gateway never unsubscribes them)."""
+        return frozenset(s for strategy in self.strategies for s in strategy.symbols)
+
+    def track(self, symbols: list[str]) -> None:
+        """Keep reference prices for ``symbols`` with no strategy of this node on them: a
+        gateway's workers trade them, and risk needs their mid."""
+        for sym in symbols:
+            for routes in (self._quote_routes, self._trade_routes, self._bar_routes):
+                routes.setdefault(sym, [])
+
+    def spawn_subscribe(self, channels: list[str]) -> None:
+        self.track(sorted({ch.partition(".")[2] for ch in channels}))
+        self._spawn(self.feed.subscribe(channels))
+
+    def spawn_unsubscribe(self, channels: list[str]) -> None:
+        self._spawn(self.feed.unsubscribe(channels))
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -655,4 +674,5 @@ class TradingNode(OrderOutcomes, StrategyHost):
             note=self.risk.state_reason,
             strategies={name: health.stopped or "running" for name, health in self.health.items()},
             strategy_errors=sum(c.strategy_errors.values()),
+            workers=self.recorder.worker_rows() if self.recorder.worker_rows else {},
         )

@@ -44,6 +44,8 @@ class NodeSnapshot:
     # Each strategy: "running", or why it was stopped; and their callbacks' errors in all.
     strategies: dict[str, str] = field(default_factory=dict)
     strategy_errors: int = 0
+    # A gateway's workers: name -> their counters (Gateway.worker_rows)
+    workers: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def stopped_strategies(self) -> dict[str, str]:

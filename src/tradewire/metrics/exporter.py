@@ -120,6 +120,8 @@ class RecorderCollector(Collector):
         reconnects.add_metric(["polygon"], c.feed_reconnects)
         reconnects.add_metric(["alpaca_stream"], c.stream_reconnects)
         yield reconnects
+        if rec.worker_rows is not None:
+            yield from _worker_families(rec.worker_rows())
         for gauge_name, gauge_value in sorted(rec.gauges.items()):
             yield GaugeMetricFamily(gauge_name, gauge_name.replace("_", " "), value=gauge_value)
 
@@ -157,3 +159,31 @@ class MetricsExporter:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/metrics"
+
+
+def _worker_families(rows: dict[str, dict[str, Any]]) -> Iterator[Any]:
+    """A gateway's workers, one labelled series each (their own counters, from their hellos)."""
+    for key, name, help_text in (
+        ("events", "tradewire_worker_events", "Market events delivered to the worker"),
+        ("gaps", "tradewire_worker_gaps", "Market frames the worker missed (sequence gaps)"),
+        ("dropped", "tradewire_worker_dropped", "Messages dropped on the way to the worker"),
+        ("intents", "tradewire_worker_intents", "Order intents the gateway took from the worker"),
+    ):
+        family = CounterMetricFamily(name, help_text, labels=["worker"])
+        for worker, row in rows.items():
+            family.add_metric([worker], float(row[key]))
+        yield family
+    latency = GaugeMetricFamily(
+        "tradewire_worker_latency_p50_microseconds",
+        "Gateway send to worker receive, p50 of the worker's last interval",
+        labels=["worker"],
+    )
+    alive = GaugeMetricFamily(
+        "tradewire_worker_up", "1 while the worker says hello", labels=["worker"]
+    )
+    for worker, row in rows.items():
+        if row["latency_p50_us"] is not None:
+            latency.add_metric([worker], float(row["latency_p50_us"]))
+        alive.add_metric([worker], 1.0 if row["alive"] else 0.0)
+    yield latency
+    yield alive

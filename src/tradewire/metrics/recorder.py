@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import array
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -129,10 +131,14 @@ class Recorder:
         "callback_to_order_written",
         "frame_to_order_written",
         "order_round_trip",
+        # gateway: a worker's intent sent (worker clock) -> its order written (gateway clock)
+        "worker_to_order_written",
     )
 
     def __init__(self, *, ring_size: int = 1 << 16) -> None:
         self.stages = {name: Stage(name, ring_size=ring_size) for name in self.STAGES}
+        # A gateway's per-worker counters (name -> figures), read by the exporter and panel.
+        self.worker_rows: Callable[[], dict[str, dict[str, Any]]] | None = None
         self.counters = Counters()
         self.market_data_rate = 0.0
         self.gauges: dict[str, float] = {}

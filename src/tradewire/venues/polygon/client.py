@@ -103,6 +103,7 @@ class PolygonClient:
         self._routes: dict[tuple[str, str], list[Handler]] = {}
         self._route_cache: dict[tuple[str, str], tuple[Handler, ...]] = {}
         self._sinks: list[FrameSink] = []
+        self.raw_sink: Callable[[memoryview, int], None] | None = None
         self._async_queue: asyncio.Queue[Awaitable[None]] | None = None
         self._async_task: asyncio.Task[None] | None = None
         self._ws = ReconnectingWebSocket(
@@ -318,6 +319,9 @@ class PolygonClient:
             sink(events, recv_ns)
         if self._routes:
             self._dispatch(events)
+        raw = self.raw_sink
+        if raw is not None:  # a gateway forwards the frame as received, after its own use
+            raw(payload, recv_ns)
 
     def _dispatch(self, events: list[MarketEvent]) -> None:
         cache = self._route_cache

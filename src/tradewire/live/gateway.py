@@ -1,0 +1,349 @@
+"""The gateway: one feed, one broker account, many strategy processes.
+
+It wraps a :class:`~tradewire.live.node.TradingNode` (the feed, the REST pool, the
+trade_updates stream, account-wide risk, the journal, the kill switch) and puts workers in
+front of it. Each worker is represented inside the node by a :class:`WorkerProxy`, a
+``Strategy`` that receives no market callbacks, so a worker's intent goes through exactly
+the inline path: ``node.submit`` checks it against the whole account's risk, journals it and
+writes it; its fills come back through the ledger to the proxy's ``on_order_update``, which
+forwards them to that worker alone, numbered.
+
+Market data: every frame the feed delivers, once the gateway's own strategies have run, is
+published as received (no re-encoding) to every bus — only while some worker is connected.
+The feed subscribes to a symbol when the first worker asks for it and unsubscribes when
+the last one leaves. A worker that stops saying hello is gone after ``worker_timeout_s``:
+its open orders are cancelled (``cancel_on_worker_exit``), its positions stay in the book.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import msgspec
+
+from tradewire.bus import protocol as p
+from tradewire.bus.base import Bus
+from tradewire.engine.strategy import OrderUpdate, Strategy
+from tradewire.engine.strategy_health import StrategyHealth
+from tradewire.live.node import TradingNode
+from tradewire.live.timers import Every
+
+log = logging.getLogger("tradewire.gateway")
+
+
+class WorkerProxy(Strategy):
+    """A worker, as the node sees it: the owner of its orders."""
+
+    def __init__(self, gateway: Gateway, worker: str, symbols: list[str]) -> None:
+        super().__init__(symbols=symbols, name=f"worker:{worker}")
+        self.gateway = gateway
+        self.worker = worker
+
+    def on_order_update(self, update: OrderUpdate) -> None:
+        self.gateway.forward(self.worker, update)
+
+
+@dataclass
+class WorkerLink:
+    name: str
+    instance: str
+    symbols: list[str]
+    bus: Bus
+    proxy: WorkerProxy
+    last_seen: float
+    update_seq: int = 0
+    alive: bool = True
+    intents: int = 0
+    acks: dict[str, p.Ack] = field(default_factory=dict)
+    report: p.Hello | None = None  # its last hello: its own counters
+    told_dropped: int = 0
+
+
+class Gateway:
+    def __init__(
+        self,
+        node: TradingNode,
+        buses: list[Bus],
+        *,
+        cancel_on_worker_exit: bool = True,
+        worker_timeout_s: float = 3.0,
+        heartbeat_s: float = 1.0,
+    ) -> None:
+        self.node = node
+        self.buses = buses
+        self.cancel_on_worker_exit = cancel_on_worker_exit
+        self.worker_timeout_s = worker_timeout_s
+        self.heartbeat_s = heartbeat_s
+        self.instance = base64.b32encode(os.urandom(5)).decode().lower()
+        self.workers: dict[str, WorkerLink] = {}
+        self.md_seq = 0
+        self.halted: str | None = None
+        self.refused = 0
+        self.duplicates = 0  # intents resent with an id already answered
+        self._wanted: dict[str, int] = {}  # symbol -> workers that want it
+        self._timer: Every | None = None
+
+    def __repr__(self) -> str:
+        return f"Gateway(workers={sorted(self.workers)}, buses={len(self.buses)})"
+
+    async def start(self) -> None:
+        for bus in self.buses:
+            bus.subscribe(p.HELLO, partial(self._on_hello, bus))
+            bus.subscribe("tw.intent.>", partial(self._on_intent, bus))
+            await bus.start()
+        self.node.feed.raw_sink = self._on_frame
+        self.node.recorder.worker_rows = self.worker_rows
+        self._timer = Every(asyncio.get_running_loop(), self.heartbeat_s, self._tick)
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.node.feed.raw_sink = None
+        for bus in self.buses:
+            await bus.close()
+
+    # -- market data out -------------------------------------------------------------------
+
+    def _on_frame(self, payload: memoryview, recv_ns: int) -> None:
+        if not self.workers:
+            return
+        self.md_seq += 1
+        message = p.encode_md(self.md_seq, time.time_ns(), payload)
+        for bus in self.buses:
+            bus.publish(p.MD, message)
+
+    # -- workers in ------------------------------------------------------------------------
+
+    def _on_hello(self, bus: Bus, subject: str, payload: bytes) -> None:
+        msg = self._decode(payload)
+        if isinstance(msg, p.Bye):
+            link = self.workers.get(msg.worker)
+            if link is not None and link.instance == msg.instance:
+                self._gone(link, "said goodbye")
+            return
+        if not isinstance(msg, p.Hello):
+            return
+        link = self.workers.get(msg.worker)
+        now = time.monotonic()
+        if link is not None and link.instance == msg.instance and link.alive:
+            link.last_seen = now
+            link.report = msg
+            return
+        if link is None:
+            proxy = WorkerProxy(self, msg.worker, list(msg.symbols))
+            proxy.bind(self.node)
+            self.node.health.setdefault(proxy.name, StrategyHealth(0))
+            link = WorkerLink(msg.worker, msg.instance, list(msg.symbols), bus, proxy, now)
+            self.workers[msg.worker] = link
+        else:  # the same worker, restarted (or back after a timeout): it gets its state
+            if link.alive:
+                self._release(link.symbols)
+            link.instance, link.bus, link.last_seen, link.alive = msg.instance, bus, now, True
+            link.symbols = list(msg.symbols)
+        self._want(link.symbols)
+        log.info("worker %s connected (%s)", msg.worker, ",".join(link.symbols))
+        self._send(link, self._welcome(link))
+
+    def _on_intent(self, bus: Bus, subject: str, payload: bytes) -> None:
+        msg = self._decode(payload)
+        if isinstance(msg, p.Intent):
+            link = self.workers.get(msg.worker)
+            if link is None or subject != p.intent_subject(msg.worker):
+                self.refused += 1
+                return
+            seen = link.acks.get(msg.client_order_id)
+            if seen is not None:  # a resend: the first answer again, never a second order
+                self.duplicates += 1
+                self._send(link, seen)
+                return
+            link.intents += 1
+            ack = self._submit(link, msg)
+            link.acks[msg.client_order_id] = ack
+            self._send(link, ack)
+        elif isinstance(msg, p.CancelIntent):
+            link = self.workers.get(msg.worker)
+            if link is not None and msg.client_order_id in link.acks:
+                self.node.cancel(link.proxy, msg.client_order_id)
+
+    def _submit(self, link: WorkerLink, msg: p.Intent) -> p.Ack:
+        if self.halted is not None:
+            return p.Ack(msg.client_order_id, f"halted: {self.halted}")
+        if msg.symbol not in link.symbols:
+            return p.Ack(msg.client_order_id, f"symbol {msg.symbol} is not one of the worker's")
+        handle = self.node.submit(
+            link.proxy,
+            msg.symbol,
+            msg.side,
+            msg.qty,
+            order_type=msg.order_type,
+            limit_price=msg.limit_price,
+            stop_price=msg.stop_price,
+            time_in_force=msg.time_in_force,
+            extended_hours=msg.extended_hours,
+            client_order_id=msg.client_order_id,
+        )
+        if handle.denied is None and msg.sent_ns:
+            self.node.recorder.stages["worker_to_order_written"].record(
+                max(time.time_ns() - msg.sent_ns, 0)
+            )
+        return p.Ack(msg.client_order_id, handle.denied)
+
+    # -- workers out -----------------------------------------------------------------------
+
+    def forward(self, worker: str, update: OrderUpdate) -> None:
+        link = self.workers.get(worker)
+        if link is None:
+            return
+        link.update_seq += 1
+        h = update.order
+        message = p.Update(
+            link.update_seq,
+            h.client_order_id,
+            update.event,
+            h.status,
+            h.filled_qty,
+            h.filled_avg_price,
+            update.fill_qty,
+            update.fill_price,
+            update.position_qty,
+            h.broker_order_id,
+            h.reject_reason,
+        )
+        self._send(link, message)
+
+    def _send(self, link: WorkerLink, message: p.Message) -> None:
+        link.bus.publish(p.update_subject(link.name), p.encode(message))
+
+    def _welcome(self, link: WorkerLink) -> p.Welcome:
+        node = self.node
+        orders = [
+            p.OrderState(
+                h.client_order_id,
+                h.symbol,
+                h.side,
+                h.qty,
+                h.order_type,
+                h.limit_price,
+                h.status,
+                h.filled_qty,
+            )
+            for h in node.open_orders(link.proxy)
+        ]
+        return p.Welcome(
+            self.instance,
+            link.name,
+            link.update_seq,
+            self.md_seq,
+            orders,
+            self._positions(link),
+            self.halted,
+        )
+
+    def _positions(self, link: WorkerLink) -> list[p.PositionState]:
+        book = self.node.book
+        out = []
+        for sym in link.symbols:
+            pos = book.positions.get(sym)
+            if pos is not None:
+                out.append(
+                    p.PositionState(sym, pos.qty, pos.avg_price, pos.realized, pos.unrealized)
+                )
+        return out
+
+    # -- liveness, heartbeat, kill ---------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        beat = p.encode(p.Heartbeat(self.instance, self.md_seq, self.halted))
+        for bus in self.buses:
+            bus.publish(p.CTL, beat)
+        for link in list(self.workers.values()):
+            if link.alive and now - link.last_seen > self.worker_timeout_s:
+                self._gone(link, f"silent for {self.worker_timeout_s:g}s")
+            elif link.alive:
+                self._send(link, p.State(self._positions(link)))
+                dropped = self._dropped_to(link.name)
+                if dropped > link.told_dropped:  # told, best effort: it may be full still
+                    self._send(link, p.Dropped(dropped - link.told_dropped))
+                    link.told_dropped = dropped
+
+    def _gone(self, link: WorkerLink, why: str) -> None:
+        link.alive = False
+        open_orders = self.node.open_orders(link.proxy)
+        log.warning(
+            "worker %s %s; %s %d open orders",
+            link.name,
+            why,
+            "cancelling" if self.cancel_on_worker_exit else "keeping",
+            len(open_orders),
+        )
+        if self.cancel_on_worker_exit:
+            for handle in open_orders:
+                self.node.cancel(link.proxy, handle.client_order_id)
+        self._release(link.symbols)
+
+    def worker_rows(self) -> dict[str, dict[str, Any]]:
+        """Per worker, for the panel, the summary and the metrics."""
+        rows = {}
+        for name, link in sorted(self.workers.items()):
+            r = link.report
+            rows[name] = {
+                "alive": link.alive,
+                "symbols": link.symbols,
+                "frames": r.frames if r else 0,
+                "events": r.events if r else 0,
+                "gaps": r.gaps if r else 0,
+                "dropped": max(r.dropped if r else 0, self._dropped_to(name)),
+                "intents": link.intents,
+                "latency_p50_us": r.latency_p50_us if r else None,
+            }
+        return rows
+
+    def _dropped_to(self, worker: str) -> int:
+        """Messages the gateway's transports could not deliver to ``worker`` (buffer full)."""
+        return sum(int(getattr(bus, "dropped_by_worker", {}).get(worker, 0)) for bus in self.buses)
+
+    def halt(self, reason: str) -> None:
+        """The kill switch, for workers: they stop sending, and intents in flight are denied."""
+        self.halted = reason
+        halt = p.encode(p.Halt(reason))
+        for bus in self.buses:
+            bus.publish(p.CTL, halt)
+
+    async def kill(self, reason: str, *, flatten: bool) -> dict[str, Any]:
+        self.halt(reason)
+        result: dict[str, Any] = await self.node.kill(reason, flatten=flatten)
+        return result
+
+    def _want(self, symbols: list[str]) -> None:
+        new = [s for s in symbols if self._wanted.get(s, 0) == 0]
+        for s in symbols:
+            self._wanted[s] = self._wanted.get(s, 0) + 1
+        if new:
+            channels = [f"{ch}.{s}" for s in new for ch in ("Q", "T", "AM")]
+            self.node.spawn_subscribe(channels)
+
+    def _release(self, symbols: list[str]) -> None:
+        gone = []
+        for s in symbols:
+            left = self._wanted.get(s, 0) - 1
+            self._wanted[s] = max(left, 0)
+            if left <= 0 and s not in self.node.own_symbols:
+                gone.append(s)
+        if gone:
+            channels = [f"{ch}.{s}" for s in gone for ch in ("Q", "T", "AM")]
+            self.node.spawn_unsubscribe(channels)
+
+    def _decode(self, payload: bytes) -> p.Message | None:
+        try:
+            return p.decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self.refused += 1
+            return None
