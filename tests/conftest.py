@@ -40,6 +40,9 @@ def fixture_bytes() -> FixtureLoader:
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
     # Every async test runs on both loops: uvloop in production, asyncio as the reference.
+    # A test that only drives other processes (marked one_loop) gains nothing from the second.
+    if item.get_closest_marker("one_loop") is not None:
+        return {"uvloop": uvloop.new_event_loop}
     return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 

@@ -301,7 +301,7 @@ def compose() -> dict:
 
 def test_compose_wires_tradewire_prometheus_and_grafana_together():
     services = compose()["services"]
-    assert set(services) == {"tradewire", "prometheus", "grafana"}
+    assert set(services) == {"tradewire", "prometheus", "grafana", "nats"}
     metrics_port = load_config(DOCKER_CONFIG).metrics.port
 
     # tradewire: built here, runs the container config, publishes the metrics port

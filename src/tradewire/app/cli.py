@@ -1,4 +1,5 @@
-"""``tradewire`` command line: run | sim | record | backtest | bench | kill | doctor | journal.
+"""``tradewire`` command line: run | gateway | worker | sim | record | backtest | bench | kill |
+doctor | journal.
 
 Each subcommand lives in the module that owns it and exposes ``configure(parser)`` and
 ``main(args) -> int``; this file only routes, so ``tradewire --help`` stays cheap.
@@ -14,6 +15,11 @@ from collections.abc import Sequence
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("tradewire.app.run", "trade the configured strategies (simulator when no keys)"),
+    "gateway": (
+        "tradewire.app.gateway",
+        "run the engine as a gateway: one feed and account, strategies in worker processes",
+    ),
+    "worker": ("tradewire.app.worker", "run strategies in their own process against a gateway"),
     "sim": ("tradewire.sim.cli", "run the local venue simulator (Polygon feed + Alpaca broker)"),
     "bench": (
         "tradewire.bench.cli",

@@ -25,6 +25,7 @@ from tradewire.configbase import (
     NonNegativeInt,
     Port,
     PositiveFloat,
+    PositiveInt,
     StrictModel,
     describe_validation_error,
     load_dotenv_file,
@@ -110,6 +111,28 @@ class RunConfig(StrictModel):
     strategy_error_window_s: PositiveFloat = 60.0
 
 
+class GatewayConfig(StrictModel):
+    """The buses ``tradewire gateway`` serves workers on (either or both)."""
+
+    shm: str | None = None  # a name: workers connect with shm://NAME
+    nats: str | None = None  # nats://HOST:PORT; the token from nats_token_env
+    nats_token_env: str = "TRADEWIRE_NATS_TOKEN"  # noqa: S105 - a variable name
+    cancel_on_worker_exit: bool = True
+    worker_timeout_s: PositiveFloat = 3.0
+    # Messages buffered per worker (each bus): beyond it, that worker's messages are dropped
+    # (counted, told to it, seen as a sequence gap), and no one else waits.
+    buffer: PositiveInt = 4096
+
+    def urls(self) -> list[str]:
+        return ([f"shm://{self.shm}"] if self.shm else []) + ([self.nats] if self.nats else [])
+
+
+class WorkerConfig(StrictModel):
+    """``tradewire worker --config``: where the gateway is."""
+
+    gateway: str | None = None
+
+
 class AppConfig(StrictModel):
     """Everything ``tradewire run`` needs. Unknown keys anywhere are errors."""
 
@@ -124,6 +147,8 @@ class AppConfig(StrictModel):
     control: ControlConfig = Field(default_factory=ControlConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
     strategies: list[StrategyEntry] = Field(default_factory=list)
 
 

@@ -22,10 +22,12 @@ from typing import Any
 
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
 from tradewire.app.control import ControlServer, resolve_control_token
+from tradewire.app.gateway import start_gateway
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
 from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, JournalCorrupt, TradewireError
+from tradewire.live.gateway import Gateway
 from tradewire.live.node import TradingNode, Venues
 from tradewire.metrics.exporter import MetricsExporter
 from tradewire.sim.cli import non_negative
@@ -88,7 +90,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="WARNING")
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -113,7 +115,11 @@ def main(args: argparse.Namespace) -> int:
             )
             for e in config.strategies
         ]
-        if not strategies:
+        if gateway and not config.gateway.urls():
+            raise ConfigError(
+                f"{project.config}: the gateway serves no bus: set gateway.shm and/or gateway.nats"
+            )
+        if not strategies and not gateway:
             raise ConfigError(
                 f"{project.config}: no strategies configured: add one under 'strategies:'"
             )
@@ -123,13 +129,19 @@ def main(args: argparse.Namespace) -> int:
     try:
         import uvloop
 
-        return uvloop.run(_run(config, creds, mode, strategies, args))
+        return uvloop.run(_run(config, creds, mode, strategies, args, gateway=gateway))
     except KeyboardInterrupt:
         return 130
 
 
 async def _run(
-    config: AppConfig, creds: Any, mode: str, strategies: list[Any], args: argparse.Namespace
+    config: AppConfig,
+    creds: Any,
+    mode: str,
+    strategies: list[Any],
+    args: argparse.Namespace,
+    *,
+    gateway: bool = False,
 ) -> int:
     # 0 means "until Ctrl-C" here as for `tradewire sim` (it used to stop at once).
     duration = (args.duration if args.duration is not None else config.run.duration_s) or None
@@ -224,6 +236,7 @@ async def _run(
         print(f"tradewire run: cannot open the journal {journal}: {exc}", file=sys.stderr)
         return 2
     exporter = control = None
+    gw: Gateway | None = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
     stop = asyncio.Event()
     poller = BusyPoller()
@@ -260,6 +273,8 @@ async def _run(
             else:
                 outcomes.append(Outcome("busy-poll loop", "off"))
         print(_tuning_report(tuning.enabled, outcomes), flush=True)
+        if gateway:
+            gw = await start_gateway(node, config.gateway)
         if config.metrics.enabled:
             port = args.metrics_port if args.metrics_port is not None else config.metrics.port
             if config.metrics.remote:
@@ -284,7 +299,10 @@ async def _run(
             port = args.control_port if args.control_port is not None else config.control.port
 
             async def on_kill(reason: str, flatten: bool) -> dict[str, Any]:
-                return await node.kill(reason, flatten=flatten or config.run.flatten_on_kill)
+                flatten = flatten or config.run.flatten_on_kill
+                if gw is not None:  # every worker stops at once, then the account
+                    return await gw.kill(reason, flatten=flatten)
+                return await node.kill(reason, flatten=flatten)
 
             control = ControlServer(
                 host=config.control.host,
@@ -321,6 +339,8 @@ async def _run(
     finally:
         poller.stop()
         outcome = None
+        if gw is not None:
+            await gw.stop()
         try:
             outcome = await node.stop(
                 cancel_open_orders=config.run.cancel_open_orders_on_stop and started

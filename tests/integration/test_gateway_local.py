@@ -1,0 +1,156 @@
+"""Gateway and workers in one process over the in-process bus, against the venue simulator:
+the protocol's semantics, quickly. The same flows over real transports and processes are in
+tests/integration/test_gateway_processes.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tradewire import Strategy
+from tradewire.bus import protocol as p
+from tradewire.bus.local import LocalBus, LocalHub
+from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.live.gateway import Gateway
+from tradewire.live.node import TradingNode, Venues
+from tradewire.live.worker import WorkerNode
+from tradewire.sim.venue import VenueConfig, VenueSimulator
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def quote(sym: str, bid: float, ask: float) -> dict[str, Any]:
+    return {"ev": "Q", "sym": sym, "bp": bid, "bs": 1, "ap": ask, "as": 1, "t": 1}
+
+
+class BuyOnce(Strategy):
+    """Buys 10 at the ask on the first quote, and rests a far bid; records its updates."""
+
+    def on_start(self) -> None:
+        self.updates: list[str] = []
+        self.orders: list[Any] = []
+
+    def on_quote(self, q: Any) -> None:
+        if not self.orders:
+            self.orders.append(self.buy(q.symbol, 10, limit_price=q.ask_price))
+            self.orders.append(self.buy(q.symbol, 5, limit_price=round(q.bid_price * 0.97, 2)))
+
+    def on_order_update(self, update: Any) -> None:
+        self.updates.append(update.event)
+
+
+@pytest.fixture
+async def venue():
+    async with VenueSimulator(VenueConfig(symbols=("AAPL", "MSFT"))) as v:
+        yield v
+
+
+def gateway_node(venue: Any, tmp_path: Any) -> TradingNode:
+    venues = Venues(
+        "sim",
+        venue.feed_url,
+        venue.broker_url,
+        venue.broker.stream_url,
+        "test-key",
+        "test-key",
+        "test-secret",
+    )
+    return TradingNode(
+        venues,
+        [],
+        risk_config=RiskConfig(price_band_pct=50),
+        journal_config=JournalConfig(fsync="never"),
+        journal_path=tmp_path / "gw.twj",
+    )
+
+
+async def test_a_worker_trades_through_the_gateway_and_gets_its_fills(venue, tmp_path, until):
+    hub = LocalHub()
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [LocalBus(hub)], worker_timeout_s=1.0, heartbeat_s=0.2)
+    await node.start()
+    await gateway.start()
+    strategy = BuyOnce(symbols=["AAPL"])
+    worker = WorkerNode(LocalBus(hub), [strategy], name="alpha", resend_s=0.1, hello_s=0.2)
+    try:
+        await worker.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)  # subscribed on demand
+        venue.feed.publish([quote("AAPL", 99.99, 100.01)])
+        await until(lambda: strategy.orders and strategy.orders[0].status == "filled")
+
+        # the gateway's book holds the worker's fill; the worker sees the account's position
+        assert node.book.qty("AAPL") == 10
+        await until(lambda: worker.position("AAPL").qty == 10)
+        assert "fill" in strategy.updates
+        assert worker.stats.md_gaps == 0
+        resting = strategy.orders[1]
+        assert resting.is_open
+
+        # a resent intent (same client_order_id) is answered, never sent twice
+        sent = venue.broker.book.orders_by_client_id
+        before = len(sent)
+        intent = p.Intent(
+            "alpha", strategy.orders[0].client_order_id, "AAPL", "buy", 10.0, "limit", 100.01
+        )
+        LocalBus(hub).publish(p.intent_subject("alpha"), p.encode(intent))
+        await until(lambda: gateway.duplicates >= 1)
+        assert len(sent) == before
+        assert gateway.workers["alpha"].intents == 2
+        # the worker's own counters reach the gateway's panel, summary and metrics
+        await until(lambda: node.snapshot().workers["alpha"]["events"] >= 1)
+        row = node.snapshot().workers["alpha"]
+        assert row["alive"]
+        assert row["intents"] == 2
+        assert row["gaps"] == 0
+        from tradewire.app.panel import summary
+        from tradewire.metrics.exporter import RecorderCollector
+
+        assert "worker alpha up" in summary(node.snapshot())
+        names = {m.name for m in RecorderCollector(node.recorder).collect()}
+        assert {"tradewire_worker_events", "tradewire_worker_up"} <= names
+
+        # the kill switch halts the worker at once
+        gateway.halt("test")
+        await until(lambda: worker.halted == "test")
+        denied = strategy.buy("AAPL", 1, limit_price=100.0)
+        assert denied.denied is not None
+    finally:
+        await worker.stop()
+        await gateway.stop()
+        await node.stop()
+
+
+async def test_a_worker_that_dies_has_its_orders_cancelled_and_gets_its_state_back(
+    venue, tmp_path, until
+):
+    hub = LocalHub()
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [LocalBus(hub)], worker_timeout_s=0.6, heartbeat_s=0.1)
+    await node.start()
+    await gateway.start()
+    first = BuyOnce(symbols=["AAPL"])
+    worker = WorkerNode(LocalBus(hub), [first], name="beta", resend_s=0.1, hello_s=0.1)
+    try:
+        await worker.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)
+        venue.feed.publish([quote("AAPL", 99.99, 100.01)])
+        await until(lambda: len(first.orders) == 2 and first.orders[0].status == "filled")
+        resting = first.orders[1].client_order_id
+        await until(lambda: first.orders[1].status == "new")
+
+        # Act: the worker goes silent (no bye): after the timeout its order is cancelled
+        for timer in worker._timers:
+            timer.cancel()
+        await worker.bus.close()
+        await until(lambda: venue.broker.book.orders_by_client_id[resting].status == "canceled")
+        assert node.book.qty("AAPL") == 10  # its position stays in the account
+
+        # The same worker name comes back: it gets the account's position for its symbols
+        again = WorkerNode(LocalBus(hub), [BuyOnce(symbols=["AAPL"])], name="beta", hello_s=0.1)
+        await again.start()
+        assert again.position("AAPL").qty == 10
+        await again.stop()
+    finally:
+        await gateway.stop()
+        await node.stop()

