@@ -113,6 +113,7 @@ async def nats_server() -> AsyncIterator[NatsServer]:
 
 
 def gateway_config(tmp_path: Path, nats_url: str, shm: str, extra: str = "") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "mode: sim\nmetrics: {enabled: true, port: 0}\ncontrol: {enabled: true, port: 0}\n"
@@ -315,3 +316,25 @@ async def test_the_kill_switch_halts_every_worker_at_once(tmp_path, keyless_env,
         for w in workers:
             await w.stop()
         await gateway.stop()
+
+
+async def test_a_gateway_restart_is_survived_by_its_workers(tmp_path, keyless_env, nats_server):
+    env = dict(keyless_env)
+    first, _ = await start_gateway(tmp_path, env, nats_server.url)
+    worker, out = await start_worker(tmp_path, env, nats_server.url, "survivor", "Steady", every=10)
+    try:
+        await wait_for(lambda: read_json(out).get("fills", 0) >= 3, 60, "fills before")
+        await first.stop()  # Ctrl-C: cancels, stops; the worker keeps running
+
+        second, _ = await start_gateway(tmp_path / "again", env, nats_server.url)
+        try:
+            # The worker's hellos reach the new gateway, it is welcomed and trades again
+            before = read_json(out)["fills"]
+            await wait_for(lambda: read_json(out).get("fills", 0) >= before + 3, 60, "fills after")
+            assert metric(metrics(second), "tradewire_worker_up", "survivor") == 1
+        finally:
+            await second.stop()
+        assert worker.proc.returncode is None  # it never exited
+    finally:
+        await worker.stop()
+    assert "resynchronising" in worker.text

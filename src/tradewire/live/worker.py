@@ -224,6 +224,15 @@ class WorkerNode:
             return None
 
     def _welcome(self, msg: p.Welcome) -> None:
+        if self.gateway and msg.gateway != self.gateway:
+            # A new gateway numbers its streams from its own start.
+            log.warning(
+                "worker %s: resynchronising with a new gateway instance (%d open orders)",
+                self.name,
+                len(msg.orders),
+            )
+            self.md_seq = msg.md_seq
+            self.update_seq = 0
         self.gateway = msg.gateway
         self.halted = msg.halted
         if self.update_seq == 0 or msg.update_seq < self.update_seq:
