@@ -31,6 +31,11 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from tradewire.bench import extras
+from tradewire.bench.worker_contenders import (
+    WORKER_CONTENDERS,
+    gateway_and_workers,
+    is_worker_contender,
+)
 from tradewire.sim.process import SimProcess, interrupt
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.triggers import TRIGGER_SYMBOL
@@ -43,7 +48,14 @@ TUNINGS = {
     "tradewire-untuned": "{enabled: false}",
     "tradewire-busy-poll": "{busy_poll: true, gc: freeze}",
 }
-EXTRA_CONTENDERS = ("tradewire-busy-poll",)
+# Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
+EXTRA_CONTENDERS = (
+    "tradewire-busy-poll",
+    *WORKER_CONTENDERS,
+    "tradewire-shm-x2",
+    "tradewire-shm-x4",
+    "tradewire-shm-x8",
+)
 LABELS = {
     "tradewire": "tradewire",
     "tradewire-untuned": "tradewire, untuned",
@@ -250,7 +262,7 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
     await sim.start()
     out_path = workdir / f"{name}.out"
     report_path = workdir / f"{name}.report.json"
-    if name.startswith("tradewire"):
+    if name.startswith("tradewire") and not is_worker_contender(name):
         cfg = workdir / "bench.yaml"
         cfg.write_text(_config_yaml(symbols, workdir, tuning=TUNINGS[name]), encoding="utf-8")
         cmd = [
@@ -284,14 +296,29 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
         ]
     # No keys may leak into a sim run: the bench never trades a real account.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "POLYGON_"))}
-    with out_path.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-            env=env,
+    stack = contextlib.AsyncExitStack()
+    if is_worker_contender(name):
+        cfg_yaml = _config_yaml(symbols, workdir, tuning=TUNINGS["tradewire"])
+        proc, report_path = await stack.enter_async_context(
+            gateway_and_workers(
+                name,
+                cfg_yaml,
+                sim_feed_url=sim.feed_url,
+                sim_broker_url=sim.broker_url,
+                symbols=symbols,
+                workdir=workdir,
+                env=env,
+            )
         )
+    else:
+        with out_path.open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
     all_cpus = os.sched_getaffinity(0)
     placement = _placement(sim.pid or 0, proc.pid)
     expected_s = scenario.warmup_s + scenario.triggers / scenario.trigger_rate
@@ -312,6 +339,7 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
         log = await asyncio.to_thread(_get_triggers, sim.broker_url)
     finally:
         await interrupt(proc, 20.0)
+        await stack.aclose()
         await sim.stop()
         _restore_affinity(all_cpus)
     (workdir / "triggers.json").write_text(json.dumps(log), encoding="utf-8")
