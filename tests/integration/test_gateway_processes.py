@@ -126,8 +126,10 @@ def gateway_config(tmp_path: Path, nats_url: str, shm: str, extra: str = "") -> 
     return config
 
 
-async def start_gateway(tmp_path: Path, env: dict[str, str], nats_url: str) -> tuple[Proc, str]:
-    shm = f"tw{os.getpid()}x{int(time.monotonic() * 1000) % 100000}"
+async def start_gateway(
+    tmp_path: Path, env: dict[str, str], nats_url: str, shm: str | None = None
+) -> tuple[Proc, str]:
+    shm = shm or f"tw{os.getpid()}x{int(time.monotonic() * 1000) % 100000}"
     config = gateway_config(tmp_path, nats_url, shm)
     gateway = await spawn(
         "gateway",
@@ -320,21 +322,34 @@ async def test_the_kill_switch_halts_every_worker_at_once(tmp_path, keyless_env,
 
 async def test_a_gateway_restart_is_survived_by_its_workers(tmp_path, keyless_env, nats_server):
     env = dict(keyless_env)
-    first, _ = await start_gateway(tmp_path, env, nats_server.url)
-    worker, out = await start_worker(tmp_path, env, nats_server.url, "survivor", "Steady", every=10)
+    first, shm = await start_gateway(tmp_path, env, nats_server.url)
+    remote, r_out = await start_worker(tmp_path, env, nats_server.url, "remote", "Steady", every=10)
+    local, l_out = await start_worker(tmp_path, env, f"shm://{shm}", "local", "Steady", every=10)
     try:
-        await wait_for(lambda: read_json(out).get("fills", 0) >= 3, 60, "fills before")
-        await first.stop()  # Ctrl-C: cancels, stops; the worker keeps running
+        for out in (r_out, l_out):
+            await wait_for(lambda o=out: read_json(o).get("fills", 0) >= 3, 60, f"fills {out}")
+        await first.stop()  # Ctrl-C: cancels, stops; the workers keep running
 
-        second, _ = await start_gateway(tmp_path / "again", env, nats_server.url)
+        second, _ = await start_gateway(tmp_path / "again", env, nats_server.url, shm)
         try:
-            # The worker's hellos reach the new gateway, it is welcomed and trades again
-            before = read_json(out)["fills"]
-            await wait_for(lambda: read_json(out).get("fills", 0) >= before + 3, 60, "fills after")
-            assert metric(metrics(second), "tradewire_worker_up", "survivor") == 1
+            # Both workers find the new gateway (NATS: their hellos; shared memory: they
+            # rejoin its socket), are welcomed and trade on.
+            for out in (r_out, l_out):
+                before = read_json(out)["fills"]
+                await wait_for(
+                    lambda o=out, b=before: read_json(o).get("fills", 0) >= b + 3,
+                    60,
+                    f"fills after the restart {out}",
+                )
+            text = metrics(second)
+            assert metric(text, "tradewire_worker_up", "remote") == 1
+            assert metric(text, "tradewire_worker_up", "local") == 1
         finally:
             await second.stop()
-        assert worker.proc.returncode is None  # it never exited
+        assert remote.proc.returncode is None  # neither ever exited
+        assert local.proc.returncode is None
     finally:
-        await worker.stop()
-    assert "resynchronising" in worker.text
+        await remote.stop()
+        await local.stop()
+    assert "resynchronising" in remote.text
+    assert "resynchronising" in local.text

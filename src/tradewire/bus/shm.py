@@ -196,6 +196,8 @@ class ShmBus:
         self._efds: list[int] = []
         self._dropped = 0
         self.connected = False
+        self._stopping = False
+        self._rejoin_task: asyncio.Task[None] | None = None
 
     # -- the Bus interface -------------------------------------------------------------
     @property
@@ -247,6 +249,8 @@ class ShmBus:
                 self._dropped += 1
 
     async def start(self) -> None:
+        if self._rejoin_task is None:
+            self._stopping = False
         self._loop = asyncio.get_running_loop()
         if self.role == "gateway":
             self._start_gateway()
@@ -256,6 +260,15 @@ class ShmBus:
             self._poller = self._loop.create_task(self._spin())
 
     async def close(self) -> None:
+        self._stopping = True
+        task, self._rejoin_task = self._rejoin_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._teardown()
+
+    async def _teardown(self) -> None:
         if self._loop is None:
             return
         loop, self._loop = self._loop, None
@@ -438,18 +451,32 @@ class ShmBus:
             sock.setblocking(False)
             ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)
         except (OSError, TimeoutError) as exc:
-            await self.close()
+            await self._teardown()
             raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc
         finally:
             for fd in mems:
                 os.close(fd)
         if ack != b"ok":
-            await self.close()
+            await self._teardown()
             raise TradewireError(f"gateway at {self.dir} refused worker {self.worker!r}")
         self.connected = True
         if not self.busy_poll:
             self._loop.add_reader(self._efds[0], self._on_efd, self._efds[0], self._down)
         self._loop.add_reader(sock.fileno(), self._on_gateway_eof)
+
+    async def _rejoin(self) -> None:
+        delay = 0.1
+        while not self._stopping:
+            await self._teardown()
+            await asyncio.sleep(delay)
+            try:
+                await self.start()
+            except TradewireError:
+                delay = min(delay * 2, 2.0)
+                continue
+            log.warning("worker %s rejoined the gateway at %s", self.worker, self.dir)
+            break
+        self._rejoin_task = None
 
     def _on_gateway_eof(self) -> None:
         """The gateway went away: stop publishing (drops are counted) and stop watching."""
@@ -460,3 +487,6 @@ class ShmBus:
         self.connected = False
         if self._loop is not None:
             self._loop.remove_reader(self._sock.fileno())
+            if not self._stopping and self._rejoin_task is None:
+                # A restarted gateway must find its workers again: join it when it is back.
+                self._rejoin_task = self._loop.create_task(self._rejoin())
