@@ -117,6 +117,7 @@ class GatewayConfig(StrictModel):
     shm: str | None = None  # a name: workers connect with shm://NAME
     nats: str | None = None  # nats://HOST:PORT; the token from nats_token_env
     nats_token_env: str = "TRADEWIRE_NATS_TOKEN"  # noqa: S105 - a variable name
+    nats_nkey_seed_file: Path | None = None  # nkey auth instead of a token (0600 file)
     cancel_on_worker_exit: bool = True
     worker_timeout_s: PositiveFloat = 3.0
     # Messages buffered per worker (each bus): beyond it, that worker's messages are dropped

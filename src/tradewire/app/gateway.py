@@ -26,7 +26,13 @@ def main(args: argparse.Namespace) -> int:
 
 async def start_gateway(node: TradingNode, config: GatewayConfig) -> Gateway:
     buses = [
-        make_bus(url, role="gateway", token_env=config.nats_token_env, buffer=config.buffer)
+        make_bus(
+            url,
+            role="gateway",
+            token_env=config.nats_token_env,
+            nkey_seed_file=config.nats_nkey_seed_file,
+            buffer=config.buffer,
+        )
         for url in config.urls()
     ]
     gateway = Gateway(

@@ -36,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--duration", type=non_negative, default=None, help="stop after S seconds (0: never)"
     )
     parser.add_argument("--busy-poll", action="store_true", help="shm: poll instead of waiting")
+    parser.add_argument(
+        "--nats-nkey-seed",
+        type=Path,
+        default=None,
+        help="nats: authenticate with this nkey seed file (else $TRADEWIRE_NATS_TOKEN, if set)",
+    )
     parser.add_argument("--log-level", default="WARNING")
 
 
@@ -45,7 +51,13 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         url, name, strategies = _setup(args)
-        bus = make_bus(url, role="worker", worker=name, busy_poll=args.busy_poll)
+        bus = make_bus(
+            url,
+            role="worker",
+            worker=name,
+            busy_poll=args.busy_poll,
+            nkey_seed_file=args.nats_nkey_seed,
+        )
     except (ConfigError, ValueError) as exc:
         print(f"tradewire worker: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,66 @@
+"""``tradewire worker`` and ``tradewire gateway`` refuse bad input in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+STRATEGY = f"{ROOT}/examples/mean_reversion.py:MeanReversion"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        ((), 2, "--gateway URL is required"),
+        (("--gateway", "http://x", "--strategy", STRATEGY, "--symbols", "AAPL"), 2, "shm://NAME"),
+        (
+            ("--gateway", "nats://u:p@127.0.0.1:4222", "--strategy", STRATEGY, "--symbols", "AAPL"),
+            2,
+            "not the URL",
+        ),
+        (
+            ("--gateway", "shm://nobody-here", "--strategy", STRATEGY, "--symbols", "AAPL"),
+            1,
+            "no gateway at",
+        ),
+        (("--gateway", "shm://x", "--strategy", STRATEGY, "--symbols", " "), 2, "--symbols"),
+        (
+            ("--gateway", "shm://x", "--strategy", STRATEGY, "--symbols", "AAPL", "--name", "a b"),
+            2,
+            "--name",
+        ),
+    ],
+)
+def test_worker_bad_input(tmp_path, args, code, says):
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewire", "worker", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == code, done.stderr
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "u:p" not in done.stderr  # credentials in a URL are never echoed
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_gateway_without_a_bus_is_a_config_error(tmp_path, keyless_env):
+    config = tmp_path / "c.yaml"
+    config.write_text("mode: sim\nstrategies: []\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewire", "gateway", "--config", str(config), "--no-panel"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(keyless_env),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "gateway.shm and/or gateway.nats" in done.stderr
+    assert "Traceback" not in done.stderr
