@@ -1,18 +1,15 @@
 """Shared-memory bus between one gateway and N workers on one machine: mmap rings + eventfd.
 
-Why this transport and not iceoryx2
------------------------------------
-``python -m tradewire.bench.transports`` measured iceoryx2 0.10.0 (Python binding), this
-ring, and pyzmq 27.3 over ``ipc://`` (2 shared CPUs, 4 KiB frames, 10k frames/s open loop;
-2026-11-25, an incomplete table: see docs/performance.md "Issue 13"). One way, reader woken
-through its descriptor: the ring p50 29–40 µs, p99 103–428 µs over three runs; iceoryx2 p50
-42 µs, p99 1,197 µs (one run). Busy-polling, the ring p50 12–33 µs. Throughput to 4
-receivers: the ring 19.7k frames/s, zmq 12.0k. iceoryx2's shared memory is not the cost,
-its binding is: every loan, memmove, send, receive and sample release is a call through
-PyO3 (≈2.7 µs to publish one 4 KiB slice in-process), and its Python ``Listener`` exposes no
-file descriptor, so an asyncio loop can only find the listener's socket by diffing
-``/proc/self/fd``. The ring here costs one ``memoryview`` copy plus one ``eventfd_write``
-per receiver, and is correct under the tests in ``tests/unit/bus``.
+Why this transport (and why that may change)
+--------------------------------------------
+``python -m tradewire.bench.transports`` compared this ring, iceoryx2 0.10.0 (Python
+binding) and pyzmq 27.3 over ``ipc://`` (4 KiB frames, 10k/s open loop; two runs in
+docs/performance.md, "Issue 13"). The ring was chosen on the first, partial run, where it
+led. The second, complete run on a quiet machine puts iceoryx2 ahead on one-way latency
+woken by a descriptor (p50 18.6 vs 23.6 µs) and on throughput (203k vs 110k frames/s to
+one receiver), the ring ahead on busy-poll tails; zmq behind both. iceoryx2's Python
+``Listener`` exposes no file descriptor (an asyncio loop must find its socket by diffing
+``/proc/self/fd``), which is why it was not swapped in on the spot; it is the next step.
 
 Design
 ------
