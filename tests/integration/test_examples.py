@@ -45,26 +45,31 @@ def quote(bid: float, ask: float) -> dict[str, Any]:
     return {"ev": "Q", "sym": "MSFT", "bp": bid, "bs": 1, "ap": ask, "as": 1, "t": 1}
 
 
+def node_for(venue: VenueSimulator, strategy: Strategy, tmp_path: Path) -> TradingNode:
+    """One strategy on the simulator, with a wide price band (the quotes here jump)."""
+    venues = Venues(
+        "sim",
+        venue.feed_url,
+        venue.broker_url,
+        venue.broker.stream_url,
+        "test-key",
+        "test-key",
+        "test-secret",
+    )
+    return TradingNode(
+        venues,
+        [strategy],
+        risk_config=RiskConfig(price_band_pct=50),
+        journal_config=JournalConfig(fsync="never"),
+        journal_path=tmp_path / "j.twj",
+    )
+
+
 @pytest.mark.parametrize("load", [readme_breakout, shipped_breakout], ids=["README", "examples"])
 async def test_breakout_sells_once_and_never_goes_short(load, tmp_path, until):
     async with VenueSimulator(VenueConfig(symbols=("MSFT",))) as venue:
         strategy = load()(symbols=["MSFT"])
-        venues = Venues(
-            "sim",
-            venue.feed_url,
-            venue.broker_url,
-            venue.broker.stream_url,
-            "test-key",
-            "test-key",
-            "test-secret",
-        )
-        node = TradingNode(
-            venues,
-            [strategy],
-            risk_config=RiskConfig(price_band_pct=50),
-            journal_config=JournalConfig(fsync="never"),
-            journal_path=tmp_path / "j.twj",
-        )
+        node = node_for(venue, strategy, tmp_path)
         await node.start()
         try:
             # Arrange: a high, then a breakout that buys 10 and fills
@@ -110,22 +115,7 @@ async def test_mean_reversion_does_what_its_docstring_says(tmp_path, until):
     }
     async with VenueSimulator(VenueConfig(symbols=("MSFT",))) as venue:
         strategy = shipped_mean_reversion()(symbols=["MSFT"], params=params)
-        venues = Venues(
-            "sim",
-            venue.feed_url,
-            venue.broker_url,
-            venue.broker.stream_url,
-            "test-key",
-            "test-key",
-            "test-secret",
-        )
-        node = TradingNode(
-            venues,
-            [strategy],
-            risk_config=RiskConfig(price_band_pct=50),
-            journal_config=JournalConfig(fsync="never"),
-            journal_path=tmp_path / "j.twj",
-        )
+        node = node_for(venue, strategy, tmp_path)
         broker = venue.broker.book
 
         def orders(side: str) -> list[Any]:
