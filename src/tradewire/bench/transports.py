@@ -1,8 +1,9 @@
 """Gateway→worker transports measured before choosing one: ``python -m tradewire.bench.transports``.
 
-Contenders: the mmap ring + eventfd (:class:`tradewire.bus.shm.ShmBus`), iceoryx2 (Python
-binding, one ``Slice[c_uint8]`` sample per frame plus an Event service whose listener socket
-wakes the loop), and pyzmq PUB/SUB + PUSH/PULL over ``ipc://``. Each run is one sender
+Contenders: the mmap ring + eventfd (:class:`tradewire.bus.ring.RingBus`), iceoryx2 as the
+gateway uses it (:class:`tradewire.bus.shm.ShmBus`: one ``Slice[c_uint8]`` sample per frame
+plus an Event service whose listener socket wakes the loop), and pyzmq PUB/SUB + PUSH/PULL
+over ``ipc://``. Each run is one sender
 process and its receivers (multiprocessing ``spawn``), pinned to different CPUs when there
 are two. Latency is open loop at a fixed rate (queueing does not hide the per-message
 cost), stamped with ``perf_counter_ns`` (CLOCK_MONOTONIC, shared by processes on one
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import importlib.util
 import json
 import multiprocessing as mp
@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from hdrh.histogram import HdrHistogram
 
+from tradewire.bus.ring import RingBus
 from tradewire.bus.shm import ShmBus
 
 HDR = struct.Struct("<QBI")  # stamp ns, kind, seq / count
@@ -37,12 +38,15 @@ WINDOW, ACK_EVERY, REPLY_SIZE = 512, 64, 200
 Cb = Callable[[bytes], None]
 
 
-class RingEnd:
-    """ShmBus as the gateway (``idx`` None) or worker ``idx``."""
+class BusEnd:
+    """One of our same-machine buses as the gateway (``idx`` None) or worker ``idx``."""
+
+    kind: type[RingBus] | type[ShmBus] = RingBus
 
     def __init__(self, tag: str, idx: int | None, busy: bool, cb: Cb) -> None:
         role: Literal["gateway", "worker"] = "gateway" if idx is None else "worker"
-        self.bus = ShmBus(tag, role=role, worker=None if idx is None else f"w{idx}", busy_poll=busy)
+        worker = None if idx is None else f"w{idx}"
+        self.bus = self.kind(tag, role=role, worker=worker, busy_poll=busy)
         self.up = f"tw.intent.w{idx}"
         self.bus.subscribe("tw.md" if idx is not None else "tw.intent.>", lambda _s, p: cb(p))
 
@@ -54,6 +58,14 @@ class RingEnd:
 
     async def close(self) -> None:
         await self.bus.close()
+
+
+class RingEnd(BusEnd):
+    kind = RingBus
+
+
+class IoxEnd(BusEnd):
+    kind = ShmBus
 
 
 class ZmqEnd:
@@ -113,90 +125,7 @@ class ZmqEnd:
         self.ctx.destroy(linger=0)
 
 
-def _new_fd(make: Callable[[], Any]) -> tuple[Any, int]:
-    """iceoryx2's Python Listener hides its socket: find it as the fd that creating it opened."""
-    before = set(os.listdir("/proc/self/fd"))
-    obj = make()
-    for fd in sorted(set(os.listdir("/proc/self/fd")) - before):
-        with contextlib.suppress(OSError):
-            if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
-                return obj, int(fd)
-    raise RuntimeError("iceoryx2 listener opened no socket")
-
-
-class IoxEnd:
-    """iceoryx2: a publish-subscribe service per direction plus an Event service to wake."""
-
-    def __init__(self, tag: str, idx: int | None, busy: bool, cb: Cb) -> None:
-        import iceoryx2 as iox
-
-        iox.set_log_level(iox.LogLevel.Error)
-        self.cb, self.busy = cb, busy
-        self.node = iox.NodeBuilder.new().create(iox.ServiceType.Ipc)
-        gw = idx is None
-
-        def pubsub(d: str) -> Any:
-            return (
-                self.node.service_builder(iox.ServiceName.new(f"tw-{tag}/{d}"))
-                .publish_subscribe(iox.Slice[ctypes.c_uint8])
-                .max_publishers(8)
-                .max_subscribers(8)
-                .subscriber_max_buffer_size(1024)
-                .enable_safe_overflow(True)
-                .open_or_create()
-            )
-
-        def event(d: str) -> Any:
-            name = iox.ServiceName.new(f"tw-{tag}/{d}-ev")
-            return self.node.service_builder(name).event().open_or_create()
-
-        out_d, in_d = ("md", "up") if gw else ("up", "md")
-        self.pub = pubsub(out_d).publisher_builder().initial_max_slice_len(65536).create()
-        self.notifier = event(out_d).notifier_builder().create()
-        self.sub = pubsub(in_d).subscriber_builder().buffer_size(1024).create()
-        self.listener: Any = None
-        self.fd = -1
-        if not busy:
-            self.listener, self.fd = _new_fd(event(in_d).listener_builder().create)
-        self.task: asyncio.Task[None] | None = None
-
-    def drain(self) -> int:
-        if self.listener is not None:
-            self.listener.try_wait()
-        n = 0
-        while (s := self.sub.receive()) is not None:
-            b = ctypes.string_at(s.payload_ptr, s.header.number_of_elements)
-            s.delete()
-            self.cb(b)
-            n += 1
-        return n
-
-    async def spin(self) -> None:
-        while True:
-            if not self.drain():
-                await asyncio.sleep(0)
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.busy:
-            self.task = loop.create_task(self.spin())
-        else:
-            loop.add_reader(self.fd, self.drain)
-
-    def send(self, b: bytes) -> None:
-        s = self.pub.loan_slice_uninit(len(b))
-        ctypes.memmove(s.payload_ptr, b, len(b))
-        s.assume_init().send()
-        self.notifier.notify()
-
-    async def close(self) -> None:
-        if self.task:
-            self.task.cancel()
-        else:
-            asyncio.get_running_loop().remove_reader(self.fd)
-
-
-TRANSPORTS: dict[str, type[RingEnd] | type[ZmqEnd] | type[IoxEnd]] = {
+TRANSPORTS: dict[str, type[BusEnd] | type[ZmqEnd]] = {
     "shm-ring": RingEnd,
     "iceoryx2": IoxEnd,
     "zmq-ipc": ZmqEnd,

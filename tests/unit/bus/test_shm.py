@@ -1,4 +1,6 @@
-"""ShmBus over real shared memory, with workers in real processes where isolation matters."""
+"""The same-machine buses over real shared memory, with workers in real processes where
+isolation matters: ShmBus (iceoryx2, the gateway's ``shm://``) and RingBus (the mmap ring
+the bench compares it with) pass the same tests."""
 
 from __future__ import annotations
 
@@ -12,17 +14,19 @@ from typing import Any
 
 import pytest
 
-from tradewire.bus.shm import SHM_ROOT, ShmBus, ShmRing
+from tradewire.bus.ring import RingBus, ShmRing
+from tradewire.bus.shm import SHM_ROOT, ShmBus
 from tradewire.errors import TradewireError
 
 # A worker process: joins, says "joined", then either stalls (never reads: blocks on stdin)
 # or echoes every tw.md/tw.upd payload's length back on tw.intent.<worker> until told "stop".
 WORKER = """
-import asyncio, sys
-from tradewire.bus.shm import ShmBus
+import asyncio, importlib, sys
 
-async def main(name: str, worker: str, mode: str, capacity: int) -> None:
-    bus = ShmBus(name, role="worker", worker=worker, capacity=capacity, max_payload=8192)
+async def main(kind: str, name: str, worker: str, mode: str, capacity: int) -> None:
+    module, cls = kind.split(":")
+    Bus = getattr(importlib.import_module(module), cls)
+    bus = Bus(name, role="worker", worker=worker, capacity=capacity, max_payload=8192)
     done = asyncio.Event()
     def on_msg(subject: str, payload: bytes) -> None:
         if subject == "tw.ctl" and payload == b"stop":
@@ -41,7 +45,7 @@ async def main(name: str, worker: str, mode: str, capacity: int) -> None:
         await done.wait()
     await bus.close()
 
-asyncio.run(main(*sys.argv[1:4], int(sys.argv[4])))
+asyncio.run(main(*sys.argv[1:5], int(sys.argv[5])))
 """
 
 
@@ -50,19 +54,24 @@ def frame(n: int) -> bytes:
     return bytes([n % 251]) * n
 
 
-@pytest.fixture
-async def gateway() -> AsyncIterator[ShmBus]:
-    bus = ShmBus(f"t{uuid.uuid4().hex[:10]}", role="gateway", capacity=4, max_payload=8192)
+AnyBus = ShmBus | RingBus
+KINDS = {ShmBus: "tradewire.bus.shm:ShmBus", RingBus: "tradewire.bus.ring:RingBus"}
+
+
+@pytest.fixture(params=[ShmBus, RingBus], ids=["iceoryx2", "ring"])
+async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[AnyBus]:
+    bus = request.param(f"t{uuid.uuid4().hex[:10]}", role="gateway", capacity=4, max_payload=8192)
     await bus.start()
     yield bus
     await bus.close()
 
 
-async def spawn(bus: ShmBus, worker: str, mode: str = "echo") -> asyncio.subprocess.Process:
+async def spawn(bus: AnyBus, worker: str, mode: str = "echo") -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         WORKER,
+        KINDS[type(bus)],
         bus.name,
         worker,
         mode,
@@ -83,7 +92,7 @@ async def finish(proc: asyncio.subprocess.Process) -> None:
     assert await asyncio.wait_for(proc.wait(), 30) == 0
 
 
-def replies(bus: ShmBus, worker: str) -> list[str]:
+def replies(bus: AnyBus, worker: str) -> list[str]:
     got: list[str] = []
     bus.subscribe(f"tw.intent.{worker}", lambda _s, p: got.append(p.decode()))
     return got
@@ -112,8 +121,8 @@ def test_ring_wraps_preserves_order_and_refuses_when_full() -> None:
 
 
 @pytest.mark.timeout(60)
-async def test_round_trip_in_one_process(gateway: ShmBus, until: Callable[..., Any]) -> None:
-    worker = ShmBus(gateway.name, role="worker", worker="w1", capacity=4, max_payload=8192)
+async def test_round_trip_in_one_process(gateway: AnyBus, until: Callable[..., Any]) -> None:
+    worker = type(gateway)(gateway.name, role="worker", worker="w1", capacity=4, max_payload=8192)
     at_worker: list[tuple[str, bytes]] = []
     at_gateway: list[tuple[str, bytes]] = []
     worker.subscribe("tw.>", lambda s, p: at_worker.append((s, p)))
@@ -133,8 +142,10 @@ async def test_round_trip_in_one_process(gateway: ShmBus, until: Callable[..., A
 
 
 @pytest.mark.timeout(60)
-async def test_busy_poll_round_trip(gateway: ShmBus, until: Callable[..., Any]) -> None:
-    worker = ShmBus(gateway.name, role="worker", worker="bp", busy_poll=True, max_payload=8192)
+async def test_busy_poll_round_trip(gateway: AnyBus, until: Callable[..., Any]) -> None:
+    worker = type(gateway)(
+        gateway.name, role="worker", worker="bp", busy_poll=True, max_payload=8192
+    )
     got: list[bytes] = []
     worker.subscribe("tw.md", lambda _s, p: got.append(p))
     await worker.start()
@@ -146,7 +157,7 @@ async def test_busy_poll_round_trip(gateway: ShmBus, until: Callable[..., Any]) 
 
 
 @pytest.mark.timeout(60)
-async def test_gateway_to_worker_process_4k(gateway: ShmBus, until: Callable[..., Any]) -> None:
+async def test_gateway_to_worker_process_4k(gateway: AnyBus, until: Callable[..., Any]) -> None:
     got = replies(gateway, "p1")
     proc = await spawn(gateway, "p1")
     gateway.publish("tw.md", frame(4096))
@@ -160,7 +171,7 @@ async def test_gateway_to_worker_process_4k(gateway: ShmBus, until: Callable[...
 
 @pytest.mark.timeout(60)
 async def test_stalled_worker_drops_only_its_own(
-    gateway: ShmBus, until: Callable[..., Any]
+    gateway: AnyBus, until: Callable[..., Any]
 ) -> None:
     stalled = await spawn(gateway, "slow", mode="stall")
     got = replies(gateway, "fast")
@@ -180,7 +191,7 @@ async def test_stalled_worker_drops_only_its_own(
 
 @pytest.mark.timeout(60)
 async def test_late_joiner_receives_what_follows(
-    gateway: ShmBus, until: Callable[..., Any]
+    gateway: AnyBus, until: Callable[..., Any]
 ) -> None:
     gateway.publish("tw.md", frame(10))  # nobody there: nothing to deliver, nothing dropped
     got = replies(gateway, "late")
@@ -195,29 +206,98 @@ async def test_late_joiner_receives_what_follows(
 
 
 @pytest.mark.timeout(60)
-async def test_close_leaves_nothing_in_dev_shm(until: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("kind", [ShmBus, RingBus], ids=["iceoryx2", "ring"])
+async def test_close_leaves_nothing_in_dev_shm(
+    kind: type[AnyBus], until: Callable[..., Any]
+) -> None:
+    before = set(os.listdir(SHM_ROOT))
     name = f"t{uuid.uuid4().hex[:10]}"
-    gateway = ShmBus(name, role="gateway")
+    gateway = kind(name, role="gateway")
     await gateway.start()
-    worker = ShmBus(name, role="worker", worker="w")
+    worker = kind(name, role="worker", worker="w")
     await worker.start()
     assert (SHM_ROOT / f"tradewire-{name}").is_dir()
     await worker.close()
     await until(lambda: gateway.workers == [])
     await gateway.close()
     await gateway.close()  # idempotent
-    assert not [p for p in os.listdir(SHM_ROOT) if name in p]
+    assert set(os.listdir(SHM_ROOT)) - before == set()
 
 
 @pytest.mark.timeout(60)
-async def test_worker_without_gateway_and_duplicate_names_fail(gateway: ShmBus) -> None:
+async def test_worker_without_gateway_and_duplicate_names_fail(gateway: AnyBus) -> None:
+    kind = type(gateway)
     with pytest.raises(TradewireError):
-        await ShmBus(f"t{uuid.uuid4().hex[:10]}", role="worker", worker="w").start()
-    first = ShmBus(gateway.name, role="worker", worker="dup")
+        await kind(f"t{uuid.uuid4().hex[:10]}", role="worker", worker="w").start()
+    first = kind(gateway.name, role="worker", worker="dup")
     await first.start()
     with pytest.raises(TradewireError):
-        await ShmBus(gateway.name, role="worker", worker="dup").start()
+        await kind(gateway.name, role="worker", worker="dup").start()
     with pytest.raises(TradewireError):
-        await ShmBus(gateway.name, role="gateway").start()
+        await kind(gateway.name, role="gateway").start()
     await first.close()
     assert json.dumps(gateway.dropped_by_worker)
+
+
+def iox_services(prefix: str) -> list[str]:
+    """The iceoryx2 services that exist now whose names start with ``prefix``."""
+    import iceoryx2 as iox
+
+    found = iox.Service.list(iox.config.global_config(), iox.ServiceType.Ipc)
+    return sorted(n for d in found if (n := d.name().to_string()).startswith(prefix))
+
+
+@pytest.mark.timeout(60)
+async def test_shm_is_iceoryx2_with_a_fresh_session_per_join(until: Callable[..., Any]) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}"
+    gateway = ShmBus(name, role="gateway", max_payload=65536)
+    await gateway.start()
+    got: list[bytes] = []
+    worker = ShmBus(name, role="worker", worker="w", max_payload=65536)
+    worker.subscribe("tw.md", lambda _s, p: got.append(p))
+    await worker.start()
+    first = iox_services(f"tradewire/{name}/w/")
+    assert len(first) == 4  # down, down-ev, up, up-ev of this session
+    # Frames larger than the first sample size make the publisher grow its segment.
+    for n in (10, 9000, 65536):
+        gateway.publish("tw.md", frame(n))
+    await until(lambda: len(got) == 3)
+    assert got == [frame(10), frame(9000), frame(65536)]
+    await worker.close()
+    await until(lambda: gateway.workers == [])
+    again = ShmBus(name, role="worker", worker="w")
+    await again.start()
+    second = iox_services(f"tradewire/{name}/w/")
+    assert len(second) == 4
+    assert not set(first) & set(second)
+    await again.close()
+    await until(lambda: gateway.workers == [])
+    await gateway.close()
+    assert iox_services(f"tradewire/{name}/") == []
+
+
+@pytest.mark.timeout(60)
+async def test_a_killed_worker_is_cleaned_up_and_its_name_joins_again(
+    until: Callable[..., Any],
+) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}"
+    gateway = ShmBus(name, role="gateway", capacity=4, max_payload=8192)
+    await gateway.start()
+    try:
+        proc = await spawn(gateway, "phoenix", mode="stall")
+        dead = iox_services(f"tradewire/{name}/phoenix/")
+        assert len(dead) == 4
+        proc.kill()
+        await proc.wait()
+        await until(lambda: gateway.workers == [])
+        # The dead process's iceoryx2 node and its services are gone, not left to fill.
+        await until(lambda: not set(dead) & set(iox_services(f"tradewire/{name}/")))
+        got = replies(gateway, "phoenix")
+        back = await spawn(gateway, "phoenix")
+        gateway.publish("tw.md", frame(100))
+        await until(lambda: got == ["tw.md 100 True"], timeout_s=30)
+        assert gateway.dropped == 0
+        gateway.publish("tw.ctl", b"stop")
+        await finish(back)
+    finally:
+        await gateway.close()

@@ -1,0 +1,190 @@
+"""A same-machine bus over plain mmap rings + eventfd: the contender iceoryx2 was measured against.
+
+``python -m tradewire.bench.transports`` compares this ring, iceoryx2 (the bus the gateway
+uses, :mod:`tradewire.bus.shm`) and pyzmq over ``ipc://``; docs/performance.md ("Issue 13")
+has the figures. It stays as the bench's reference point and as a bus with no dependency
+beyond the standard library.
+
+* One single-producer/single-consumer byte ring per direction per worker, in ``memfd``
+  memory, each with an ``eventfd`` to wake its reader; the worker creates all four and
+  passes them to the gateway with ``SCM_RIGHTS`` in its hello
+  (:mod:`tradewire.bus.shm_registry`), so no ring file can be left behind by a crash.
+* Record: ``u32 payload length, u16 subject length, subject, payload``, 8-byte aligned;
+  head/tail are monotonically growing u64 byte positions on separate cache lines. Stores
+  are ordered by x86-64 TSO; this module is meant for x86-64 Linux.
+* A busy-polling reader sets a flag in its ring's header so the writer skips the eventfd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import struct
+from typing import Any, Literal
+
+from tradewire.bus.shm_registry import RegistryBus
+from tradewire.errors import TradewireError
+
+_HEAD, _TAIL, _FLAGS, _DATA = 0, 64, 128, 192
+_REC = struct.Struct("<IH")
+_U64 = struct.Struct("<Q")
+_WRAP = 0xFFFFFFFF
+_FLAG_BUSY_POLL = 1
+
+
+def ring_bytes(capacity: int, max_payload: int) -> int:
+    """The data size for ``capacity`` typical (4 KiB) frames: a power of two, ≥ 2 max records."""
+    want = max(capacity * 4096, 2 * (max_payload + 512))
+    return 1 << (want - 1).bit_length()
+
+
+class ShmRing:
+    """A single-producer/single-consumer byte ring over a shared mapping (one end of it)."""
+
+    def __init__(self, fd: int, size: int, *, create: bool) -> None:
+        if create:
+            os.ftruncate(fd, _DATA + size)
+        self._mm = mmap.mmap(fd, _DATA + size)
+        self._buf = memoryview(self._mm)
+        self.size = size
+        self._mask = size - 1
+        self._head = _U64.unpack_from(self._buf, _HEAD)[0]
+        self._tail = _U64.unpack_from(self._buf, _TAIL)[0]
+
+    @property
+    def busy_poll(self) -> bool:
+        """Whether the reader spins (so the writer need not signal the eventfd)."""
+        return bool(_U64.unpack_from(self._buf, _FLAGS)[0] & _FLAG_BUSY_POLL)
+
+    def set_busy_poll(self, on: bool) -> None:
+        _U64.pack_into(self._buf, _FLAGS, _FLAG_BUSY_POLL if on else 0)
+
+    def put(self, subject: bytes, payload: bytes, limit: int = 0) -> bool:
+        """Append one record; False (nothing written) when the ring lacks room, or when
+        more than ``limit`` bytes (the writer's own bound, if set) would be waiting."""
+        buf, size = self._buf, self.size
+        if limit and self._head - _U64.unpack_from(buf, _TAIL)[0] > limit:
+            return False
+        body = _REC.size + len(subject) + len(payload)
+        need = (body + 7) & ~7
+        head = self._head
+        off = head & self._mask
+        rem = size - off
+        skip = rem if rem < need else 0
+        if head + skip + need - _U64.unpack_from(buf, _TAIL)[0] > size:
+            return False
+        if skip:
+            _REC.pack_into(buf, _DATA + off, _WRAP, 0)
+            head += skip
+            off = 0
+        pos = _DATA + off
+        _REC.pack_into(buf, pos, len(payload), len(subject))
+        pos += _REC.size
+        buf[pos : pos + len(subject)] = subject
+        pos += len(subject)
+        buf[pos : pos + len(payload)] = payload
+        self._head = head + need
+        _U64.pack_into(buf, _HEAD, self._head)
+        return True
+
+    def drain(self, sink: list[tuple[str, bytes]], limit: int = 1 << 30) -> int:
+        """Move up to ``limit`` records into ``sink``; returns how many."""
+        buf, n = self._buf, 0
+        head = _U64.unpack_from(buf, _HEAD)[0]
+        tail = self._tail
+        while tail < head and n < limit:
+            off = tail & self._mask
+            plen, slen = _REC.unpack_from(buf, _DATA + off)
+            if plen == _WRAP:
+                tail += self.size - off
+                continue
+            pos = _DATA + off + _REC.size
+            subject = str(buf[pos : pos + slen], "ascii")
+            payload = bytes(buf[pos + slen : pos + slen + plen])
+            tail += (_REC.size + slen + plen + 7) & ~7
+            sink.append((subject, payload))
+            n += 1
+        self._tail = tail
+        _U64.pack_into(buf, _TAIL, tail)
+        return n
+
+    def close(self) -> None:
+        self._buf.release()
+        self._mm.close()
+
+
+class _RingOut:
+    def __init__(self, ring: ShmRing, efd: int, limit: int = 0) -> None:
+        self.ring, self.efd, self.limit = ring, efd, limit
+
+    def put(self, subject: bytes, payload: bytes) -> bool:
+        if not self.ring.put(subject, payload, self.limit):
+            return False
+        if not self.ring.busy_poll:
+            os.eventfd_write(self.efd, 1)
+        return True
+
+    def close(self) -> None:
+        self.ring.close()
+        os.close(self.efd)
+
+
+class _RingIn:
+    def __init__(self, ring: ShmRing, efd: int, busy_poll: bool) -> None:
+        self.ring, self.efd = ring, efd
+        ring.set_busy_poll(busy_poll)
+        self.fd: int | None = None if busy_poll else efd
+
+    def clear_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.eventfd_read(self.efd)
+
+    def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
+        return self.ring.drain(sink, limit)
+
+    def close(self) -> None:
+        self.ring.close()
+        os.close(self.efd)
+
+
+class RingBus(RegistryBus):
+    """The :class:`tradewire.bus.base.Bus` over mmap rings: see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        role: Literal["gateway", "worker"],
+        worker: str | None = None,
+        capacity: int = 4096,
+        max_payload: int = 65536,
+        busy_poll: bool = False,
+    ) -> None:
+        super().__init__(
+            name, role=role, worker=worker, max_payload=max_payload, busy_poll=busy_poll
+        )
+        self._ring_size = ring_bytes(capacity, max_payload)
+
+    def _worker_channels(self) -> tuple[_RingIn, _RingOut, dict[str, Any], list[int]]:
+        mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}") for d in ("down", "up")]
+        efds = [os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) for _ in range(2)]
+        down = _RingIn(ShmRing(mems[0], self._ring_size, create=True), efds[0], self.busy_poll)
+        up = _RingOut(ShmRing(mems[1], self._ring_size, create=True), efds[1])
+        return down, up, {"size": self._ring_size}, [mems[0], efds[0], mems[1], efds[1]]
+
+    def _hello_sent(self, fds: list[int]) -> None:
+        os.close(fds[0])  # the memfds: the mappings keep the memory
+        os.close(fds[2])
+
+    def _gateway_channels(self, hello: dict[str, Any], fds: list[int]) -> tuple[_RingOut, _RingIn]:
+        size = int(hello["size"])
+        if len(fds) != 4 or size <= 0 or size & (size - 1):
+            raise TradewireError(f"bad ring hello {hello!r}")
+        down_mem, down_efd, up_mem, up_efd = fds
+        down = ShmRing(down_mem, size, create=False)
+        up = ShmRing(up_mem, size, create=False)
+        os.close(down_mem)
+        os.close(up_mem)
+        # The worker sized its ring; the gateway's own capacity bounds what waits in it.
+        return _RingOut(down, down_efd, self._ring_size), _RingIn(up, up_efd, self.busy_poll)

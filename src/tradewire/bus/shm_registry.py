@@ -1,0 +1,404 @@
+"""What every same-machine bus shares: the registry socket, peers, wake-ups and delivery.
+
+A same-machine transport moves bytes through shared memory (:mod:`tradewire.bus.shm` over
+iceoryx2, :mod:`tradewire.bus.ring` over a plain mmap ring for comparison); how a worker
+finds the gateway, how either side learns the other is gone, and how a reader is woken on
+the asyncio loop are the same for both, and live here.
+
+* The registry is a ``SOCK_SEQPACKET`` unix socket at
+  ``/dev/shm/tradewire-<name>/gateway.sock``. A worker joins by connecting and sending one
+  hello (JSON, plus descriptors if its transport passes any); it leaves by closing the
+  socket or dying — the kernel's EOF is the one liveness signal both sides trust, so a
+  crashed process never leaves the other waiting.
+* A worker has its OWN channel per direction: a slow worker fills and drops only its own
+  messages. ``publish`` never blocks; a full channel drops and counts (per worker in
+  :attr:`RegistryBus.dropped_by_worker`).
+* A reader is woken through ``loop.add_reader(fd)`` on its channel's descriptor; with
+  ``busy_poll=True`` it spins on its channels in a task that yields with
+  ``asyncio.sleep(0)``, and its channels carry no wake-up (the writer skips the syscall).
+* Subjects ``tw.upd.<worker>`` go to that worker only; every other gateway subject goes to
+  all workers (filtered by each worker's subscriptions); what a worker publishes goes to
+  the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from tradewire.bus.base import Handler
+from tradewire.errors import TradewireError
+
+log = logging.getLogger(__name__)
+_BATCH = 64  # records handled per loop turn per channel
+
+SHM_ROOT = Path("/dev") / "shm"
+DIRECT_PREFIX = "tw.upd."
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Outbound(Protocol):
+    """The writing end of one direction."""
+
+    def put(self, subject: bytes, payload: bytes) -> bool:
+        """Queue one message and wake the reader; False (nothing queued) when full."""
+
+    def close(self) -> None: ...
+
+
+class Inbound(Protocol):
+    """The reading end of one direction."""
+
+    fd: int | None
+    """The descriptor that becomes readable when a message waits; None when busy-polling."""
+
+    def clear_wake(self) -> None:
+        """Consume the wake-up *before* draining, so a message written meanwhile re-signals."""
+
+    def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
+        """Move up to ``limit`` messages into ``sink``; returns how many."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(eq=False)
+class Peer:
+    """One worker's connection as the gateway sees it."""
+
+    name: str
+    conn: socket.socket
+    down: Outbound
+    up: Inbound
+    dropped: int = field(default=0)
+
+
+class RegistryBus:
+    """The :class:`tradewire.bus.base.Bus` shape over a per-worker channel pair.
+
+    Subclasses say how channels are made: :meth:`_worker_channels` (the worker makes its
+    pair and says, in the hello, how the gateway finds it) and :meth:`_gateway_channels`
+    (the gateway attaches to what a hello names).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        role: Literal["gateway", "worker"],
+        worker: str | None = None,
+        max_payload: int = 65536,
+        busy_poll: bool = False,
+    ) -> None:
+        if not NAME.match(name) or (worker is not None and not NAME.match(worker)):
+            raise TradewireError(f"bus and worker names must match {NAME.pattern}")
+        if role == "worker" and worker is None:
+            raise TradewireError("a worker needs a name")
+        self.name, self.role, self.worker = name, role, worker
+        self.max_payload = max_payload
+        self.busy_poll = busy_poll
+        self.dir = SHM_ROOT / f"tradewire-{name}"
+        self._sock_path = self.dir / "gateway.sock"
+        self._exact: dict[str, list[Handler]] = {}
+        self._prefix: list[tuple[str, Handler]] = []
+        self._peers: dict[str, Peer] = {}
+        self._pending: dict[int, socket.socket] = {}
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._down: Inbound | None = None
+        self._up: Outbound | None = None
+        self._dropped = 0
+        self.connected = False
+        self._stopping = False
+        self._rejoin_task: asyncio.Task[None] | None = None
+
+    # -- what a transport provides -----------------------------------------------------
+    def _worker_channels(self) -> tuple[Inbound, Outbound, dict[str, Any], list[int]]:
+        """Make this worker's (down reader, up writer), the hello's fields and fds to pass."""
+        raise NotImplementedError
+
+    def _gateway_channels(self, hello: dict[str, Any], fds: list[int]) -> tuple[Outbound, Inbound]:
+        """Attach to the channels a worker's hello names: (down writer, up reader)."""
+        raise NotImplementedError
+
+    def _hello_sent(self, fds: list[int]) -> None:
+        """The hello went (or failed): the worker's copies of passed descriptors may go."""
+
+    def _forget_worker(self) -> None:
+        """After a worker left (or died): release what a transport keeps beyond the peer."""
+
+    # -- the Bus interface -------------------------------------------------------------
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def dropped_by_worker(self) -> dict[str, int]:
+        """Drops per connected worker (gateway side), to see which receiver is slow."""
+        return {p.name: p.dropped for p in self._peers.values()}
+
+    @property
+    def workers(self) -> list[str]:
+        """The workers connected now (gateway side)."""
+        return list(self._peers)
+
+    def subscribe(self, subject: str, handler: Handler) -> None:
+        if subject.endswith(".>"):
+            self._prefix.append((subject[:-1], handler))
+        else:
+            self._exact.setdefault(subject, []).append(handler)
+
+    def publish(self, subject: str, payload: bytes) -> None:
+        if len(payload) > self.max_payload:
+            raise TradewireError(f"payload of {len(payload)} B exceeds {self.max_payload}")
+        subj = subject.encode("ascii")
+        if self.role == "worker":
+            if self._up is None or not self.connected or not self._up.put(subj, payload):
+                self._dropped += 1
+            return
+        if subject.startswith(DIRECT_PREFIX):
+            peer = self._peers.get(subject[len(DIRECT_PREFIX) :])
+            targets = [peer] if peer is not None else []
+        else:
+            targets = list(self._peers.values())
+        for p in targets:
+            if not p.down.put(subj, payload):
+                p.dropped += 1
+                self._dropped += 1
+
+    async def start(self) -> None:
+        if self._rejoin_task is None:
+            self._stopping = False
+        self._loop = asyncio.get_running_loop()
+        if self.role == "gateway":
+            self._start_gateway()
+        else:
+            await self._start_worker()
+        if self.busy_poll:
+            self._poller = self._loop.create_task(self._spin())
+
+    async def close(self) -> None:
+        self._stopping = True
+        task, self._rejoin_task = self._rejoin_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._teardown()
+
+    async def _teardown(self) -> None:
+        if self._loop is None:
+            return
+        loop, self._loop = self._loop, None
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        for peer in list(self._peers.values()):
+            self._drop_peer(peer, loop)
+        for conn in list(self._pending.values()):
+            loop.remove_reader(conn.fileno())
+            conn.close()
+        self._pending.clear()
+        if self._sock is not None:
+            loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        if self.role == "gateway":
+            with contextlib.suppress(FileNotFoundError):
+                self._sock_path.unlink()
+            with contextlib.suppress(OSError):
+                self.dir.rmdir()
+        if self._down is not None and self._down.fd is not None:
+            loop.remove_reader(self._down.fd)
+        for end in (self._down, self._up):
+            if end is not None:
+                end.close()
+        self._down = self._up = None
+        self.connected = False
+
+    # -- delivery ----------------------------------------------------------------------
+    def _dispatch(self, batch: list[tuple[str, bytes]]) -> None:
+        for subject, payload in batch:
+            for h in self._exact.get(subject, ()):
+                self._call(h, subject, payload)
+            for prefix, h in self._prefix:
+                if subject.startswith(prefix):
+                    self._call(h, subject, payload)
+        batch.clear()
+
+    @staticmethod
+    def _call(h: Handler, subject: str, payload: bytes) -> None:
+        try:
+            h(subject, payload)
+        except Exception:
+            log.exception("bus handler for %s failed", subject)
+
+    def _on_wake(self, end: Inbound) -> None:
+        end.clear_wake()
+        self._drain_some(end)
+
+    def _drain_some(self, end: Inbound) -> None:
+        # A bounded batch per turn: a worker whose strategy is slower than the feed must
+        # still run its timers (its hello keeps it alive at the gateway) between batches.
+        batch: list[tuple[str, bytes]] = []
+        if end.drain(batch, _BATCH) == _BATCH and self._loop is not None:
+            self._loop.call_soon(self._drain_some, end)
+        self._dispatch(batch)
+
+    async def _spin(self) -> None:
+        """Busy-poll: drain every inbound channel, yield to the loop between passes."""
+        batch: list[tuple[str, bytes]] = []
+        while True:
+            ends = [p.up for p in self._peers.values()] if self.role == "gateway" else []
+            if self._down is not None:
+                ends.append(self._down)
+            for end in ends:
+                end.drain(batch, 1 << 30)
+            if batch:
+                self._dispatch(batch)
+            await asyncio.sleep(0)
+
+    # -- gateway -----------------------------------------------------------------------
+    def _start_gateway(self) -> None:
+        assert self._loop is not None
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        if self._sock_path.exists():
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                probe.connect(str(self._sock_path))
+            except OSError:
+                self._sock_path.unlink()  # a dead gateway's socket
+            else:
+                raise TradewireError(f"a gateway already serves {self.dir}")
+            finally:
+                probe.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sock.bind(str(self._sock_path))
+        sock.listen(64)
+        sock.setblocking(False)
+        self._sock = sock
+        self._loop.add_reader(sock.fileno(), self._on_accept)
+        self.connected = True
+
+    def _on_accept(self) -> None:
+        assert self._sock is not None
+        assert self._loop is not None
+        try:
+            conn, _ = self._sock.accept()
+        except BlockingIOError:
+            return
+        conn.setblocking(False)
+        self._pending[conn.fileno()] = conn
+        self._loop.add_reader(conn.fileno(), self._on_hello, conn)
+
+    def _on_hello(self, conn: socket.socket) -> None:
+        """Attach to the channels a worker made and acknowledge."""
+        assert self._loop is not None
+        self._loop.remove_reader(conn.fileno())
+        self._pending.pop(conn.fileno(), None)
+        fds: list[int] = []
+        try:
+            msg, fds, _, _ = socket.recv_fds(conn, 1024, 4)
+            hello = json.loads(msg)
+            name = str(hello["worker"])
+            if name in self._peers or not NAME.match(name):
+                raise TradewireError(f"bad or duplicate hello from {name!r}")
+            down, up = self._gateway_channels(hello, fds)
+        except (OSError, ValueError, KeyError, TypeError, TradewireError) as exc:
+            log.warning("rejected a worker on %s: %s", self.dir, exc)
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            conn.close()
+            return
+        peer = Peer(name, conn, down, up)
+        self._peers[name] = peer
+        if up.fd is not None:
+            self._loop.add_reader(up.fd, self._on_wake, up)
+        self._loop.add_reader(conn.fileno(), self._on_peer_eof, peer)
+        conn.send(b"ok")
+        log.info("worker %s joined %s", name, self.dir)
+
+    def _on_peer_eof(self, peer: Peer) -> None:
+        """The worker closed its socket or died: drain what it sent, then forget it."""
+        with contextlib.suppress(BlockingIOError):
+            if peer.conn.recv(16):
+                return
+        batch: list[tuple[str, bytes]] = []
+        peer.up.drain(batch, 1 << 30)
+        self._dispatch(batch)
+        if self._loop is not None:
+            self._drop_peer(peer, self._loop)
+            self._forget_worker()
+
+    def _drop_peer(self, peer: Peer, loop: asyncio.AbstractEventLoop) -> None:
+        self._peers.pop(peer.name, None)
+        loop.remove_reader(peer.conn.fileno())
+        if peer.up.fd is not None:
+            loop.remove_reader(peer.up.fd)
+        peer.conn.close()
+        peer.up.close()
+        peer.down.close()
+        log.info("worker %s left %s", peer.name, self.dir)
+
+    # -- worker ------------------------------------------------------------------------
+    async def _start_worker(self) -> None:
+        assert self._loop is not None
+        assert self.worker is not None
+        self._down, self._up, fields, fds = self._worker_channels()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._sock = sock
+        try:
+            sock.connect(str(self._sock_path))
+            hello = json.dumps({"worker": self.worker, **fields}).encode()
+            socket.send_fds(sock, [hello], fds)
+            sock.setblocking(False)
+            ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)
+        except (OSError, TimeoutError) as exc:
+            await self._teardown()
+            raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc
+        finally:
+            self._hello_sent(fds)
+        if ack != b"ok":
+            await self._teardown()
+            raise TradewireError(f"gateway at {self.dir} refused worker {self.worker!r}")
+        self.connected = True
+        if self._down.fd is not None:
+            self._loop.add_reader(self._down.fd, self._on_wake, self._down)
+        self._loop.add_reader(sock.fileno(), self._on_gateway_eof)
+
+    async def _rejoin(self) -> None:
+        delay = 0.1
+        while not self._stopping:
+            await self._teardown()
+            await asyncio.sleep(delay)
+            try:
+                await self.start()
+            except TradewireError:
+                delay = min(delay * 2, 2.0)
+                continue
+            log.warning("worker %s rejoined the gateway at %s", self.worker, self.dir)
+            break
+        self._rejoin_task = None
+
+    def _on_gateway_eof(self) -> None:
+        """The gateway went away: stop publishing (drops are counted) and stop watching."""
+        assert self._sock is not None
+        with contextlib.suppress(BlockingIOError):
+            if self._sock.recv(16):
+                return
+        self.connected = False
+        if self._loop is not None:
+            self._loop.remove_reader(self._sock.fileno())
+            if not self._stopping and self._rejoin_task is None:
+                # A restarted gateway must find its workers again: join it when it is back.
+                self._rejoin_task = self._loop.create_task(self._rejoin())
