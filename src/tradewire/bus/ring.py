@@ -166,18 +166,24 @@ class RingBus(RegistryBus):
         )
         self._ring_size = ring_bytes(capacity, max_payload)
 
-    def _worker_channels(self) -> tuple[_RingIn, _RingOut, dict[str, Any], list[int]]:
+    def _worker_channels(
+        self, capacity: int
+    ) -> tuple[_RingIn, _RingOut, dict[str, Any], list[int]]:
+        size = ring_bytes(capacity, self.max_payload)
         mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}") for d in ("down", "up")]
         efds = [os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) for _ in range(2)]
-        down = _RingIn(ShmRing(mems[0], self._ring_size, create=True), efds[0], self.busy_poll)
-        up = _RingOut(ShmRing(mems[1], self._ring_size, create=True), efds[1])
-        return down, up, {"size": self._ring_size}, [mems[0], efds[0], mems[1], efds[1]]
+        down = _RingIn(ShmRing(mems[0], size, create=True), efds[0], self.busy_poll)
+        up = _RingOut(ShmRing(mems[1], size, create=True), efds[1])
+        return down, up, {"size": size}, [mems[0], efds[0], mems[1], efds[1]]
 
     def _hello_sent(self, fds: list[int]) -> None:
-        os.close(fds[0])  # the memfds: the mappings keep the memory
-        os.close(fds[2])
+        if fds:
+            os.close(fds[0])  # the memfds: the mappings keep the memory
+            os.close(fds[2])
 
-    def _gateway_channels(self, hello: dict[str, Any], fds: list[int]) -> tuple[_RingOut, _RingIn]:
+    def _gateway_channels(
+        self, worker: str, hello: dict[str, Any], fds: list[int]
+    ) -> tuple[_RingOut, _RingIn]:
         size = int(hello["size"])
         if len(fds) != 4 or size <= 0 or size & (size - 1):
             raise TradewireError(f"bad ring hello {hello!r}")

@@ -17,8 +17,8 @@ Design
   session id per join, so a worker that died and comes back under the same name never
   meets its dead predecessor's ports; dead nodes' resources are cleaned on every join and
   leave (``try_cleanup_dead_nodes``).
-* The worker creates the services with its buffer (``capacity`` samples) as the
-  subscriber's bound, ``enable_safe_overflow(False)`` and the publisher's
+* The worker creates the services with the buffer agreed at its join (the gateway's
+  ``capacity``, or less if the worker asks for less) as the subscriber's bound, ``enable_safe_overflow(False)`` and the publisher's
   ``DiscardData`` backpressure: a full worker makes ``send`` return 0 receivers, which is
   counted as that worker's drop; the gateway never blocks and never overwrites.
 * The registry, liveness and wake-up are :mod:`tradewire.bus.shm_registry`'s. iceoryx2's
@@ -171,7 +171,9 @@ class ShmBus(RegistryBus):
         except Exception as exc:  # iceoryx2 raises its own types; a failed clean is not fatal
             log.warning("iceoryx2 could not clean up dead nodes: %s", exc)
 
-    def _service(self, base: str, direction: str, *, create: bool) -> tuple[Any, Any]:
+    def _service(
+        self, base: str, direction: str, *, create: bool, capacity: int = 0
+    ) -> tuple[Any, Any]:
         iox, node = _iox(), self._ensure_node()
         pubsub = node.service_builder(iox.ServiceName.new(f"{base}/{direction}"))
         pubsub = pubsub.publish_subscribe(iox.Slice[ctypes.c_uint8])
@@ -182,7 +184,7 @@ class ShmBus(RegistryBus):
             pubsub = (
                 pubsub.max_publishers(1)
                 .max_subscribers(1)
-                .subscriber_max_buffer_size(self.capacity)
+                .subscriber_max_buffer_size(capacity)
                 .enable_safe_overflow(False)
             )
             pair = (pubsub.create(), event.create())
@@ -198,22 +200,24 @@ class ShmBus(RegistryBus):
             .create()
         )
 
-    def _worker_channels(self) -> tuple[_IoxIn, _IoxOut, dict[str, Any], list[int]]:
+    def _worker_channels(self, capacity: int) -> tuple[_IoxIn, _IoxOut, dict[str, Any], list[int]]:
         base = f"tradewire/{self.name}/{self.worker}/{uuid.uuid4().hex[:12]}"
         try:
-            down_pubsub, down_event = self._service(base, "down", create=True)
-            down = _IoxIn(down_pubsub, down_event, self.capacity, self.busy_poll)
-            up_pubsub, up_event = self._service(base, "up", create=True)
+            down_pubsub, down_event = self._service(base, "down", create=True, capacity=capacity)
+            down = _IoxIn(down_pubsub, down_event, capacity, self.busy_poll)
+            up_pubsub, up_event = self._service(base, "up", create=True, capacity=capacity)
             up = _IoxOut(up_pubsub, up_event, self._publisher(up_pubsub))
         except TradewireError:
             raise
         except Exception as exc:
             raise TradewireError(f"iceoryx2: cannot create {base}: {exc}") from exc
-        return down, up, {"iox": base, "capacity": self.capacity}, []
+        return down, up, {"iox": base, "capacity": capacity}, []
 
-    def _gateway_channels(self, hello: dict[str, Any], fds: list[int]) -> tuple[_IoxOut, _IoxIn]:
+    def _gateway_channels(
+        self, worker: str, hello: dict[str, Any], fds: list[int]
+    ) -> tuple[_IoxOut, _IoxIn]:
         base = str(hello["iox"])
-        if fds or not base.startswith(f"tradewire/{self.name}/{hello['worker']}/"):
+        if fds or not base.startswith(f"tradewire/{self.name}/{worker}/"):
             raise TradewireError(f"bad iceoryx2 hello {hello!r}")
         try:
             down_pubsub, down_event = self._service(base, "down", create=False)

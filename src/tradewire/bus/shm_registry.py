@@ -6,10 +6,13 @@ finds the gateway, how either side learns the other is gone, and how a reader is
 the asyncio loop are the same for both, and live here.
 
 * The registry is a ``SOCK_SEQPACKET`` unix socket at
-  ``/dev/shm/tradewire-<name>/gateway.sock``. A worker joins by connecting and sending one
-  hello (JSON, plus descriptors if its transport passes any); it leaves by closing the
-  socket or dying — the kernel's EOF is the one liveness signal both sides trust, so a
-  crashed process never leaves the other waiting.
+  ``/dev/shm/tradewire-<name>/gateway.sock``. A worker joins in two steps: it names itself,
+  the gateway answers with its buffer (the bound for every worker, from the gateway's
+  config), the worker makes its channels with the smaller of that and its own and sends
+  how to reach them (JSON, plus descriptors if its transport passes any); the gateway
+  attaches and says ``ok``. It leaves by closing the socket or dying — the kernel's EOF is
+  the one liveness signal both sides trust, so a crashed process never leaves the other
+  waiting.
 * A worker has its OWN channel per direction: a slow worker fills and drops only its own
   messages. ``publish`` never blocks; a full channel drops and counts (per worker in
   :attr:`RegistryBus.dropped_by_worker`).
@@ -94,6 +97,7 @@ class RegistryBus:
         *,
         role: Literal["gateway", "worker"],
         worker: str | None = None,
+        capacity: int = 4096,
         max_payload: int = 65536,
         busy_poll: bool = False,
     ) -> None:
@@ -102,6 +106,7 @@ class RegistryBus:
         if role == "worker" and worker is None:
             raise TradewireError("a worker needs a name")
         self.name, self.role, self.worker = name, role, worker
+        self.capacity = capacity  # messages buffered per worker and direction
         self.max_payload = max_payload
         self.busy_poll = busy_poll
         self.dir = SHM_ROOT / f"tradewire-{name}"
@@ -121,12 +126,17 @@ class RegistryBus:
         self._rejoin_task: asyncio.Task[None] | None = None
 
     # -- what a transport provides -----------------------------------------------------
-    def _worker_channels(self) -> tuple[Inbound, Outbound, dict[str, Any], list[int]]:
-        """Make this worker's (down reader, up writer), the hello's fields and fds to pass."""
+    def _worker_channels(
+        self, capacity: int
+    ) -> tuple[Inbound, Outbound, dict[str, Any], list[int]]:
+        """Make this worker's (down reader, up writer) holding ``capacity`` messages each,
+        and say how the gateway reaches them: the hello's fields and the fds to pass."""
         raise NotImplementedError
 
-    def _gateway_channels(self, hello: dict[str, Any], fds: list[int]) -> tuple[Outbound, Inbound]:
-        """Attach to the channels a worker's hello names: (down writer, up reader)."""
+    def _gateway_channels(
+        self, worker: str, hello: dict[str, Any], fds: list[int]
+    ) -> tuple[Outbound, Inbound]:
+        """Attach to the channels ``worker``'s hello names: (down writer, up reader)."""
         raise NotImplementedError
 
     def _hello_sent(self, fds: list[int]) -> None:
@@ -301,24 +311,32 @@ class RegistryBus:
         self._loop.add_reader(conn.fileno(), self._on_hello, conn)
 
     def _on_hello(self, conn: socket.socket) -> None:
-        """Attach to the channels a worker made and acknowledge."""
+        """Step 1: a worker names itself; offer it the gateway's buffer."""
+        assert self._loop is not None
+        self._loop.remove_reader(conn.fileno())
+        try:
+            name = str(json.loads(conn.recv(1024))["worker"])
+            self._check_name(name)
+            conn.send(json.dumps({"capacity": self.capacity}).encode())
+        except (OSError, ValueError, KeyError, TypeError, TradewireError) as exc:
+            self._reject(conn, [], exc)
+            return
+        self._loop.add_reader(conn.fileno(), self._on_channels, conn, name)
+
+    def _on_channels(self, conn: socket.socket, name: str) -> None:
+        """Step 2: attach to the channels the worker made, and acknowledge."""
         assert self._loop is not None
         self._loop.remove_reader(conn.fileno())
         self._pending.pop(conn.fileno(), None)
         fds: list[int] = []
         try:
             msg, fds, _, _ = socket.recv_fds(conn, 1024, 4)
-            hello = json.loads(msg)
-            name = str(hello["worker"])
-            if name in self._peers or not NAME.match(name):
-                raise TradewireError(f"bad or duplicate hello from {name!r}")
-            down, up = self._gateway_channels(hello, fds)
+            if not msg:
+                raise TradewireError("closed before its channels")
+            self._check_name(name)
+            down, up = self._gateway_channels(name, json.loads(msg), fds)
         except (OSError, ValueError, KeyError, TypeError, TradewireError) as exc:
-            log.warning("rejected a worker on %s: %s", self.dir, exc)
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            conn.close()
+            self._reject(conn, fds, exc)
             return
         peer = Peer(name, conn, down, up)
         self._peers[name] = peer
@@ -327,6 +345,20 @@ class RegistryBus:
         self._loop.add_reader(conn.fileno(), self._on_peer_eof, peer)
         conn.send(b"ok")
         log.info("worker %s joined %s", name, self.dir)
+
+    def _check_name(self, name: str) -> None:
+        if name in self._peers or not NAME.match(name):
+            raise TradewireError(f"bad or duplicate worker name {name!r}")
+
+    def _reject(self, conn: socket.socket, fds: list[int], exc: Exception) -> None:
+        log.warning("rejected a worker on %s: %s", self.dir, exc)
+        if self._loop is not None:
+            self._loop.remove_reader(conn.fileno())
+        self._pending.pop(conn.fileno(), None)
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        conn.close()
 
     def _on_peer_eof(self, peer: Peer) -> None:
         """The worker closed its socket or died: drain what it sent, then forget it."""
@@ -354,16 +386,21 @@ class RegistryBus:
     async def _start_worker(self) -> None:
         assert self._loop is not None
         assert self.worker is not None
-        self._down, self._up, fields, fds = self._worker_channels()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = sock
+        fds: list[int] = []
         try:
             sock.connect(str(self._sock_path))
-            hello = json.dumps({"worker": self.worker, **fields}).encode()
-            socket.send_fds(sock, [hello], fds)
             sock.setblocking(False)
+            await self._loop.sock_sendall(sock, json.dumps({"worker": self.worker}).encode())
+            offer = await asyncio.wait_for(self._loop.sock_recv(sock, 1024), 5.0)
+            if not offer:
+                raise OSError("the gateway refused the name or closed")
+            capacity = min(self.capacity, int(json.loads(offer)["capacity"]))
+            self._down, self._up, fields, fds = self._worker_channels(capacity)
+            socket.send_fds(sock, [json.dumps(fields).encode()], fds)
             ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, KeyError) as exc:
             await self._teardown()
             raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc
         finally:
