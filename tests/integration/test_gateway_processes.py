@@ -153,12 +153,19 @@ async def start_gateway(
 
 
 async def start_worker(
-    tmp_path: Path, env: dict[str, str], url: str, name: str, cls: str, **params: Any
+    tmp_path: Path,
+    env: dict[str, str],
+    url: str,
+    name: str,
+    cls: str,
+    *options: str,
+    **params: Any,
 ) -> tuple[Proc, Path]:
     out = tmp_path / f"{name}.json"
     params = {"out": str(out), **params}
     worker = await spawn(
         "worker",
+        *options,
         "--gateway",
         url,
         "--strategy",
@@ -225,6 +232,33 @@ async def test_workers_over_nats_and_shared_memory_trade_and_a_slow_one_slows_no
     assert codes[:2] == [0, 0], [w.text[-2000:] for w in workers]
     summary = next(line for line in fast.lines if "summary" in line)
     assert "0 market gaps" in summary
+
+
+async def test_a_slow_worker_that_conflates_keeps_up_without_drops(
+    tmp_path, keyless_env, nats_server
+):
+    """The same 100 ms-per-quote strategy that overflows its buffer above, with --conflate:
+    it gets the newest quote per symbol of what waited, so nothing is dropped or missed."""
+    env = dict(keyless_env)
+    gateway, shm = await start_gateway(tmp_path, env, nats_server.url)
+    try:
+        calm, out = await start_worker(tmp_path, env, f"shm://{shm}", "calm", "Slow", "--conflate")
+        await wait_for(lambda: read_json(out).get("quotes", 0) >= 30, 60, "30 quotes handled")
+
+        def conflated() -> str | None:
+            text = metrics(gateway)
+            return text if metric(text, "tradewire_worker_conflated", "calm") > 0 else None
+
+        text = await wait_for(conflated, 30, "the worker reports conflated quotes")
+        assert metric(text, "tradewire_worker_dropped", "calm") == 0
+        assert metric(text, "tradewire_worker_gaps", "calm") == 0
+        assert await calm.stop() == 0
+    finally:
+        await gateway.stop()
+    summary = next(line for line in calm.lines if "summary" in line)
+    assert "0 market gaps" in summary
+    assert "dropped 0" in summary
+    assert re.search(r"[1-9][\d,]* quotes conflated", summary), summary
 
 
 async def test_a_killed_worker_has_its_orders_cancelled_and_its_name_gets_its_state_back(

@@ -132,6 +132,8 @@ class WorkerConfig(StrictModel):
     """``tradewire worker --config``: where the gateway is."""
 
     gateway: str | None = None
+    # Behind the feed, deliver only the newest quote per symbol (trades and bars all).
+    conflate: bool = False
 
 
 class AppConfig(StrictModel):

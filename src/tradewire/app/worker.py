@@ -37,6 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--busy-poll", action="store_true", help="shm: poll instead of waiting")
     parser.add_argument(
+        "--conflate",
+        action="store_true",
+        help="when behind, hand strategies only the newest quote per symbol (trades all)",
+    )
+    parser.add_argument(
         "--nats-nkey-seed",
         type=Path,
         default=None,
@@ -61,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"tradewire worker: {exc}", file=sys.stderr)
         return 2
-    node = WorkerNode(bus, strategies, name=name)
+    node = WorkerNode(bus, strategies, name=name, conflate=args.conflate)
     try:
         import uvloop
 
@@ -83,6 +88,7 @@ def _setup(args: argparse.Namespace) -> tuple[str, str, list[Strategy]]:
         config = load_config(args.config)
         project = Project.of(args.config)
         url = url or config.worker.gateway
+        args.conflate = args.conflate or config.worker.conflate
         entries = [StrategyConfig(e.path, e.symbols, e.params, e.name) for e in config.strategies]
         base = project.root
     else:
@@ -132,5 +138,6 @@ def _summary(node: WorkerNode) -> str:
         f"tradewire worker {node.name} summary: {s.frames:,} frames, {s.events:,} events, "
         f"{s.md_gaps} market gaps, {s.update_gaps} update gaps, {s.intents} intents "
         f"({s.resent} resent, {s.denied} denied), {s.fills} fills, dropped {s.dropped}; "
-        f"gateway→worker p50 {p50}"
+        + (f"{s.conflated:,} quotes conflated; " if node.conflate else "")
+        + f"gateway→worker p50 {p50}"
     )

@@ -64,6 +64,7 @@ class Hello(msgspec.Struct, tag="hello", frozen=True):
     gaps: int = 0
     dropped: int = 0
     latency_p50_us: float | None = None
+    conflated: int = 0  # quotes it skipped for a newer one of the same symbol (opt-in)
 
 
 class Bye(msgspec.Struct, tag="bye", frozen=True):

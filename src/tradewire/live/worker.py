@@ -20,7 +20,7 @@ import base64
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from tradewire.bus.base import Bus
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
 from tradewire.errors import TradewireError
+from tradewire.live.conflation import conflate
 from tradewire.live.timers import Every
 from tradewire.venues.polygon.messages import (
     FRAME_DECODER,
@@ -50,6 +51,7 @@ class WorkerStats:
         self.frames = self.events = self.md_gaps = self.update_gaps = 0
         self.intents = self.resent = self.denied = self.fills = self.dropped = 0
         self.refused = 0  # messages that did not decode
+        self.conflated = 0  # quotes skipped for a newer one of the same symbol (--conflate)
         self.latency_ns: list[int] = []  # gateway send -> worker receive, a bounded sample
 
 
@@ -65,8 +67,11 @@ class WorkerNode:
         resend_s: float = 0.5,
         hello_s: float = 1.0,
         welcome_timeout_s: float = 10.0,
+        conflate: bool = False,
     ) -> None:
         self.bus = bus
+        self.conflate = conflate
+        self._backlog: list[Any] = []  # decoded events waiting for the conflating pass
         self.name = name
         self.strategies = strategies
         self.instance = base64.b32encode(os.urandom(5)).decode().lower()
@@ -141,6 +146,7 @@ class WorkerNode:
             s.md_gaps,
             self.bus.dropped + s.dropped,
             recent[len(recent) // 2] / 1000 if recent else None,
+            s.conflated,
         )
         self.bus.publish(p.HELLO, p.encode(hello))
 
@@ -170,6 +176,21 @@ class WorkerNode:
         stats.events += len(events)
         if len(stats.latency_ns) < 100_000:
             stats.latency_ns.append(time.time_ns() - sent_ns)
+        if self.conflate:
+            # Deliver after the bus has handed over what it holds now (one loop turn).
+            if not self._backlog:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self._backlog.extend(events)
+            return
+        self._deliver(events)
+
+    def _flush(self) -> None:
+        events, skipped = conflate(self._backlog)
+        self._backlog = []
+        self.stats.conflated += skipped
+        self._deliver(events)
+
+    def _deliver(self, events: Sequence[Any]) -> None:
         routes = self._routes
         for ev in events:
             strategies = routes.get(getattr(ev, "symbol", ""))
@@ -179,11 +200,11 @@ class WorkerNode:
             for strategy in strategies:
                 try:
                     if etype is Quote:
-                        strategy.on_quote(ev)  # type: ignore[arg-type]
+                        strategy.on_quote(ev)
                     elif etype is Trade:
-                        strategy.on_trade(ev)  # type: ignore[arg-type]
+                        strategy.on_trade(ev)
                     elif etype is Aggregate or etype is MinuteAggregate:
-                        strategy.on_bar(ev)  # type: ignore[arg-type]
+                        strategy.on_bar(ev)
                 except Exception:
                     log.exception("strategy %s raised", strategy.name)
 

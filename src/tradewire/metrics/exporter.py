@@ -168,6 +168,7 @@ def _worker_families(rows: dict[str, dict[str, Any]]) -> Iterator[Any]:
         ("gaps", "tradewire_worker_gaps", "Market frames the worker missed (sequence gaps)"),
         ("dropped", "tradewire_worker_dropped", "Messages dropped on the way to the worker"),
         ("intents", "tradewire_worker_intents", "Order intents the gateway took from the worker"),
+        ("conflated", "tradewire_worker_conflated", "Quotes skipped for a newer one (conflate)"),
     ):
         family = CounterMetricFamily(name, help_text, labels=["worker"])
         for worker, row in rows.items():
