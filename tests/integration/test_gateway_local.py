@@ -154,3 +154,55 @@ async def test_a_worker_that_dies_has_its_orders_cancelled_and_gets_its_state_ba
     finally:
         await gateway.stop()
         await node.stop()
+
+
+async def test_the_gateway_remembers_few_answers_and_asks_the_ledger_for_older_ones(
+    venue, tmp_path, until, monkeypatch
+):
+    """Answers to intents are kept per worker up to ACK_MEMORY (memory stays bounded on a
+    long day); an older resend is answered from the ledger, never sent a second time."""
+    import tradewire.live.gateway as gw
+
+    monkeypatch.setattr(gw, "ACK_MEMORY", 2)
+    hub = LocalHub()
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [LocalBus(hub)], worker_timeout_s=1.0, heartbeat_s=0.2)
+    await node.start()
+    await gateway.start()
+    worker = WorkerNode(LocalBus(hub), [BuyOnce(symbols=["AAPL"])], name="alpha", hello_s=0.2)
+    raw = LocalBus(hub)
+    try:
+        await worker.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)
+        venue.feed.publish([quote("AAPL", 99.99, 100.01)])
+        await until(lambda: len(venue.broker.book.orders_by_client_id) == 2)
+        cids = [f"raw-{i}" for i in range(4)]
+        for cid in cids:
+            intent = p.Intent("alpha", cid, "AAPL", "buy", 1.0, "limit", 97.0)
+            raw.publish(p.intent_subject("alpha"), p.encode(intent))
+        await until(lambda: len(venue.broker.book.orders_by_client_id) == 6)
+        link = gateway.workers["alpha"]
+        assert list(link.acks) == cids[-2:]  # the most recent answers only
+        before = gateway.duplicates
+        for cid in (cids[0], cids[3]):  # one forgotten, one remembered
+            intent = p.Intent("alpha", cid, "AAPL", "buy", 1.0, "limit", 97.0)
+            raw.publish(p.intent_subject("alpha"), p.encode(intent))
+        await until(lambda: gateway.duplicates == before + 2)
+        assert len(venue.broker.book.orders_by_client_id) == 6
+        assert link.intents == 2 + 4
+        assert len(link.acks) <= 2
+        # Another worker cannot book under alpha's id (it would overwrite alpha's record).
+        other = WorkerNode(LocalBus(hub), [BuyOnce(symbols=["MSFT"])], name="beta", hello_s=0.2)
+        await other.start()
+        refused = gateway.refused
+        intent = p.Intent("beta", cids[1], "MSFT", "buy", 1.0, "limit", 97.0)
+        raw.publish(p.intent_subject("beta"), p.encode(intent))
+        await until(lambda: gateway.refused == refused + 1)
+        assert len(venue.broker.book.orders_by_client_id) == 6
+        assert node.oms.get(cids[1]).symbol == "AAPL"
+        assert gateway.workers["beta"].intents == 0
+        await other.stop()
+    finally:
+        await worker.stop()
+        await gateway.stop()
+        await node.stop()

@@ -36,6 +36,10 @@ from tradewire.live.node import TradingNode
 from tradewire.live.timers import Every
 
 log = logging.getLogger("tradewire.gateway")
+# Answers remembered per worker for resends. A worker resends only until it is answered
+# (every 0.5 s), so a resend older than this many newer intents does not happen in
+# practice; if it does, the ledger answers for an order it knows (never a second order).
+ACK_MEMORY = 65_536
 
 
 class WorkerProxy(Strategy):
@@ -158,14 +162,24 @@ class Gateway:
             if link is None or subject != p.intent_subject(msg.worker):
                 self.refused += 1
                 return
-            seen = link.acks.get(msg.client_order_id)
+            cid = msg.client_order_id
+            seen = link.acks.get(cid)
+            if seen is None and (known := self.node.oms.get(cid)) is not None:
+                if known.strategy == link.proxy.name:
+                    seen = p.Ack(cid, None)  # answered long ago: the ledger knows the order
+                else:  # another owner's id: booking it would overwrite that order's record
+                    self.refused += 1
+                    self._send(link, p.Ack(cid, f"client_order_id {cid} is already in use"))
+                    return
             if seen is not None:  # a resend: the first answer again, never a second order
                 self.duplicates += 1
                 self._send(link, seen)
                 return
             link.intents += 1
             ack = self._submit(link, msg)
-            link.acks[msg.client_order_id] = ack
+            link.acks[cid] = ack
+            if len(link.acks) > ACK_MEMORY:
+                del link.acks[next(iter(link.acks))]  # the oldest (dicts keep insertion order)
             self._send(link, ack)
         elif isinstance(msg, p.CancelIntent):
             link = self.workers.get(msg.worker)
@@ -302,6 +316,7 @@ class Gateway:
                 "gaps": r.gaps if r else 0,
                 "dropped": max(r.dropped if r else 0, self._dropped_to(name)),
                 "intents": link.intents,
+                "conflated": r.conflated if r else 0,
                 "latency_p50_us": r.latency_p50_us if r else None,
             }
         return rows
