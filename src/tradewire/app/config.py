@@ -123,6 +123,8 @@ class GatewayConfig(StrictModel):
     # Messages buffered per worker (each bus): beyond it, that worker's messages are dropped
     # (counted, told to it, seen as a sequence gap), and no one else waits.
     buffer: PositiveInt = 4096
+    # shm: spin on the workers' channels instead of waiting for a wake-up (one core busy).
+    busy_poll: bool = False
 
     def urls(self) -> list[str]:
         return ([f"shm://{self.shm}"] if self.shm else []) + ([self.nats] if self.nats else [])

@@ -32,6 +32,7 @@ async def start_gateway(node: TradingNode, config: GatewayConfig) -> Gateway:
             token_env=config.nats_token_env,
             nkey_seed_file=config.nats_nkey_seed_file,
             buffer=config.buffer,
+            busy_poll=config.busy_poll,
         )
         for url in config.urls()
     ]

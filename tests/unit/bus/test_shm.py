@@ -301,3 +301,23 @@ async def test_a_killed_worker_is_cleaned_up_and_its_name_joins_again(
         await finish(back)
     finally:
         await gateway.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", [ShmBus, RingBus], ids=["iceoryx2", "ring"])
+async def test_a_busy_polling_gateway_takes_every_intent(
+    kind: type[AnyBus], until: Callable[..., Any]
+) -> None:
+    gateway = kind(f"t{uuid.uuid4().hex[:10]}", role="gateway", busy_poll=True)
+    await gateway.start()
+    got = replies(gateway, "w")
+    worker = kind(gateway.name, role="worker", worker="w")
+    try:
+        await worker.start()
+        for i in range(50):
+            worker.publish("tw.intent.w", f"intent {i}".encode())
+        await until(lambda: len(got) == 50)
+        assert got == [f"intent {i}" for i in range(50)]
+    finally:
+        await worker.close()
+        await gateway.close()
