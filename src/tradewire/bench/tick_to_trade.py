@@ -229,9 +229,11 @@ def _restore_affinity(cpus: set[int]) -> None:
         os.sched_setaffinity(0, cpus)
 
 
-def _get_triggers(broker_url: str) -> dict[str, Any]:
+def _get_triggers(broker_url: str, what: str = "triggers") -> dict[str, Any]:
+    """The simulator's whole trigger log, or with ``what="trigger-status"`` its progress
+    (cheap: poll that while triggers run, fetch the log once at the end)."""
     req = urllib.request.Request(  # noqa: S310 - http to our own loopback simulator
-        f"{broker_url}/_sim/triggers",
+        f"{broker_url}/_sim/{what}",
         headers={"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"},
     )
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - our own loopback sim
@@ -332,8 +334,8 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
                         f"{name} exited with {proc.returncode} during the bench:\n"
                         + out_path.read_text(errors="replace")[-3000:]
                     )
-                log = await asyncio.to_thread(_get_triggers, sim.broker_url)
-                if log["done"]:
+                status = await asyncio.to_thread(_get_triggers, sim.broker_url, "trigger-status")
+                if status["done"]:
                     break
         await asyncio.sleep(scenario.grace_s)  # the last orders are still in flight
         log = await asyncio.to_thread(_get_triggers, sim.broker_url)

@@ -80,6 +80,18 @@ class TriggerLog:
         else:
             self.arrivals[k] = ns
 
+    def status(self) -> dict[str, Any]:
+        """Progress only, O(1): what a bench polls while triggers run. The whole log costs
+        ~3.8 ms to build and encode at 3,000 triggers, on the loop that stamps arrivals —
+        polled every 0.5 s it delayed about one trigger in a hundred by milliseconds."""
+        return {
+            "started": self.started,
+            "done": self.done,
+            "count": self.count,
+            "written": len(self.sent),
+            "arrived": len(self.arrivals),
+        }
+
     def as_json(self) -> dict[str, Any]:
         return {
             "clock": "CLOCK_MONOTONIC, simulator process",

@@ -145,7 +145,11 @@ class VenueSimulator:
         async def triggers_json(_: object) -> dict[str, object]:
             return self.triggers.as_json()
 
+        async def trigger_status(_: object) -> dict[str, object]:
+            return self.triggers.status()
+
         self.broker.admin_routes["triggers"] = triggers_json
+        self.broker.admin_routes["trigger-status"] = trigger_status
 
     @property
     def feed_url(self) -> str:

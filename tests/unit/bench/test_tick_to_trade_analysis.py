@@ -118,3 +118,36 @@ def test_every_engine_contender_gets_a_config_the_engine_accepts(tmp_path, name)
     shipped = load_config(None).tuning
     if name == "tradewire":
         assert (shipped.gc, shipped.busy_poll) == (tuning.gc, tuning.busy_poll)
+
+
+async def test_the_simulator_reports_trigger_progress_without_building_the_log():
+    """The bench polls ``/_sim/trigger-status`` while triggers run: its answer is a few
+    counters whatever the log's size, and agrees with the whole log fetched at the end."""
+    import aiohttp
+
+    from tradewire.sim.venue import VenueConfig, VenueSimulator
+
+    async with VenueSimulator(VenueConfig(symbols=("AAPL",), trigger_count=3000)) as venue:
+        log = venue.triggers
+        for k in range(3000):
+            log.sent[k] = (k * 5_000_000, k * 5_000_000 + 1_234, 17)
+            if k % 3:
+                log.arrivals[k] = k * 5_000_000 + 300_000
+        log.started = True
+        headers = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
+        async with aiohttp.ClientSession(venue.broker_url, headers=headers) as http:
+            async with http.get("/_sim/trigger-status") as resp:
+                body = await resp.read()
+                status = await resp.json()
+            async with http.get("/_sim/triggers") as resp:
+                whole = await resp.json()
+    assert status == {
+        "started": True,
+        "done": False,
+        "count": 3000,
+        "written": 3000,
+        "arrived": 2000,
+    }
+    assert len(body) < 200
+    assert len(whole["sent"]) == status["written"]
+    assert len(whole["arrivals"]) == status["arrived"]
