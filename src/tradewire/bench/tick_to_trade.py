@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import extras
+from tradewire.bench import extras, floors
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -40,7 +40,8 @@ from tradewire.sim.process import SimProcess, interrupt
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.triggers import TRIGGER_SYMBOL
 
-CONTENDERS = ("tradewire", "tradewire-untuned", "sdk")
+# The floors first: each later contender is reported against them (bench/floors.py).
+CONTENDERS = ("floor-c", "floor-c-busy", "floor-py", "tradewire", "tradewire-busy-poll", "sdk")
 # The engine's `tuning:` section per contender. "tradewire" is the shipped configuration;
 # the others are the variants a decision in docs/performance.md was measured against.
 TUNINGS = {
@@ -50,7 +51,8 @@ TUNINGS = {
 }
 # Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
 EXTRA_CONTENDERS = (
-    "tradewire-busy-poll",
+    "tradewire-untuned",
+    "floor-py-busy",
     *WORKER_CONTENDERS,
     "tradewire-shm-x2",
     "tradewire-shm-x4",
@@ -61,6 +63,7 @@ LABELS = {
     "tradewire-untuned": "tradewire, untuned",
     "tradewire-busy-poll": "tradewire, busy-poll loop",
     "sdk": "massive + alpaca-py",
+    **floors.LABELS,
 }
 # Packages outside the base install, by import name: the bench skips a contender without them.
 NEEDS = {"sdk": ("massive", "alpaca")}
@@ -286,6 +289,8 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
             "--env-file",
             str(workdir / "none.env"),
         ]
+    elif floors.is_floor(name):
+        cmd = floors.command(name, sim.feed_url, sim.broker_url, list(symbols), workdir)
     else:
         host = sim.feed_url.split("//", 1)[1].split("/", 1)[0]
         cmd = [
@@ -368,7 +373,7 @@ def run(
     A contender whose packages are not installed is not started (it would only crash in its
     child process); ``skipped`` says which and why.
     """
-    skipped = extras.unavailable(NEEDS, contenders)
+    skipped = extras.unavailable(NEEDS, contenders) | floors.unavailable(contenders)
     results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}, "skipped": skipped}
     with tempfile.TemporaryDirectory(prefix="tradewire-bench-") as tmp:
         base = keep_dir if keep_dir is not None else Path(tmp)
@@ -383,6 +388,8 @@ def run(
         results["ratios_sdk_over_tradewire"] = ratios(
             per["tradewire"]["latency"], per["sdk"]["latency"]
         )
+    if vs := floors.versus_floor(per):
+        results["versus_c_floor"] = vs
     if "tradewire" in per and "tradewire-untuned" in per:
         results["ratios_untuned_over_tuned"] = ratios(
             per["tradewire"]["latency"], per["tradewire-untuned"]["latency"]
@@ -442,6 +449,7 @@ def report(results: Mapping[str, Any]) -> str:
                 f"  {label:<38}{_x(r['p50'], 8)}{_x(r['p90'], 8)}{_x(r['p99'], 8)}"
                 f"{_x(r['p99_9'], 8)}{_x(r['max'], 9)}"
             )
+    lines += floors.report_lines(results.get("versus_c_floor", {}), LABELS)
     for name, r in per.items():
         c = r["latency_co_corrected"]
         lines.append(

@@ -151,3 +151,23 @@ async def test_the_simulator_reports_trigger_progress_without_building_the_log()
     assert len(body) < 200
     assert len(whole["sent"]) == status["written"]
     assert len(whole["arrivals"]) == status["arrived"]
+
+
+def test_each_contender_is_held_against_the_c_floor_of_its_waiting_kind():
+    from tradewire.bench.floors import versus_floor
+
+    def lat(p50: float, p99: float) -> dict[str, object]:
+        return {"latency": {"p50_us": p50, "p99_us": p99}}
+
+    per = {
+        "floor-c": lat(40.0, 100.0),
+        "floor-c-busy": lat(15.0, 20.0),
+        "floor-py": lat(60.0, 90.0),
+        "tradewire": lat(60.0, 300.0),
+        "tradewire-busy-poll": lat(45.0, 30.0),
+    }
+    vs = versus_floor(per)
+    assert set(vs) == {"floor-py", "tradewire", "tradewire-busy-poll"}
+    assert vs["tradewire"] == {"floor": "floor-c", "p50": 1.5, "p99": 3.0}
+    assert vs["tradewire-busy-poll"] == {"floor": "floor-c-busy", "p50": 3.0, "p99": 1.5}
+    assert versus_floor({"tradewire": lat(1.0, 2.0)}) == {}
