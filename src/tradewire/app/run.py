@@ -29,6 +29,8 @@ from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, JournalCorrupt, TradewireError
 from tradewire.live.gateway import Gateway
 from tradewire.live.node import TradingNode, Venues
+from tradewire.live.timers import Every
+from tradewire.live.warm import OrderPathWarmer
 from tradewire.metrics.exporter import MetricsExporter
 from tradewire.sim.cli import non_negative
 from tradewire.sim.process import SimProcess
@@ -240,6 +242,7 @@ async def _run(
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
     stop = asyncio.Event()
     poller = BusyPoller()
+    warmer: Every | None = None
     code = 0
     started = False  # a start-up cut short cancels nothing it did not see
     try:
@@ -272,6 +275,15 @@ async def _run(
                 outcomes.append(Outcome("busy-poll loop", "applied", "the engine's CPU stays busy"))
             else:
                 outcomes.append(Outcome("busy-poll loop", "off"))
+            if tuning.warm_path_ms:
+                warmer = Every(
+                    asyncio.get_running_loop(),
+                    tuning.warm_path_ms / 1000,
+                    OrderPathWarmer(node).tick,
+                )
+                outcomes.append(
+                    Outcome("order path warming", "applied", f"every {tuning.warm_path_ms:g} ms")
+                )
         print(_tuning_report(tuning.enabled, outcomes), flush=True)
         if gateway:
             gw = await start_gateway(node, config.gateway)
@@ -338,6 +350,8 @@ async def _run(
         code = 1
     finally:
         poller.stop()
+        if warmer is not None:
+            warmer.cancel()
         outcome = None
         if gw is not None:
             await gw.stop()

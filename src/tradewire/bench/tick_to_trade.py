@@ -48,10 +48,14 @@ TUNINGS = {
     "tradewire": "{gc: freeze}",
     "tradewire-untuned": "{enabled: false}",
     "tradewire-busy-poll": "{busy_poll: true, gc: freeze}",
+    "tradewire-warm": "{gc: freeze, warm_path_ms: 1}",
+    "tradewire-busy-poll-warm": "{busy_poll: true, gc: freeze, warm_path_ms: 1}",
 }
 # Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
 EXTRA_CONTENDERS = (
     "tradewire-untuned",
+    "tradewire-warm",
+    "tradewire-busy-poll-warm",
     "floor-py-busy",
     *WORKER_CONTENDERS,
     "tradewire-shm-x2",
@@ -62,6 +66,8 @@ LABELS = {
     "tradewire": "tradewire",
     "tradewire-untuned": "tradewire, untuned",
     "tradewire-busy-poll": "tradewire, busy-poll loop",
+    "tradewire-warm": "tradewire, warm order path",
+    "tradewire-busy-poll-warm": "tradewire, busy-poll, warm",
     "sdk": "massive + alpaca-py",
     **floors.LABELS,
 }

@@ -87,6 +87,12 @@ class Journal:
         if self.fsync == "always":
             self.sync()
 
+    def frame(self, kind: str, cid: str, data: dict[str, Any] | None, ts_ns: int) -> bytes:
+        """The bytes :meth:`append` writes for this record, written nowhere: run between
+        orders to keep the encoder's code and data in cache (live/warm.py)."""
+        payload = _encode(Record(kind, cid, ts_ns, data))
+        return _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
+
     def rotate(self, head: Sequence[tuple[str, str, dict[str, Any] | None]]) -> Path:
         """Start a new segment that begins with ``head`` (a snapshot of open state).
 

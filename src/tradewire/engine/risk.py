@@ -194,6 +194,10 @@ class RiskEngine:
         self._tokens -= 1.0
         return APPROVED
 
+    def refill(self) -> None:
+        """A full throttle bucket: for a twin engine that only keeps the check warm."""
+        self._tokens = self._rate
+
     def _deny(self, reason: DenyReason, detail: str) -> Denied:
         self.denials[reason] += 1
         return Denied(reason, detail)

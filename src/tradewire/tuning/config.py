@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tradewire.configbase import Int, NonNegativeInt, PositiveInt, StrictModel
+from tradewire.configbase import Int, NonNegativeFloat, NonNegativeInt, PositiveInt, StrictModel
 
 
 class TuningConfig(StrictModel):
@@ -39,6 +39,10 @@ class TuningConfig(StrictModel):
     gil_switch_interval_us: PositiveInt | None = None
     # Keep the loop polling instead of sleeping in epoll (costs the engine's whole core).
     busy_poll: bool = False
+    # Run a dry order through the order path (risk, request, journal frame, HTTP bytes;
+    # nothing sent) every this many ms, so sparse orders do not find it cold (live/warm.py).
+    # 0 = off.
+    warm_path_ms: NonNegativeFloat = 0.0
     # Sockets (feed and order connections).
     tcp_nodelay: bool = True
     so_rcvbuf: PositiveInt | None = None

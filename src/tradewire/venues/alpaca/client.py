@@ -204,6 +204,11 @@ class AlpacaClient:
         )
         return await self.submit_order(request)
 
+    def order_bytes(self, request: OrderRequest) -> bytes:
+        """The HTTP request :meth:`submit_order_nowait` writes for ``request``, sent nowhere:
+        run between orders to keep the request builder in cache (live/warm.py)."""
+        return self._builder.post_order(encode_body(request))
+
     def submit_order_nowait(self, request: OrderRequest) -> asyncio.Future[m.Order]:
         """Hot path: write the request now if a warm connection is idle; settle it later.
 
