@@ -136,6 +136,10 @@ def main(args: argparse.Namespace) -> int:
     only_components = args.throughput or args.order_path or args.backtest
     results: dict[str, Any] = {}
     if args.all or not only_components:
+        from tradewire.bench import machine
+
+        results["machine"] = machine.measure(quick=args.quick)
+        print("\n".join(machine.report_lines(results["machine"])), flush=True)
         t2t = tick_to_trade.run(scenario, contenders, keep_dir=args.keep_dir)
         print(tick_to_trade.report(t2t), flush=True)
         plot_skipped: str | None = None
