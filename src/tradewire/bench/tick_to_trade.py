@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import extras, floors
+from tradewire.bench import compiled, extras, floors
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -49,11 +49,13 @@ TUNINGS = {
     "tradewire-untuned": "{enabled: false}",
     "tradewire-busy-poll": "{busy_poll: true, gc: freeze}",
     "tradewire-warm": "{gc: freeze, warm_path_ms: 1}",
+    "tradewire-compiled": "{gc: freeze}",
     "tradewire-busy-poll-warm": "{busy_poll: true, gc: freeze, warm_path_ms: 1}",
 }
 # Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
 EXTRA_CONTENDERS = (
     "tradewire-untuned",
+    "tradewire-compiled",
     "tradewire-warm",
     "tradewire-busy-poll-warm",
     "floor-py-busy",
@@ -67,6 +69,7 @@ LABELS = {
     "tradewire-untuned": "tradewire, untuned",
     "tradewire-busy-poll": "tradewire, busy-poll loop",
     "tradewire-warm": "tradewire, warm order path",
+    "tradewire-compiled": "tradewire, mypyc hot path",
     "tradewire-busy-poll-warm": "tradewire, busy-poll, warm",
     "sdk": "massive + alpaca-py",
     **floors.LABELS,
@@ -252,6 +255,10 @@ def _get_triggers(broker_url: str, what: str = "triggers") -> dict[str, Any]:
 
 async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """One contender against a fresh simulator; returns its figures (and its histogram)."""
+    # Built before the simulator starts: compiling must not share the machine with a run.
+    native = (
+        await asyncio.to_thread(compiled.build, workdir) if name == "tradewire-compiled" else None
+    )
     symbols = symbols_for(scenario.symbols)
     sim = SimProcess(
         [
@@ -309,6 +316,8 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
         ]
     # No keys may leak into a sim run: the bench never trades a real account.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "POLYGON_"))}
+    if native is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(native), env.get("PYTHONPATH")]))
     stack = contextlib.AsyncExitStack()
     if is_worker_contender(name):
         cfg_yaml = _config_yaml(symbols, workdir, tuning=TUNINGS["tradewire"])
@@ -380,6 +389,8 @@ def run(
     child process); ``skipped`` says which and why.
     """
     skipped = extras.unavailable(NEEDS, contenders) | floors.unavailable(contenders)
+    if "tradewire-compiled" in contenders and (why := compiled.available()):
+        skipped["tradewire-compiled"] = why
     results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}, "skipped": skipped}
     with tempfile.TemporaryDirectory(prefix="tradewire-bench-") as tmp:
         base = keep_dir if keep_dir is not None else Path(tmp)
