@@ -22,7 +22,7 @@ def test_the_machine_baseline_is_measured_and_reported() -> None:
         assert 0 < m[key] < 10_000_000
     assert m["sum_range_1000_us"] > 0
     assert 0 < m["call_back_to_back"]["p50_us"] <= m["call_back_to_back"]["p99_us"]
-    assert 0 < m["call_after_5ms_idle"]["p50_us"]
+    assert m["call_after_5ms_idle"]["p50_us"] > 0
     text = "\n".join(machine.report_lines(m))
     assert "loopback TCP round trip" in text
     assert "after 5 ms idle" in text

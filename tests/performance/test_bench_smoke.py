@@ -33,7 +33,9 @@ def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     t2t = json.loads(out.read_text())["tick_to_trade"]
     assert t2t["scenario"]["triggers"] == 100
-    assert set(t2t["contenders"]) == {"tradewire", "tradewire-untuned", "sdk"}
+    ours = ("tradewire", "tradewire-busy-poll")
+    floors = ("floor-c", "floor-c-busy", "floor-py")
+    assert set(t2t["contenders"]) == {*floors, *ours, "sdk"}
     for name, r in t2t["contenders"].items():
         # Every trigger the contender saw was answered exactly once.
         assert r["triggers_delivered"] == 100, name
@@ -45,12 +47,21 @@ def test_bench_quick_tick_to_trade_emits_complete_json_and_plot(tmp_path):
             0 < lat["p50_us"] <= lat["p90_us"] <= lat["p99_us"] <= lat["p99_9_us"] <= lat["max_us"]
         )
         assert r["latency_co_corrected"]["samples"] >= lat["samples"], name
-        if name != "sdk":  # the SDK baseline is not traced
+        if name in ours:  # the SDK baseline and the floors are not traced
             assert set(r["split_us"]) == {"wire_in", "engine", "wire_out"}
-    for name in ("tradewire", "tradewire-untuned"):
+    for name in ours:
         stages = t2t["contenders"][name]["engine_stages_us"]
         assert stages["callback_to_order_written"]["count"] >= 90
     assert set(t2t["ratios_sdk_over_tradewire"]) == {"p50", "p90", "p99", "p99_9", "max"}
+    # Every contender against the C floor of its waiting kind, from the same run.
+    vs = t2t["versus_c_floor"]
+    assert vs["tradewire"]["floor"] == "floor-c"
+    assert vs["tradewire-busy-poll"]["floor"] == "floor-c-busy"
+    assert vs["sdk"]["p50"] > 0
+    assert "against the C floor of the same run" in run.stdout
+    machine = json.loads(out.read_text())["machine"]
+    assert machine["loopback_rtt_blocking"]["p50_us"] > 0
+    assert "machine (same run, from Python)" in run.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ratio SDKs / tradewire" in run.stdout
 

@@ -21,6 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# = tick_to_trade.CONTENDERS (not imported here: the bench's modules load only when it runs)
+DEFAULT_CONTENDERS = "floor-c,floor-c-busy,floor-py,tradewire,tradewire-busy-poll,sdk"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--throughput", action="store_true", help="only the quotes/s benchmark")
@@ -51,8 +54,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trigger-rate", type=float, default=None, help="triggers/s (200)")
     parser.add_argument(
         "--contenders",
-        default="tradewire,tradewire-untuned,sdk",
-        help="comma-separated: tradewire, tradewire-untuned, sdk (and tradewire-busy-poll)",
+        default=DEFAULT_CONTENDERS,
+        help=f"comma-separated (default {DEFAULT_CONTENDERS}); more: tradewire-untuned, "
+        "tradewire-warm, tradewire-compiled, floor-py-busy, tradewire-shm, tradewire-nats, "
+        "tradewire-shm-x2|x4|x8",
     )
     parser.add_argument(
         "--keep-dir", type=Path, default=None, help="keep each contender's raw data here"

@@ -84,6 +84,8 @@ def pingpong(n: int = 2000, *, busy: bool = False) -> dict[str, float]:
         os.sched_setaffinity(0, mine)
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
 
 
 def _per_call_ns(fn: Callable[[], object], n: int) -> float:

@@ -171,3 +171,10 @@ def test_each_contender_is_held_against_the_c_floor_of_its_waiting_kind():
     assert vs["tradewire"] == {"floor": "floor-c", "p50": 1.5, "p99": 3.0}
     assert vs["tradewire-busy-poll"] == {"floor": "floor-c-busy", "p50": 3.0, "p99": 1.5}
     assert versus_floor({"tradewire": lat(1.0, 2.0)}) == {}
+
+
+def test_the_cli_default_runs_the_default_contenders():
+    from tradewire.bench.cli import DEFAULT_CONTENDERS
+    from tradewire.bench.tick_to_trade import CONTENDERS
+
+    assert DEFAULT_CONTENDERS.split(",") == list(CONTENDERS)
