@@ -298,7 +298,7 @@ async def _run(
                 )
             exporter = MetricsExporter(node.recorder, host=config.metrics.host, port=port)
             try:
-                exporter.start()
+                exporter.start(cpus=plan.housekeeping if tuning.enabled else None)
             except OSError as exc:
                 log.warning(
                     "metrics endpoint %s:%s not started: %s", config.metrics.host, port, exc

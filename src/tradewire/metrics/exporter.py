@@ -7,8 +7,10 @@ label ``stage``), ``market_data_rate_per_second``, ``order_success_rate``, plus 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -141,11 +143,18 @@ class MetricsExporter:
     def __repr__(self) -> str:
         return f"MetricsExporter({self.host}:{self.port})"
 
-    def start(self) -> None:
+    def start(self, *, cpus: Iterable[int] | None = None) -> None:
+        """Serve on a thread of its own; with ``cpus``, that thread (and the request threads
+        it starts) runs there. A scrape computes in Python for milliseconds: on the engine's
+        CPU it stalls the loop (bench/exporter_stall.py), on a housekeeping CPU it does not."""
         self._server, self._thread = start_http_server(
             self.port, addr=self.host, registry=self.registry
         )
         self.port = int(self._server.server_port)
+        wanted = set(cpus or ())
+        if wanted and self._thread.native_id is not None:
+            with contextlib.suppress(OSError):  # a CPU outside our cgroup: stay where we are
+                os.sched_setaffinity(self._thread.native_id, wanted)
 
     def stop(self) -> None:
         if self._server is not None:

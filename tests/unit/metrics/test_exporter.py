@@ -69,3 +69,33 @@ def test_quantile_labels_are_written_exactly():
         if s.name == "trading_latency_quantile_microseconds"
     }
     assert quantiles == {"0.5", "0.99", "0.999"}
+
+
+def test_the_exporter_thread_and_its_request_threads_run_on_the_cpus_given():
+    """A scrape computes for milliseconds: it must run beside the loop, not on its CPU."""
+    import os
+    import threading
+    import urllib.request
+
+    cpus = sorted(os.sched_getaffinity(0))
+    target = {cpus[0]}
+    rec = Recorder()
+    seen: list[set[int]] = []
+    original = rec.drain
+
+    def drain_and_look() -> None:  # runs in the request thread of a scrape
+        seen.append(os.sched_getaffinity(threading.get_native_id()))
+        original()
+
+    rec.drain = drain_and_look  # type: ignore[method-assign]
+    exporter = MetricsExporter(rec, host="127.0.0.1", port=0)
+    exporter.start(cpus=target)
+    try:
+        assert exporter._thread is not None
+        assert os.sched_getaffinity(exporter._thread.native_id) == target
+        with urllib.request.urlopen(exporter.url, timeout=10) as resp:
+            assert resp.status == 200
+        assert seen == [target]
+        assert os.sched_getaffinity(0) == set(cpus)  # the caller stays where it was
+    finally:
+        exporter.stop()
