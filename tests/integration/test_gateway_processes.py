@@ -264,7 +264,9 @@ async def test_a_slow_worker_that_conflates_keeps_up_without_drops(
 async def test_a_killed_worker_has_its_orders_cancelled_and_its_name_gets_its_state_back(
     tmp_path, keyless_env, nats_server
 ):
-    env = dict(keyless_env)
+    # On iceoryx2 (the other tests run on the default ring): a SIGKILLed worker leaves
+    # iceoryx2 resources behind, which the gateway must clean before the name comes back.
+    env = dict(keyless_env, TRADEWIRE_SHM_TRANSPORT="iceoryx2")
     gateway, shm = await start_gateway(tmp_path, env, nats_server.url)
     try:
         first, out = await start_worker(tmp_path, env, f"shm://{shm}", "keeper", "RestingBid")

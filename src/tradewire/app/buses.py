@@ -14,6 +14,7 @@ from tradewire.bus.base import Bus
 from tradewire.errors import ConfigError
 
 NATS_TOKEN_ENV = "TRADEWIRE_NATS_TOKEN"  # noqa: S105 - a variable name
+SHM_TRANSPORT_ENV = "TRADEWIRE_SHM_TRANSPORT"  # shm:// over "ring" (default) or "iceoryx2"
 
 
 def make_bus(
@@ -35,9 +36,17 @@ def make_bus(
         name = (parts.netloc + parts.path).strip("/")
         if not name or not name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"bus URL {url!r}: shm://NAME, NAME letters, digits, - and _")
-        from tradewire.bus.shm import ShmBus
+        from tradewire.bus.iceoryx import IoxBus
+        from tradewire.bus.ring import RingBus
 
-        return ShmBus(
+        # The mmap ring by default: end to end through a gateway it measured faster than
+        # iceoryx2 (docs/performance.md, issue 13); iceoryx2 on request. The gateway tells
+        # each joining worker which one it serves, and a worker on the other one is refused.
+        wanted = os.environ.get(SHM_TRANSPORT_ENV, "ring").strip() or "ring"
+        if wanted not in ("ring", "iceoryx2"):
+            raise ConfigError(f"${SHM_TRANSPORT_ENV}={wanted!r}: ring or iceoryx2")
+        kind = IoxBus if wanted == "iceoryx2" else RingBus
+        return kind(
             name,
             role=role,  # type: ignore[arg-type]
             worker=worker,

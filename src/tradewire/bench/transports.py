@@ -1,7 +1,7 @@
 """Gateway→worker transports measured before choosing one: ``python -m tradewire.bench.transports``.
 
 Contenders: the mmap ring + eventfd (:class:`tradewire.bus.ring.RingBus`), iceoryx2 as the
-gateway uses it (:class:`tradewire.bus.shm.ShmBus`: one ``Slice[c_uint8]`` sample per frame
+gateway uses it (:class:`tradewire.bus.iceoryx.IoxBus`: one ``Slice[c_uint8]`` sample per frame
 plus an Event service whose listener socket wakes the loop), and pyzmq PUB/SUB + PUSH/PULL
 over ``ipc://``. Each run is one sender
 process and its receivers (multiprocessing ``spawn``), pinned to different CPUs when there
@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from hdrh.histogram import HdrHistogram
 
+from tradewire.bus.iceoryx import IoxBus
 from tradewire.bus.ring import RingBus
-from tradewire.bus.shm import ShmBus
 
 HDR = struct.Struct("<QBI")  # stamp ns, kind, seq / count
 DATA, PROBE, STOP, READY, ACK, ECHO = range(6)
@@ -41,7 +41,7 @@ Cb = Callable[[bytes], None]
 class BusEnd:
     """One of our same-machine buses as the gateway (``idx`` None) or worker ``idx``."""
 
-    kind: type[RingBus] | type[ShmBus] = RingBus
+    kind: type[RingBus] | type[IoxBus] = RingBus
 
     def __init__(self, tag: str, idx: int | None, busy: bool, cb: Cb) -> None:
         role: Literal["gateway", "worker"] = "gateway" if idx is None else "worker"
@@ -65,7 +65,7 @@ class RingEnd(BusEnd):
 
 
 class IoxEnd(BusEnd):
-    kind = ShmBus
+    kind = IoxBus
 
 
 class ZmqEnd:

@@ -1,6 +1,6 @@
 """What every same-machine bus shares: the registry socket, peers, wake-ups and delivery.
 
-A same-machine transport moves bytes through shared memory (:mod:`tradewire.bus.shm` over
+A same-machine transport moves bytes through shared memory (:mod:`tradewire.bus.iceoryx` over
 iceoryx2, :mod:`tradewire.bus.ring` over a plain mmap ring for comparison); how a worker
 finds the gateway, how either side learns the other is gone, and how a reader is woken on
 the asyncio loop are the same for both, and live here.
@@ -90,6 +90,8 @@ class RegistryBus:
     pair and says, in the hello, how the gateway finds it) and :meth:`_gateway_channels`
     (the gateway attaches to what a hello names).
     """
+
+    TRANSPORT = ""  # what the join's offer names, so both ends agree
 
     def __init__(
         self,
@@ -317,7 +319,8 @@ class RegistryBus:
         try:
             name = str(json.loads(conn.recv(1024))["worker"])
             self._check_name(name)
-            conn.send(json.dumps({"capacity": self.capacity}).encode())
+            offer = {"capacity": self.capacity, "transport": self.TRANSPORT}
+            conn.send(json.dumps(offer).encode())
         except (OSError, ValueError, KeyError, TypeError, TradewireError) as exc:
             self._reject(conn, [], exc)
             return
@@ -396,7 +399,14 @@ class RegistryBus:
             offer = await asyncio.wait_for(self._loop.sock_recv(sock, 1024), 5.0)
             if not offer:
                 raise OSError("the gateway refused the name or closed")
-            capacity = min(self.capacity, int(json.loads(offer)["capacity"]))
+            terms = json.loads(offer)
+            if terms.get("transport") != self.TRANSPORT:
+                await self._teardown()
+                raise TradewireError(
+                    f"the gateway at {self.dir} serves shm:// over {terms.get('transport')}, "
+                    f"this worker over {self.TRANSPORT}: set $TRADEWIRE_SHM_TRANSPORT alike"
+                )
+            capacity = min(self.capacity, int(terms["capacity"]))
             self._down, self._up, fields, fds = self._worker_channels(capacity)
             socket.send_fds(sock, [json.dumps(fields).encode()], fds)
             ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)

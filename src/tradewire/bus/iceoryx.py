@@ -1,13 +1,14 @@
-"""The same-machine bus between one gateway and N workers: iceoryx2 shared memory.
+"""shm:// over iceoryx2 (``TRADEWIRE_SHM_TRANSPORT=iceoryx2``): one gateway, N workers.
 
-Why iceoryx2
-------------
+Why it is not the default
+-------------------------
 ``python -m tradewire.bench.transports`` compared iceoryx2 0.10 (Python binding), a plain
-mmap ring + eventfd (:mod:`tradewire.bus.ring`) and pyzmq 27.3 over ``ipc://`` (4 KiB
-frames, 10k/s open loop; docs/performance.md, "Issue 13"). On a quiet machine iceoryx2 led
-on one-way latency woken by a descriptor (p50 18.6 vs 23.6 µs, p99 32.9 vs 1,568 µs) and on
-throughput (203k vs 110k frames/s to one receiver); so the gateway's ``shm://`` bus is
-iceoryx2, and the ring stays as the bench's reference.
+mmap ring + eventfd (:mod:`tradewire.bus.ring`) and pyzmq over ``ipc://``. Raw, iceoryx2
+led on one-way latency and throughput; as our buses, the two tie at p50 one way (23 µs),
+iceoryx2 with the better tails and throughput, the ring with the better round trip. End
+to end through a gateway (``tradewire bench --quick``, same session, alternating), the ring
+won: one worker p50 347/414 µs vs 487/682, eight workers 3.7/1.7 ms vs 10.8/3.1 ms
+(docs/performance.md, issue 13). So ``shm://`` is the ring and this bus is opt-in.
 
 Design
 ------
@@ -41,7 +42,7 @@ from typing import Any, Literal
 from tradewire.bus.shm_registry import DIRECT_PREFIX, SHM_ROOT, RegistryBus
 from tradewire.errors import TradewireError
 
-__all__ = ["DIRECT_PREFIX", "SHM_ROOT", "ShmBus"]
+__all__ = ["DIRECT_PREFIX", "SHM_ROOT", "IoxBus"]
 
 log = logging.getLogger(__name__)
 _SUBJ = struct.Struct("<H")
@@ -138,8 +139,10 @@ class _IoxIn:
         _delete(self.listener, self.subscriber, *self.services)
 
 
-class ShmBus(RegistryBus):
+class IoxBus(RegistryBus):
     """The :class:`tradewire.bus.base.Bus` over iceoryx2: see the module docstring."""
+
+    TRANSPORT = "iceoryx2"
 
     def __init__(
         self,

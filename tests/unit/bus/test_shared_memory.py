@@ -1,5 +1,5 @@
 """The same-machine buses over real shared memory, with workers in real processes where
-isolation matters: ShmBus (iceoryx2, the gateway's ``shm://``) and RingBus (the mmap ring
+isolation matters: IoxBus (iceoryx2, the gateway's ``shm://``) and RingBus (the mmap ring
 the bench compares it with) pass the same tests."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from tradewire.bus.iceoryx import SHM_ROOT, IoxBus
 from tradewire.bus.ring import RingBus, ShmRing
-from tradewire.bus.shm import SHM_ROOT, ShmBus
 from tradewire.errors import TradewireError
 
 # A worker process: joins, says "joined", then either stalls (never reads: blocks on stdin)
@@ -54,11 +54,11 @@ def frame(n: int) -> bytes:
     return bytes([n % 251]) * n
 
 
-AnyBus = ShmBus | RingBus
-KINDS = {ShmBus: "tradewire.bus.shm:ShmBus", RingBus: "tradewire.bus.ring:RingBus"}
+AnyBus = IoxBus | RingBus
+KINDS = {IoxBus: "tradewire.bus.iceoryx:IoxBus", RingBus: "tradewire.bus.ring:RingBus"}
 
 
-@pytest.fixture(params=[ShmBus, RingBus], ids=["iceoryx2", "ring"])
+@pytest.fixture(params=[IoxBus, RingBus], ids=["iceoryx2", "ring"])
 async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[AnyBus]:
     bus = request.param(f"t{uuid.uuid4().hex[:10]}", role="gateway", capacity=4, max_payload=8192)
     await bus.start()
@@ -206,7 +206,7 @@ async def test_late_joiner_receives_what_follows(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("kind", [ShmBus, RingBus], ids=["iceoryx2", "ring"])
+@pytest.mark.parametrize("kind", [IoxBus, RingBus], ids=["iceoryx2", "ring"])
 async def test_close_leaves_nothing_in_dev_shm(
     kind: type[AnyBus], until: Callable[..., Any]
 ) -> None:
@@ -250,10 +250,10 @@ def iox_services(prefix: str) -> list[str]:
 @pytest.mark.timeout(60)
 async def test_shm_is_iceoryx2_with_a_fresh_session_per_join(until: Callable[..., Any]) -> None:
     name = f"t{uuid.uuid4().hex[:10]}"
-    gateway = ShmBus(name, role="gateway", max_payload=65536)
+    gateway = IoxBus(name, role="gateway", max_payload=65536)
     await gateway.start()
     got: list[bytes] = []
-    worker = ShmBus(name, role="worker", worker="w", max_payload=65536)
+    worker = IoxBus(name, role="worker", worker="w", max_payload=65536)
     worker.subscribe("tw.md", lambda _s, p: got.append(p))
     await worker.start()
     first = iox_services(f"tradewire/{name}/w/")
@@ -265,7 +265,7 @@ async def test_shm_is_iceoryx2_with_a_fresh_session_per_join(until: Callable[...
     assert got == [frame(10), frame(9000), frame(65536)]
     await worker.close()
     await until(lambda: gateway.workers == [])
-    again = ShmBus(name, role="worker", worker="w")
+    again = IoxBus(name, role="worker", worker="w")
     await again.start()
     second = iox_services(f"tradewire/{name}/w/")
     assert len(second) == 4
@@ -281,7 +281,7 @@ async def test_a_killed_worker_is_cleaned_up_and_its_name_joins_again(
     until: Callable[..., Any],
 ) -> None:
     name = f"t{uuid.uuid4().hex[:10]}"
-    gateway = ShmBus(name, role="gateway", capacity=4, max_payload=8192)
+    gateway = IoxBus(name, role="gateway", capacity=4, max_payload=8192)
     await gateway.start()
     try:
         proc = await spawn(gateway, "phoenix", mode="stall")
@@ -304,7 +304,7 @@ async def test_a_killed_worker_is_cleaned_up_and_its_name_joins_again(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("kind", [ShmBus, RingBus], ids=["iceoryx2", "ring"])
+@pytest.mark.parametrize("kind", [IoxBus, RingBus], ids=["iceoryx2", "ring"])
 async def test_a_busy_polling_gateway_takes_every_intent(
     kind: type[AnyBus], until: Callable[..., Any]
 ) -> None:
@@ -321,3 +321,38 @@ async def test_a_busy_polling_gateway_takes_every_intent(
     finally:
         await worker.close()
         await gateway.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("gateway_kind", "worker_kind"), [(IoxBus, RingBus), (RingBus, IoxBus)])
+async def test_a_worker_on_the_other_transport_is_refused_with_the_reason(
+    gateway_kind: type[AnyBus], worker_kind: type[AnyBus], until: Callable[..., Any]
+) -> None:
+    gateway = gateway_kind(f"t{uuid.uuid4().hex[:10]}", role="gateway")
+    await gateway.start()
+    try:
+        worker = worker_kind(gateway.name, role="worker", worker="w")
+        with pytest.raises(TradewireError, match="TRADEWIRE_SHM_TRANSPORT"):
+            await worker.start()
+        await until(lambda: gateway.workers == [])
+        same = gateway_kind(gateway.name, role="worker", worker="w")  # the name is free
+        await same.start()
+        assert gateway.workers == ["w"]
+        await same.close()
+    finally:
+        await gateway.close()
+
+
+def test_shm_urls_pick_the_ring_unless_iceoryx2_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tradewire.app.buses import SHM_TRANSPORT_ENV, make_bus
+    from tradewire.errors import ConfigError
+
+    monkeypatch.delenv(SHM_TRANSPORT_ENV, raising=False)
+    assert type(make_bus("shm://desk", role="gateway")) is RingBus
+    monkeypatch.setenv(SHM_TRANSPORT_ENV, "iceoryx2")
+    assert type(make_bus("shm://desk", role="gateway")) is IoxBus
+    monkeypatch.setenv(SHM_TRANSPORT_ENV, "zmq")
+    with pytest.raises(ConfigError, match="ring or iceoryx2"):
+        make_bus("shm://desk", role="gateway")
