@@ -206,3 +206,109 @@ async def test_the_gateway_remembers_few_answers_and_asks_the_ledger_for_older_o
         await worker.stop()
         await gateway.stop()
         await node.stop()
+
+
+class LossyBus(LocalBus):
+    """The gateway's side of the bus, losing chosen order updates (as a NATS restart can)."""
+
+    def __init__(self, hub: LocalHub, lose: set[int]) -> None:
+        super().__init__(hub)
+        self.lose, self.lost = lose, 0
+
+    def publish(self, subject: str, payload: bytes) -> None:
+        msg = p.decode(payload) if subject.startswith("tw.upd.") else None
+        if isinstance(msg, p.Update) and msg.seq in self.lose:
+            self.lose.discard(msg.seq)
+            self.lost += 1
+            return
+        super().publish(subject, payload)
+
+
+class ManyBids(Strategy):
+    """Sends a marketable buy on each of the first five quotes; counts every fill it hears."""
+
+    def on_start(self) -> None:
+        self.orders: list[Any] = []
+        self.fills = 0
+
+    def on_quote(self, q: Any) -> None:
+        if len(self.orders) < 5:
+            self.orders.append(self.buy(q.symbol, 1, limit_price=round(q.ask_price + 1, 2)))
+
+    def on_order_update(self, update: Any) -> None:
+        if update.event == "fill":
+            self.fills += 1
+
+
+@pytest.mark.parametrize("lost", [{2}, {9, 10}], ids=["one-in-the-middle", "the-last-ones"])
+async def test_lost_order_updates_are_replayed_in_order_and_never_twice(
+    venue, tmp_path, until, lost
+):
+    """An update lost on the way (in the middle, or the last ones with nothing after them
+    to reveal the gap) reaches the strategy anyway, in order, exactly once: the worker's
+    hello says how far it got and the gateway resends the rest."""
+    hub = LocalHub()
+    node = gateway_node(venue, tmp_path)
+    lossy = LossyBus(hub, set(lost))
+    gateway = Gateway(node, [lossy], worker_timeout_s=5.0, heartbeat_s=0.2)
+    await node.start()
+    await gateway.start()
+    strategy = ManyBids(symbols=["AAPL"])
+    worker = WorkerNode(LocalBus(hub), [strategy], name="gamma", resend_s=0.1, hello_s=0.2)
+    seen: list[int] = []
+    apply = worker._apply
+    worker._apply = lambda msg: (seen.append(msg.seq), apply(msg))[1]  # type: ignore[method-assign]
+    try:
+        await worker.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)
+        for i in range(5):
+            venue.feed.publish([quote("AAPL", 99.99 + i / 100, 100.01 + i / 100)])
+            await until(lambda i=i: len(strategy.orders) == i + 1)
+        await until(lambda: all(o.status == "filled" for o in strategy.orders))
+        await until(lambda: strategy.fills == 5, timeout_s=10)
+        assert lossy.lost == len(lost)
+        last = gateway.workers["gamma"].update_seq
+        await until(lambda: worker.update_seq == last)
+        applied = [s for s in seen if s <= last]
+        assert sorted(set(applied)) == list(range(1, last + 1))  # every update reached it
+        assert strategy.fills == 5  # and none twice
+        assert worker.stats.update_gaps >= 1
+    finally:
+        await worker.stop()
+        await gateway.stop()
+        await node.stop()
+
+
+async def test_a_frame_too_big_for_a_bus_is_dropped_and_counted_not_a_feed_reconnect(
+    venue, tmp_path, until
+):
+    """A burst frame larger than a transport's limit must cost the workers one numbered
+    frame (a gap they see), never the gateway's Polygon connection."""
+    import uuid
+
+    from tradewire.bus.ring import RingBus
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [RingBus(name, role="gateway", max_payload=2048)], worker_timeout_s=5.0)
+    await node.start()
+    await gateway.start()
+    strategy = BuyOnce(symbols=["AAPL"])
+    worker = WorkerNode(
+        RingBus(name, role="worker", worker="delta", max_payload=2048),
+        [strategy],
+        name="delta",
+        hello_s=0.2,
+    )
+    try:
+        await worker.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)
+        venue.feed.publish([quote("AAPL", 99.0 + i / 100, 101.0) for i in range(60)])
+        venue.feed.publish([quote("AAPL", 99.99, 100.01)])
+        await until(lambda: worker.stats.frames >= 1 and gateway.oversize == 1)
+        assert worker.stats.md_gaps == 1  # the numbered frame it never got
+        assert node.feed.reconnects == 0
+    finally:
+        await worker.stop()
+        await gateway.stop()
+        await node.stop()

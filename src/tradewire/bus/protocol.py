@@ -65,6 +65,8 @@ class Hello(msgspec.Struct, tag="hello", frozen=True):
     dropped: int = 0
     latency_p50_us: float | None = None
     conflated: int = 0  # quotes it skipped for a newer one of the same symbol (opt-in)
+    # The last order update it applied in sequence: the gateway resends what came after.
+    update_seq: int = 0
 
 
 class Bye(msgspec.Struct, tag="bye", frozen=True):

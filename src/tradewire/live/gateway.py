@@ -22,6 +22,7 @@ import base64
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -32,6 +33,7 @@ from tradewire.bus import protocol as p
 from tradewire.bus.base import Bus
 from tradewire.engine.strategy import OrderUpdate, Strategy
 from tradewire.engine.strategy_health import StrategyHealth
+from tradewire.errors import TradewireError
 from tradewire.live.node import TradingNode
 from tradewire.live.timers import Every
 
@@ -40,6 +42,10 @@ log = logging.getLogger("tradewire.gateway")
 # (every 0.5 s), so a resend older than this many newer intents does not happen in
 # practice; if it does, the ledger answers for an order it knows (never a second order).
 ACK_MEMORY = 65_536
+# Order updates kept per worker to resend what a worker says it has not got (a NATS
+# restart loses messages in flight); older than this, the worker gets a full resync.
+UPDATE_MEMORY = 65_536
+REPLAY_AFTER_S = 0.1  # younger updates may still be on their way: not resent yet
 
 
 class WorkerProxy(Strategy):
@@ -66,6 +72,11 @@ class WorkerLink:
     alive: bool = True
     intents: int = 0
     acks: dict[str, p.Ack] = field(default_factory=dict)
+    # (seq, encoded update, when sent): what a replay resends
+    sent: deque[tuple[int, bytes, float]] = field(
+        default_factory=lambda: deque(maxlen=UPDATE_MEMORY)
+    )
+    replayed: int = 0
     report: p.Hello | None = None  # its last hello: its own counters
     told_dropped: int = 0
 
@@ -91,6 +102,7 @@ class Gateway:
         self.halted: str | None = None
         self.refused = 0
         self.duplicates = 0  # intents resent with an id already answered
+        self.oversize = 0  # market frames too big for a transport (workers see a gap)
         self._wanted: dict[str, int] = {}  # symbol -> workers that want it
         self._timer: Every | None = None
 
@@ -121,7 +133,19 @@ class Gateway:
         self.md_seq += 1
         message = p.encode_md(self.md_seq, time.time_ns(), payload)
         for bus in self.buses:
-            bus.publish(p.MD, message)
+            try:
+                bus.publish(p.MD, message)
+            except TradewireError as exc:
+                # Too big for this transport: the workers see one numbered frame missing;
+                # letting it raise would drop the gateway's Polygon connection instead.
+                self.oversize += 1
+                if self.oversize == 1 or self.oversize % 1000 == 0:
+                    log.warning(
+                        "market frame %d not published (%d so far): %s",
+                        self.md_seq,
+                        self.oversize,
+                        exc,
+                    )
 
     # -- workers in ------------------------------------------------------------------------
 
@@ -139,6 +163,8 @@ class Gateway:
         if link is not None and link.instance == msg.instance and link.alive:
             link.last_seen = now
             link.report = msg
+            if msg.update_seq < link.update_seq:
+                self._replay(link, msg.update_seq, now)
             return
         if link is None:
             proxy = WorkerProxy(self, msg.worker, list(msg.symbols))
@@ -230,7 +256,26 @@ class Gateway:
             h.broker_order_id,
             h.reject_reason,
         )
-        self._send(link, message)
+        payload = p.encode(message)
+        link.sent.append((link.update_seq, payload, time.monotonic()))
+        link.bus.publish(p.update_subject(link.name), payload)
+
+    def _replay(self, link: WorkerLink, applied: int, now: float) -> None:
+        """Resend, in order, the updates after ``applied`` that should have arrived by now."""
+        sent = link.sent
+        if not sent or sent[0][0] > applied + 1:
+            log.warning(
+                "worker %s missed updates older than the %d kept: resynchronising it",
+                link.name,
+                len(sent),
+            )
+            self._send(link, self._welcome(link))
+            return
+        subject = p.update_subject(link.name)
+        for seq, payload, at in sent:
+            if seq > applied and now - at >= REPLAY_AFTER_S:
+                link.bus.publish(subject, payload)
+                link.replayed += 1
 
     def _send(self, link: WorkerLink, message: p.Message) -> None:
         link.bus.publish(p.update_subject(link.name), p.encode(message))

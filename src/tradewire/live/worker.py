@@ -84,7 +84,8 @@ class WorkerNode:
         self.halted: str | None = None
         self.cash = Decimal(0)
         self.md_seq = 0
-        self.update_seq = 0
+        self.update_seq = 0  # the last order update applied, in sequence
+        self._gap_seen = 0  # the highest update seen beyond a gap (reported once)
         self.handles: dict[str, OrderHandle] = {}
         self._owner: dict[str, Strategy] = {}
         self._pending: dict[str, tuple[bytes, float]] = {}  # unacknowledged intents
@@ -147,6 +148,7 @@ class WorkerNode:
             self.bus.dropped + s.dropped,
             recent[len(recent) // 2] / 1000 if recent else None,
             s.conflated,
+            self.update_seq,
         )
         self.bus.publish(p.HELLO, p.encode(hello))
 
@@ -161,7 +163,9 @@ class WorkerNode:
             return
         stats = self.stats
         last = self.md_seq
-        if last and seq > last + 1:
+        # Counted from the welcome on (it carries the gateway's count): before it, the first
+        # frame only sets where this worker starts.
+        if self._welcomed.is_set() and seq > last + 1:
             stats.md_gaps += seq - last - 1
             log.warning(
                 "worker %s: missed %d market frames (%d..%d)",
@@ -254,10 +258,13 @@ class WorkerNode:
             )
             self.md_seq = msg.md_seq
             self.update_seq = 0
+            self._gap_seen = 0
+        if not self.md_seq:
+            self.md_seq = msg.md_seq  # no frame yet: the gateway's count is where we start
         self.gateway = msg.gateway
         self.halted = msg.halted
-        if self.update_seq == 0 or msg.update_seq < self.update_seq:
-            self.update_seq = msg.update_seq  # a new gateway numbers from its own start
+        # The gateway's count is the truth (a resync moves it forward past lost updates).
+        self.update_seq = max(self.update_seq, msg.update_seq)
         for order in msg.orders:
             handle = self.handles.get(order.client_order_id)
             if handle is None:  # an order of a previous instance of this worker
@@ -280,12 +287,23 @@ class WorkerNode:
         self._resend()  # whatever the gateway had not acknowledged
 
     def _apply(self, msg: p.Update) -> None:
-        if self.update_seq and msg.seq > self.update_seq + 1:
-            self.stats.update_gaps += msg.seq - self.update_seq - 1
-            log.warning(
-                "worker %s: missed %d order updates", self.name, msg.seq - self.update_seq - 1
-            )
-        self.update_seq = max(self.update_seq, msg.seq)
+        """Only in sequence: a duplicate (a replay of what arrived) is dropped; an update
+        after a gap waits for the gateway's replay, which the next hello asks for."""
+        if msg.seq <= self.update_seq:
+            return
+        if msg.seq > self.update_seq + 1:
+            if msg.seq > self._gap_seen:
+                self.stats.update_gaps += msg.seq - max(self.update_seq, self._gap_seen) - 1
+                log.warning(
+                    "worker %s: order updates %d..%d missing; asking the gateway again",
+                    self.name,
+                    self.update_seq + 1,
+                    msg.seq - 1,
+                )
+                self._gap_seen = msg.seq
+                asyncio.get_running_loop().call_later(0.15, self._hello)
+            return
+        self.update_seq = msg.seq
         handle = self.handles.get(msg.client_order_id)
         strategy = self._owner.get(msg.client_order_id)
         if handle is None or strategy is None:
