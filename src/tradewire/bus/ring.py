@@ -26,7 +26,8 @@ from typing import Any, Literal
 from tradewire.bus.shm_registry import RegistryBus
 from tradewire.errors import TradewireError
 
-_HEAD, _TAIL, _FLAGS, _DATA = 0, 64, 128, 192
+# head (bytes) on the writer's cache line; tail (bytes) and records read on the reader's.
+_HEAD, _TAIL, _READ, _FLAGS, _DATA = 0, 64, 72, 128, 192
 _REC = struct.Struct("<IH")
 _U64 = struct.Struct("<Q")
 _WRAP = 0xFFFFFFFF
@@ -51,6 +52,8 @@ class ShmRing:
         self._mask = size - 1
         self._head = _U64.unpack_from(self._buf, _HEAD)[0]
         self._tail = _U64.unpack_from(self._buf, _TAIL)[0]
+        self._read = _U64.unpack_from(self._buf, _READ)[0]
+        self._written = self._read  # records this end wrote (a fresh ring: none waiting)
 
     @property
     def busy_poll(self) -> bool:
@@ -60,11 +63,11 @@ class ShmRing:
     def set_busy_poll(self, on: bool) -> None:
         _U64.pack_into(self._buf, _FLAGS, _FLAG_BUSY_POLL if on else 0)
 
-    def put(self, subject: bytes, payload: bytes, limit: int = 0) -> bool:
+    def put(self, subject: bytes, payload: bytes, max_waiting: int = 0) -> bool:
         """Append one record; False (nothing written) when the ring lacks room, or when
-        more than ``limit`` bytes (the writer's own bound, if set) would be waiting."""
+        ``max_waiting`` records (the writer's own bound, if set) are waiting already."""
         buf, size = self._buf, self.size
-        if limit and self._head - _U64.unpack_from(buf, _TAIL)[0] > limit:
+        if max_waiting and self._written - _U64.unpack_from(buf, _READ)[0] >= max_waiting:
             return False
         body = _REC.size + len(subject) + len(payload)
         need = (body + 7) & ~7
@@ -85,6 +88,7 @@ class ShmRing:
         pos += len(subject)
         buf[pos : pos + len(payload)] = payload
         self._head = head + need
+        self._written += 1
         _U64.pack_into(buf, _HEAD, self._head)
         return True
 
@@ -106,6 +110,8 @@ class ShmRing:
             sink.append((subject, payload))
             n += 1
         self._tail = tail
+        self._read += n
+        _U64.pack_into(buf, _READ, self._read)
         _U64.pack_into(buf, _TAIL, tail)
         return n
 
@@ -115,11 +121,11 @@ class ShmRing:
 
 
 class _RingOut:
-    def __init__(self, ring: ShmRing, efd: int, limit: int = 0) -> None:
-        self.ring, self.efd, self.limit = ring, efd, limit
+    def __init__(self, ring: ShmRing, efd: int, max_waiting: int = 0) -> None:
+        self.ring, self.efd, self.max_waiting = ring, efd, max_waiting
 
     def put(self, subject: bytes, payload: bytes) -> bool:
-        if not self.ring.put(subject, payload, self.limit):
+        if not self.ring.put(subject, payload, self.max_waiting):
             return False
         if not self.ring.busy_poll:
             os.eventfd_write(self.efd, 1)
@@ -164,9 +170,13 @@ class RingBus(RegistryBus):
         busy_poll: bool = False,
     ) -> None:
         super().__init__(
-            name, role=role, worker=worker, max_payload=max_payload, busy_poll=busy_poll
+            name,
+            role=role,
+            worker=worker,
+            capacity=capacity,
+            max_payload=max_payload,
+            busy_poll=busy_poll,
         )
-        self._ring_size = ring_bytes(capacity, max_payload)
 
     def _worker_channels(
         self, capacity: int
@@ -194,5 +204,6 @@ class RingBus(RegistryBus):
         up = ShmRing(up_mem, size, create=False)
         os.close(down_mem)
         os.close(up_mem)
-        # The worker sized its ring; the gateway's own capacity bounds what waits in it.
-        return _RingOut(down, down_efd, self._ring_size), _RingIn(up, up_efd, self.busy_poll)
+        # The worker sized its ring in bytes; the gateway's capacity (messages) bounds what
+        # waits in it, as the subscriber buffer does on iceoryx2.
+        return _RingOut(down, down_efd, self.capacity), _RingIn(up, up_efd, self.busy_poll)

@@ -356,3 +356,30 @@ def test_shm_urls_pick_the_ring_unless_iceoryx2_is_asked_for(
     monkeypatch.setenv(SHM_TRANSPORT_ENV, "zmq")
     with pytest.raises(ConfigError, match="ring or iceoryx2"):
         make_bus("shm://desk", role="gateway")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", [IoxBus, RingBus], ids=["iceoryx2", "ring"])
+async def test_the_gateways_buffer_is_a_number_of_messages_on_both_transports(
+    kind: type[AnyBus], until: Callable[..., Any]
+) -> None:
+    """gateway.buffer says "messages buffered per worker": 4 small frames wait, the 5th and
+    later are dropped and counted, until the worker reads."""
+    gateway = kind(f"t{uuid.uuid4().hex[:10]}", role="gateway", capacity=4)
+    await gateway.start()
+    worker = kind(gateway.name, role="worker", worker="w", capacity=4096)
+    got: list[bytes] = []
+    worker.subscribe("tw.md", lambda _s, p: got.append(p))
+    try:
+        await worker.start()
+        for i in range(10):  # no await: the worker's loop cannot read in between
+            gateway.publish("tw.md", frame(10 + i))
+        assert gateway.dropped_by_worker == {"w": 6}
+        await until(lambda: len(got) == 4)
+        assert got == [frame(10 + i) for i in range(4)]
+        gateway.publish("tw.md", frame(99))  # room again once read
+        await until(lambda: len(got) == 5)
+        assert gateway.dropped == 6
+    finally:
+        await worker.close()
+        await gateway.close()
