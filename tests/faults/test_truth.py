@@ -83,15 +83,7 @@ def make_node(
     journal: JournalConfig | None = None,
     **kw: Any,
 ) -> TradingNode:
-    venues = Venues(
-        "sim",
-        venue.feed_url,
-        venue.broker_url,
-        venue.broker.stream_url,
-        "test-key",
-        "test-key",
-        "test-secret",
-    )
+    venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
     kw.setdefault("reconcile_interval_s", 60.0)  # only what a test asks for reconciles
     return TradingNode(
         venues,

@@ -47,15 +47,7 @@ def quote(bid: float, ask: float) -> dict[str, Any]:
 
 def node_for(venue: VenueSimulator, strategy: Strategy, tmp_path: Path) -> TradingNode:
     """One strategy on the simulator, with a wide price band (the quotes here jump)."""
-    venues = Venues(
-        "sim",
-        venue.feed_url,
-        venue.broker_url,
-        venue.broker.stream_url,
-        "test-key",
-        "test-key",
-        "test-secret",
-    )
+    venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
     return TradingNode(
         venues,
         [strategy],

@@ -47,15 +47,7 @@ async def venue():
 
 
 def gateway_node(venue: Any, tmp_path: Any) -> TradingNode:
-    venues = Venues(
-        "sim",
-        venue.feed_url,
-        venue.broker_url,
-        venue.broker.stream_url,
-        "test-key",
-        "test-key",
-        "test-secret",
-    )
+    venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
     return TradingNode(
         venues,
         [],

@@ -23,15 +23,7 @@ class Idle(Strategy):
 
 async def test_warming_sends_journals_and_counts_nothing(tmp_path: Any, until: Any) -> None:
     async with VenueSimulator(VenueConfig(symbols=("AAPL",))) as venue:
-        venues = Venues(
-            "sim",
-            venue.feed_url,
-            venue.broker_url,
-            venue.broker.stream_url,
-            "test-key",
-            "test-key",
-            "test-secret",
-        )
+        venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
         strategy = Idle(symbols=["AAPL"])
         node = TradingNode(
             venues,

@@ -150,15 +150,7 @@ async def _run(
     sim: SimProcess | None = None
     if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
         stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"
-        venues = Venues(
-            "sim",
-            args.sim_feed_url,
-            args.sim_broker_url,
-            stream_url,
-            "test-key",
-            "test-key",
-            "test-secret",
-        )
+        venues = Venues.simulator(args.sim_feed_url, args.sim_broker_url, stream_url)
         journal = args.journal or config.journal.path / "sim-external.twj"
     elif mode == "sim":
         sc = config.simulator
@@ -175,15 +167,7 @@ async def _run(
             ]
         )
         await sim.start()
-        venues = Venues(
-            "sim",
-            sim.feed_url,
-            sim.broker_url,
-            sim.stream_url,
-            "test-key",
-            "test-key",
-            "test-secret",
-        )
+        venues = Venues.simulator(sim.feed_url, sim.broker_url, sim.stream_url)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         journal = args.journal or config.journal.path / f"sim-{stamp}.twj"
     else:

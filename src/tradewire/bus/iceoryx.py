@@ -37,7 +37,7 @@ import os
 import select
 import struct
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from tradewire.bus.shm_registry import DIRECT_PREFIX, SHM_ROOT, RegistryBus
 from tradewire.errors import TradewireError
@@ -144,21 +144,7 @@ class IoxBus(RegistryBus):
 
     TRANSPORT = "iceoryx2"
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        role: Literal["gateway", "worker"],
-        worker: str | None = None,
-        capacity: int = 4096,
-        max_payload: int = 65536,
-        busy_poll: bool = False,
-    ) -> None:
-        super().__init__(
-            name, role=role, worker=worker, max_payload=max_payload, busy_poll=busy_poll
-        )
-        self.capacity = capacity
-        self._node: Any = None
+    _node: Any = None  # this process's iceoryx2 node, made on first use
 
     def _ensure_node(self) -> Any:
         if self._node is None:

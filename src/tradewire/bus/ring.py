@@ -21,7 +21,7 @@ import contextlib
 import mmap
 import os
 import struct
-from typing import Any, Literal
+from typing import Any
 
 from tradewire.bus.shm_registry import RegistryBus
 from tradewire.errors import TradewireError
@@ -158,25 +158,6 @@ class RingBus(RegistryBus):
     """The :class:`tradewire.bus.base.Bus` over mmap rings: see the module docstring."""
 
     TRANSPORT = "ring"
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        role: Literal["gateway", "worker"],
-        worker: str | None = None,
-        capacity: int = 4096,
-        max_payload: int = 65536,
-        busy_poll: bool = False,
-    ) -> None:
-        super().__init__(
-            name,
-            role=role,
-            worker=worker,
-            capacity=capacity,
-            max_payload=max_payload,
-            busy_poll=busy_poll,
-        )
 
     def _worker_channels(
         self, capacity: int

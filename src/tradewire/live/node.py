@@ -77,6 +77,11 @@ class Venues:
     alpaca_key: SecretStr | str
     alpaca_secret: SecretStr | str
 
+    @classmethod
+    def simulator(cls, feed_url: str, broker_url: str, stream_url: str) -> Venues:
+        """Our venue simulator's endpoints, with the fixed keys it accepts (never real ones)."""
+        return cls("sim", feed_url, broker_url, stream_url, "test-key", "test-key", "test-secret")
+
     def __post_init__(self) -> None:
         # Held as secrets whatever the caller passed: dataclasses.asdict() of the venue
         # settings, a repr or a log line must never show a key.
