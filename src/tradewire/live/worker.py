@@ -292,15 +292,16 @@ class WorkerNode:
         if msg.seq <= self.update_seq:
             return
         if msg.seq > self.update_seq + 1:
-            if msg.seq > self._gap_seen:
-                self.stats.update_gaps += msg.seq - max(self.update_seq, self._gap_seen) - 1
+            missing = msg.seq - max(self.update_seq, self._gap_seen) - 1
+            self._gap_seen = max(self._gap_seen, msg.seq)
+            if missing > 0:  # newly missing (not the ones held back behind a known gap)
+                self.stats.update_gaps += missing
                 log.warning(
                     "worker %s: order updates %d..%d missing; asking the gateway again",
                     self.name,
                     self.update_seq + 1,
                     msg.seq - 1,
                 )
-                self._gap_seen = msg.seq
                 asyncio.get_running_loop().call_later(0.15, self._hello)
             return
         self.update_seq = msg.seq
