@@ -13,6 +13,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tradewire.engine.codec import replay
 from tradewire.engine.journal import read_journal
 from tradewire.sim.process import SimProcess
@@ -88,6 +90,7 @@ async def run_engine(
     return proc.returncode or 0
 
 
+@pytest.mark.one_loop  # the engine under test is a child process
 async def test_engine_sigkilled_mid_trading_loses_and_duplicates_nothing(tmp_path):
     # Arrange
     (tmp_path / "churn.py").write_text(STRATEGY)
