@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from tradewire.sim.process import SimProcess
 
 ROOT = Path(__file__).parents[2]
@@ -93,3 +95,29 @@ async def test_the_bare_spec_snippet_says_what_to_add(tmp_path, keyless_env):
     assert proc.returncode == 0, err.decode()
     assert "add `await client.run()`" in err.decode()
     assert "Traceback" not in err.decode()
+
+
+@pytest.mark.one_loop
+async def test_a_program_that_ends_with_quotes_waiting_says_one_line_and_nothing_else(
+    tmp_path, keyless_env
+):
+    # The bare snippet's race, made certain: quotes wait in the socket while the program
+    # ends, so asyncio.run's shutdown reads them after it cancelled every task. Their async
+    # handlers must not start then (before: a task created after the cancel, "Task was
+    # destroyed but it is pending!", and one "never awaited" warning per quote).
+    program = (
+        "import asyncio, time\nfrom tradewire import PolygonClient\n\nasync def main():\n"
+        "    client = PolygonClient()\n"
+        "    async def on_quote(quote):\n"
+        "        print(f'Quote: {quote.symbol} @ {quote.price}')\n"
+        "    await client.subscribe_quotes(['AAPL', 'GOOGL'], on_quote)\n"
+        "    time.sleep(0.3)\n\n"
+        "asyncio.run(main())\n"
+    )
+    async with SimProcess(["--symbols", "AAPL,GOOGL", "--rate", "2000"]) as sim:
+        proc = await start(program, tmp_path, environment(sim, keyless_env))
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    text = err.decode()
+    assert proc.returncode == 0, text[-3000:]
+    assert "add `await client.run()`" in text
+    assert text.strip().count("\n") == 0, text[-3000:]  # the one line, and nothing else

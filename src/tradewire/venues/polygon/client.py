@@ -67,6 +67,16 @@ always cached; other tickers (wildcards, or a peer sending what we never asked f
 to this many, so the server cannot grow our memory one symbol at a time."""
 
 
+def _ending(task: asyncio.Task[None]) -> bool:
+    return task.done() or task.cancelling() > 0
+
+
+def _discard(awaitable: Awaitable[None]) -> None:
+    """Drop a handler's awaitable that will never run, without a "never awaited" warning."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+
+
 class PolygonClient:
     """Typed, reconnecting Polygon stocks feed.
 
@@ -354,6 +364,13 @@ class PolygonClient:
 
     def _enqueue_async(self, awaitable: Awaitable[None]) -> None:
         # Coroutines run in arrival order on one consumer task, so their order is kept.
+        supervisor = self._ws.task
+        if supervisor is not None and not self._ws.closing and _ending(supervisor):
+            # asyncio.run is ending the loop under a live subscription (it cancelled every
+            # task, ours included) and still reads the socket: a handler started now could
+            # not finish, and its task would be destroyed pending at the loop's close.
+            _discard(awaitable)
+            return
         if self._async_queue is None:
             self._async_queue = asyncio.Queue()
             self._async_task = asyncio.get_running_loop().create_task(self._drain_async())
@@ -490,6 +507,12 @@ class PolygonClient:
 
     def _on_supervisor_done(self, task: asyncio.Task[None]) -> None:
         self._stop_stale_watch()
+        if task.cancelled() and not self._ws.closing and self._async_queue is not None:
+            # The loop is ending (not close(), which drains the queue): what waits will
+            # never run; closed here, it is not reported as "never awaited" at exit.
+            while not self._async_queue.empty():
+                _discard(self._async_queue.get_nowait())
+                self._async_queue.task_done()
         if task.cancelled() and self._routes and not self._ran:
             # The loop is ending under a live subscription nobody waited on: the spec's
             # snippet returns right after subscribe_quotes and would print nothing.
