@@ -74,7 +74,7 @@ def test_backtest_and_sim_replay_send_the_same_orders(tmp_path, keyless_env):
 
 async def _both(tmp_path: Path, env: dict[str, str]) -> tuple[list, list]:
     data = tmp_path / "quotes.csv.gz"
-    write_paced_quotes(data, n=320, step_ms=25, seed=11)
+    write_paced_quotes(data, n=200, step_ms=25, seed=11)
     config = tmp_path / "c.yaml"
     params = ", ".join(f"{k}: {v}" for k, v in PARAMS.items())
     config.write_text(
@@ -90,7 +90,7 @@ async def _both(tmp_path: Path, env: dict[str, str]) -> tuple[list, list]:
         run = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "tradewire", "run", "--no-panel", "--config", str(config)),
             *("--sim-feed-url", sim.feed_url, "--sim-broker-url", sim.broker_url),
-            *("--journal", str(tmp_path / "live.twj"), "--duration", "11"),
+            *("--journal", str(tmp_path / "live.twj"), "--duration", "9"),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,

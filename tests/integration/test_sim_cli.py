@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -57,6 +60,32 @@ async def test_sim_process_replays_flat_files(until):
         # the first event may go out before the subscription lands, so expect at least the rest.
         await until(lambda: len(got) >= 3, timeout_s=15)
         await client.close()
+
+
+@pytest.mark.one_loop  # the simulator is a child process; this loop only waits on it
+async def test_the_broker_outlives_a_replay_that_ended(until):
+    # Before: the process ended with its replay, so an engine still trading against it lost
+    # its broker mid-run (10 s of reconciliation retries at its stop, orders unreachable).
+    from pathlib import Path
+
+    flat = Path(__file__).parents[1] / "fixtures" / "polygon" / "flatfiles"
+    args = ["--replay", str(flat / "2025-01-02-quotes.csv"), "--speed", "0"]
+    async with SimProcess(args) as sim:
+        await until(lambda: any("replay finished" in x for x in sim.output), timeout_s=15)
+        account = await asyncio.to_thread(_get, f"{sim.broker_url}/v2/account")
+        assert account["status"] == "ACTIVE"
+        code = await sim.stop()
+    assert code == 0
+    assert any("tradewire sim stopped" in line for line in sim.output)
+
+
+def _get(url: str) -> dict[str, object]:
+    req = urllib.request.Request(
+        url, headers={"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        data: dict[str, object] = json.loads(resp.read())
+    return data
 
 
 BAD_ARGS = [

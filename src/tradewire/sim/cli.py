@@ -91,7 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=non_negative,
         default=0.0,
-        help="stop after S seconds (0 = run until Ctrl-C)",
+        help="stop after S seconds (0 = run until Ctrl-C; a replay that ends keeps serving)",
     )
     parser.add_argument(
         "--triggers",
@@ -213,10 +213,22 @@ async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
         source = sim.start_source()
         print(f"tradewire sim ready feed={sim.feed_url} broker={sim.broker_url}", flush=True)
         waiter = loop.create_task(stop.wait())
+        if config.replay_files and config.duration_s > 0:
+            loop.call_later(config.duration_s, stop.set)
         await asyncio.wait({waiter, source}, return_when=asyncio.FIRST_COMPLETED)
         if source.done() and not source.cancelled() and source.exception() is not None:
             log.error("simulator source failed: %s", source.exception())
             return 1
+        if source.done() and config.replay_files:
+            # A replay that ran out is not the venue closing: the broker (its orders, fills
+            # and positions) and the feed stay up, as Alpaca does when the tape goes quiet,
+            # so an engine still trading against them can cancel, reconcile and stop.
+            print(
+                f"tradewire sim: replay finished ({source.result():,} events); the broker "
+                "and the feed stay up until interrupted",
+                flush=True,
+            )
+            await waiter
         waiter.cancel()
     poller.stop()
     print("tradewire sim stopped", flush=True)
