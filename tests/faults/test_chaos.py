@@ -1,6 +1,6 @@
 """Chaos: the engine against the simulator under random faults, SIGKILLs and restarts.
 
-For a bounded time (``TRADEWIRE_CHAOS_S``, 45 s by default; the seed is fixed, and
+For a bounded time (``TRADEWIRE_CHAOS_S``, 30 s by default; the seed is fixed, and
 ``TRADEWIRE_CHAOS_SEED`` changes it) a strategy trades marketable and resting orders while
 the simulator's own control plane injects faults: trade_updates drops and blocks, 5xx,
 429, latency, orders accepted then failed (504 or a dropped connection), stalls, and the
@@ -27,7 +27,7 @@ from tradewire.engine.journal import read_journal
 from tradewire.sim.process import SimProcess
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
-CHAOS_S = float(os.environ.get("TRADEWIRE_CHAOS_S", "45"))
+CHAOS_S = float(os.environ.get("TRADEWIRE_CHAOS_S", "30"))
 SEED = int(os.environ.get("TRADEWIRE_CHAOS_SEED", "20261125"))
 
 CONFIG = """

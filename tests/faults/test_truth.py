@@ -281,7 +281,8 @@ async def test_cancel_meeting_5xx_is_retried_and_the_order_ends_canceled(
 
 async def test_stop_that_leaves_orders_live_says_so(venue, http, tmp_path, until):
     hands = Hands()
-    node = make_node(venue, tmp_path, [hands], finish_timeout_s=1)
+    # The stop's last reconciliation meets the same 503s: bound it too (it took 9 s).
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=1, reconcile_timeout_s=2)
     await start(node, venue, until)
     handle = hands.buy("AAPL", 1, limit_price=140.00)
     await until(lambda: handle.status == "new")

@@ -16,6 +16,10 @@ import pytest
 from tradewire.record import ReadReport, iter_frames
 from tradewire.sim.process import SimProcess, interrupt
 
+# Every async test here drives child processes (the CLI, the simulator); its own event loop
+# only waits on them, so it runs on one loop (conftest: one_loop).
+pytestmark = pytest.mark.one_loop
+
 ROOT = Path(__file__).parents[2]
 KEY = "test-key"
 

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# Every async test here drives child processes (the CLI, the simulator); its own event loop
+# only waits on them, so it runs on one loop (conftest: one_loop).
+pytestmark = pytest.mark.one_loop
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -341,7 +345,6 @@ def test_run_on_a_damaged_journal_is_one_line_and_exit_2(tmp_path, keyless_env, 
     assert journal.read_bytes() == before  # nothing lost
 
 
-@pytest.mark.one_loop  # the engine under test is a child process
 async def test_run_with_the_trade_stream_down_at_start_is_one_line(tmp_path, keyless_env):
     # Before: a raw TimeoutError traceback after ~29 s.
     import urllib.request as request

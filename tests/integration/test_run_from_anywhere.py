@@ -19,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 
-pytestmark = pytest.mark.timeout(120)
+# Its async test drives child processes only: one event loop is enough (conftest: one_loop).
+pytestmark = [pytest.mark.timeout(120), pytest.mark.one_loop]
 
 
 def _quiet_config(extra: str = "") -> str:

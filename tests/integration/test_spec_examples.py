@@ -17,6 +17,10 @@ import pytest
 
 from tradewire.sim.process import SimProcess
 
+# Every async test here drives child processes (the CLI, the simulator); its own event loop
+# only waits on them, so it runs on one loop (conftest: one_loop).
+pytestmark = pytest.mark.one_loop
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -97,7 +101,6 @@ async def test_the_bare_spec_snippet_says_what_to_add(tmp_path, keyless_env):
     assert "Traceback" not in err.decode()
 
 
-@pytest.mark.one_loop
 async def test_a_program_that_ends_with_quotes_waiting_says_one_line_and_nothing_else(
     tmp_path, keyless_env
 ):
