@@ -92,12 +92,57 @@ def test_bench_quick_components_emit_complete_json(tmp_path):
     assert all(r["samples"] == 50 and r["p99_us"] >= r["p50_us"] > 0 for r in per.values())
 
 
-def test_bench_rejects_unknown_contender():
+def test_bench_rounds_pair_the_contenders_round_by_round(tmp_path):
+    out = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "tradewire.app.cli", "bench", "--contenders", "tradewire,nope"],
-        timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tradewire.app.cli",
+            "bench",
+            "--quick",
+            "--rounds",
+            "2",
+            "--contenders",
+            "tradewire,tradewire-warm",
+            "--triggers",
+            "20",
+            "--json",
+            str(out),
+            "--keep-dir",
+            str(tmp_path / "keep"),
+        ],
+        timeout=300,
         capture_output=True,
         text=True,
     )
-    assert run.returncode == 2
-    assert "nope" in run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
+    t2t = json.loads(out.read_text())["tick_to_trade"]
+    assert len(t2t["rounds"]) == 2
+    for rnd in t2t["rounds"]:
+        assert set(rnd) == {"tradewire", "tradewire-warm"}
+        assert rnd["tradewire"]["engine_p50"] > 0
+    pooled = t2t["contenders"]["tradewire"]
+    assert pooled["rounds"] == 2
+    assert pooled["triggers_delivered"] == 40
+    assert pooled["latency"]["samples"] == pooled["orders_matched"]
+    warm = t2t["versus_tradewire"]["tradewire-warm"]
+    assert warm["p50"]["rounds"] == 2
+    assert warm["engine_p50"]["rounds"] == 2
+    assert len(warm["p50"]["per_round"]) == 2
+    assert "2 rounds, in alternating order" in run.stdout
+    # Each round kept its own raw material.
+    assert (tmp_path / "keep" / "round-2" / "tradewire" / "triggers.json").exists()
+
+
+def test_bench_rejects_unknown_contender_and_bad_rounds():
+    for bad, what in ((["--contenders", "tradewire,nope"], "nope"), (["--rounds", "0"], "rounds")):
+        run = subprocess.run(
+            [sys.executable, "-m", "tradewire.app.cli", "bench", *bad],
+            timeout=60,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 2
+        assert what in run.stderr
+        assert "Traceback" not in run.stderr

@@ -60,6 +60,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "tradewire-shm-x2|x4|x8",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the tick-to-trade contenders N times in alternating order and compare them "
+        "round by round (median of paired ratios): to decide an effect smaller than the "
+        "machine's run-to-run noise",
+    )
+    parser.add_argument(
         "--keep-dir", type=Path, default=None, help="keep each contender's raw data here"
     )
 
@@ -68,7 +76,7 @@ def _scenario(args: argparse.Namespace) -> Any:
     from tradewire.bench.tick_to_trade import Scenario
 
     base = (
-        Scenario(rate=2_000, symbols=50, triggers=100, trigger_rate=100, warmup_s=0.5, grace_s=0.5)
+        Scenario(rate=2_000, symbols=50, triggers=100, trigger_rate=200, warmup_s=0.5, grace_s=0.5)
         if args.quick
         else Scenario()
     )
@@ -133,6 +141,9 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tradewire bench: {exc}", file=sys.stderr)
         return 2
+    if args.rounds < 1:
+        print("tradewire bench: --rounds must be >= 1", file=sys.stderr)
+        return 2
     skipped_line, t2t_left = _skipped_line(args, contenders)
     if skipped_line is not None:
         print(skipped_line, file=sys.stderr, flush=True)
@@ -145,7 +156,9 @@ def main(args: argparse.Namespace) -> int:
 
         results["machine"] = machine.measure(quick=args.quick)
         print("\n".join(machine.report_lines(results["machine"])), flush=True)
-        t2t = tick_to_trade.run(scenario, contenders, keep_dir=args.keep_dir)
+        t2t = tick_to_trade.run(
+            scenario, contenders, keep_dir=args.keep_dir, rounds_count=args.rounds
+        )
         print(tick_to_trade.report(t2t), flush=True)
         plot_skipped: str | None = None
         if args.plot is not None:

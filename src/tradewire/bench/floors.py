@@ -95,15 +95,20 @@ def versus_floor(per: Mapping[str, Any]) -> dict[str, dict[str, float | str]]:
     return out
 
 
-def report_lines(
-    vs: Mapping[str, Mapping[str, float | str]], labels: Mapping[str, str]
-) -> list[str]:
+def report_lines(vs: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str]) -> list[str]:
     if not vs:
         return []
     lines = ["  against the C floor of the same run (× its p50 / p99):"]
     for name, row in vs.items():
+        # With --rounds: the median of each round's ratio, and its range.
+        spread = (
+            f"  rounds {row['p50_range'][0]:.2f}-{row['p50_range'][1]:.2f}× / "
+            f"{row['p99_range'][0]:.2f}-{row['p99_range'][1]:.2f}×"
+            if isinstance(row.get("p50_range"), list) and isinstance(row.get("p99_range"), list)
+            else ""
+        )
         lines.append(
             f"    {labels.get(name, name):<28}{row['p50']:>6.2f}× {row['p99']:>6.2f}×"
-            f"   (vs {labels.get(str(row['floor']), row['floor'])})"
+            f"   (vs {labels.get(str(row['floor']), row['floor'])}){spread}"
         )
     return lines

@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import compiled, extras, floors
+from tradewire.bench import compiled, extras, floors, rounds
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -138,6 +138,7 @@ def analyse(log: Mapping[str, Any]) -> tuple[dict[str, Any], HdrHistogram]:
         "unmatched_orders": int(log.get("unmatched_orders", 0)),
         "latency": _summary(raw),
         "latency_co_corrected": _summary(corrected),
+        "_hist_co": corrected,  # kept so that rounds can be pooled (bench/rounds.py)
     }
     return figures, raw
 
@@ -253,12 +254,11 @@ def _get_triggers(broker_url: str, what: str = "triggers") -> dict[str, Any]:
     return data
 
 
-async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[str, Any]:
-    """One contender against a fresh simulator; returns its figures (and its histogram)."""
-    # Built before the simulator starts: compiling must not share the machine with a run.
-    native = (
-        await asyncio.to_thread(compiled.build, workdir) if name == "tradewire-compiled" else None
-    )
+async def run_contender(
+    name: str, scenario: Scenario, workdir: Path, native: Path | None = None
+) -> dict[str, Any]:
+    """One contender against a fresh simulator; returns its figures (and its histograms).
+    ``native``: the compiled build to put first on the engine's path (tradewire-compiled)."""
     symbols = symbols_for(scenario.symbols)
     sim = SimProcess(
         [
@@ -379,9 +379,14 @@ async def run_contender(name: str, scenario: Scenario, workdir: Path) -> dict[st
 
 
 def run(
-    scenario: Scenario, contenders: Sequence[str] = CONTENDERS, *, keep_dir: Path | None = None
+    scenario: Scenario,
+    contenders: Sequence[str] = CONTENDERS,
+    *,
+    keep_dir: Path | None = None,
+    rounds_count: int = 1,
 ) -> dict[str, Any]:
-    """Run every contender one after the other, each against its own simulator.
+    """Run every contender one after the other, each against its own simulator;
+    ``rounds_count`` times, in alternating order, when more than one (bench/rounds.py).
 
     ``keep_dir`` keeps each contender's raw material there (the simulator's trigger log, the
     strategy trace, the engine's config, report and output) instead of a temporary directory.
@@ -392,20 +397,39 @@ def run(
     if "tradewire-compiled" in contenders and (why := compiled.available()):
         skipped["tradewire-compiled"] = why
     results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}, "skipped": skipped}
+    per_round: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="tradewire-bench-") as tmp:
         base = keep_dir if keep_dir is not None else Path(tmp)
-        for name in contenders:
-            if name in skipped:
-                continue
-            workdir = base / name
-            workdir.mkdir(parents=True, exist_ok=True)
-            results["contenders"][name] = _run_uv(run_contender(name, scenario, workdir))
+        # Built once, before any simulator starts: compiling must not share the machine
+        # with a run, and every round must run the same build.
+        native = (
+            compiled.build(base)
+            if "tradewire-compiled" in contenders and "tradewire-compiled" not in skipped
+            else None
+        )
+        for k in range(rounds_count):
+            figures: dict[str, Any] = {}
+            for name in rounds.order(contenders, k):
+                if name in skipped:
+                    continue
+                workdir = base / name if rounds_count == 1 else base / f"round-{k + 1}" / name
+                workdir.mkdir(parents=True, exist_ok=True)
+                contender_native = native if name == "tradewire-compiled" else None
+                figures[name] = _run_uv(run_contender(name, scenario, workdir, contender_native))
+            # Report in the order asked for, whatever order the round ran in.
+            per_round.append({n: figures[n] for n in contenders if n in figures})
+    if rounds_count == 1:
+        results["contenders"] = per_round[0]
+    else:
+        results["contenders"] = rounds.pool(per_round, _summary)
+        results["rounds"] = rounds.table(per_round)
+        results["versus_tradewire"] = rounds.versus_reference(results["rounds"])
     per = results["contenders"]
     if "tradewire" in per and "sdk" in per:
         results["ratios_sdk_over_tradewire"] = ratios(
             per["tradewire"]["latency"], per["sdk"]["latency"]
         )
-    if vs := floors.versus_floor(per):
+    if vs := (floors.versus_floor(per) if rounds_count == 1 else rounds.versus_floor(per_round)):
         results["versus_c_floor"] = vs
     if "tradewire" in per and "tradewire-untuned" in per:
         results["ratios_untuned_over_tuned"] = ratios(
@@ -427,7 +451,7 @@ def strip_histograms(results: dict[str, Any]) -> dict[str, Any]:
     """The results without the histogram objects, for JSON."""
     out = dict(results)
     out["contenders"] = {
-        k: {kk: vv for kk, vv in v.items() if kk != "_hist"}
+        k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")}
         for k, v in results["contenders"].items()
     }
     return out
@@ -467,6 +491,7 @@ def report(results: Mapping[str, Any]) -> str:
                 f"{_x(r['p99_9'], 8)}{_x(r['max'], 9)}"
             )
     lines += floors.report_lines(results.get("versus_c_floor", {}), LABELS)
+    lines += rounds.report_lines(results, LABELS)
     for name, r in per.items():
         c = r["latency_co_corrected"]
         lines.append(
