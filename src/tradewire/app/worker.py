@@ -118,8 +118,17 @@ def _setup(args: argparse.Namespace) -> tuple[str, str, list[Strategy]]:
 async def _run(node: WorkerNode, duration: float | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop_now(signum: int, frame: object) -> None:
+        # A Python-level handler, not loop.add_signal_handler: that one runs only once the
+        # loop regains control, and a slow strategy working through a held backlog of
+        # frames (all read in one callback) kept it for 21 s in a test. This one runs
+        # between two bytecodes, so the rest of the backlog is skipped.
+        node.stopping = True
+        loop.call_soon_threadsafe(stop.set)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        signal.signal(sig, stop_now)
     await node.start()
     print(f"tradewire worker {node.name}: connected ({', '.join(node.symbols)})", flush=True)
     waiter = asyncio.ensure_future(stop.wait())

@@ -71,6 +71,9 @@ class WorkerNode:
     ) -> None:
         self.bus = bus
         self.conflate = conflate
+        # Set from a signal handler, between two bytecodes of a strategy: market data stops
+        # reaching strategies at once, so a stop does not wait behind a held backlog.
+        self.stopping = False
         self._backlog: list[Any] = []  # decoded events waiting for the conflating pass
         self.name = name
         self.strategies = strategies
@@ -155,6 +158,8 @@ class WorkerNode:
     # -- from the gateway ------------------------------------------------------------------
 
     def _on_md(self, subject: str, payload: bytes) -> None:
+        if self.stopping:
+            return
         try:
             seq, sent_ns, frame = p.decode_md(payload)
             events = FRAME_DECODER.decode(frame)
@@ -197,6 +202,8 @@ class WorkerNode:
     def _deliver(self, events: Sequence[Any]) -> None:
         routes = self._routes
         for ev in events:
+            if self.stopping:
+                return
             strategies = routes.get(getattr(ev, "symbol", ""))
             if not strategies:
                 continue
