@@ -354,7 +354,7 @@ async def test_run_with_the_trade_stream_down_at_start_is_one_line(tmp_path, key
     config = tmp_path / "c.yaml"
     config.write_text(
         "mode: sim\nmetrics: {enabled: false}\ncontrol: {enabled: false}\nrun: {panel: false}\n"
-        "tuning: {enabled: false}\n"
+        "tuning: {enabled: false}\nbroker: {stream_start_timeout_s: 2}\n"
         f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
     )
     async with VenueSimulator(VenueConfig(symbols=("AAPL",))) as venue:
@@ -391,5 +391,6 @@ async def test_run_with_the_trade_stream_down_at_start_is_one_line(tmp_path, key
     # The reconnect attempts are logged as they happen; the outcome is one line, last.
     last = text.rstrip("\n").split("\n")[-1]
     assert last.startswith("tradewire run: StreamNotListening: trade_updates stream"), text
+    assert "not listening after 2s" in last  # broker.stream_start_timeout_s (default 10)
     assert "not listening after" in last
     assert text.count("tradewire run:") == 1

@@ -157,11 +157,14 @@ class TradingNode(OrderOutcomes, StrategyHost):
             socket_options=socket_options,
         )
         self.broker.on_order_event = self._on_client_event
+        stream_config = broker_config or AlpacaBrokerConfig()
+        self.stream_start_timeout_s = stream_config.stream_start_timeout_s
         self.stream = stream or TradeStream(
             venues.stream_url,
             venues.alpaca_key,
             venues.alpaca_secret,
             on_update=self._on_trade_update,
+            reconnect_max_s=stream_config.stream_reconnect_max_s,
         )
         self.stream.on_update = self._on_trade_update
         self.stream.on_gap = self._on_gap
@@ -225,7 +228,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
             what="connect to the broker",
         )
         await self._recover()
-        await self.stream.start()
+        await self.stream.start(timeout_s=self.stream_start_timeout_s)
         for strategy in self.strategies:
             strategy.bind(self)
             for sym in strategy.symbols:

@@ -21,6 +21,10 @@ class AlpacaBrokerConfig(StrictModel):
             in time is *unknown*, never resent blindly.
         resolve_attempts: Lookups by client_order_id before an unknown order is reported as
             still unknown (it then stays in flight until the stream or reconciliation settles it).
+        stream_reconnect_max_s: The longest wait between two reconnects of trade_updates.
+        stream_start_timeout_s: How long a start waits for trade_updates to listen. Without
+            fills the engine's truth would drift, so it does not trade until then: past this
+            it exits with one line.
     """
 
     key_id: SecretStr | None = None
@@ -36,6 +40,7 @@ class AlpacaBrokerConfig(StrictModel):
     resolve_backoff_s: PositiveFloat = 0.2
     max_retries_before_send: NonNegativeInt = 2
     stream_reconnect_max_s: PositiveFloat = 30.0
+    stream_start_timeout_s: PositiveFloat = 10.0
 
     @model_validator(mode="after")
     def _check_urls(self) -> AlpacaBrokerConfig:
