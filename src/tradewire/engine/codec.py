@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.journal import Record
+from tradewire.engine.record import Record
 from tradewire.errors import JournalMalformed
 
 _SIMPLE: dict[type, str] = {

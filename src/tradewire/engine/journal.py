@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 
+from tradewire.engine.record import Record
 from tradewire.errors import JournalCorrupt
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,6 @@ _HEAD = struct.Struct("<II")
 # No record comes near this (an order is a few hundred bytes); a length beyond it is damage,
 # never a write the crash interrupted, and reading it would swallow the rest of the file.
 MAX_RECORD_BYTES = 64 * 1024 * 1024
-
-
-class Record(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """One journal line. ``kind`` is intent, sent, ack, fill, cancel_req, canceled, expired,
-    replaced, rejected, unknown, resolved, abandoned, denied; ``data`` depends on it."""
-
-    kind: str
-    cid: str
-    ts_ns: int
-    data: dict[str, Any] | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode

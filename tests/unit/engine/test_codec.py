@@ -6,7 +6,8 @@ import pytest
 
 from tradewire.engine import orders as o
 from tradewire.engine.codec import decode, encode, replay
-from tradewire.engine.journal import Journal, Record, read_journal
+from tradewire.engine.journal import Journal, read_journal
+from tradewire.engine.record import Record
 
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}
 

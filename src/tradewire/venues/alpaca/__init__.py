@@ -4,7 +4,8 @@ from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import OrderValidationError
 from tradewire.venues.alpaca.messages import Account, Asset, Clock, Order, Position, TradeUpdate
-from tradewire.venues.alpaca.requests import OrderRequest, build_order
+from tradewire.venues.alpaca.order_body import OrderRequest
+from tradewire.venues.alpaca.requests import build_order
 
 __all__ = [
     "Account",

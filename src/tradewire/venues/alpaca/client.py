@@ -45,10 +45,10 @@ from tradewire.venues.alpaca import messages as m
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import error_from_response
 from tradewire.venues.alpaca.http import HttpError, RawHttpPool, Response, split_url
+from tradewire.venues.alpaca.order_body import OrderRequest
 from tradewire.venues.alpaca.ratelimit import TokenBucket
 from tradewire.venues.alpaca.requests import (
     Number,
-    OrderRequest,
     RequestBuilder,
     build_order,
     encode_body,

@@ -17,6 +17,7 @@ import msgspec
 from pydantic import SecretStr
 
 from tradewire.venues.alpaca.errors import OrderValidationError
+from tradewire.venues.alpaca.order_body import OrderRequest, StopLoss, TakeProfit
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
@@ -27,35 +28,6 @@ ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop
 TIFS = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
 MAX_CLIENT_ORDER_ID = 128
 Number = int | float | str | Decimal
-
-
-class TakeProfit(msgspec.Struct, omit_defaults=True, frozen=True):
-    limit_price: str
-
-
-class StopLoss(msgspec.Struct, omit_defaults=True, frozen=True):
-    stop_price: str
-    limit_price: str | None = None
-
-
-class OrderRequest(msgspec.Struct, omit_defaults=True, frozen=True):
-    """The ``POST /v2/orders`` body, already validated and formatted (decimals as strings)."""
-
-    symbol: str
-    side: str
-    type: str
-    time_in_force: str
-    client_order_id: str
-    qty: str | None = None
-    notional: str | None = None
-    limit_price: str | None = None
-    stop_price: str | None = None
-    trail_price: str | None = None
-    trail_percent: str | None = None
-    extended_hours: bool = False
-    order_class: str | None = None
-    take_profit: TakeProfit | None = None
-    stop_loss: StopLoss | None = None
 
 
 _ENCODER = msgspec.json.Encoder()
