@@ -1,11 +1,12 @@
 """The ``tradewire-compiled`` contender: the same engine with its hot-path modules compiled
 by mypyc, built into the bench's work folder so both run side by side in one bench run.
 
-Only modules that compile *and* keep their behaviour are listed. Left out, with the reason
-found: ``engine/journal.py`` and ``engine/codec.py`` (their msgspec ``Struct`` fields lose
-their types under mypyc: records fail to decode), ``venues/alpaca/requests.py`` (the same:
-the order body encodes differently; and build_order measured no faster compiled, 2.2 µs
-both). The pure-Python modules stay the source of truth; this is a measurement.
+The modules are the issue's list: the engine core (risk, orders, positions, ledger), the
+journal and its codec, the request builder and the HTTP layer, and the feed protocol. Their
+msgspec ``Struct``s live in modules that are not compiled (``engine/record.py``,
+``venues/alpaca/order_body.py``, ``venues/polygon/messages.py``): mypyc breaks a Struct
+defined in a compiled module. The pure-Python modules stay the source of truth; this is a
+measurement (docs/performance.md, "Issue 14").
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ MODULES = (
     "tradewire/engine/orders.py",
     "tradewire/engine/positions.py",
     "tradewire/engine/ledger.py",
+    "tradewire/engine/journal.py",
+    "tradewire/engine/codec.py",
+    "tradewire/venues/alpaca/requests.py",
     "tradewire/venues/alpaca/http.py",
+    "tradewire/venues/polygon/protocol.py",
 )
 
 
