@@ -21,6 +21,7 @@
         │   ├── OrderRejected        403/422 on an order: the venue refused it
         │   └── NotFound             404
         ├── FatalBrokerError         401/authentication: stop trading
+        ├── OrderNotSent             never written (halted by the kill switch or a stop)
         └── OrderOutcomeUnknown      order may have landed: reconcile by client_order_id
 
 Messages never contain secrets: credentials are held as ``pydantic.SecretStr`` and
@@ -168,6 +169,11 @@ class FatalBrokerError(BrokerError):
     """Authentication or account-level failure: stop trading."""
 
 
+class OrderNotSent(BrokerError):
+    """The order was never written: the kill switch (or a stop) halted it while it waited for
+    a rate-limit token. Nothing of it reached the venue; it is not sent later."""
+
+
 class OrderOutcomeUnknown(BrokerError):
     """The order request left but no definitive answer came back.
 
@@ -193,6 +199,7 @@ __all__ = [
     "MaxConnectionsError",
     "NonRetryableBrokerError",
     "NotFound",
+    "OrderNotSent",
     "OrderOutcomeUnknown",
     "OrderRejected",
     "ProtocolError",

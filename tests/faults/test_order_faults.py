@@ -108,3 +108,40 @@ async def test_order_rejected_with_403_is_reported(
     (result,) = await place_batch(client, "bp", 1)
     assert isinstance(result, OrderRejected)
     assert result.status == 403
+
+
+async def test_an_unresolved_order_whose_caller_stopped_waiting_logs_no_task_traceback(
+    broker, until
+):
+    # Found under 429: a stop cancels what it waits on, the submission goes on (it may have
+    # been written), ends unresolved, and asyncio printed "Task exception was never
+    # retrieved" with a traceback for each such order.
+    import gc
+
+    from tradewire import AlpacaClient
+    from tradewire.venues.alpaca.config import AlpacaBrokerConfig
+    from tradewire.venues.alpaca.order_body import OrderRequest
+
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx["message"]))
+    config = AlpacaBrokerConfig(request_timeout_s=0.2, resolve_backoff_s=0.01, resolve_attempts=2)
+    client = AlpacaClient("test-key", "test-secret", base_url=broker.base_url, config=config)
+    await client.connect()
+    broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    request = OrderRequest("AAPL", "buy", "limit", "day", "u-1", qty="1", limit_price="100")
+
+    steps: list[str] = []
+    client.on_order_event = lambda kind, cid, detail: steps.append(kind)
+
+    outer = client.submit_order_nowait(request)
+    outer.cancel()  # the caller stopped waiting
+    await until(lambda: "unresolved" in steps, timeout_s=10)
+    for _ in range(3):  # the task's done callbacks, then its end
+        await asyncio.sleep(0)
+    gc.collect()
+    broker.faults.update({"error_5xx_rate": 0})
+    await client.close()
+
+    assert client.orders_unknown == 1
+    assert reported == []

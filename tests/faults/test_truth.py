@@ -1,4 +1,4 @@
-"""The engine's truth must equal the broker's (issue 10): a real node against the simulator.
+"""The engine's truth must equal the broker's (issues 10 and 20): a real node against the simulator.
 
 Each test drives a :class:`TradingNode` on this loop against the venue simulator (feed and
 broker on 127.0.0.1:0), switches faults on through the simulator's own control plane
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ import pytest
 from tradewire import Strategy
 from tradewire.engine import orders as o
 from tradewire.engine.config import JournalConfig, RiskConfig
-from tradewire.engine.journal import Journal
+from tradewire.engine.journal import Journal, read_journal
+from tradewire.engine.risk import TradingState
 from tradewire.live.node import TradingNode, Venues
 from tradewire.sim.venue import VenueConfig, VenueSimulator
+from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
 LOOSE = RiskConfig(
@@ -491,4 +494,96 @@ async def test_on_start_raising_is_a_strategy_error_naming_it(venue, http, tmp_p
     node = make_node(venue, tmp_path, [Broken(symbols=["AAPL"])])
     with pytest.raises(StrategyError, match=r"strategy Broken: on_start raised KeyError"):
         await node.start()
+    await node.stop()
+
+
+# -- issue 20, findings 1, 2 and 9: the kill switch owns the broker's rate budget ---------
+async def spend_the_budget(http: aiohttp.ClientSession, per_minute: int) -> None:
+    """Switch the broker's rate limit on and spend it, as the key's other users would."""
+    await rest(http, "POST", "/_sim/faults", {"rate_limit_per_minute": per_minute})
+    for _ in range(per_minute + 5):
+        async with http.get("/v2/clock") as resp:
+            if resp.status == 429:
+                return
+    raise AssertionError("the simulator's rate limit never answered 429")
+
+
+@pytest.mark.one_loop  # tens of seconds at the broker's rate: one loop is enough
+async def test_kill_at_30_per_minute_cancels_every_resting_order_by_its_deadline(
+    venue, http, tmp_path, until
+):
+    # Arrange: 40 resting orders; reconciliation runs often, as it does while orders are open
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=15, reconcile_interval_s=0.2)
+    await start(node, venue, until)
+    for _ in range(40):
+        hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 40, timeout_s=10)
+    await spend_the_budget(http, 30)
+
+    # Act
+    began = time.monotonic()
+    result = await asyncio.wait_for(node.kill("test"), 30)
+    took = time.monotonic() - began
+
+    # Assert: answered within its bound, nothing live at the broker
+    await rest(http, "POST", "/_sim/faults", {"rate_limit_per_minute": 0})
+    assert result["ok"] is True, result
+    assert result["still_open"] == []
+    assert took <= 15 + 1, f"the kill answered after {took:.1f}s"
+    _, open_ids = await broker_truth(http)
+    assert open_ids == set()
+    await node.stop()
+
+
+async def test_kill_with_the_broker_unreachable_answers_by_its_deadline_naming_what_it_believes(
+    venue, http, tmp_path, until
+):
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=2, reconcile_timeout_s=1)
+    await start(node, venue, until)
+    handles = [hands.buy("AAPL", 1, limit_price=140.00) for _ in range(5)]
+    await until(lambda: hands.updates.count("new") == 5, timeout_s=10)
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+
+    began = time.monotonic()
+    result = await asyncio.wait_for(node.kill("test"), 30)
+    took = time.monotonic() - began
+    venue.broker.faults.update({"error_5xx_rate": 0})
+
+    assert took <= 2 + 1, f"the kill answered after {took:.1f}s"
+    assert result["ok"] is False
+    assert result["verified"] is False
+    assert sorted(result["still_open"]) == sorted(h.client_order_id for h in handles)
+    assert "unverified" in result["error"]
+    await node.stop()
+
+
+@pytest.mark.one_loop  # tens of seconds at the broker's rate: one loop is enough
+async def test_orders_waiting_for_a_token_at_the_kill_are_never_sent(venue, http, tmp_path, until):
+    # Arrange: the client's budget is 20 requests a minute; a strategy floods 60 orders, so
+    # most of them wait in the client for a token when the kill comes.
+    hands = Hands()
+    node = make_node(
+        venue, tmp_path, [hands], broker_config=AlpacaBrokerConfig(rate_limit_per_minute=20)
+    )
+    await start(node, venue, until)
+    handles = [hands.buy("AAPL", 1, limit_price=140.00) for _ in range(60)]
+
+    # Act
+    result: dict[str, Any] = await asyncio.wait_for(node.kill("flood"), 30)
+    landed = len(venue.broker.book.orders)
+    await asyncio.sleep(0.5)  # anything still queued would be sent now
+
+    # Assert: no order left after the kill record; every unsent one is answered at once
+    assert len(venue.broker.book.orders) == landed
+    assert landed < 60
+    kinds = [r.kind for r in read_journal(node.journal.path).records]
+    after_kill = kinds[kinds.index("kill") :]
+    assert "sent" not in after_kill, "an order was written after the kill record"
+    assert sum(h.status == "abandoned" for h in handles) == 60 - landed
+    assert node.risk.state is TradingState.HALTED
+    assert result["ok"] is True, result
+    _, open_ids = await broker_truth(http)
+    assert open_ids == set()
     await node.stop()

@@ -1,21 +1,26 @@
 """Cancel everything (and optionally flatten), and do not stop until the broker agrees.
 
 The kill switch once made one cancel-all call with no retry: under 429 it failed after 7 s
-with 26 orders still live, and via SIGUSR1 the failure was silent; a stop could exit 0
-with orders live. Here every step is retried with backoff (Retry-After honoured) within
-one bound, and the result is verified by asking the broker what is still open. The outcome
-names whatever stayed live, so every entry point can report it and exit non-zero.
+with 26 orders still live, and via SIGUSR1 the failure was silent. Later it listed before
+it cancelled, competed for the rate budget with the engine's own lookups, and gave up after
+three attempts: at 30 requests a minute it answered after 41.8 s against a 15 s bound with
+25 orders live. Now, inside one deadline and owning the budget (every other caller of the
+client pauses): cancel-all first (``DELETE /v2/orders`` needs no list), then the broker's
+list of what is still open, single cancels for any order the cancel-all did not reach,
+retried with ``Retry-After`` until the deadline. The answer comes by the deadline; when the
+broker could not be asked, it names the orders the engine believes open, as unverified.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tradewire.errors import RetryableBrokerError, TradewireError
+from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
 
 log = logging.getLogger(__name__)
@@ -23,7 +28,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class CancelOutcome:
-    """What cancel-all (and flatten) achieved, as the broker confirmed it."""
+    """What cancel-all (and flatten) achieved, as the broker confirmed it.
+
+    ``verified`` is False when the broker's own list could not be read by the deadline:
+    ``still_open`` then holds what the engine believes is open, not what the broker said.
+    """
 
     canceled: int = 0
     closed_positions: int = 0
@@ -31,14 +40,16 @@ class CancelOutcome:
     still_open: list[str] = field(default_factory=list)  # client_order_ids
     positions_left: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    verified: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.still_open and not self.positions_left and not self.error
+        return self.verified and not self.still_open and not self.positions_left and not self.error
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verified": self.verified,
             "canceled": self.canceled,
             "closed_positions": self.closed_positions,
             "attempts": self.attempts,
@@ -50,7 +61,10 @@ class CancelOutcome:
     def describe(self) -> str:
         parts = []
         if self.still_open:
-            parts.append(f"{len(self.still_open)} orders still open: {', '.join(self.still_open)}")
+            believed = "" if self.verified else " (unverified: the engine's belief)"
+            parts.append(
+                f"{len(self.still_open)} orders still open{believed}: {', '.join(self.still_open)}"
+            )
         if self.positions_left:
             parts.append(f"positions left: {self.positions_left}")
         if self.error:
@@ -59,49 +73,78 @@ class CancelOutcome:
 
 
 async def cancel_everything(
-    broker: AlpacaClient, *, flatten: bool, timeout_s: float
+    broker: AlpacaClient,
+    *,
+    flatten: bool,
+    timeout_s: float,
+    believed_open: Callable[[], list[str]] = list,
 ) -> CancelOutcome:
-    """Cancel every open order (then close every position) until verified, within ``timeout_s``."""
+    """Cancel every open order (then close every position) until verified, within ``timeout_s``.
+
+    ``believed_open`` names the orders the engine holds open: the answer when the broker
+    cannot be asked in time.
+    """
     outcome = CancelOutcome()
-    deadline = time.monotonic() + timeout_s
+    with broker.reserved_for_kill():
+        try:
+            async with asyncio.timeout(timeout_s):
+                await _until_verified(broker, outcome, flatten=flatten)
+        except TimeoutError:
+            if not outcome.error:
+                outcome.error = f"not verified within {timeout_s:g}s"
+    if not outcome.verified:
+        outcome.still_open = sorted(believed_open())
+        outcome.error = f"unverified: the broker could not be asked ({outcome.error})"
+    return outcome
+
+
+async def _until_verified(broker: AlpacaClient, outcome: CancelOutcome, *, flatten: bool) -> None:
     delay = 0.1
+    canceled_all = False
+    asked: set[str] = set()  # broker ids given a single cancel
     flattened = False
     while True:
         outcome.attempts += 1
         wait = delay
         try:
-            still_open = await broker.list_all_open_orders()
-            if still_open:
+            if not canceled_all:
                 results = await broker.cancel_all_orders()
                 outcome.canceled += sum(1 for r in results if 200 <= r.status < 300)
-                still_open = await broker.list_all_open_orders()
+                canceled_all = True
+            still_open = await broker.list_all_open_orders()
             outcome.still_open = sorted(b.client_order_id for b in still_open)
+            outcome.verified = True
+            outcome.error = ""
+            for order in still_open:
+                # One the cancel-all did not reach (it arrived after, or the venue skipped it);
+                # pending_cancel is on its way and needs no second request.
+                if order.status != "pending_cancel" and order.id not in asked:
+                    asked.add(order.id)
+                    with contextlib.suppress(NotFound):
+                        await broker.cancel_order(order.id)
+                        outcome.canceled += 1
             if flatten and not still_open:
-                held = {
-                    p.symbol: float(p.qty) for p in await broker.get_positions() if float(p.qty)
-                }
+                held = await _held(broker)
                 if held and not flattened:
                     closes = await broker.close_all_positions(cancel_orders=True)
                     outcome.closed_positions += sum(1 for r in closes if 200 <= r.status < 300)
                     flattened = True
-                    held = {
-                        p.symbol: float(p.qty) for p in await broker.get_positions() if float(p.qty)
-                    }
+                    held = await _held(broker)
                 elif held:
                     flattened = False  # the closing orders ended without closing: close again
                 outcome.positions_left = held
-            outcome.error = ""
             if outcome.ok:
-                return outcome
+                return
+            wait = 0.2 if still_open else delay  # cancels at the venue take a moment
         except RetryableBrokerError as exc:
             outcome.error = str(exc)
             wait = exc.retry_after or delay
         except TradewireError as exc:
             outcome.error = str(exc)
-        if time.monotonic() + wait > deadline:
-            if outcome.error == "" and not outcome.ok:
-                outcome.error = f"not verified within {timeout_s:.0f}s"
-            return outcome
         log.warning("cancel-all not finished (%s); again in %.2fs", outcome.describe(), wait)
         await asyncio.sleep(wait)
         delay = min(delay * 2, 2.0)
+
+
+async def _held(broker: AlpacaClient) -> dict[str, float]:
+    return {p.symbol: float(p.qty) for p in await broker.get_positions() if float(p.qty)}

@@ -211,6 +211,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         self._last_rate_t = 0.0
         self.stopped = asyncio.Event()
         self.cash = Decimal(0)
+        self._last_kill: CancelOutcome | None = None
 
     def __repr__(self) -> str:
         return f"TradingNode({self.venues!r}, strategies={[s.name for s in self.strategies]})"
@@ -274,6 +275,9 @@ class TradingNode(OrderOutcomes, StrategyHost):
         # From here an order from a strategy (a late timer, a task) is denied: the journal
         # closes below.
         self.retire_strategies("the node is stopping")
+        # Orders still waiting for a rate-limit token are never sent: a stop at 200/min
+        # with a queue of 200 once took 53 s sending them, then cancelling them.
+        self.broker.halt_orders("the node is stopping")
         self.report_strategy_errors(final=True)
         await self.feed.close()
         pending = {t for t in self._tasks if not t.done()}
@@ -282,7 +286,8 @@ class TradingNode(OrderOutcomes, StrategyHost):
         for task in pending:
             task.cancel()  # still waiting (e.g. for a rate-limit token): never written
         outcome: CancelOutcome | None = None
-        if cancel_open_orders and self.oms.open_count:
+        kill_incomplete = self._last_kill is not None and not self._last_kill.ok
+        if cancel_open_orders and (self.oms.open_count or kill_incomplete):
             outcome = await self._cancel_everything(flatten=False)
         else:
             # One more round, so what the engine reports at exit is the broker's truth.
@@ -302,16 +307,30 @@ class TradingNode(OrderOutcomes, StrategyHost):
         self.stopped.set()
         return outcome
 
-    async def _cancel_everything(self, *, flatten: bool) -> CancelOutcome:
+    async def _cancel_everything(
+        self, *, flatten: bool, deadline: float | None = None
+    ) -> CancelOutcome:
+        """Cancel (and flatten) within ``deadline`` (monotonic; default: finish_timeout_s
+        from now), then apply the broker's word through one reconciliation round."""
+        if deadline is None:
+            deadline = time.monotonic() + self.finish_timeout_s
         outcome = await cancel_everything(
-            self.broker, flatten=flatten, timeout_s=self.finish_timeout_s
+            self.broker,
+            flatten=flatten,
+            timeout_s=max(0.0, deadline - time.monotonic()),
+            believed_open=lambda: [c for c, x in self.oms.orders.items() if x.is_open],
         )
         # Each position closed is an order the broker accepted on our behalf.
         self.counters.orders_sent += outcome.closed_positions
         self.counters.orders_acked += outcome.closed_positions
-        # What the broker says now is the truth: one reconciliation round applies it.
-        with contextlib.suppress(TradewireError):
-            await self.reconciler.run_once("after cancel-all")
+        # What the broker says now is the truth: one reconciliation round applies it, within
+        # what is left of the deadline (else in the background: the answer is not late).
+        left = deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(max(left, 0.0)):
+                await self.reconciler.run_once("after cancel-all")
+        except (TradewireError, TimeoutError):
+            self.reconciler.request("after cancel-all")
         return outcome
 
     async def _recover(self) -> None:
@@ -620,16 +639,24 @@ class TradingNode(OrderOutcomes, StrategyHost):
         shows nothing open, within ``finish_timeout_s``. The result names anything still
         live, and ``ok`` is False then: every entry point reports it.
         """
+        deadline = time.monotonic() + self.finish_timeout_s
         self.risk.engage_kill_switch(reason, time.monotonic_ns())
-        self.journal.append("kill", "-", {"reason": reason, "flatten": flatten})
+        # Before the kill record: no order leaves after it. Orders waiting for a rate-limit
+        # token are dropped now (answered "not sent"), not written after the cancel-all.
+        dropped = self.broker.halt_orders(f"kill switch: {reason}")
+        self.journal.append("kill", "-", {"reason": reason, "flatten": flatten, "dropped": dropped})
         self.journal.sync()
-        log.error("KILL SWITCH: %s (flatten=%s)", reason, flatten)
-        # Orders already on their way could land after the cancel-all and fill after the
-        # flatten: let in-flight submissions settle first (nothing new passes risk now).
+        log.error(
+            "KILL SWITCH: %s (flatten=%s; %d orders not yet sent dropped)", reason, flatten, dropped
+        )
+        # Orders already written could land after the cancel-all and fill after the flatten:
+        # let them settle first, for at most half of the time there is.
         in_flight = {t for t in self._tasks if not t.done()}
         if in_flight:
-            await asyncio.wait(in_flight, timeout=self.broker.config.request_timeout_s)
-        outcome = await self._cancel_everything(flatten=flatten)
+            wait = min(self.broker.config.request_timeout_s, self.finish_timeout_s / 2)
+            await asyncio.wait(in_flight, timeout=wait)
+        outcome = await self._cancel_everything(flatten=flatten, deadline=deadline)
+        self._last_kill = outcome
         result = {"state": self.risk.state.value, **outcome.as_dict()}
         self.journal.append("kill_result", "-", result)
         if not outcome.ok:

@@ -16,6 +16,7 @@ from tradewire.engine import orders as o
 from tradewire.engine.strategy import OrderUpdate
 from tradewire.engine.translate import UPDATE_NAMES, event_from_trade_update, events_from_fact
 from tradewire.errors import (
+    OrderNotSent,
     OrderOutcomeUnknown,
     OrderRejected,
     RetryableBrokerError,
@@ -136,6 +137,10 @@ class OrderOutcomes:
         exc = task.exception()
         if exc is None:
             self.recorder.stages["order_round_trip"].record(_perf() - t0)
+        elif isinstance(exc, OrderNotSent):
+            # Halted before its bytes left (kill switch, stop): it never reaches the venue.
+            self.ledger.apply(cid, o.Abandoned())
+            self._schedule_sync()
         elif isinstance(exc, OrderOutcomeUnknown):
             log.warning("order %s still unknown; reconciliation will decide", cid)
             self.reconciler.request(f"order {cid} unresolved")

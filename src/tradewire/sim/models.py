@@ -26,6 +26,9 @@ class FaultModel:
         accept_then_fail_next: The next N order POSTs are booked, but the response is lost:
             a 504, or a dropped connection, per ``accept_then_fail_mode``.
         reject_next_with: ``(status, code, message)`` answered to the next request.
+        rate_limit_per_minute: Requests a minute per key before 429 (0 = off). Alpaca's is
+            200/min; a test switches it on once its orders rest, as another user of the
+            same key would spend the budget.
     """
 
     latency_s: float = 0.0
@@ -36,6 +39,7 @@ class FaultModel:
     accept_then_fail_next: int = 0
     accept_then_fail_mode: Literal["504", "drop"] = "504"
     reject_next_with: tuple[int, int, str] | None = None
+    rate_limit_per_minute: int = 0
     seed: int = 0
     rng: random.Random = field(init=False, repr=False)
 
@@ -85,6 +89,7 @@ class FaultModel:
             "accept_then_fail_next": self.accept_then_fail_next,
             "accept_then_fail_mode": self.accept_then_fail_mode,
             "reject_next_with": list(reject) if reject is not None else None,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
             "seed": self.seed,
         }
 
@@ -165,6 +170,7 @@ def _reject(value: object) -> tuple[int, int, str] | None:
 _KNOB_CHECKS: dict[str, Callable[[object], object]] = {
     "latency_s": _number(0.0, 60.0),
     "error_5xx_rate": _number(0.0, 1.0),
+    "rate_limit_per_minute": _integer(0, 1_000_000),
     "error_status": _integer(500, 599),
     "drop_connection_after_requests": _optional(_integer(1, 2**31 - 1)),
     "stall_next_requests": _integer(0, 2**31 - 1),

@@ -144,7 +144,9 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         self.arrival_sink = arrival_sink
         self.binary_frames = binary_frames
         self.requests_seen: list[tuple[str, str]] = []
-        self._limiter = _RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+        if rate_limit_per_minute:
+            self.faults.rate_limit_per_minute = rate_limit_per_minute
+        self._limiter: _RateLimiter | None = None
         self._streams: set[web.WebSocketResponse] = set()
         self._listening: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
@@ -252,8 +254,9 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         if not self._authorized(request):
             return web.json_response(UNAUTHORIZED, status=401)
         headers: dict[str, str] = {}
-        if self._limiter is not None:
-            ok, headers = self._limiter.take()
+        limiter = self._rate_limiter()
+        if limiter is not None:
+            ok, headers = limiter.take()
             if not ok:
                 return web.json_response(
                     {"code": 42910000, "message": "rate limit exceeded"},
@@ -292,6 +295,15 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
             return web.json_response(wire.error_json(50410000, "gateway timeout"), status=504)
         response.headers.update(headers)
         return response
+
+    def _rate_limiter(self) -> _RateLimiter | None:
+        # The limit is a fault knob (it may change at run time); a new limit starts full.
+        per_minute = self.faults.rate_limit_per_minute
+        if not per_minute:
+            self._limiter = None
+        elif self._limiter is None or self._limiter.per_minute != per_minute:
+            self._limiter = _RateLimiter(per_minute)
+        return self._limiter
 
     def _authorized(self, request: web.Request) -> bool:
         key = request.headers.get("APCA-API-KEY-ID")

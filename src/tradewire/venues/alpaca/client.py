@@ -17,6 +17,7 @@ Usage (the seed's)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -36,12 +37,14 @@ from tradewire.errors import (
     BrokerError,
     FatalBrokerError,
     NotFound,
+    OrderNotSent,
     OrderOutcomeUnknown,
     RetryableBrokerError,
 )
 from tradewire.tuning.outcome import Outcome
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca import messages as m
+from tradewire.venues.alpaca.budget import Priority, RequestBudget, request_priority
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import error_from_response
 from tradewire.venues.alpaca.http import HttpError, RawHttpPool, Response, split_url
@@ -122,6 +125,8 @@ class AlpacaClient:
             socket_options=socket_options,
         )
         self._bucket = TokenBucket(per_minute=cfg.rate_limit_per_minute, now_s=time.monotonic())
+        self._budget = RequestBudget(self._bucket)
+        self._halted: OrderNotSent | None = None
         self.on_order_event = on_order_event
         self._pending: set[asyncio.Task[m.Order]] = set()
         # Plain-int counters for metrics.
@@ -136,6 +141,30 @@ class AlpacaClient:
     def socket_outcomes(self) -> list[Outcome] | None:
         """What the kernel did with the socket options on the first order connection."""
         return self._pool.socket_outcomes
+
+    # -- the request budget --------------------------------------------------------------
+
+    def reserved_for_kill(self) -> contextlib.AbstractContextManager[None]:
+        """Inside, the calling task's requests go first and every other caller pauses:
+        the kill switch owns the rate budget (``with client.reserved_for_kill(): ...``)."""
+        return self._budget.reserved_for_kill()
+
+    @staticmethod
+    def background() -> contextlib.AbstractContextManager[None]:
+        """Inside, the calling task's requests yield to orders and cancels (lookups and
+        reconciliation: they must not spend the budget an order or a kill needs)."""
+        return request_priority(Priority.READ)
+
+    def halt_orders(self, reason: str) -> int:
+        """No order leaves from now on: every submission not yet written (waiting for a
+        rate-limit token) fails with :class:`OrderNotSent`, and so does every later one.
+        Returns how many were waiting. Cancels, reads and the kill switch's requests go on."""
+        self._halted = OrderNotSent(f"order not sent: {reason}")
+        return self._budget.halt_orders(self._halted)
+
+    @property
+    def orders_halted(self) -> str | None:
+        return str(self._halted) if self._halted is not None else None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -219,7 +248,7 @@ class AlpacaClient:
         raw = self._builder.post_order(encode_body(request))
         loop = asyncio.get_running_loop()
         pending: asyncio.Future[Response] | None = None
-        if self._bucket.delay(time.monotonic()) == 0.0:
+        if self._budget.try_take_now():
             pending = self._pool.try_send(raw)
         outer: asyncio.Future[m.Order] = loop.create_future()
         if pending is not None:
@@ -250,11 +279,14 @@ class AlpacaClient:
 
         def done(t: asyncio.Task[m.Order]) -> None:
             self._pending.discard(t)
+            # Retrieved even when nobody waits on ``outer`` any more (a stop cancelled it):
+            # else asyncio logs "Task exception was never retrieved" per unresolved order.
+            exc = None if t.cancelled() else t.exception()
             if outer.done():
                 return
             if t.cancelled():
                 outer.cancel()
-            elif (exc := t.exception()) is not None:
+            elif exc is not None:
                 outer.set_exception(exc)
             else:
                 outer.set_result(t.result())
@@ -268,8 +300,10 @@ class AlpacaClient:
     async def _submit(self, request: OrderRequest, raw: bytes, *, token_taken: bool) -> m.Order:
         cid = request.client_order_id
         if not token_taken:
-            await self._wait_token()
+            await self._budget.take(Priority.ORDER, order=True)
         for attempt in range(self.config.max_retries_before_send + 1):
+            if self._halted is not None:
+                raise self._halted  # nothing of this order was written
             try:
                 pending = await self._pool.send(raw)
             except HttpError as exc:
@@ -317,7 +351,9 @@ class AlpacaClient:
                 await asyncio.sleep(decision.delay_s)
                 self._emit("lookup", cid, None)
                 try:
-                    decision = policy.found(await self.get_order_by_client_id(cid))
+                    with self.background():
+                        found = await self.get_order_by_client_id(cid)
+                    decision = policy.found(found)
                 except NotFound:
                     decision = policy.not_found()
                 except (RetryableBrokerError, HttpError) as exc:
@@ -325,7 +361,15 @@ class AlpacaClient:
                     decision = policy.lookup_failed()
                 continue
             # Resend: the venue has no record; the same id makes a duplicate impossible.
-            await self._wait_token()
+            # Halted meanwhile: not resent, and not called unsent either (the first attempt
+            # may still appear): reconciliation decides, and the kill's cancel-all covers it.
+            try:
+                await self._budget.take(Priority.ORDER, order=True)
+            except OrderNotSent:
+                self._emit("unresolved", cid, None)
+                raise OrderOutcomeUnknown(
+                    f"alpaca: order {cid} not resent: {self._halted}", client_order_id=cid
+                ) from None
             self.orders_resent += 1
             self._emit("resent", cid, None)
             try:
@@ -535,7 +579,7 @@ class AlpacaClient:
         raw = self._builder.build(method, target, payload)
         attempts = 3 if retry else 1
         for attempt in range(attempts):
-            await self._wait_token()
+            await self._budget.take()
             try:
                 response = await self._await(await self._pool.send(raw))
             except HttpError as exc:
@@ -577,11 +621,6 @@ class AlpacaClient:
         except TimeoutError:
             self._pool._abandon(pending)
             raise HttpError(f"no response within {timeout:.3f}s", written=True) from None
-
-    async def _wait_token(self) -> None:
-        # Sleeps for a computed delay (the bucket says how long), not a polling loop.
-        while (delay := self._bucket.delay(time.monotonic())) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
 
     def _observe(self, response: Response) -> None:
         if "x-ratelimit-remaining" in response.headers:

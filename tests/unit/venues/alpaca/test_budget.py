@@ -1,0 +1,78 @@
+"""The broker's request budget goes to the kill switch first, then orders, then reads."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tradewire.errors import OrderNotSent
+from tradewire.venues.alpaca.budget import Priority, RequestBudget, request_priority
+from tradewire.venues.alpaca.ratelimit import TokenBucket
+
+
+def empty_budget(per_minute: int = 6000) -> RequestBudget:
+    """A budget with no token left; one comes back every 60/per_minute seconds (10 ms)."""
+    bucket = TokenBucket(per_minute=per_minute, now_s=time.monotonic(), burst=1)
+    bucket.tokens = 0.0
+    return RequestBudget(bucket)
+
+
+async def test_waiting_requests_get_tokens_kill_first_then_orders_then_reads():
+    budget = empty_budget()
+    granted: list[str] = []
+
+    async def take(name: str, priority: Priority) -> None:
+        await budget.take(priority)
+        granted.append(name)
+
+    tasks = [
+        asyncio.create_task(take("read", Priority.READ)),
+        asyncio.create_task(take("order", Priority.ORDER)),
+        asyncio.create_task(take("kill", Priority.KILL)),
+    ]
+    await asyncio.wait_for(asyncio.gather(*tasks), 2)
+
+    assert granted == ["kill", "order", "read"]
+
+
+async def test_while_the_kill_switch_holds_the_budget_nobody_else_gets_a_token():
+    budget = RequestBudget(TokenBucket(per_minute=6000, now_s=time.monotonic()))  # full
+    with budget.reserved_for_kill():
+        with request_priority(Priority.READ):
+            read = asyncio.create_task(budget.take())
+        order = asyncio.create_task(budget.take(Priority.ORDER))
+        await asyncio.sleep(0.05)
+        assert not read.done()
+        assert not order.done()
+        assert not budget.try_take_now()
+        await asyncio.wait_for(budget.take(), 1)  # the kill's own task: Priority.KILL
+    await asyncio.wait_for(asyncio.gather(read, order), 1)
+
+
+async def test_a_halt_fails_every_waiting_order_at_once_and_every_later_one():
+    budget = empty_budget(per_minute=6)  # one token in 10 s: nothing is granted in this test
+    orders = [asyncio.create_task(budget.take(Priority.ORDER, order=True)) for _ in range(3)]
+    cancel = asyncio.create_task(budget.take(Priority.ORDER))  # a cancel is no submission
+    await asyncio.sleep(0)
+
+    failed = budget.halt_orders(OrderNotSent("order not sent: kill switch"))
+
+    assert failed == 3
+    results = await asyncio.wait_for(asyncio.gather(*orders, return_exceptions=True), 1)
+    assert all(isinstance(r, OrderNotSent) for r in results)
+    assert not cancel.done()
+    with pytest.raises(OrderNotSent):
+        await budget.take(Priority.ORDER, order=True)
+    cancel.cancel()
+
+
+async def test_the_hot_path_does_not_jump_the_queue():
+    budget = empty_budget()
+    waiting = asyncio.create_task(budget.take(Priority.READ))
+    await asyncio.sleep(0)
+    budget.bucket.tokens = 1.0  # a token came back: it belongs to the one who waited
+
+    assert not budget.try_take_now()
+    await asyncio.wait_for(waiting, 1)
