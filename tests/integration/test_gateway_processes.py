@@ -392,3 +392,87 @@ async def test_a_gateway_restart_is_survived_by_its_workers(tmp_path, keyless_en
         await local.stop()
     assert "resynchronising" in remote.text
     assert "resynchronising" in local.text
+
+
+async def test_a_kill_under_a_worker_flood_at_200_per_minute_sends_nothing_after_it(
+    tmp_path, keyless_env, nats_server
+):
+    # Found: at Alpaca's real 200/min with workers flooding intents, 202 orders were sent
+    # 0.007-2.3 s after the kill record, `tradewire kill` took 27-31 s and answered
+    # `canceled 0, still_open []`, and a SIGINT stop took 53 s.
+    env = dict(keyless_env)
+    shm = f"tw{os.getpid()}f{int(time.monotonic() * 1000) % 100000}"
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "mode: sim\nmetrics: {enabled: true, port: 0}\ncontrol: {enabled: true, port: 0}\n"
+        "run: {panel: false}\ntuning: {enabled: false}\n"
+        f"journal: {{path: {tmp_path / 'journal'}, fsync: never}}\n"
+        "simulator: {symbols: [AAPL, MSFT], rate: 400, extra_args: [--rate-limit, '200']}\n"
+        "broker: {rate_limit_per_minute: 200}\n"
+        "risk: {price_band_pct: 50, max_orders_per_second: 1000, max_open_orders: 100000,"
+        " max_position_qty: 1000000, max_gross_exposure: 1.0e+12}\n"
+        f"gateway: {{nats: '{nats_server.url}', shm: {shm}, worker_timeout_s: 1.5, buffer: 64}}\n"
+    )
+    gateway = await spawn(
+        "gateway",
+        "--no-panel",
+        "--config",
+        str(config),
+        "--duration",
+        "120",
+        "--metrics-port",
+        "0",
+        "--control-port",
+        "0",
+        env=env,
+        cwd=tmp_path,
+    )
+    worker: Proc | None = None
+    try:
+        await wait_for(lambda: gateway.seen("serving workers"), 60, "gateway:\n" + gateway.text)
+        worker, out = await start_worker(tmp_path, env, f"shm://{shm}", "flood", "Flood")
+        # More intents than the 200-request burst: the rest wait in the gateway for tokens
+        await wait_for(lambda: len(read_json(out).get("sent", [])) >= 400, 60, "flood")
+
+        kill_url = gateway.seen(r"kill switch (http://\S+/kill)")
+        assert kill_url is not None
+        began = time.monotonic()
+        done = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tradewire",
+            "kill",
+            "--url",
+            kill_url.group(1),
+            "--token-file",
+            str(tmp_path / "journal" / "control.token"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(done.communicate(), 60)
+        took = time.monotonic() - began
+
+        answer = json.loads(stdout.decode())
+        assert done.returncode == 0, (stdout, stderr)
+        assert answer["ok"] is True, answer
+        assert answer["verified"] is True, answer
+        assert answer["still_open"] == []
+        assert took <= 15 + 3, f"tradewire kill answered after {took:.1f}s"
+        began = time.monotonic()
+        await worker.stop()
+        worker = None
+        assert await gateway.stop() == 0, gateway.text
+        assert time.monotonic() - began <= 15, "the stop took too long:\n" + gateway.text
+    finally:
+        if worker is not None:
+            await worker.stop()
+        await gateway.stop()
+
+    from tradewire.engine.journal import read_journal
+
+    (journal,) = (tmp_path / "journal").glob("sim*.twj")
+    kinds = [r.kind for r in read_journal(journal).records]
+    after_kill = kinds[kinds.index("kill") :]
+    assert "sent" not in after_kill, "an order was written after the kill record"
+    assert after_kill.count("abandoned") > 0, "the flood should have queued orders at the kill"

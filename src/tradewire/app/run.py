@@ -194,9 +194,10 @@ async def _run(
         outcomes.append(set_affinity(0, plan.engine, "engine (feed and orders)"))
         outcomes.extend(apply_scheduling(tuning))
     broker_config = config.broker
-    if mode == "sim":
+    if mode == "sim" and "rate_limit_per_minute" not in broker_config.model_fields_set:
         # The simulator enforces no rate limit unless told to; Alpaca's 200/min would only
-        # queue orders in our own client and show as round-trip time.
+        # queue orders in our own client and show as round-trip time. A limit the config
+        # names is kept: a rehearsal of Alpaca's budget against the simulator's --rate-limit.
         broker_config = broker_config.model_copy(update={"rate_limit_per_minute": 1_000_000})
     try:
         node = TradingNode(
