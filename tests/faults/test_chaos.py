@@ -7,20 +7,27 @@ the simulator's own control plane injects faults: trade_updates drops and blocks
 engine is SIGKILLed and restarted on the same journal. Then faults stop, the engine runs
 once more and stops without cancelling, and its report is compared with the broker:
 positions equal, open orders equal, no client_order_id twice, every broker order in the
-journal.
+journal. The test's timeout follows ``TRADEWIRE_CHAOS_S`` (a longer run is not cut at the
+suite's 120 s), and no engine outlives the test, however it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import os
 import random
 import signal
+import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tradewire.engine.codec import replay
 from tradewire.engine.journal import read_journal
@@ -29,6 +36,10 @@ from tradewire.sim.process import SimProcess
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
 CHAOS_S = float(os.environ.get("TRADEWIRE_CHAOS_S", "30"))
 SEED = int(os.environ.get("TRADEWIRE_CHAOS_SEED", "20261125"))
+# After the chaos: the last engine's SIGKILL (30 s at most), act 2's run (90 s at most) and
+# the broker's state. The test ends itself (teardown runs) at CHAOS_S + MARGIN_S; pytest's
+# timeout, 30 s later, is the backstop that ends the process without any teardown.
+MARGIN_S = 120.0
 
 CONFIG = """
 mode: sim
@@ -143,8 +154,26 @@ CLEAR = {
 }
 
 
-async def start_engine(tmp_path: Path, sim: SimProcess, duration_s: float, report: Path) -> Any:
-    return await asyncio.create_subprocess_exec(
+def _own_group_killed_with_parent() -> None:
+    """In the engine child, before exec: a process group of its own, killed whole at
+    teardown, and SIGKILL when the test process dies (``PR_SET_PDEATHSIG``). pytest-timeout
+    ends an overrun test with ``os._exit``: no finally runs then, and an engine started with
+    ``--duration 3600`` went on trading against nothing."""
+    os.setpgid(0, 0)
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+
+
+def _kill_groups(engines: list[Any]) -> None:
+    for engine in engines:
+        if engine.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(engine.pid, signal.SIGKILL)
+
+
+async def start_engine(
+    tmp_path: Path, sim: SimProcess, duration_s: float, report: Path, engines: list[Any]
+) -> Any:
+    engine = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "tradewire.app.cli",
@@ -165,15 +194,32 @@ async def start_engine(tmp_path: Path, sim: SimProcess, duration_s: float, repor
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=_own_group_killed_with_parent,
     )
+    engines.append(engine)
+    return engine
 
 
+@pytest.mark.timeout(CHAOS_S + MARGIN_S + 30)
 def test_engine_converges_to_the_broker_after_random_faults_and_crashes(tmp_path):
     # One event loop is enough: it only drives processes (the engine runs on uvloop).
-    asyncio.run(_chaos(tmp_path))
+    asyncio.run(_bounded_chaos(tmp_path))
 
 
-async def _chaos(tmp_path: Path) -> None:
+async def _bounded_chaos(tmp_path: Path) -> None:
+    """The chaos within CHAOS_S + MARGIN_S; every engine's process group killed however it
+    ends (a failed assertion, the bound, Ctrl-C)."""
+    engines: list[Any] = []
+    try:
+        async with asyncio.timeout(CHAOS_S + MARGIN_S):
+            await _chaos(tmp_path, engines)
+    finally:
+        _kill_groups(engines)
+        for engine in engines:
+            await engine.wait()
+
+
+async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
     # Arrange
     rng = random.Random(SEED)
     (tmp_path / "chaos.py").write_text(STRATEGY)
@@ -185,7 +231,7 @@ async def _chaos(tmp_path: Path) -> None:
         deadline = loop.time() + CHAOS_S
         # Act 1: chaos, with the engine killed and restarted along the way
         while loop.time() < deadline:
-            engine = await start_engine(tmp_path, sim, 3600, tmp_path / "ignored.json")
+            engine = await start_engine(tmp_path, sim, 3600, tmp_path / "ignored.json", engines)
             life_end = min(deadline, loop.time() + rng.uniform(4, 10))
             while loop.time() < life_end and engine.returncode is None:
                 await asyncio.sleep(rng.uniform(0.2, 1.0))
@@ -205,7 +251,7 @@ async def _chaos(tmp_path: Path) -> None:
         await asyncio.to_thread(sim_request, base, "POST", "/_sim/faults", CLEAR)
         await asyncio.to_thread(sim_request, base, "POST", "/_sim/stream", {"block_s": 0})
         report = tmp_path / "report.json"
-        engine = await start_engine(tmp_path, sim, 8, report)
+        engine = await start_engine(tmp_path, sim, 8, report, engines)
         _, err = await asyncio.wait_for(engine.communicate(), 90)
         assert engine.returncode == 0, err.decode()[-3000:]
         positions, open_ids, every = await asyncio.to_thread(broker_state, base)
@@ -223,3 +269,86 @@ async def _chaos(tmp_path: Path) -> None:
     assert set(final["open_orders"]) == open_ids
     summary = f"{injected} faults, {kills} SIGKILLs, {len(every)} orders"
     print(f"chaos seed {SEED}: {summary}, corrections {final['reconcile_corrections']}")
+
+
+def _engines_under(folder: Path) -> list[int]:
+    """Pids of live ``tradewire run`` processes whose command line names ``folder``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile
+            continue
+        if state != "Z" and b"run" in argv and any(str(folder).encode() in a for a in argv):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _wait_until(condition: Any, timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return found
+
+
+def test_the_engine_dies_with_the_test_process_even_when_nothing_tears_down(tmp_path):
+    # pytest-timeout (thread method) ends a test that outlives its timeout with os._exit: no
+    # finally, no fixture teardown. TRADEWIRE_CHAOS_S=180 hit the 120 s timeout that way and
+    # left its engine (--duration 3600) running. Here the test process is SIGKILLed while an
+    # engine runs, the harshest way the same end comes, and the engine must go with it.
+    inner = tmp_path / "inner"
+    test = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            f"{__file__}::test_engine_converges_to_the_broker_after_random_faults_and_crashes",
+            f"--basetemp={inner}",
+        ],
+        env=dict(os.environ, TRADEWIRE_CHAOS_S="600"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        engines = _wait_until(lambda: _engines_under(inner), 60)
+        # Trading, not starting up (a start-up whose stderr closes may end by itself):
+        # its orders are in the journal.
+        _wait_until(lambda: any(p.stat().st_size > 4096 for p in inner.rglob("journal.twj")), 60)
+        test.kill()  # the test process only: what the engine does next is its own
+        test.wait(10)
+        with contextlib.suppress(AssertionError):
+            _wait_until(lambda: not _engines_under(inner), 20)
+        left = _engines_under(inner)
+    finally:
+        if test.poll() is None:
+            test.kill()
+            test.wait(10)
+        for pid in _engines_under(inner):  # an orphan from a red run: gone, whatever happens
+            os.kill(pid, signal.SIGKILL)
+
+    assert engines, "the chaos test never started an engine"
+    assert left == [], f"engine processes outlived the test process: {left}"
+
+
+def test_the_chaos_timeout_follows_TRADEWIRE_CHAOS_S():
+    # 120 s (the suite's default) killed TRADEWIRE_CHAOS_S=180 mid-run.
+    probe = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('chaos', {__file__!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "fn = mod.test_engine_converges_to_the_broker_after_random_faults_and_crashes\n"
+        "marks = [m for m in getattr(fn, 'pytestmark', []) if m.name == 'timeout']\n"
+        "print(marks[0].args[0] if marks else 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=dict(os.environ, TRADEWIRE_CHAOS_S="180"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) >= 180 + 90  # the chaos, then act 2's run and the checks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,77 @@ def test_bad_input_is_one_line_and_exit_2(quotes, tmp_path, args, says):
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert says in done.stderr
+
+
+HUGE = "9" * 4400  # past Python's 4300-digit int-string conversion limit
+
+
+def _with_bad_rows(clean: Path, out: Path, *, huge: bool) -> Path:
+    """``clean`` with bad quote rows inserted, each a copy of a good row at the same time."""
+    import csv
+
+    with clean.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+        header = list(rows[0])
+    bad: dict[int, dict[str, str]] = {
+        100: {"bid_price": "nan"},
+        400: {"ask_price": HUGE if huge else "inf"},
+        700: {"bid_price": "500.00", "ask_price": "499.00"},
+        900: {"bid_price": "600.00", "ask_price": "100.00"},
+        1200: {"bid_price": "-5"},
+    }
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, header, lineterminator="\n")
+        writer.writeheader()
+        for n, row in enumerate(rows):
+            writer.writerow(row)
+            if n in bad and float(row["bid_price"]) > 0 and float(row["ask_price"]) > 0:
+                writer.writerow({**row, **bad[n]})
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_quotes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("small") / "quotes.csv"
+    return write_quotes_flat_file(path, ["AAPL", "MSFT"], 3_000, seed=3)
+
+
+@pytest.mark.parametrize("huge", [False, True], ids=["inf", "4400-digit-price"])
+def test_bad_rows_are_skipped_counted_in_one_line_and_change_nothing(small_quotes, tmp_path, huge):
+    # NaN, an infinite (or 4,400-digit) price, crossed and negative quotes were accepted:
+    # one NaN row in 50 made a run send no order; crossed rows turned +7 into +8,961.
+    dirty = _with_bad_rows(small_quotes, tmp_path / "dirty.csv", huge=huge)
+
+    clean_run = backtest(small_quotes, tmp_path / "clean")
+    dirty_run = backtest(dirty, tmp_path / "dirty")
+
+    assert clean_run.returncode == 0, clean_run.stderr
+    assert dirty_run.returncode == 0, dirty_run.stderr
+    assert "Traceback" not in dirty_run.stderr
+    said = re.compile(r"skipped \d+ rows?:")
+    lines = [ln for ln in (dirty_run.stdout + dirty_run.stderr).splitlines() if said.search(ln)]
+    assert len(lines) == 1, dirty_run.stdout + dirty_run.stderr
+    assert "skipped 5 rows: 2 crossed quote, 2 non-finite price, 1 negative price" in lines[0]
+    assert not said.search(clean_run.stdout + clean_run.stderr)
+    a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("clean", "dirty"))
+    assert a["orders"] > 0
+    for report in (a, b):
+        for key in ("events_per_s", "wall_s"):
+            report.pop(key)
+        report["run"].pop("data")
+    assert b == a
+
+
+def test_a_4400_digit_condition_is_one_line_and_exit_2_not_a_traceback(small_quotes, tmp_path):
+    lines = small_quotes.read_text().splitlines()
+    fields = lines[50].split(",")
+    fields[7] = HUGE  # conditions: an integer past the conversion limit
+    dirty = tmp_path / "huge.csv"
+    dirty.write_text("\n".join([*lines[:51], ",".join(fields), *lines[51:]]) + "\n")
+
+    done = backtest(dirty, tmp_path / "out")
+
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "huge.csv:52: bad row" in done.stderr  # the header is line 1

@@ -394,3 +394,40 @@ async def test_run_with_the_trade_stream_down_at_start_is_one_line(tmp_path, key
     assert "not listening after 2s" in last  # broker.stream_start_timeout_s (default 10)
     assert "not listening after" in last
     assert text.count("tradewire run:") == 1
+
+
+def test_run_refused_at_start_prints_one_line_and_no_summary(tmp_path, keyless_env):
+    # A control token file others can read is refused: that came after the node had
+    # started, so a run that never traded printed "tradewire run summary ... final state
+    # ACTIVE" below its error.
+    import subprocess
+
+    folder = tmp_path / "journal"
+    folder.mkdir()
+    token = folder / "control.token"
+    token.write_text("not-private\n")
+    token.chmod(0o644)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "mode: sim\nmetrics: {enabled: false}\ncontrol: {enabled: true, port: 0}\n"
+        "run: {panel: false}\ntuning: {enabled: false}\nsimulator: {symbols: [AAPL]}\n"
+        f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n    symbols: [AAPL]\n"
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "tradewire", "run", "--no-panel", "--config", str(config)),
+            *("--journal", str(folder / "j.twj"), "--duration", "5"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(keyless_env),
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr  # one line
+    assert "control token file is readable by others" in done.stderr
+    assert "summary" not in done.stdout, done.stdout
+    assert "final state" not in done.stdout

@@ -30,6 +30,7 @@ from tradewire.backtest.report import (
     build_report,
     write_outputs,
 )
+from tradewire.backtest.sanity import Skips
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.journal import Journal
 from tradewire.engine.strategy import StrategyConfig, load_strategy
@@ -149,7 +150,10 @@ def _run(
         starting_cash=args.cash,
         sample_s=args.sample_s,
     )
-    batches = iter_batches(args.data, symbols=frozenset(symbols), start_ns=start_ns, end_ns=end_ns)
+    skips = Skips()
+    batches = iter_batches(
+        args.data, symbols=frozenset(symbols), start_ns=start_ns, end_ns=end_ns, skips=skips
+    )
     progress = _Progress(enabled=not args.no_progress and sys.stderr.isatty())
     t0 = time.perf_counter()
     with use_clock(lambda: datetime.fromtimestamp(node.now / 1e9, UTC)):
@@ -157,6 +161,8 @@ def _run(
     wall = time.perf_counter() - t0
     progress.close()
     journal.close()
+    if (skipped := skips.line()) is not None:  # what the data held that no strategy saw
+        print(f"tradewire backtest: {skipped}", file=sys.stderr)
     facts = _facts(args, node, wall)
     report = build_report(facts, journal_bytes=journal_path.read_bytes(), sample_s=args.sample_s)
     return report, write_outputs(report, facts, args.out)

@@ -18,12 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from tradewire.errors import ConfigError
+from tradewire.net.loopback import host_is_loopback
 
 KillHandler = Callable[[str, bool], Awaitable[dict[str, Any]]]
 StatusHandler = Callable[[], dict[str, Any]]
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def check_private(token_file: Path) -> None:
@@ -42,16 +40,6 @@ def check_private(token_file: Path) -> None:
             f"(mode {st.st_mode & 0o777:o}, owner uid {st.st_uid}): delete it (a private one "
             "is written) or make it yours with mode 600"
         )
-
-
-def host_is_loopback(host_header: str) -> bool:
-    """The Host header names a loopback address (DNS rebinding sends another name)."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        host = host[1 : host.find("]")] if "]" in host else host
-    else:
-        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return host in LOOPBACK_HOSTS
 
 
 def resolve_control_token(env_var: str, token_file: Path) -> str:

@@ -11,8 +11,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tradewire.app.control import LOOPBACK_HOSTS, check_private
+from tradewire.app.control import check_private
 from tradewire.errors import ConfigError
+from tradewire.net.loopback import LOOPBACK_HOSTS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -230,7 +230,15 @@ async def _run(
     warmer: Every | None = None
     code = 0
     started = False  # a start-up cut short cancels nothing it did not see
+    trading = False  # the whole start-up done: only then is there a run to summarise
     try:
+        # What can refuse the start is checked before the node starts: a refusal found
+        # after it printed a trading summary ("final state ACTIVE") of a run that never was.
+        token = (
+            resolve_control_token(config.control.token_env, journal.parent / "control.token")
+            if config.control.enabled
+            else ""
+        )
         node.install_signal_handlers(stop.set)
         # Start-up waits on the network (feed handshake, broker recovery): Ctrl-C and
         # SIGTERM must end it there too, not only once trading has begun.
@@ -290,9 +298,6 @@ async def _run(
                 )
                 exporter = None
         if config.control.enabled:
-            token = resolve_control_token(
-                config.control.token_env, journal.parent / "control.token"
-            )
             port = args.control_port if args.control_port is not None else config.control.port
 
             async def on_kill(reason: str, flatten: bool) -> dict[str, Any]:
@@ -321,12 +326,13 @@ async def _run(
             ),
             flush=True,
         )
+        trading = True
         panel.start()
         node.every(config.run.panel_refresh_s, lambda: panel.update(node.snapshot()))
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter}, timeout=duration)
         waiter.cancel()
-    except JournalCorrupt as exc:
+    except (JournalCorrupt, ConfigError) as exc:
         # Bad input found at start-up (recovery reads the journal): nothing was traded.
         print(f"tradewire run: {exc}", file=sys.stderr)
         code = 2
@@ -360,7 +366,7 @@ async def _run(
             exporter.stop()
         if sim is not None:
             await sim.stop()
-    if not started:
+    if not trading:
         panel.stop()
         return code  # the start-up failed and said why; there is nothing to summarise
     # The panel's last frame and the summary are one snapshot, taken after the stop's

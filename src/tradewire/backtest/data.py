@@ -26,6 +26,7 @@ from pathlib import Path
 
 import msgspec
 
+from tradewire.backtest.sanity import Skips
 from tradewire.errors import TradewireError
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
 from tradewire.record.reader import iter_frames, segment_files
@@ -66,6 +67,7 @@ def iter_batches(
     symbols: frozenset[str] | None = None,
     start_ns: int | None = None,
     end_ns: int | None = None,
+    skips: Skips | None = None,
 ) -> Iterator[Batch]:
     """``(clock_ns, events of one frame)`` in non-decreasing clock order.
 
@@ -73,16 +75,19 @@ def iter_batches(
     several, merged in time. Frames whose clock is outside ``[start_ns, end_ns)`` are
     skipped whole and events of other ``symbols`` are dropped from their frames, as a client
     subscribed to those symbols only would receive them; empty frames are not yielded.
+    Events no strategy may see (NaN, negative or crossed prices: :mod:`.sanity`) are
+    dropped as if their rows were not in the file, and counted in ``skips``.
 
     Raises:
         BacktestDataError: missing path, unknown file type, wrong columns, bad row, rows
             out of time order, or nothing selected.
     """
     path = Path(path)
+    skips = Skips() if skips is None else skips
     flat, recordings = _sources(path)
-    streams: list[Iterator[Batch]] = [_read_recording(p, symbols) for p in recordings]
+    streams: list[Iterator[Batch]] = [_read_recording(p, symbols, skips) for p in recordings]
     if flat:
-        rows = [_read_flat(p, symbols) for p in flat]
+        rows = [_read_flat(p, symbols, skips) for p in flat]
         merged = rows[0] if len(rows) == 1 else heapq.merge(*rows, key=_first)
         streams.insert(0, _batch_rows(merged))
     stream = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_first)
@@ -159,7 +164,7 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
     return flat, recordings
 
 
-def _read_recording(path: Path, symbols: frozenset[str] | None) -> Iterator[Batch]:
+def _read_recording(path: Path, symbols: frozenset[str] | None, skips: Skips) -> Iterator[Batch]:
     """One batch per recorded frame, decoded as the live client decodes it."""
     for recv_ns, frame in iter_frames(path):
         try:
@@ -169,7 +174,9 @@ def _read_recording(path: Path, symbols: frozenset[str] | None) -> Iterator[Batc
         events: list[MarketEvent] = [
             e
             for e in items
-            if not isinstance(e, Status) and (symbols is None or e.symbol in symbols)
+            if not isinstance(e, Status)
+            and (symbols is None or e.symbol in symbols)
+            and skips.keep(e)
         ]
         if events:
             yield recv_ns, events
@@ -212,7 +219,7 @@ def _batch_rows(rows: Iterable[_Row]) -> Iterator[Batch]:
         yield clock, batch
 
 
-def _read_flat(path: Path, symbols: frozenset[str] | None) -> Iterator[_Row]:
+def _read_flat(path: Path, symbols: frozenset[str] | None, skips: Skips) -> Iterator[_Row]:
     line, last = 1, -1  # lines before the chunk; the last row's ns (files must be in order)
     try:
         chunks = _chunks(path)
@@ -227,7 +234,7 @@ def _read_flat(path: Path, symbols: frozenset[str] | None) -> Iterator[_Row]:
             if rows:
                 last = rows[-1][0]
             line += block.count("\n")
-            yield from rows
+            yield from (r for r in rows if r[1] is None or skips.keep(r[1]))
     except (OSError, EOFError, zlib.error, csv.Error, UnicodeDecodeError) as exc:
         raise BacktestDataError(f"{path}:{line}: unreadable: {exc}") from None
 
@@ -284,16 +291,19 @@ def _fast_quotes(text: str, symbols: frozenset[str] | None, last: int) -> list[_
         return None
     out: list[_Row] = []
     add = out.append
-    for sym, ax, ap, as_, bx, bp, bs, c, i, _, q, ns, z, _ in rows:
-        if ns < last:
-            return None
-        last = ns
-        if symbols is not None and sym not in symbols:
-            add((ns, None))
-            continue
-        cond = int(c) if c.isdigit() else next(iter(_ints(c.replace(";", ",")) or ()), None)
-        inds = _ints(i.replace(";", ",")) if i else None
-        add((ns, Quote(sym, bp, ap, bs, as_, bx, ax, cond, inds, ns // 1_000_000, q, z)))
+    try:
+        for sym, ax, ap, as_, bx, bp, bs, c, i, _, q, ns, z, _ in rows:
+            if ns < last:
+                return None
+            last = ns
+            if symbols is not None and sym not in symbols:
+                add((ns, None))
+                continue
+            cond = int(c) if c.isdigit() else next(iter(_ints(c.replace(";", ",")) or ()), None)
+            inds = _ints(i.replace(";", ",")) if i else None
+            add((ns, Quote(sym, bp, ap, bs, as_, bx, ax, cond, inds, ns // 1_000_000, q, z)))
+    except ValueError:  # e.g. past int()'s 4,300-digit limit: the slow way names the line
+        return None
     return out
 
 

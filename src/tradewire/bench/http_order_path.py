@@ -99,7 +99,7 @@ def _summary(hist: Any, count: int) -> dict[str, Any]:
 async def _run_tradewire(url: str, count: int, warmup: int, transport: str) -> dict[str, Any]:
     from tradewire.venues.alpaca.client import AlpacaClient
     from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-    from tradewire.venues.alpaca.http import AiohttpTransport
+    from tradewire.venues.alpaca.http_aiohttp import AiohttpTransport
     from tradewire.venues.alpaca.requests import build_order, encode_body
 
     # The servers here enforce no rate limit; lift the client's 200/min so it measures latency.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from tradewire.configbase import Port, StrictModel
-
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+from tradewire.net.loopback import LOOPBACK_HOSTS
 
 
 class MetricsConfig(StrictModel):
@@ -23,7 +22,7 @@ class MetricsConfig(StrictModel):
 
     @model_validator(mode="after")
     def _remote_is_explicit(self) -> MetricsConfig:
-        if self.host not in LOOPBACK and not self.allow_remote:
+        if self.host not in LOOPBACK_HOSTS and not self.allow_remote:
             raise ValueError(
                 f"host {self.host!r} is not loopback: metrics reveal positions and P&L; "
                 "set allow_remote: true to serve them beyond this machine"
@@ -32,4 +31,4 @@ class MetricsConfig(StrictModel):
 
     @property
     def remote(self) -> bool:
-        return self.host not in LOOPBACK
+        return self.host not in LOOPBACK_HOSTS

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.simple_server import make_server
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.registry import Collector
 
 from tradewire.metrics.recorder import BUCKETS_US, Recorder
+from tradewire.net.loopback import LOOPBACK_HOSTS, host_is_loopback
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # Percentile -> the exact quantile label dashboards query (str(99.9 / 100) is
 # "0.9990000000000001", which a query for quantile="0.999" never matches).
@@ -147,10 +153,18 @@ class MetricsExporter:
         """Serve on a thread of its own; with ``cpus``, that thread (and the request threads
         it starts) runs there. A scrape computes in Python for milliseconds: on the engine's
         CPU it stalls the loop (bench/exporter_stall.py), on a housekeeping CPU it does not."""
-        self._server, self._thread = start_http_server(
-            self.port, addr=self.host, registry=self.registry
-        )
-        self.port = int(self._server.server_port)
+        app: WsgiApp = make_wsgi_app(self.registry)
+        if self.host in LOOPBACK_HOSTS:
+            app = _loopback_host_only(app)
+
+        class Server(ThreadingWSGIServer):
+            address_family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+
+        server = make_server(self.host, self.port, app, Server, handler_class=_SilentHandler)
+        thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+        thread.start()
+        self._server, self._thread = server, thread
+        self.port = int(server.server_port)
         wanted = set(cpus or ())
         if wanted and self._thread.native_id is not None:
             with contextlib.suppress(OSError):  # a CPU outside our cgroup: stay where we are
@@ -168,6 +182,23 @@ class MetricsExporter:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/metrics"
+
+
+def _loopback_host_only(app: WsgiApp) -> WsgiApp:
+    """Answer 403 unless the Host header names loopback: the control endpoint's check.
+
+    Only for a loopback bind: a DNS-rebinding page reaches 127.0.0.1 from the operator's
+    browser with ``Host: evil.example`` and would read P&L and exposure. A remote bind
+    (``allow_remote``) is scraped under the machine's own name, so there it does not apply.
+    """
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if host_is_loopback(str(environ.get("HTTP_HOST", ""))):
+            return app(environ, start_response)
+        start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Host must be a loopback address\n"]
+
+    return guarded
 
 
 def _worker_families(rows: dict[str, dict[str, Any]]) -> Iterator[Any]:

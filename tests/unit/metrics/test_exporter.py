@@ -99,3 +99,38 @@ def test_the_exporter_thread_and_its_request_threads_run_on_the_cpus_given():
         assert os.sched_getaffinity(0) == set(cpus)  # the caller stays where it was
     finally:
         exporter.stop()
+
+
+def _get_with_host(port: int, host_header: str) -> int:
+    """Status of a real GET /metrics that sends ``host_header`` as its Host."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.putrequest("GET", "/metrics", skip_host=True)
+        conn.putheader("Host", host_header)
+        conn.endheaders()
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_metrics_refuse_a_non_loopback_host_header():
+    # DNS rebinding: a browser on evil.example resolved to 127.0.0.1 sends Host: evil.example
+    # and would read P&L and exposure; the loopback names still scrape.
+    exporter = MetricsExporter(Recorder(), host="127.0.0.1", port=0)
+    exporter.start()
+    try:
+        refused = _get_with_host(exporter.port, "evil.example")
+        refused_with_port = _get_with_host(exporter.port, f"evil.example:{exporter.port}")
+        allowed = _get_with_host(exporter.port, f"127.0.0.1:{exporter.port}")
+        allowed_name = _get_with_host(exporter.port, "localhost")
+    finally:
+        exporter.stop()
+
+    assert refused == 403
+    assert refused_with_port == 403
+    assert allowed == 200
+    assert allowed_name == 200

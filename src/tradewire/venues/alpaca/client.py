@@ -121,6 +121,8 @@ class AlpacaClient:
         self._pool = RawHttpPool(
             self.base_url,
             size=cfg.pool_size,
+            max_connections=cfg.max_connections,
+            acquire_timeout_s=cfg.request_timeout_s,
             connect_timeout_s=cfg.connect_timeout_s,
             socket_options=socket_options,
         )

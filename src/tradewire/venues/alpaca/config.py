@@ -21,6 +21,10 @@ class AlpacaBrokerConfig(StrictModel):
             in time is *unknown*, never resent blindly.
         resolve_attempts: Lookups by client_order_id before an unknown order is reported as
             still unknown (it then stays in flight until the stream or reconciliation settles it).
+        pool_size: Order connections kept open and warm.
+        max_connections: The most order connections ever open at once (at least
+            ``pool_size``). When the broker slows, requests beyond it wait in FIFO order for a
+            free connection, within ``request_timeout_s``, instead of opening hundreds.
         stream_reconnect_max_s: The longest wait between two reconnects of trade_updates.
         stream_start_timeout_s: How long a start waits for trade_updates to listen. Without
             fills the engine's truth would drift, so it does not trade until then: past this
@@ -33,6 +37,7 @@ class AlpacaBrokerConfig(StrictModel):
     base_url: str | None = None
     stream_url: str | None = None
     pool_size: PositiveInt = 2
+    max_connections: PositiveInt = 16
     connect_timeout_s: PositiveFloat = 5.0
     request_timeout_s: PositiveFloat = 5.0
     rate_limit_per_minute: PositiveInt = 200
@@ -48,6 +53,10 @@ class AlpacaBrokerConfig(StrictModel):
             raise ValueError("base_url must start with http:// or https://")
         if self.stream_url is not None and not self.stream_url.startswith(("ws://", "wss://")):
             raise ValueError("stream_url must start with ws:// or wss://")
+        if self.max_connections < self.pool_size:
+            raise ValueError(
+                f"max_connections ({self.max_connections}) is below pool_size ({self.pool_size})"
+            )
         return self
 
     @property

@@ -13,7 +13,8 @@ order round trip in µs, p50 / p99:
 
 aiohttp costs ~48 µs more per request than the raw path, so the raw path is the default
 (DESIGN.md allows hand-written framing only where the library measures slower; responses
-are still parsed by httptools). aiohttp stays as the comparison contender.
+are still parsed by httptools). aiohttp stays as the comparison contender, in
+``http_aiohttp.py``.
 """
 
 from __future__ import annotations
@@ -219,6 +220,11 @@ class RawHttpPool:
     ``max_body_bytes`` and ``max_header_bytes`` cap what one answer may make us hold: a peer
     streaming without end fails the request (``HttpError``, ``written=True``) within that many
     bytes instead of growing memory until the request timeout.
+
+    ``size`` connections stay warm; at most ``max_connections`` are ever open (a slow broker
+    once made the pool open 351, each request a new one). A request beyond that waits for a
+    connection in FIFO order, at most ``acquire_timeout_s`` (or its ``timeout_s``); past it
+    it fails as never written (``HttpError``, ``written=False``), so it is safe to resend.
     """
 
     def __init__(
@@ -231,6 +237,8 @@ class RawHttpPool:
         socket_options: SocketOptions | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_connections: int | None = None,
+        acquire_timeout_s: float = 5.0,
     ) -> None:
         self.host, self.port, tls, self.host_header = split_url(base_url)
         self.max_body_bytes = max_body_bytes
@@ -238,11 +246,19 @@ class RawHttpPool:
         self.socket_options = socket_options
         self.socket_outcomes: list[Outcome] | None = None  # the first connection's
         self.size = size
+        self.max_connections = max(16, 2 * size) if max_connections is None else max_connections
+        if self.max_connections < size:
+            raise ValueError(f"max_connections {self.max_connections} is below size {size}")
+        self.acquire_timeout_s = acquire_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self._ssl = (ssl_context or ssl.create_default_context()) if tls else None
         self._idle: deque[_Connection] = deque()
         self._all: set[_Connection] = set()
         self._closing = False
+        # Connections being opened (each holds a slot), and requests waiting for one: a
+        # waiter gets a connection, or None when it was given a free slot to open one in.
+        self._opening = 0
+        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
 
     def __repr__(self) -> str:
         return (
@@ -254,8 +270,11 @@ class RawHttpPool:
         while len(self._all) < self.size:
             self._idle.append(await self._open())
 
-    async def _open(self) -> _Connection:
+    async def _open(self, *, reserved: bool = False) -> _Connection:
+        # ``reserved``: the slot was counted in ``_opening`` by :meth:`_wake_for_slot`.
         loop = asyncio.get_running_loop()
+        if not reserved:
+            self._opening += 1
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 _, proto = await loop.create_connection(
@@ -265,12 +284,15 @@ class RawHttpPool:
                     ssl=self._ssl,
                     server_hostname=self.host if self._ssl else None,
                 )
+            assert isinstance(proto, _Connection)
+            self._all.add(proto)  # before the slot is given up below
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise HttpError(
                 f"cannot connect to {self.host}:{self.port}: {exc}", written=False
             ) from exc
-        assert isinstance(proto, _Connection)
-        self._all.add(proto)
+        finally:
+            self._opening -= 1
+            self._wake_for_slot()  # the slot is free again if this open failed
         return proto
 
     def try_send(self, raw: bytes) -> asyncio.Future[Response] | None:
@@ -281,16 +303,71 @@ class RawHttpPool:
                 return conn.send(raw)
         return None
 
-    async def send(self, raw: bytes) -> asyncio.Future[Response]:
-        """Write on an idle connection, opening one if needed; returns the pending answer."""
+    async def send(self, raw: bytes, *, timeout_s: float | None = None) -> asyncio.Future[Response]:
+        """Write on an idle connection, opening one if below the maximum, else waiting (FIFO)
+        for one at most ``timeout_s`` (default ``acquire_timeout_s``); returns the answer."""
         fut = self.try_send(raw)
         if fut is not None:
             return fut
-        conn = await self._open()
+        conn = await self._acquire(self.acquire_timeout_s if timeout_s is None else timeout_s)
         return conn.send(raw)
 
+    async def _acquire(self, timeout_s: float) -> _Connection:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        reserved = False
+        while True:
+            while self._idle and not reserved:
+                conn = self._idle.popleft()
+                if not conn.closed:
+                    return conn
+            if reserved or (not self._waiters and self._has_slot()):
+                return await self._open(reserved=reserved)
+            waiter: asyncio.Future[_Connection | None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    got = await waiter
+            except (TimeoutError, asyncio.CancelledError) as exc:
+                self._give_back(waiter)
+                if isinstance(exc, TimeoutError):
+                    raise HttpError(
+                        f"no connection to {self.host}:{self.port} free within {timeout_s:.3f}s "
+                        f"({self.max_connections} open, the most allowed)",
+                        written=False,
+                    ) from None
+                raise
+            if got is None:
+                reserved = True  # a slot was handed over: open in it
+            elif not got.closed:
+                return got
+
+    def _has_slot(self) -> bool:
+        return len(self._all) + self._opening < self.max_connections
+
+    def _give_back(self, waiter: asyncio.Future[_Connection | None]) -> None:
+        # A waiter that gave up, but may have been handed a connection or slot meanwhile.
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+        if not waiter.done() or waiter.cancelled():
+            return
+        got = waiter.result()
+        if got is None:
+            self._opening -= 1
+            self._wake_for_slot()
+        else:
+            self._release(got)
+
+    def _wake_for_slot(self) -> None:
+        # A connection closed or an open failed: the first waiters may open one each.
+        while self._waiters and self._has_slot() and not self._closing:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._opening += 1
+                waiter.set_result(None)
+
     async def request(self, raw: bytes, *, timeout_s: float) -> Response:
-        fut = await self.send(raw)
+        fut = await self.send(raw, timeout_s=timeout_s)
         try:
             async with asyncio.timeout(timeout_s):
                 return await asyncio.shield(fut)
@@ -312,6 +389,11 @@ class RawHttpPool:
         # two requests at once, and the second would take the first one's answer.
         if self._closing or conn.closed or conn in self._idle:
             return
+        while self._waiters:  # the longest waiting request takes it (FIFO)
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
         if len(self._idle) >= self.size:
             conn.close()
             self._all.discard(conn)
@@ -322,6 +404,7 @@ class RawHttpPool:
         self._all.discard(conn)
         with contextlib.suppress(ValueError):
             self._idle.remove(conn)
+        self._wake_for_slot()
 
     async def close(self) -> None:
         self._closing = True
@@ -329,50 +412,8 @@ class RawHttpPool:
             conn.close()
         self._all.clear()
         self._idle.clear()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(HttpError("connection pool closed", written=False))
         await asyncio.sleep(0)
-
-
-class AiohttpTransport:
-    """The same interface on aiohttp, kept for the side-by-side benchmark."""
-
-    def __init__(self, base_url: str, *, headers: dict[str, str], size: int = 2) -> None:
-        import aiohttp
-
-        self._base = base_url.rstrip("/")
-        self._headers = headers
-        self._size = size
-        self._session: aiohttp.ClientSession | None = None
-
-    async def warm(self) -> None:
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(limit=self._size, enable_cleanup_closed=True)
-        self._session = aiohttp.ClientSession(headers=self._headers, connector=connector)
-
-    async def request(
-        self, method: str, target: str, body: bytes | None, *, timeout_s: float
-    ) -> Response:
-        import aiohttp
-
-        assert self._session is not None
-        headers = {"Content-Type": "application/json"} if body is not None else None
-        try:
-            async with self._session.request(
-                method,
-                self._base + target,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=timeout_s),
-            ) as resp:
-                return Response(
-                    resp.status, {k.lower(): v for k, v in resp.headers.items()}, await resp.read()
-                )
-        except aiohttp.ClientConnectorError as exc:
-            raise HttpError(str(exc), written=False) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise HttpError(f"{type(exc).__name__}: {exc}", written=True) from exc
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()

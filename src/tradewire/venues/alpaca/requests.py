@@ -77,12 +77,23 @@ def format_price(value: Number, name: str) -> str:
     return str(snapped)
 
 
+_QTY_INCREMENT = Decimal("0.000000001")  # fractional shares: 9 decimals
+
+
 def format_qty(value: Number, name: str = "qty") -> str:
+    """Quantity to Alpaca's 9 decimals; one that rounds to zero is refused, not sent as "0".
+
+    A qty of 1e-12 passed every check here and risk's, went out as ``"0"`` and came back
+    rejected by the broker: counted as a venue reject (the circuit breaker's count).
+    """
     if type(value) is int and value > 0:
         return str(value)  # whole shares, the usual case, without Decimal
-    dec = _positive_decimal(value, name)
-    dec = dec.quantize(Decimal("0.000000001")).normalize()
-    return format(dec, "f")
+    dec = _positive_decimal(value, name).quantize(_QTY_INCREMENT)
+    if not dec:
+        raise OrderValidationError(
+            f"{name} {value} is below the smallest increment {_QTY_INCREMENT:f} (9 decimals)"
+        )
+    return format(dec.normalize(), "f")
 
 
 def build_order(

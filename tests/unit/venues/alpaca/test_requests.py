@@ -117,6 +117,10 @@ def test_build_order_bracket_carries_legs():
         ({"order_type": "limit", "limit_price": -1}, "must be > 0"),
         ({"qty": 0}, "must be > 0"),
         ({"qty": True}, "must be a number"),
+        # 1e-12 passed risk, was sent as "0" and rejected by the broker
+        ({"qty": 1e-12}, "qty 1e-12 is below the smallest increment 0.000000001"),
+        ({"qty": "0.0000000004"}, "below the smallest increment"),
+        ({"qty": None, "notional": 1e-12}, "notional 1e-12 is below the smallest increment"),
     ],
 )
 def test_build_order_with_invalid_input_raises_before_sending(kwargs, match):
@@ -135,6 +139,7 @@ def test_format_price_snaps_float_artefacts_to_the_tick():
 def test_format_qty_normalizes():
     assert format_qty(10.0) == "10"
     assert format_qty("2.50") == "2.5"
+    assert format_qty(1e-9) == "0.000000001"  # Alpaca's smallest fractional share
 
 
 def test_query_string_uses_lowercase_booleans_and_comma_lists():
