@@ -15,7 +15,6 @@ after every trade_updates gap and on a timer while orders are open.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -42,7 +41,7 @@ from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
 from tradewire.engine.strategy_health import StrategyHealth
 from tradewire.engine.translate import events_from_fact
-from tradewire.errors import NotFound, StrategyError, TradewireError
+from tradewire.errors import NotFound, StrategyError
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, fact_from, retrying
@@ -285,10 +284,9 @@ class TradingNode(OrderOutcomes, StrategyHost):
         if cancel_open_orders and self.oms.open_count:
             outcome = await self._cancel_everything(flatten=False)
         else:
-            # One more round, so what the engine reports at exit is the broker's truth.
-            await self.reconciler.wait_idle()
-            with contextlib.suppress(TradewireError):
-                await self.reconciler.run_once("stop")
+            # Rounds until every open order is confirmed, so what the engine reports at exit
+            # is the broker's truth; past the bound, the report says how many are not.
+            await self._verify("stop")
         for order in list(self.oms.orders.values()):
             if order.status is o.OrderStatus.INTENT:
                 self.ledger.apply(order.client_order_id, o.Abandoned())
@@ -309,10 +307,22 @@ class TradingNode(OrderOutcomes, StrategyHost):
         # Each position closed is an order the broker accepted on our behalf.
         self.counters.orders_sent += outcome.closed_positions
         self.counters.orders_acked += outcome.closed_positions
-        # What the broker says now is the truth: one reconciliation round applies it.
-        with contextlib.suppress(TradewireError):
-            await self.reconciler.run_once("after cancel-all")
+        # What the broker says now is the truth: reconciliation applies all of it.
+        await self._verify("after cancel-all")
         return outcome
+
+    async def _verify(self, reason: str) -> None:
+        unverified = await self.reconciler.run_until_verified(
+            reason, timeout_s=self.reconcile_timeout_s
+        )
+        if unverified:
+            log.error(
+                "%d open orders not verified at the broker within %.1fs (%s): the engine's "
+                "orders and positions may differ from the broker's",
+                unverified,
+                self.reconcile_timeout_s,
+                reason,
+            )
 
     async def _recover(self) -> None:
         """Rebuild from the journal, then take the broker's word for everything open."""
@@ -682,5 +692,6 @@ class TradingNode(OrderOutcomes, StrategyHost):
             note=self.risk.state_reason,
             strategies={name: health.stopped or "running" for name, health in self.health.items()},
             strategy_errors=sum(c.strategy_errors.values()),
+            unverified_orders=self.reconciler.unverified,
             workers=self.recorder.worker_rows() if self.recorder.worker_rows else {},
         )
