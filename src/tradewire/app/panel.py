@@ -159,6 +159,11 @@ def summary(s: NodeSnapshot) -> str:
         f"  P&L: {s.pnl:+,.2f} (realized {s.realized_pnl:+,.2f}, "
         f"unrealized {s.unrealized_pnl:+,.2f})",
     ]
+    if s.unverified_orders:
+        lines.append(
+            f"  NOT VERIFIED: {s.unverified_orders:,} open orders could not be confirmed at the "
+            "broker; these orders and positions may differ from the broker's"
+        )
     lines.extend(
         f"  position {p.symbol}: {p.qty:,.0f} @ {p.avg_price:,.2f}"
         + ("" if p.mark is None else f", mark {p.mark:,.2f}")

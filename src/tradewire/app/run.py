@@ -375,6 +375,14 @@ async def _run(
     panel.update(snapshot)
     panel.stop()
     print(summary(snapshot), flush=True)
+    if snapshot.unverified_orders:
+        # The numbers above are the engine's, not confirmed by the broker: say so, and fail.
+        print(
+            f"tradewire run: {snapshot.unverified_orders} open orders not verified at the broker "
+            "when the stop's reconciliation bound was spent",
+            file=sys.stderr,
+        )
+        code = code or 5
     if snapshot.stopped_strategies:
         for name, why in snapshot.stopped_strategies.items():
             print(f"tradewire run: strategy {name} {why}", file=sys.stderr)
@@ -397,6 +405,7 @@ def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
         },
         "open_orders": sorted(c for c, x in node.oms.orders.items() if x.is_open),
         "reconcile_corrections": dict(node.counters.reconcile_corrections),
+        "unverified_orders": node.reconciler.unverified,
         "refused_events": node.counters.refused_events,
         "strategy_errors": dict(node.counters.strategy_errors),
     }

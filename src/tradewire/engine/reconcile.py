@@ -9,9 +9,16 @@ Why each rule:
 - A local open order the broker lists as open: adopt the broker's fills and status.
 - A local open order the broker does not list as open: it ended (or never landed) while
   we were not listening; look it up by client_order_id.
-- A lookup that finds nothing: an order that was sent (or is unknown) and older than the
-  horizon never reached the broker and never will: abandon it. Younger ones wait: the
-  submission may still be settling.
+- Those are answered in bulk first, not one request each: ``GET /v2/orders?status=all``
+  from the oldest one's creation (minus a margin for clock skew), paged forward. At 100-200
+  orders a second a stream gap leaves hundreds to answer; per-order lookups (50 a round,
+  Alpaca allows 200 requests a minute) left a stop reporting numbers the broker did not have.
+- One the complete history does not show, sent (or unknown) and older than the horizon,
+  never reached the broker and never will: abandon it by age, with no request of its own
+  (under a continuous 429 a per-order lookup may never get its turn). Younger ones wait.
+- Per-order lookups only for what the history cannot answer (it was cut short, or an
+  acknowledged order is missing from it), oldest first, within a budget per round.
+- A lookup that finds nothing: as above, abandon when sent or unknown and old.
 - A broker open order we do not know: placed outside the engine (dashboard, another tool,
   the kill switch's flatten): adopt it as ``external`` so risk counts it.
 - A position that differs after every order agrees: corrected to the broker's, but only
@@ -88,3 +95,63 @@ class PositionCheck:
         self.suspects = {s: v for s, v in seen.items() if s not in confirmed}
         self.fills_at_suspicion = fills
         return confirmed
+
+
+def history_after_ns(oms: o.OrderManager, cids: list[str], *, margin_ns: int) -> int | None:
+    """The exclusive lower bound on broker submission time that covers every one of ``cids``.
+
+    An order is created here before its POST leaves, so the broker's ``submitted_at`` is
+    later, give or take the two clocks' skew: ``margin_ns`` covers that.
+    """
+    created = [oms.orders[c].created_ns for c in cids if c in oms.orders]
+    return min(created) - margin_ns if created else None
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What to do with the local open orders the broker does not list as open."""
+
+    adopt: list[OrderFact] = field(default_factory=list)  # the history has it: its outcome
+    abandon: list[str] = field(default_factory=list)  # nowhere, old enough: never landed
+    waiting: list[str] = field(default_factory=list)  # nowhere, too young to say
+    lookup: list[str] = field(default_factory=list)  # ask one by one, oldest first
+    deferred: list[str] = field(default_factory=list)  # over this round's lookup budget
+
+
+def resolve_missing(
+    oms: o.OrderManager,
+    missing: list[str],
+    history: dict[str, OrderFact],
+    *,
+    complete: bool,
+    now_ns: int,
+    horizon_ns: int,
+    max_lookups: int,
+) -> Resolution:
+    """Answer each of ``missing`` (see :func:`plan_orders`) from the broker's history.
+
+    ``history`` is every broker order (by client_order_id) submitted after
+    :func:`history_after_ns` of ``missing``; ``complete`` says the pages ran to the end. Only
+    a complete history lets absence mean something.
+    """
+    res = Resolution()
+    ask: list[o.Order] = []
+    for cid in missing:
+        fact = history.get(cid)
+        if fact is not None:
+            res.adopt.append(fact)
+            continue
+        order = oms.orders.get(cid)
+        if order is None:
+            continue
+        if complete and order.status in _MAY_BE_MISSING:
+            if missing_means_abandon(order, now_ns=now_ns, horizon_ns=horizon_ns):
+                res.abandon.append(cid)
+            else:
+                res.waiting.append(cid)
+            continue
+        ask.append(order)  # the history was cut short, or an acknowledged order is not in it
+    ask.sort(key=lambda order: order.created_ns)
+    res.lookup = [order.client_order_id for order in ask[:max_lookups]]
+    res.deferred = [order.client_order_id for order in ask[max_lookups:]]
+    return res

@@ -15,7 +15,6 @@ after every trade_updates gap and on a timer while orders are open.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -42,7 +41,7 @@ from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
 from tradewire.engine.strategy_health import StrategyHealth
 from tradewire.engine.translate import events_from_fact
-from tradewire.errors import NotFound, StrategyError, TradewireError
+from tradewire.errors import NotFound, StrategyError
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, fact_from, retrying
@@ -290,10 +289,9 @@ class TradingNode(OrderOutcomes, StrategyHost):
         if cancel_open_orders and (self.oms.open_count or kill_incomplete):
             outcome = await self._cancel_everything(flatten=False)
         else:
-            # One more round, so what the engine reports at exit is the broker's truth.
-            await self.reconciler.wait_idle()
-            with contextlib.suppress(TradewireError):
-                await self.reconciler.run_once("stop")
+            # Rounds until every open order is confirmed, so what the engine reports at exit
+            # is the broker's truth; past the bound, the report says how many are not.
+            await self._verify("stop", self.reconcile_timeout_s)
         for order in list(self.oms.orders.values()):
             if order.status is o.OrderStatus.INTENT:
                 self.ledger.apply(order.client_order_id, o.Abandoned())
@@ -308,12 +306,11 @@ class TradingNode(OrderOutcomes, StrategyHost):
         return outcome
 
     async def _cancel_everything(
-        self, *, flatten: bool, deadline: float | None = None
+        self, *, flatten: bool, kill_deadline: float | None = None
     ) -> CancelOutcome:
-        """Cancel (and flatten) within ``deadline`` (monotonic; default: finish_timeout_s
-        from now), then apply the broker's word through one reconciliation round."""
-        if deadline is None:
-            deadline = time.monotonic() + self.finish_timeout_s
+        """Cancel (and flatten) within finish_timeout_s, or what is left of a kill's
+        deadline (monotonic), then apply the broker's word through reconciliation."""
+        deadline = kill_deadline or time.monotonic() + self.finish_timeout_s
         outcome = await cancel_everything(
             self.broker,
             flatten=flatten,
@@ -323,15 +320,29 @@ class TradingNode(OrderOutcomes, StrategyHost):
         # Each position closed is an order the broker accepted on our behalf.
         self.counters.orders_sent += outcome.closed_positions
         self.counters.orders_acked += outcome.closed_positions
-        # What the broker says now is the truth: one reconciliation round applies it, within
-        # what is left of the deadline (else in the background: the answer is not late).
-        left = deadline - time.monotonic()
-        try:
-            async with asyncio.timeout(max(left, 0.0)):
-                await self.reconciler.run_once("after cancel-all")
-        except (TradewireError, TimeoutError):
-            self.reconciler.request("after cancel-all")
+        # What the broker says now is the truth: reconciliation applies all of it. A stop
+        # takes reconcile_timeout_s for it; a kill's answer is not late for it: it verifies
+        # within what is left of its deadline, and goes on in the background after.
+        if kill_deadline is None:
+            await self._verify("after cancel-all", self.reconcile_timeout_s)
+        else:
+            left = kill_deadline - time.monotonic()
+            if left <= 0.05 or await self._verify("after the kill's cancel-all", left):
+                self.reconciler.request("after the kill's cancel-all")
         return outcome
+
+    async def _verify(self, reason: str, timeout_s: float) -> int:
+        """Reconcile until every open order is confirmed; returns how many are not."""
+        unverified = await self.reconciler.run_until_verified(reason, timeout_s=timeout_s)
+        if unverified:
+            log.error(
+                "%d open orders not verified at the broker within %.1fs (%s): the engine's "
+                "orders and positions may differ from the broker's",
+                unverified,
+                timeout_s,
+                reason,
+            )
+        return unverified
 
     async def _recover(self) -> None:
         """Rebuild from the journal, then take the broker's word for everything open."""
@@ -655,7 +666,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         if in_flight:
             wait = min(self.broker.config.request_timeout_s, self.finish_timeout_s / 2)
             await asyncio.wait(in_flight, timeout=wait)
-        outcome = await self._cancel_everything(flatten=flatten, deadline=deadline)
+        outcome = await self._cancel_everything(flatten=flatten, kill_deadline=deadline)
         self._last_kill = outcome
         result = {"state": self.risk.state.value, **outcome.as_dict()}
         self.journal.append("kill_result", "-", result)
@@ -709,5 +720,6 @@ class TradingNode(OrderOutcomes, StrategyHost):
             note=self.risk.state_reason,
             strategies={name: health.stopped or "running" for name, health in self.health.items()},
             strategy_errors=sum(c.strategy_errors.values()),
+            unverified_orders=self.reconciler.unverified,
             workers=self.recorder.worker_rows() if self.recorder.worker_rows else {},
         )

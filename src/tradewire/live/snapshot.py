@@ -44,6 +44,9 @@ class NodeSnapshot:
     # Each strategy: "running", or why it was stopped; and their callbacks' errors in all.
     strategies: dict[str, str] = field(default_factory=dict)
     strategy_errors: int = 0
+    # Open orders the last reconciliation could not confirm at the broker (after a stop:
+    # the engine's numbers are not known to agree with the broker's while this is non-zero).
+    unverified_orders: int = 0
     # A gateway's workers: name -> their counters (Gateway.worker_rows)
     workers: dict[str, dict[str, object]] = field(default_factory=dict)
 

@@ -84,3 +84,9 @@ def test_the_summary_and_the_last_panel_line_show_the_same_figures():
     # marks are in the summary: a position's P&L can be checked against them
     assert "position SYM000: 100 @ 123.45, mark 124.00" in text
     assert "strategy breakout: stopped after 20 errors in 60s" in text
+
+
+def test_summary_says_how_many_orders_are_not_verified_and_is_silent_when_none():
+    # after a stop whose reconciliation bound was spent, the summary must not read as agreement
+    assert "NOT VERIFIED" not in summary(NodeSnapshot())
+    assert "NOT VERIFIED: 17 open orders" in summary(NodeSnapshot(unverified_orders=17))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from tradewire.engine import orders as o
 from tradewire.engine.positions import PositionBook
-from tradewire.engine.reconcile import PositionCheck, missing_means_abandon, plan_orders
+from tradewire.engine.reconcile import (
+    PositionCheck,
+    history_after_ns,
+    missing_means_abandon,
+    plan_orders,
+    resolve_missing,
+)
 from tradewire.engine.translate import OrderFact
 
 SEC = 1_000_000_000
@@ -60,3 +66,82 @@ def test_position_difference_is_corrected_only_when_seen_twice_with_no_fill_betw
     # a symbol the broker no longer holds is a difference too
     assert check.compare(book, {}, fills=2) == {}
     assert check.compare(book, {}, fills=2) == {"A": (0.0, 0.0)}
+
+
+def aged(**orders: tuple[o.OrderStatus, int]) -> o.OrderManager:
+    m = o.OrderManager()
+    for cid, (status, created_s) in orders.items():
+        m.create(o.Order(cid, "A", "buy", 10, "limit", 10.0, created_ns=created_s * SEC))
+        m.orders[cid].status = status  # arrange only
+    return m
+
+
+def test_history_window_starts_before_the_oldest_missing_order_by_the_margin():
+    m = aged(a=(o.OrderStatus.NEW, 100), b=(o.OrderStatus.NEW, 40), c=(o.OrderStatus.NEW, 10))
+    assert history_after_ns(m, ["a", "b"], margin_ns=5 * SEC) == 35 * SEC
+    assert history_after_ns(m, [], margin_ns=5 * SEC) is None
+
+
+def test_the_history_answers_every_missing_order_with_no_lookup():
+    # 200 acknowledged orders the stream never finished: the bulk history has each one
+    m = aged(**{f"c{i}": (o.OrderStatus.NEW, i) for i in range(200)})
+    history = {f"c{i}": OrderFact(f"c{i}", "filled" if i % 2 else "canceled") for i in range(200)}
+
+    res = resolve_missing(
+        m,
+        list(m.orders),
+        history,
+        complete=True,
+        now_ns=300 * SEC,
+        horizon_ns=30 * SEC,
+        max_lookups=50,
+    )
+
+    assert len(res.adopt) == 200
+    assert res.lookup == res.deferred == res.abandon == res.waiting == []
+
+
+def test_an_unsent_order_nowhere_in_a_complete_history_is_abandoned_by_age_without_a_lookup():
+    m = aged(
+        old_unknown=(o.OrderStatus.UNKNOWN, 0),
+        old_sent=(o.OrderStatus.SENT, 1),
+        young_unknown=(o.OrderStatus.UNKNOWN, 95),
+        acked=(o.OrderStatus.NEW, 2),
+    )
+
+    res = resolve_missing(
+        m,
+        list(m.orders),
+        {},
+        complete=True,
+        now_ns=100 * SEC,
+        horizon_ns=30 * SEC,
+        max_lookups=50,
+    )
+
+    assert res.abandon == ["old_unknown", "old_sent"]
+    assert res.waiting == ["young_unknown"]
+    assert res.lookup == ["acked"]  # the broker acknowledged it: absence is not proof
+
+
+def test_a_cut_short_history_proves_no_absence_and_lookups_go_oldest_first_within_budget():
+    m = aged(
+        c=(o.OrderStatus.UNKNOWN, 30),
+        a=(o.OrderStatus.UNKNOWN, 10),
+        d=(o.OrderStatus.NEW, 40),
+        b=(o.OrderStatus.SENT, 20),
+    )
+
+    res = resolve_missing(
+        m,
+        ["c", "a", "d", "b"],
+        {},
+        complete=False,
+        now_ns=100 * SEC,
+        horizon_ns=30 * SEC,
+        max_lookups=2,
+    )
+
+    assert res.abandon == []
+    assert res.lookup == ["a", "b"]
+    assert res.deferred == ["c", "d"]

@@ -69,6 +69,19 @@ def _page_size(value: str | None) -> int:
     return min(size, ACTIVITIES_PAGE_SIZE)
 
 
+def _list_limit(value: str | None) -> int:
+    # Orders: 50 by default, at most 500 (a larger one is capped); not a number is a 422.
+    if value is None or value == "":
+        return 50
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise OrderError(422, 40010001, f"invalid limit: {value[:40]!r}")
+    return min(limit, 500)
+
+
 def _is_plain_date(value: str) -> bool:
     return len(value) == 10 and value[4] == "-" and value[7] == "-"
 
@@ -200,7 +213,12 @@ class RestRoutes:
     async def _list_orders(self, request: web.Request) -> web.Response:
         q = request.query
         status = q.get("status", "open")
-        limit = min(int(q.get("limit", "50")), 500)
+        if status not in ("open", "closed", "all"):
+            raise OrderError(422, 40010001, f"invalid status: {status[:40]!r}")
+        direction = q.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
+        limit = _list_limit(q.get("limit"))
         symbols = {s.strip().upper() for s in q.get("symbols", "").split(",") if s.strip()}
         after = _parse_time(q.get("after"))
         until = _parse_time(q.get("until"))
@@ -220,7 +238,7 @@ class RestRoutes:
             orders = [o for o in orders if o.submitted_at > after]
         if until is not None:
             orders = [o for o in orders if o.submitted_at < until]
-        orders.sort(key=lambda o: o.submitted_at, reverse=q.get("direction", "desc") != "asc")
+        orders.sort(key=lambda o: o.submitted_at, reverse=direction == "desc")
         return web.json_response([wire.order_json(o, self.book) for o in orders[:limit]])
 
     async def _order_by_client_id(self, request: web.Request) -> web.Response:

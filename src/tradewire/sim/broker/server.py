@@ -167,6 +167,14 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
     def __repr__(self) -> str:
         return f"AlpacaBrokerServer(host={self.host!r}, port={self.port})"
 
+    def set_rate_limit(self, per_minute: int | None, *, tokens: float | None = None) -> None:
+        """Start or lift the per-key rate limit while running, so a test can arrange its
+        state first and rate-limit only what it measures. ``tokens``: what the bucket holds
+        now (full by default; 0 is a key another process has just used up)."""
+        self._limiter = _RateLimiter(per_minute) if per_minute else None
+        if self._limiter is not None and tokens is not None:
+            self._limiter.tokens = min(float(per_minute or 0), max(0.0, tokens))
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
