@@ -492,3 +492,41 @@ async def test_on_start_raising_is_a_strategy_error_naming_it(venue, http, tmp_p
     with pytest.raises(StrategyError, match=r"strategy Broken: on_start raised KeyError"):
         await node.start()
     await node.stop()
+
+
+async def test_an_overfill_on_a_resting_order_is_refused_and_reconciled(
+    venue, http, tmp_path, until
+):
+    # Arrange: a resting 1-share buy, `new` at the broker
+    from tradewire.venues.alpaca.messages import TRADE_UPDATE_DECODER
+
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 1)
+    cid = handle.client_order_id
+    order = await rest(http, "GET", f"/v2/orders:by_client_order_id?client_order_id={cid}")
+
+    # Act: a fill of 500 whose order says 1 filled (once booked as a 1-share fill)
+    forged = dict(order, status="filled", filled_qty="1", filled_avg_price="150")
+    body = {
+        "event": "fill",
+        "order": forged,
+        "execution_id": "x-overfill",
+        "qty": "500",
+        "price": "150",
+        "timestamp": "2026-01-02T15:00:00Z",
+    }
+    node.stream.on_update(TRADE_UPDATE_DECODER.decode(json.dumps(body)))
+
+    # Assert: nothing booked, refused as an overfill, and reconciliation agrees once the
+    # broker cancels the order
+    assert node.oms.orders[cid].status is o.OrderStatus.NEW
+    assert node.book.qty("AAPL") == 0
+    assert node.counters.refused_events == 1
+    assert node.oms.refused_reasons == {"overfill": 1}
+    await rest(http, "DELETE", f"/v2/orders/{order['id']}")
+    await until(lambda: node.oms.orders[cid].status is o.OrderStatus.CANCELED)
+    await agree(node, http, until)
+    await node.stop()

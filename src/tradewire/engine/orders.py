@@ -55,7 +55,14 @@ class InvalidTransition(LocalProtocolError):
 
 class InvalidFill(RemoteProtocolError):
     """A fill a peer reported that cannot be true: non-finite or non-positive numbers, or
-    more than the order's quantity. It is refused before it touches any state."""
+    more than the order's quantity. It is refused before it touches any state.
+
+    ``reason`` is a short fixed word (``overfill``, ``quantity``, ``price``, ``cumulative``)
+    for counting; the message says the numbers."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # -- events -------------------------------------------------------------------------------
@@ -170,6 +177,7 @@ OrderEvent = (
 )
 
 S = OrderStatus
+_EPS = 1e-9  # float residue allowed on quantities (fractional shares go to 9 places)
 _LIVE_FILLS: dict[type, OrderStatus] = {PartialFill: S.PARTIALLY_FILLED, Fill: S.FILLED}
 _VENUE_ENDS: dict[type, OrderStatus] = {
     Canceled: S.CANCELED,
@@ -361,6 +369,7 @@ class OrderManager:
         self.open_count = 0
         self.ignored_events = 0
         self.refused_events = 0
+        self.refused_reasons: dict[str, int] = {}  # bounded: the reasons are fixed words
         # Working (open, unfilled) quantity per symbol as [buy, sell], and the notional of
         # every working order: risk counts them as if they all fill.
         self.working: dict[str, list[float]] = {}
@@ -502,17 +511,32 @@ class OrderManager:
 
     def _fill_amount(self, order: Order, event: Fill | PartialFill) -> tuple[float, float] | None:
         # What one fill adds, validated: (qty, price), or None when it is already counted.
+        # An overfill is refused, never clamped: a fill of 500 on a 1-share order whose
+        # forged cumulative said 1 was once booked as 1 share and left the order `filled`
+        # while the broker had it canceled. Which part of such a fact is true is for
+        # reconciliation to decide (the caller asks for a round), not for this table.
         qty, price = event.qty, event.price
         if not (math.isfinite(qty) and qty > 0):
-            return self._refuse(order, f"fill quantity {qty}")
+            return self._refuse(order, "quantity", f"fill quantity {qty}")
         if not (math.isfinite(price) and price > 0):
-            return self._refuse(order, f"fill price {price}")
+            return self._refuse(order, "price", f"fill price {price}")
+        if qty > order.qty + _EPS:
+            return self._refuse(
+                order, "overfill", f"overfill: an execution of {qty} on a {order.qty}-share order"
+            )
         cumulative = event.cumulative
         if cumulative is not None:
             if not math.isfinite(cumulative):
-                return self._refuse(order, f"cumulative quantity {cumulative}")
+                return self._refuse(order, "cumulative", f"cumulative quantity {cumulative}")
+            if cumulative > order.qty + _EPS or qty > cumulative + _EPS:
+                return self._refuse(
+                    order,
+                    "overfill",
+                    f"overfill: an execution of {qty}, cumulative {cumulative},"
+                    f" on a {order.qty}-share order",
+                )
             missing = cumulative - order.filled_qty
-            if missing <= 1e-9:
+            if missing <= _EPS:
                 return None
             avg = event.cumulative_avg
             if avg is not None and math.isfinite(avg) and avg > 0:
@@ -522,12 +546,15 @@ class OrderManager:
                 if 0 < derived < math.inf:
                     price = derived
             qty = missing
-        if order.filled_qty + qty > order.qty + 1e-9:
+        if order.filled_qty + qty > order.qty + _EPS:
             return self._refuse(
-                order, f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order"
+                order,
+                "overfill",
+                f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order",
             )
         return qty, price
 
-    def _refuse(self, order: Order, why: str) -> NoReturn:
+    def _refuse(self, order: Order, reason: str, why: str) -> NoReturn:
         self.refused_events += 1
-        raise InvalidFill(f"order {order.client_order_id}: refused {why}")
+        self.refused_reasons[reason] = self.refused_reasons.get(reason, 0) + 1
+        raise InvalidFill(f"order {order.client_order_id}: refused {why}", reason)

@@ -184,3 +184,28 @@ def test_working_quantities_follow_fills_and_ends():
     m.apply("b1", o.Fill("e2", 6, 10.0))
     assert m.working_qty("A") == (0, 0)
     assert m.working_notional == pytest.approx(0.0)
+
+
+# -- finding 10: an overfill is refused, never clamped to what the order can hold ------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        # 500 on a 10-share order whose forged cumulative says 1: once booked as 1 share
+        o.Fill("e1", 500, 10.0, cumulative=1, cumulative_avg=10.0),
+        o.PartialFill("e1", 500, 10.0, cumulative=4, cumulative_avg=10.0),
+        # the broker's cumulative itself beyond the order
+        o.Fill("e1", 5, 10.0, cumulative=11, cumulative_avg=10.0),
+    ],
+)
+def test_an_overfill_with_a_smaller_cumulative_is_refused_not_clamped(event):
+    # Arrange
+    m = manager_in(OrderStatus.NEW)
+
+    # Act / Assert
+    with pytest.raises(o.InvalidFill, match="overfill"):
+        m.apply("c1", event)
+    order = m.orders["c1"]
+    assert (order.filled_qty, order.status) == (0, OrderStatus.NEW)
+    assert m.refused_reasons == {"overfill": 1}
