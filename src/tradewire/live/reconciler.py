@@ -24,6 +24,7 @@ from tradewire.engine.translate import OrderFact, events_from_fact
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
+from tradewire.venues.alpaca.messages import received
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -241,7 +242,8 @@ class Reconciler:
                 if order.filled_qty != filled:
                     self.fills_replayed += 1
                     self._count("order")
-            if len(page) < 100:
+            # What was sent decides: a refused element keeps the page full.
+            if received(page) < 100 or not page:
                 return
             token = page[-1].id
 
