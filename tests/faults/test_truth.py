@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -528,5 +529,49 @@ async def test_an_overfill_on_a_resting_order_is_refused_and_reconciled(
     assert node.oms.refused_reasons == {"overfill": 1}
     await rest(http, "DELETE", f"/v2/orders/{order['id']}")
     await until(lambda: node.oms.orders[cid].status is o.OrderStatus.CANCELED)
+    await agree(node, http, until)
+    await node.stop()
+
+
+# -- finding 16 (payloads): every event of the reference has a meaning, none is fatal -------------
+
+
+def _update(order: dict[str, Any], event: str, **extra: Any) -> Any:
+    from tradewire.venues.alpaca.messages import TRADE_UPDATE_DECODER
+
+    body = {"event": event, "order": order, "timestamp": "2026-01-02T15:00:00Z", **extra}
+    return TRADE_UPDATE_DECODER.decode(json.dumps(body))
+
+
+async def test_rare_events_move_the_order_as_the_reference_says(venue, http, tmp_path, until):
+    # Arrange: a resting buy with a cancel asked for (pending at the broker)
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 1)
+    cid = handle.client_order_id
+    order = await rest(http, "GET", f"/v2/orders:by_client_order_id?client_order_id={cid}")
+    node.ledger.apply(cid, o.CancelRequested())
+
+    # Act: the venue refuses the cancel (with a reason), then sends the rare status updates
+    node.stream.on_update(
+        _update(order, "order_cancel_rejected", reason="order is pending_replace")
+    )
+    after_refusal = node.oms.orders[cid].status
+    for name in ("stopped", "calculated", "suspended", "restated", "accepted", "pending_new"):
+        node.stream.on_update(_update(order, name))
+    node.stream.on_update(_update(order, "something_new_upstream"))
+    rounds = node.reconciler.rounds
+    node.stream.on_update(_update(order, "trade_bust", execution_id=str(uuid.uuid4())))
+
+    # Assert: cancel no longer pending, order open and known; the bust asks reconciliation;
+    # the unknown event is counted, not fatal
+    assert after_refusal is o.OrderStatus.NEW
+    assert node.oms.orders[cid].status is o.OrderStatus.NEW
+    assert node.oms.orders[cid].reason == "order is pending_replace"
+    assert "order_cancel_rejected" in hands.updates
+    assert node.counters.unknown_events == 1
+    await until(lambda: node.reconciler.rounds > rounds)
     await agree(node, http, until)
     await node.stop()

@@ -65,6 +65,10 @@ def encode(event: o.OrderEvent) -> tuple[str, dict[str, Any] | None]:
         return "unknown", {"reason": event.reason}
     if isinstance(event, o.Replaced):
         return "replaced", {"replaced_by": event.replaced_by}
+    if isinstance(event, o.CancelRejected):
+        return "cancel_rejected", {"reason": event.reason}
+    if isinstance(event, o.ReplaceRejected):
+        return "replace_rejected", {"reason": event.reason}
     raise TypeError(f"no journal record for {etype.__name__}")
 
 
@@ -95,6 +99,10 @@ def decode(rec: Record) -> o.OrderEvent | None:
         return o.Unknown(str(d.get("reason", "")))
     if kind == "replaced":
         return o.Replaced(str(d.get("replaced_by", "")))
+    if kind == "cancel_rejected":
+        return o.CancelRejected(str(d.get("reason", "")))
+    if kind == "replace_rejected":
+        return o.ReplaceRejected(str(d.get("reason", "")))
     return None
 
 

@@ -155,6 +155,22 @@ class Rejected:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """The venue refused our cancel (``order_cancel_rejected``): the cancel is no longer
+    pending and the order keeps working (it may be filling, or pending a replace)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRejected:
+    """The venue refused our replace (``order_replace_rejected``): the original order keeps
+    working as it was."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Abandoned:
     """Restart reconciliation: the venue never saw this intent and it will not be sent."""
 
@@ -174,6 +190,8 @@ OrderEvent = (
     | Replaced
     | Rejected
     | Abandoned
+    | CancelRejected
+    | ReplaceRejected
 )
 
 S = OrderStatus
@@ -190,6 +208,12 @@ _VENUE_ENDS: dict[type, OrderStatus] = {
 
 def _stay(status: OrderStatus, *events: type) -> dict[type, OrderStatus]:
     return dict.fromkeys(events, status)
+
+
+# A refused cancel or replace changes nothing where nothing was pending (late, duplicate, or
+# after the order ended); where it was pending, the order is working again (NEW, or
+# PARTIALLY_FILLED when it holds fills: see OrderManager.apply).
+_REFUSALS = (CancelRejected, ReplaceRejected)
 
 
 # The one table. Reading a row: in status X, event E moves the order to status Y.
@@ -211,7 +235,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         CancelRequested: S.PENDING_CANCEL,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.SENT, Sent),
+        **_stay(S.SENT, Sent, *_REFUSALS),
     },
     S.UNKNOWN: {
         Accepted: S.ACCEPTED,
@@ -221,7 +245,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         CancelRequested: S.PENDING_CANCEL,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.UNKNOWN, Unknown),
+        **_stay(S.UNKNOWN, Unknown, *_REFUSALS),
     },
     S.ACCEPTED: {
         New: S.NEW,
@@ -229,34 +253,41 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         ReplaceRequested: S.PENDING_REPLACE,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.ACCEPTED, Accepted, Sent, Unknown),
+        **_stay(S.ACCEPTED, Accepted, Sent, Unknown, *_REFUSALS),
     },
     S.NEW: {
         CancelRequested: S.PENDING_CANCEL,
         ReplaceRequested: S.PENDING_REPLACE,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.NEW, Accepted, New, Sent, Unknown),
+        **_stay(S.NEW, Accepted, New, Sent, Unknown, *_REFUSALS),
     },
     S.PARTIALLY_FILLED: {
         CancelRequested: S.PENDING_CANCEL,
         ReplaceRequested: S.PENDING_REPLACE,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.PARTIALLY_FILLED, Accepted, New, Sent, Unknown),
+        **_stay(S.PARTIALLY_FILLED, Accepted, New, Sent, Unknown, *_REFUSALS),
     },
     S.PENDING_CANCEL: {
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.PENDING_CANCEL, Accepted, New, Sent, Unknown, CancelRequested),
+        **_stay(S.PENDING_CANCEL, Accepted, New, Sent, Unknown, CancelRequested, ReplaceRejected),
+        CancelRejected: S.NEW,
     },
     S.PENDING_REPLACE: {
         **_LIVE_FILLS,
         **_VENUE_ENDS,
         CancelRequested: S.PENDING_CANCEL,
-        **_stay(S.PENDING_REPLACE, Accepted, New, Sent, Unknown, ReplaceRequested),
+        **_stay(S.PENDING_REPLACE, Accepted, New, Sent, Unknown, ReplaceRequested, CancelRejected),
+        ReplaceRejected: S.NEW,
     },
-    S.DONE_FOR_DAY: {New: S.NEW, **_LIVE_FILLS, **_VENUE_ENDS, **_stay(S.DONE_FOR_DAY, Accepted)},
+    S.DONE_FOR_DAY: {
+        New: S.NEW,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.DONE_FOR_DAY, Accepted, *_REFUSALS),
+    },
     # Terminal states absorb late and duplicate events (a `new` after the fill, a second
     # cancel ack). A fill after a cancel still counts: the venue filled before it canceled.
     S.FILLED: _stay(
@@ -272,6 +303,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         PartialFill,
         ReplaceRequested,
         DoneForDay,
+        *_REFUSALS,
     ),
     S.CANCELED: {
         **_stay(
@@ -285,13 +317,23 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
             Expired,
             DoneForDay,
             Rejected,
+            *_REFUSALS,
         ),
         PartialFill: S.CANCELED,
         Fill: S.CANCELED,
     },
     S.EXPIRED: {
         **_stay(
-            S.EXPIRED, Sent, Unknown, Accepted, New, CancelRequested, Canceled, Expired, DoneForDay
+            S.EXPIRED,
+            Sent,
+            Unknown,
+            Accepted,
+            New,
+            CancelRequested,
+            Canceled,
+            Expired,
+            DoneForDay,
+            *_REFUSALS,
         ),
         PartialFill: S.EXPIRED,
         Fill: S.EXPIRED,
@@ -307,8 +349,9 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         Replaced,
         PartialFill,
         Fill,
+        *_REFUSALS,
     ),
-    S.REJECTED: _stay(S.REJECTED, Sent, Unknown, Rejected, Canceled, CancelRequested),
+    S.REJECTED: _stay(S.REJECTED, Sent, Unknown, Rejected, Canceled, CancelRequested, *_REFUSALS),
     S.ABANDONED: _stay(S.ABANDONED, Abandoned, Unknown),
 }
 
@@ -500,6 +543,10 @@ class OrderManager:
                 self.by_broker_id[broker_id] = order
         elif etype is Rejected:
             order.reason = event.reason  # type: ignore[union-attr]
+        elif etype is CancelRejected or etype is ReplaceRejected:
+            order.reason = event.reason  # type: ignore[union-attr]
+            if after is S.NEW and order.filled_qty > 0:
+                after = S.PARTIALLY_FILLED  # working again, with the fills it holds
         if after is before and fill_qty == 0:
             self.ignored_events += 1
         if before not in TERMINAL and after in TERMINAL:

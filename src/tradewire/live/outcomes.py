@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from tradewire.engine import orders as o
 from tradewire.engine.strategy import OrderUpdate
-from tradewire.engine.translate import UPDATE_NAMES, event_from_trade_update, events_from_fact
+from tradewire.engine.translate import (
+    RECONCILE_EVENTS,
+    UPDATE_NAMES,
+    event_from_trade_update,
+    events_from_fact,
+)
 from tradewire.errors import (
     OrderOutcomeUnknown,
     OrderRejected,
@@ -153,17 +158,33 @@ class OrderOutcomes:
             self.counters.refused_events += 1
             log.warning("refused a trade update for an unknown order %s", cid)
             return
+        name = update.event
+        if name in RECONCILE_EVENTS:
+            # A busted execution: the fill we booked is void. Only the broker's totals can
+            # say what stands; the journal keeps an audit line of the event.
+            log.warning("%s on order %s; reconciling", name, cid)
+            self.journal.append(name, cid, {"exec_id": update.execution_id})
+            self.reconciler.request(f"{name} on {cid}")
+            return
         avg = float(b.filled_avg_price) if b.filled_avg_price is not None else None
         event = event_from_trade_update(
-            update.event,
+            name,
             execution_id=update.execution_id,
             qty=float(update.qty) if update.qty is not None else None,
             price=float(update.price) if update.price is not None else None,
             broker_id=b.id,
             cumulative_filled=float(b.filled_qty),
             cumulative_avg=avg,
+            reason=update.reason,
+            replaced_by=b.replaced_by,
         )
         if event is None:
+            if name not in ("fill", "partial_fill"):
+                n = self.counters.unknown_events = self.counters.unknown_events + 1
+                if n & (n - 1) == 0:  # the 1st, 2nd, 4th...: the log stays bounded
+                    log.warning(
+                        "ignored trade update %.40r for %s (unknown event; %d)", name, cid, n
+                    )
             return
         refused = self.ledger.refused
         self.ledger.apply(cid, event)

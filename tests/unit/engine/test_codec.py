@@ -26,6 +26,8 @@ EVENTS = [
     o.Replaced("b2"),
     o.Rejected("no"),
     o.Abandoned(),
+    o.CancelRejected("order is filled"),
+    o.ReplaceRejected("order is filled"),
 ]
 
 

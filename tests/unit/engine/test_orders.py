@@ -22,6 +22,8 @@ SAMPLE_EVENTS: dict[type, o.OrderEvent] = {
     o.Replaced: o.Replaced("b2"),
     o.Rejected: o.Rejected("no"),
     o.Abandoned: o.Abandoned(),
+    o.CancelRejected: o.CancelRejected("too late"),
+    o.ReplaceRejected: o.ReplaceRejected("too late"),
 }
 
 ROWS = [
@@ -209,3 +211,33 @@ def test_an_overfill_with_a_smaller_cumulative_is_refused_not_clamped(event):
     order = m.orders["c1"]
     assert (order.filled_qty, order.status) == (0, OrderStatus.NEW)
     assert m.refused_reasons == {"overfill": 1}
+
+
+# -- finding 16: a refused cancel or replace leaves the order open, no longer pending -----------
+
+
+@pytest.mark.parametrize(
+    ("pending", "event"),
+    [
+        (OrderStatus.PENDING_CANCEL, o.CancelRejected("order is filling")),
+        (OrderStatus.PENDING_REPLACE, o.ReplaceRejected("order is filling")),
+    ],
+)
+def test_a_refused_request_returns_the_order_to_working(pending, event):
+    # Arrange: 4 of 10 filled, then a cancel (or replace) asked for
+    m = manager_in(OrderStatus.NEW)
+    m.apply("c1", o.PartialFill("e1", 4, 10.0))
+    m.orders["c1"].status = pending
+
+    # Act
+    applied = m.apply("c1", event)
+
+    # Assert: working again, with its fills; open
+    assert applied.after is OrderStatus.PARTIALLY_FILLED
+    assert m.orders["c1"].is_open
+    assert m.orders["c1"].reason == "order is filling"
+
+
+def test_a_refused_cancel_of_an_unfilled_order_is_new_again():
+    m = manager_in(OrderStatus.PENDING_CANCEL)
+    assert m.apply("c1", o.CancelRejected()).after is OrderStatus.NEW

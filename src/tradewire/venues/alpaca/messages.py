@@ -175,6 +175,9 @@ class TradeUpdate(Struct, frozen=True, gc=False):
     price: Decimal | None = None
     qty: Decimal | None = None
     position_qty: Decimal | None = None
+    # Why a rejection or a refused cancel/replace happened, when the venue says (not in
+    # alpaca-py's model: read when present, never required).
+    reason: str | None = None
 
 
 class FillActivity(Struct, frozen=True, gc=False):
