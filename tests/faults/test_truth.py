@@ -575,3 +575,62 @@ async def test_rare_events_move_the_order_as_the_reference_says(venue, http, tmp
     await until(lambda: node.reconciler.rounds > rounds)
     await agree(node, http, until)
     await node.stop()
+
+
+# -- finding 17 (payloads): replacements keep their owner; notional orders are adopted -----------
+
+
+async def test_a_replacement_is_linked_to_the_original_owner(venue, http, tmp_path, until):
+    # Arrange: a resting buy of the strategy
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 1)
+    cid = handle.client_order_id
+    order = await rest(http, "GET", f"/v2/orders:by_client_order_id?client_order_id={cid}")
+
+    # Act: replaced elsewhere (the dashboard, alpaca-py): PATCH a new limit
+    new = await rest(http, "PATCH", f"/v2/orders/{order['id']}", {"limit_price": "141"})
+    new_cid = new["client_order_id"]
+    await until(lambda: new_cid in node.oms.orders)
+    await until(lambda: node.oms.orders[cid].status is o.OrderStatus.REPLACED)
+
+    # Assert: the replacement belongs to the same strategy, which hears of it
+    replacement = node.oms.orders[new_cid]
+    assert replacement.strategy == node.oms.orders[cid].strategy != "external"
+    assert node._owner[new_cid] is hands
+    await until(lambda: hands.updates.count("new") == 2)
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_a_notional_order_placed_elsewhere_is_adopted(venue, http, tmp_path, until):
+    # Arrange
+    node = make_node(venue, tmp_path, [Hands()])
+    await start(node, venue, until)
+
+    # Act: $300 of AAPL bought outside the engine (fills at the 150.00 ask: 2 shares)
+    placed = await rest(
+        http,
+        "POST",
+        "/v2/orders",
+        {
+            "symbol": "AAPL",
+            "notional": "300",
+            "side": "buy",
+            "type": "market",
+            "time_in_force": "day",
+        },
+    )
+    cid = placed["client_order_id"]
+
+    # Assert: adopted with its notional, filled from the stream, position booked
+    await until(lambda: cid in node.oms.orders)
+    adopted = node.oms.orders[cid]
+    assert (adopted.strategy, adopted.notional) == ("external", 300.0)
+    await until(lambda: adopted.status is o.OrderStatus.FILLED)
+    assert node.book.qty("AAPL") == 2
+    assert node.counters.refused_events == 0
+    await agree(node, http, until)
+    await node.stop()

@@ -108,7 +108,7 @@ def decode(rec: Record) -> o.OrderEvent | None:
 
 def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
     """The data of the record that creates ``order`` (``intent`` or ``external``)."""
-    return {
+    data = {
         "symbol": order.symbol,
         "side": order.side,
         "qty": order.qty,
@@ -118,13 +118,18 @@ def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
         "strategy": order.strategy,
         **extra,
     }
+    if order.notional > 0.0:
+        data["notional"] = order.notional  # only then: other records keep their shape
+    return data
 
 
 def order_from(rec: Record) -> o.Order:
     d = rec.data or {}
     limit = d.get("limit")
     qty = float(d["qty"])
-    if not 0.0 < qty < math.inf or (limit is not None and not 0.0 < float(limit) < math.inf):
+    notional = float(d.get("notional") or 0.0)
+    sized = 0.0 < qty < math.inf or (qty == 0.0 and 0.0 < notional < math.inf)
+    if not sized or (limit is not None and not 0.0 < float(limit) < math.inf):
         raise ValueError(f"qty {qty!r}, limit {limit!r}: not positive finite numbers")
     return o.Order(
         rec.cid,
@@ -136,6 +141,7 @@ def order_from(rec: Record) -> o.Order:
         strategy=str(d.get("strategy", "")),
         created_ns=rec.ts_ns,
         ref_price=float(d.get("ref") or limit or 0.0),
+        notional=notional,
     )
 
 

@@ -378,6 +378,9 @@ class Order:
     # when it was sent), and the quantity currently counted as working.
     ref_price: float = 0.0
     counted: float = 0.0
+    # A notional order (dollars, ``qty`` 0: the quantity is known only by its fills), as
+    # placed outside the engine (the dashboard, another tool) and adopted.
+    notional: float = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -385,6 +388,12 @@ class Order:
 
     @property
     def remaining(self) -> float:
+        if self.qty <= 0.0 < self.notional:
+            # What the unspent notional buys at the reference price: risk counts the notional.
+            if self.ref_price <= 0.0:
+                return 0.0
+            spent = self.avg_fill_price * self.filled_qty
+            return max(0.0, (self.notional - spent) / self.ref_price)
         return max(0.0, self.qty - self.filled_qty)
 
 
@@ -429,7 +438,7 @@ class OrderManager:
             return order
         self.open_count += 1
         # Count it as working (inline _recount: a new order's counted quantity is 0).
-        qty = order.qty - order.filled_qty
+        qty = order.qty - order.filled_qty if order.notional <= 0.0 else order.remaining
         if qty > 0.0:
             order.counted = qty
             w = self.working.get(order.symbol)
@@ -567,7 +576,10 @@ class OrderManager:
             return self._refuse(order, "quantity", f"fill quantity {qty}")
         if not (math.isfinite(price) and price > 0):
             return self._refuse(order, "price", f"fill price {price}")
-        if qty > order.qty + _EPS:
+        size = order.qty
+        if size <= 0.0 < order.notional:
+            size = math.inf  # a notional order: bounded by value (below), not by quantity
+        if qty > size + _EPS:
             return self._refuse(
                 order, "overfill", f"overfill: an execution of {qty} on a {order.qty}-share order"
             )
@@ -575,7 +587,7 @@ class OrderManager:
         if cumulative is not None:
             if not math.isfinite(cumulative):
                 return self._refuse(order, "cumulative", f"cumulative quantity {cumulative}")
-            if cumulative > order.qty + _EPS or qty > cumulative + _EPS:
+            if cumulative > size + _EPS or qty > cumulative + _EPS:
                 return self._refuse(
                     order,
                     "overfill",
@@ -593,12 +605,20 @@ class OrderManager:
                 if 0 < derived < math.inf:
                     price = derived
             qty = missing
-        if order.filled_qty + qty > order.qty + _EPS:
+        if order.filled_qty + qty > size + _EPS:
             return self._refuse(
                 order,
                 "overfill",
                 f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order",
             )
+        if size is math.inf:
+            value = order.avg_fill_price * order.filled_qty + qty * price
+            # 1% and a cent of slack for rounding across executions (the venue's exact
+            # rounding of notional fills is UNCONFIRMED).
+            if value > order.notional * 1.01 + 0.01:
+                return self._refuse(
+                    order, "overfill", f"overfill: {value:.2f} of a {order.notional} notional order"
+                )
         return qty, price
 
     def _refuse(self, order: Order, reason: str, why: str) -> NoReturn:

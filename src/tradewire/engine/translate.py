@@ -109,6 +109,8 @@ class OrderFact:
     qty: float = 0.0
     order_type: str = ""
     limit_price: float | None = None
+    notional: float = 0.0  # a notional order's dollars (``qty`` is 0 until it fills)
+    replaces: str = ""  # the broker id of the order this one replaced
 
 
 def events_from_fact(fact: OrderFact) -> list[o.OrderEvent]:

@@ -43,6 +43,8 @@ def fact_from(b: BrokerOrder) -> OrderFact:
         float(b.qty or 0),
         b.type or b.order_type or "",
         float(b.limit_price) if b.limit_price is not None else None,
+        float(b.notional or 0),
+        b.replaces or "",
     )
 
 

@@ -241,3 +241,30 @@ def test_a_refused_request_returns_the_order_to_working(pending, event):
 def test_a_refused_cancel_of_an_unfilled_order_is_new_again():
     m = manager_in(OrderStatus.PENDING_CANCEL)
     assert m.apply("c1", o.CancelRejected()).after is OrderStatus.NEW
+
+
+# -- finding 17: a notional order is counted by its notional; its quantity is known by fills -----
+
+
+def test_a_notional_order_counts_its_notional_and_fills_without_overfill():
+    # Arrange: $500 of A at a reference price of 100, quantity unknown
+    m = OrderManager()
+    m.create(o.Order("n1", "A", "buy", 0.0, "market", notional=500.0, ref_price=100.0))
+
+    # Act / Assert: risk counts it while it works
+    assert m.working_notional == pytest.approx(500.0)
+    assert m.working_qty("A") == (pytest.approx(5.0), 0.0)
+    applied = m.apply("n1", o.Fill("e1", 4.99001996, 100.2, cumulative=4.99001996))
+
+    # Assert: a fill worth the notional completes it; nothing works any more
+    assert applied.after is OrderStatus.FILLED
+    assert m.orders["n1"].filled_qty == pytest.approx(4.99001996)
+    assert m.working_notional == 0.0
+    assert m.working_qty("A") == (0.0, 0.0)
+
+
+def test_a_fill_worth_more_than_a_notional_order_is_an_overfill():
+    m = OrderManager()
+    m.create(o.Order("n1", "A", "buy", 0.0, "market", notional=500.0, ref_price=100.0))
+    with pytest.raises(o.InvalidFill, match="overfill"):
+        m.apply("n1", o.Fill("e1", 50, 100.0, cumulative=50))

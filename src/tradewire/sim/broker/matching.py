@@ -390,10 +390,12 @@ class SimBook(AccountFigures):
                 return self._finish(order, "canceled")
             return []
         qty = order.remaining if order.qty is not None else None
-        if qty is None:  # notional market order: whole shares and fractions at the touch
+        if qty is None:
+            # Notional market order: whole shares and fractions at the touch, all at once;
+            # ``qty`` stays null, as in Alpaca's frames (tests/fixtures ws_trade_update_fill).
             assert order.notional is not None
             qty = (order.notional / price).quantize(Decimal("0.000000001"), rounding=ROUND_DOWN)
-            order.qty = qty
+            return self._fill(order, qty, price)
         fill_qty = qty
         if (
             order.time_in_force != "fok"
