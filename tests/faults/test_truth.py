@@ -634,3 +634,107 @@ async def test_a_notional_order_placed_elsewhere_is_adopted(venue, http, tmp_pat
     assert node.counters.refused_events == 0
     await agree(node, http, until)
     await node.stop()
+
+
+# -- finding 18 (payloads): the simulator sends the events Alpaca sends; the engine handles them --
+
+
+def record_events(node: TradingNode) -> list[str]:
+    """The names of every trade update the node's stream hands over, in order."""
+    seen: list[str] = []
+    handler = node.stream.on_update
+
+    def recording(update: Any) -> Any:
+        seen.append(update.event)
+        return handler(update)  # type: ignore[arg-type]
+
+    node.stream.on_update = recording
+    return seen
+
+
+async def test_announced_and_rejected_orders_reach_the_engine(venue, http, tmp_path, until):
+    # Arrange: the venue announces orders with pending_new and rejects the second one
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    seen = record_events(node)
+    await rest(http, "POST", "/_sim/orders", {"announce": ["accepted", "pending_new"]})
+
+    # Act
+    kept = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: "new" in seen)
+    await rest(http, "POST", "/_sim/orders", {"reject_next": 1})
+    refused = hands.buy("AAPL", 1, limit_price=140.00)
+
+    # Assert: accepted, pending_new, new on the first; the second answered, then rejected
+    await until(lambda: refused.status == "rejected")
+    assert seen[:3] == ["accepted", "pending_new", "new"]
+    assert seen[-1] == "rejected"
+    assert kept.status == "new"
+    assert node.counters.unknown_events == 0
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_day_orders_expire_at_the_session_end(venue, http, tmp_path, until):
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+
+    answer = await rest(http, "POST", "/_sim/orders", {"expire_day_orders": True})
+
+    assert answer["expired"] == 1
+    await until(lambda: handle.status == "expired")
+    assert node.counters.orders_expired == 1
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_a_refused_cancel_leaves_the_order_working(venue, http, tmp_path, until):
+    # Arrange
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+    await rest(http, "POST", "/_sim/orders", {"cancel_reject_next": 1})
+
+    # Act
+    hands.cancel(handle)
+
+    # Assert: the cancel is no longer pending, the order works; a second cancel succeeds
+    await until(lambda: "order_cancel_rejected" in hands.updates)
+    assert handle.status == "new"
+    await agree(node, http, until)
+    hands.cancel(handle)
+    await until(lambda: handle.status == "canceled")
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_a_refused_replace_keeps_the_original_working(venue, http, tmp_path, until):
+    # Arrange
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+    seen = record_events(node)
+    await rest(http, "POST", "/_sim/orders", {"replace_reject_next": 1})
+
+    # Act: replaced elsewhere, and the venue refuses it after answering 200
+    order = await rest(
+        http, "GET", f"/v2/orders:by_client_order_id?client_order_id={handle.client_order_id}"
+    )
+    new = await rest(http, "PATCH", f"/v2/orders/{order['id']}", {"limit_price": "141"})
+
+    # Assert: the original still works; the replacement is known and rejected
+    await until(lambda: seen == ["order_replace_rejected", "rejected"])
+    await until(lambda: new["client_order_id"] in node.oms.orders)
+    assert node.oms.orders[new["client_order_id"]].status is o.OrderStatus.REJECTED
+    assert handle.status == "new"
+    assert node.oms.orders[handle.client_order_id].is_open
+    await agree(node, http, until)
+    await node.stop()

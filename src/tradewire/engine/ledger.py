@@ -70,7 +70,8 @@ class Ledger:
 
         A replacement of one of our orders (``replaces`` names its broker id) is not
         foreign: it keeps the original's strategy, the original ends ``replaced`` (the
-        replacement exists, so the original cannot work any more), and ``on_linked``
+        replacement exists, so the original cannot work any more; unless the replacement
+        was ``rejected``: ``order_replace_rejected``), and ``on_linked``
         tells the owner. A notional order (``qty`` null at the venue) is adopted with its
         notional; its quantity is known as it fills.
 
@@ -98,7 +99,8 @@ class Ledger:
             extra["replaces"] = original.client_order_id
         self.create(order, kind="external", **extra)
         if original is not None:
-            self.apply(original.client_order_id, o.Replaced(fact.broker_id))
+            if fact.status != "rejected":  # a refused replace leaves the original working
+                self.apply(original.client_order_id, o.Replaced(fact.broker_id))
             if self.on_linked is not None:
                 self.on_linked(order, original)
         return True
