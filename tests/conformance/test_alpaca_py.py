@@ -181,3 +181,54 @@ async def test_trading_stream_receives_new_and_fill(broker, until):
     assert updates[1].qty == 2
     assert updates[1].price == 150
     assert updates[1].execution_id is not None
+
+
+async def test_trading_stream_parses_the_rarer_events(broker, until):
+    # alpaca-py validates every frame (TradeUpdate) and drops what fails: each event the
+    # simulator scripts must reach its handler.
+    updates = []
+    stream = TradingStream("test-key", "test-secret", url_override=broker.stream_url)
+
+    async def on_update(update):
+        updates.append(update)
+
+    stream.subscribe_trade_updates(on_update)
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    await until(lambda: len(broker._listening) == 1, timeout_s=15)
+    client = TradingClient("test-key", "test-secret", url_override=broker.base_url)
+    resting = LimitOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=140
+    )
+
+    # Act: announced, refused cancel, refused replace, expired, and a rejected order
+    broker.script.update({"announce": ["accepted", "pending_new"]})
+    order = await call(client.submit_order, resting)
+    await until(lambda: len(updates) >= 3, timeout_s=15)
+    broker.script.update({"cancel_reject_next": 1, "replace_reject_next": 1})
+    await call(client.cancel_order_by_id, order.id)
+    await until(lambda: len(updates) >= 4, timeout_s=15)
+    await call(client.replace_order_by_id, order.id, ReplaceOrderRequest(limit_price=141))
+    await until(lambda: len(updates) >= 6, timeout_s=15)
+    broker._publish_soon(broker.book.expire_day_orders())
+    await until(lambda: len(updates) >= 7, timeout_s=15)
+    broker.script.update({"announce": [], "reject_next": 1})
+    await call(client.submit_order, resting)
+    await until(lambda: len(updates) >= 8, timeout_s=15)
+    await call(stream.stop)
+    await asyncio.to_thread(thread.join, 10)
+
+    # Assert
+    assert [str(getattr(u.event, "value", u.event)) for u in updates] == [
+        "accepted",
+        "pending_new",
+        "new",
+        "order_cancel_rejected",
+        "order_replace_rejected",
+        "rejected",
+        "expired",
+        "rejected",
+    ]
+    assert updates[4].order.id == order.id
+    assert updates[5].order.replaces == order.id
+    assert updates[6].order.status == OrderStatus.EXPIRED

@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -586,4 +587,249 @@ async def test_orders_waiting_for_a_token_at_the_kill_are_never_sent(venue, http
     assert result["ok"] is True, result
     _, open_ids = await broker_truth(http)
     assert open_ids == set()
+    await node.stop()
+
+
+async def test_an_overfill_on_a_resting_order_is_refused_and_reconciled(
+    venue, http, tmp_path, until
+):
+    # Arrange: a resting 1-share buy, `new` at the broker
+    from tradewire.venues.alpaca.messages import TRADE_UPDATE_DECODER
+
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 1)
+    cid = handle.client_order_id
+    order = await rest(http, "GET", f"/v2/orders:by_client_order_id?client_order_id={cid}")
+
+    # Act: a fill of 500 whose order says 1 filled (once booked as a 1-share fill)
+    forged = dict(order, status="filled", filled_qty="1", filled_avg_price="150")
+    body = {
+        "event": "fill",
+        "order": forged,
+        "execution_id": "x-overfill",
+        "qty": "500",
+        "price": "150",
+        "timestamp": "2026-01-02T15:00:00Z",
+    }
+    node.stream.on_update(TRADE_UPDATE_DECODER.decode(json.dumps(body)))
+
+    # Assert: nothing booked, refused as an overfill, and reconciliation agrees once the
+    # broker cancels the order
+    assert node.oms.orders[cid].status is o.OrderStatus.NEW
+    assert node.book.qty("AAPL") == 0
+    assert node.counters.refused_events == 1
+    assert node.oms.refused_reasons == {"overfill": 1}
+    await rest(http, "DELETE", f"/v2/orders/{order['id']}")
+    await until(lambda: node.oms.orders[cid].status is o.OrderStatus.CANCELED)
+    await agree(node, http, until)
+    await node.stop()
+
+
+# -- finding 16 (payloads): every event of the reference has a meaning, none is fatal -------------
+
+
+def _update(order: dict[str, Any], event: str, **extra: Any) -> Any:
+    from tradewire.venues.alpaca.messages import TRADE_UPDATE_DECODER
+
+    body = {"event": event, "order": order, "timestamp": "2026-01-02T15:00:00Z", **extra}
+    return TRADE_UPDATE_DECODER.decode(json.dumps(body))
+
+
+async def test_rare_events_move_the_order_as_the_reference_says(venue, http, tmp_path, until):
+    # Arrange: a resting buy with a cancel asked for (pending at the broker)
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 1)
+    cid = handle.client_order_id
+    order = await rest(http, "GET", f"/v2/orders:by_client_order_id?client_order_id={cid}")
+    node.ledger.apply(cid, o.CancelRequested())
+
+    # Act: the venue refuses the cancel (with a reason), then sends the rare status updates
+    node.stream.on_update(
+        _update(order, "order_cancel_rejected", reason="order is pending_replace")
+    )
+    after_refusal = node.oms.orders[cid].status
+    for name in ("stopped", "calculated", "suspended", "restated", "accepted", "pending_new"):
+        node.stream.on_update(_update(order, name))
+    node.stream.on_update(_update(order, "something_new_upstream"))
+    rounds = node.reconciler.rounds
+    node.stream.on_update(_update(order, "trade_bust", execution_id=str(uuid.uuid4())))
+
+    # Assert: cancel no longer pending, order open and known; the bust asks reconciliation;
+    # the unknown event is counted, not fatal
+    assert after_refusal is o.OrderStatus.NEW
+    assert node.oms.orders[cid].status is o.OrderStatus.NEW
+    assert node.oms.orders[cid].reason == "order is pending_replace"
+    assert "order_cancel_rejected" in hands.updates
+    assert node.counters.unknown_events == 1
+    await until(lambda: node.reconciler.rounds > rounds)
+    await agree(node, http, until)
+    await node.stop()
+
+
+# -- finding 17 (payloads): replacements keep their owner; notional orders are adopted -----------
+
+
+async def test_a_replacement_is_linked_to_the_original_owner(venue, http, tmp_path, until):
+    # Arrange: a resting buy of the strategy
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: hands.updates.count("new") == 1)
+    cid = handle.client_order_id
+    order = await rest(http, "GET", f"/v2/orders:by_client_order_id?client_order_id={cid}")
+
+    # Act: replaced elsewhere (the dashboard, alpaca-py): PATCH a new limit
+    new = await rest(http, "PATCH", f"/v2/orders/{order['id']}", {"limit_price": "141"})
+    new_cid = new["client_order_id"]
+    await until(lambda: new_cid in node.oms.orders)
+    await until(lambda: node.oms.orders[cid].status is o.OrderStatus.REPLACED)
+
+    # Assert: the replacement belongs to the same strategy, which hears of it
+    replacement = node.oms.orders[new_cid]
+    assert replacement.strategy == node.oms.orders[cid].strategy != "external"
+    assert node._owner[new_cid] is hands
+    await until(lambda: hands.updates.count("new") == 2)
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_a_notional_order_placed_elsewhere_is_adopted(venue, http, tmp_path, until):
+    # Arrange
+    node = make_node(venue, tmp_path, [Hands()])
+    await start(node, venue, until)
+
+    # Act: $300 of AAPL bought outside the engine (fills at the 150.00 ask: 2 shares)
+    placed = await rest(
+        http,
+        "POST",
+        "/v2/orders",
+        {
+            "symbol": "AAPL",
+            "notional": "300",
+            "side": "buy",
+            "type": "market",
+            "time_in_force": "day",
+        },
+    )
+    cid = placed["client_order_id"]
+
+    # Assert: adopted with its notional, filled from the stream, position booked
+    await until(lambda: cid in node.oms.orders)
+    adopted = node.oms.orders[cid]
+    assert (adopted.strategy, adopted.notional) == ("external", 300.0)
+    await until(lambda: adopted.status is o.OrderStatus.FILLED)
+    assert node.book.qty("AAPL") == 2
+    assert node.counters.refused_events == 0
+    await agree(node, http, until)
+    await node.stop()
+
+
+# -- finding 18 (payloads): the simulator sends the events Alpaca sends; the engine handles them --
+
+
+def record_events(node: TradingNode) -> list[str]:
+    """The names of every trade update the node's stream hands over, in order."""
+    seen: list[str] = []
+    handler = node.stream.on_update
+
+    def recording(update: Any) -> Any:
+        seen.append(update.event)
+        return handler(update)  # type: ignore[arg-type]
+
+    node.stream.on_update = recording
+    return seen
+
+
+async def test_announced_and_rejected_orders_reach_the_engine(venue, http, tmp_path, until):
+    # Arrange: the venue announces orders with pending_new and rejects the second one
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    seen = record_events(node)
+    await rest(http, "POST", "/_sim/orders", {"announce": ["accepted", "pending_new"]})
+
+    # Act
+    kept = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: "new" in seen)
+    await rest(http, "POST", "/_sim/orders", {"reject_next": 1})
+    refused = hands.buy("AAPL", 1, limit_price=140.00)
+
+    # Assert: accepted, pending_new, new on the first; the second answered, then rejected
+    await until(lambda: refused.status == "rejected")
+    assert seen[:3] == ["accepted", "pending_new", "new"]
+    assert seen[-1] == "rejected"
+    assert kept.status == "new"
+    assert node.counters.unknown_events == 0
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_day_orders_expire_at_the_session_end(venue, http, tmp_path, until):
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+
+    answer = await rest(http, "POST", "/_sim/orders", {"expire_day_orders": True})
+
+    assert answer["expired"] == 1
+    await until(lambda: handle.status == "expired")
+    assert node.counters.orders_expired == 1
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_a_refused_cancel_leaves_the_order_working(venue, http, tmp_path, until):
+    # Arrange
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+    await rest(http, "POST", "/_sim/orders", {"cancel_reject_next": 1})
+
+    # Act
+    hands.cancel(handle)
+
+    # Assert: the cancel is no longer pending, the order works; a second cancel succeeds
+    await until(lambda: "order_cancel_rejected" in hands.updates)
+    assert handle.status == "new"
+    await agree(node, http, until)
+    hands.cancel(handle)
+    await until(lambda: handle.status == "canceled")
+    await agree(node, http, until)
+    await node.stop()
+
+
+async def test_a_refused_replace_keeps_the_original_working(venue, http, tmp_path, until):
+    # Arrange
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands])
+    await start(node, venue, until)
+    handle = hands.buy("AAPL", 1, limit_price=140.00)
+    await until(lambda: handle.status == "new")
+    seen = record_events(node)
+    await rest(http, "POST", "/_sim/orders", {"replace_reject_next": 1})
+
+    # Act: replaced elsewhere, and the venue refuses it after answering 200
+    order = await rest(
+        http, "GET", f"/v2/orders:by_client_order_id?client_order_id={handle.client_order_id}"
+    )
+    new = await rest(http, "PATCH", f"/v2/orders/{order['id']}", {"limit_price": "141"})
+
+    # Assert: the original still works; the replacement is known and rejected
+    await until(lambda: seen == ["order_replace_rejected", "rejected"])
+    await until(lambda: new["client_order_id"] in node.oms.orders)
+    assert node.oms.orders[new["client_order_id"]].status is o.OrderStatus.REJECTED
+    assert handle.status == "new"
+    assert node.oms.orders[handle.client_order_id].is_open
+    await agree(node, http, until)
     await node.stop()

@@ -65,6 +65,10 @@ def encode(event: o.OrderEvent) -> tuple[str, dict[str, Any] | None]:
         return "unknown", {"reason": event.reason}
     if isinstance(event, o.Replaced):
         return "replaced", {"replaced_by": event.replaced_by}
+    if isinstance(event, o.CancelRejected):
+        return "cancel_rejected", {"reason": event.reason}
+    if isinstance(event, o.ReplaceRejected):
+        return "replace_rejected", {"reason": event.reason}
     raise TypeError(f"no journal record for {etype.__name__}")
 
 
@@ -95,12 +99,16 @@ def decode(rec: Record) -> o.OrderEvent | None:
         return o.Unknown(str(d.get("reason", "")))
     if kind == "replaced":
         return o.Replaced(str(d.get("replaced_by", "")))
+    if kind == "cancel_rejected":
+        return o.CancelRejected(str(d.get("reason", "")))
+    if kind == "replace_rejected":
+        return o.ReplaceRejected(str(d.get("reason", "")))
     return None
 
 
 def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
     """The data of the record that creates ``order`` (``intent`` or ``external``)."""
-    return {
+    data = {
         "symbol": order.symbol,
         "side": order.side,
         "qty": order.qty,
@@ -110,13 +118,18 @@ def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
         "strategy": order.strategy,
         **extra,
     }
+    if order.notional > 0.0:
+        data["notional"] = order.notional  # only then: other records keep their shape
+    return data
 
 
 def order_from(rec: Record) -> o.Order:
     d = rec.data or {}
     limit = d.get("limit")
     qty = float(d["qty"])
-    if not 0.0 < qty < math.inf or (limit is not None and not 0.0 < float(limit) < math.inf):
+    notional = float(d.get("notional") or 0.0)
+    sized = 0.0 < qty < math.inf or (qty == 0.0 and 0.0 < notional < math.inf)
+    if not sized or (limit is not None and not 0.0 < float(limit) < math.inf):
         raise ValueError(f"qty {qty!r}, limit {limit!r}: not positive finite numbers")
     return o.Order(
         rec.cid,
@@ -128,6 +141,7 @@ def order_from(rec: Record) -> o.Order:
         strategy=str(d.get("strategy", "")),
         created_ns=rec.ts_ns,
         ref_price=float(d.get("ref") or limit or 0.0),
+        notional=notional,
     )
 
 

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 _INF = float("inf")
 AppliedHook = Callable[[o.OrderEvent, o.Applied, str], None]
 """``hook(event, applied, kind)``: ``kind`` is the journal record kind the event was written as."""
+LinkedHook = Callable[[o.Order, o.Order], None]
+"""``hook(replacement, original)``: an adopted order replaced one of ours."""
 
 
 class Ledger:
@@ -42,11 +44,13 @@ class Ledger:
         journal: Journal,
         *,
         on_applied: AppliedHook | None = None,
+        on_linked: LinkedHook | None = None,
     ) -> None:
         self.oms = oms
         self.book = book
         self.journal = journal
         self.on_applied = on_applied
+        self.on_linked = on_linked
         self.fills = 0
         self.refused = 0
         self.invalid_transitions = 0
@@ -64,11 +68,20 @@ class Ledger:
         """Add an order placed outside the engine (the kill switch's flatten, the Alpaca
         dashboard, another tool): the account's positions and exposure include it.
 
+        A replacement of one of our orders (``replaces`` names its broker id) is not
+        foreign: it keeps the original's strategy, the original ends ``replaced`` (the
+        replacement exists, so the original cannot work any more; unless the replacement
+        was ``rejected``: ``order_replace_rejected``), and ``on_linked``
+        tells the owner. A notional order (``qty`` null at the venue) is adopted with its
+        notional; its quantity is known as it fills.
+
         Returns False, adding nothing, when the fact cannot describe a countable order
-        (no symbol, a notional order with no quantity, a side that is neither buy nor sell).
+        (no symbol, neither a quantity nor a notional, a side that is neither buy nor sell).
         """
-        if not fact.symbol or not 0.0 < fact.qty < _INF or fact.side not in ("buy", "sell"):
+        sized = 0.0 < fact.qty < _INF or (fact.qty == 0.0 and 0.0 < fact.notional < _INF)
+        if not fact.symbol or not sized or fact.side not in ("buy", "sell"):
             return False
+        original = self.oms.by_broker_id.get(fact.replaces) if fact.replaces else None
         order = o.Order(
             fact.client_order_id,
             fact.symbol,
@@ -76,11 +89,20 @@ class Ledger:
             fact.qty,
             fact.order_type,
             fact.limit_price,
-            strategy="external",
+            strategy=original.strategy if original is not None else "external",
             created_ns=self.journal.clock(),
             ref_price=fact.limit_price or ref_price,
+            notional=fact.notional if fact.qty == 0.0 else 0.0,
         )
-        self.create(order, kind="external", broker_id=fact.broker_id)
+        extra: dict[str, Any] = {"broker_id": fact.broker_id}
+        if original is not None:
+            extra["replaces"] = original.client_order_id
+        self.create(order, kind="external", **extra)
+        if original is not None:
+            if fact.status != "rejected":  # a refused replace leaves the original working
+                self.apply(original.client_order_id, o.Replaced(fact.broker_id))
+            if self.on_linked is not None:
+                self.on_linked(order, original)
         return True
 
     def create_intent(self, order: o.Order, time_in_force: str) -> None:

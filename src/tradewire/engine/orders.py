@@ -55,7 +55,14 @@ class InvalidTransition(LocalProtocolError):
 
 class InvalidFill(RemoteProtocolError):
     """A fill a peer reported that cannot be true: non-finite or non-positive numbers, or
-    more than the order's quantity. It is refused before it touches any state."""
+    more than the order's quantity. It is refused before it touches any state.
+
+    ``reason`` is a short fixed word (``overfill``, ``quantity``, ``price``, ``cumulative``)
+    for counting; the message says the numbers."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # -- events -------------------------------------------------------------------------------
@@ -148,6 +155,22 @@ class Rejected:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """The venue refused our cancel (``order_cancel_rejected``): the cancel is no longer
+    pending and the order keeps working (it may be filling, or pending a replace)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRejected:
+    """The venue refused our replace (``order_replace_rejected``): the original order keeps
+    working as it was."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Abandoned:
     """Restart reconciliation: the venue never saw this intent and it will not be sent."""
 
@@ -167,9 +190,12 @@ OrderEvent = (
     | Replaced
     | Rejected
     | Abandoned
+    | CancelRejected
+    | ReplaceRejected
 )
 
 S = OrderStatus
+_EPS = 1e-9  # float residue allowed on quantities (fractional shares go to 9 places)
 _LIVE_FILLS: dict[type, OrderStatus] = {PartialFill: S.PARTIALLY_FILLED, Fill: S.FILLED}
 _VENUE_ENDS: dict[type, OrderStatus] = {
     Canceled: S.CANCELED,
@@ -182,6 +208,12 @@ _VENUE_ENDS: dict[type, OrderStatus] = {
 
 def _stay(status: OrderStatus, *events: type) -> dict[type, OrderStatus]:
     return dict.fromkeys(events, status)
+
+
+# A refused cancel or replace changes nothing where nothing was pending (late, duplicate, or
+# after the order ended); where it was pending, the order is working again (NEW, or
+# PARTIALLY_FILLED when it holds fills: see OrderManager.apply).
+_REFUSALS = (CancelRejected, ReplaceRejected)
 
 
 # The one table. Reading a row: in status X, event E moves the order to status Y.
@@ -203,7 +235,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         CancelRequested: S.PENDING_CANCEL,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.SENT, Sent),
+        **_stay(S.SENT, Sent, *_REFUSALS),
     },
     S.UNKNOWN: {
         Accepted: S.ACCEPTED,
@@ -213,7 +245,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         CancelRequested: S.PENDING_CANCEL,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.UNKNOWN, Unknown),
+        **_stay(S.UNKNOWN, Unknown, *_REFUSALS),
     },
     S.ACCEPTED: {
         New: S.NEW,
@@ -221,34 +253,41 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         ReplaceRequested: S.PENDING_REPLACE,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.ACCEPTED, Accepted, Sent, Unknown),
+        **_stay(S.ACCEPTED, Accepted, Sent, Unknown, *_REFUSALS),
     },
     S.NEW: {
         CancelRequested: S.PENDING_CANCEL,
         ReplaceRequested: S.PENDING_REPLACE,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.NEW, Accepted, New, Sent, Unknown),
+        **_stay(S.NEW, Accepted, New, Sent, Unknown, *_REFUSALS),
     },
     S.PARTIALLY_FILLED: {
         CancelRequested: S.PENDING_CANCEL,
         ReplaceRequested: S.PENDING_REPLACE,
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.PARTIALLY_FILLED, Accepted, New, Sent, Unknown),
+        **_stay(S.PARTIALLY_FILLED, Accepted, New, Sent, Unknown, *_REFUSALS),
     },
     S.PENDING_CANCEL: {
         **_LIVE_FILLS,
         **_VENUE_ENDS,
-        **_stay(S.PENDING_CANCEL, Accepted, New, Sent, Unknown, CancelRequested),
+        **_stay(S.PENDING_CANCEL, Accepted, New, Sent, Unknown, CancelRequested, ReplaceRejected),
+        CancelRejected: S.NEW,
     },
     S.PENDING_REPLACE: {
         **_LIVE_FILLS,
         **_VENUE_ENDS,
         CancelRequested: S.PENDING_CANCEL,
-        **_stay(S.PENDING_REPLACE, Accepted, New, Sent, Unknown, ReplaceRequested),
+        **_stay(S.PENDING_REPLACE, Accepted, New, Sent, Unknown, ReplaceRequested, CancelRejected),
+        ReplaceRejected: S.NEW,
     },
-    S.DONE_FOR_DAY: {New: S.NEW, **_LIVE_FILLS, **_VENUE_ENDS, **_stay(S.DONE_FOR_DAY, Accepted)},
+    S.DONE_FOR_DAY: {
+        New: S.NEW,
+        **_LIVE_FILLS,
+        **_VENUE_ENDS,
+        **_stay(S.DONE_FOR_DAY, Accepted, *_REFUSALS),
+    },
     # Terminal states absorb late and duplicate events (a `new` after the fill, a second
     # cancel ack). A fill after a cancel still counts: the venue filled before it canceled.
     S.FILLED: _stay(
@@ -264,6 +303,7 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         PartialFill,
         ReplaceRequested,
         DoneForDay,
+        *_REFUSALS,
     ),
     S.CANCELED: {
         **_stay(
@@ -277,13 +317,23 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
             Expired,
             DoneForDay,
             Rejected,
+            *_REFUSALS,
         ),
         PartialFill: S.CANCELED,
         Fill: S.CANCELED,
     },
     S.EXPIRED: {
         **_stay(
-            S.EXPIRED, Sent, Unknown, Accepted, New, CancelRequested, Canceled, Expired, DoneForDay
+            S.EXPIRED,
+            Sent,
+            Unknown,
+            Accepted,
+            New,
+            CancelRequested,
+            Canceled,
+            Expired,
+            DoneForDay,
+            *_REFUSALS,
         ),
         PartialFill: S.EXPIRED,
         Fill: S.EXPIRED,
@@ -299,8 +349,9 @@ TRANSITIONS: dict[OrderStatus, dict[type, OrderStatus]] = {
         Replaced,
         PartialFill,
         Fill,
+        *_REFUSALS,
     ),
-    S.REJECTED: _stay(S.REJECTED, Sent, Unknown, Rejected, Canceled, CancelRequested),
+    S.REJECTED: _stay(S.REJECTED, Sent, Unknown, Rejected, Canceled, CancelRequested, *_REFUSALS),
     S.ABANDONED: _stay(S.ABANDONED, Abandoned, Unknown),
 }
 
@@ -327,6 +378,9 @@ class Order:
     # when it was sent), and the quantity currently counted as working.
     ref_price: float = 0.0
     counted: float = 0.0
+    # A notional order (dollars, ``qty`` 0: the quantity is known only by its fills), as
+    # placed outside the engine (the dashboard, another tool) and adopted.
+    notional: float = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -334,6 +388,12 @@ class Order:
 
     @property
     def remaining(self) -> float:
+        if self.qty <= 0.0 < self.notional:
+            # What the unspent notional buys at the reference price: risk counts the notional.
+            if self.ref_price <= 0.0:
+                return 0.0
+            spent = self.avg_fill_price * self.filled_qty
+            return max(0.0, (self.notional - spent) / self.ref_price)
         return max(0.0, self.qty - self.filled_qty)
 
 
@@ -361,6 +421,7 @@ class OrderManager:
         self.open_count = 0
         self.ignored_events = 0
         self.refused_events = 0
+        self.refused_reasons: dict[str, int] = {}  # bounded: the reasons are fixed words
         # Working (open, unfilled) quantity per symbol as [buy, sell], and the notional of
         # every working order: risk counts them as if they all fill.
         self.working: dict[str, list[float]] = {}
@@ -377,7 +438,7 @@ class OrderManager:
             return order
         self.open_count += 1
         # Count it as working (inline _recount: a new order's counted quantity is 0).
-        qty = order.qty - order.filled_qty
+        qty = order.qty - order.filled_qty if order.notional <= 0.0 else order.remaining
         if qty > 0.0:
             order.counted = qty
             w = self.working.get(order.symbol)
@@ -491,6 +552,10 @@ class OrderManager:
                 self.by_broker_id[broker_id] = order
         elif etype is Rejected:
             order.reason = event.reason  # type: ignore[union-attr]
+        elif etype is CancelRejected or etype is ReplaceRejected:
+            order.reason = event.reason  # type: ignore[union-attr]
+            if after is S.NEW and order.filled_qty > 0:
+                after = S.PARTIALLY_FILLED  # working again, with the fills it holds
         if after is before and fill_qty == 0:
             self.ignored_events += 1
         if before not in TERMINAL and after in TERMINAL:
@@ -502,17 +567,35 @@ class OrderManager:
 
     def _fill_amount(self, order: Order, event: Fill | PartialFill) -> tuple[float, float] | None:
         # What one fill adds, validated: (qty, price), or None when it is already counted.
+        # An overfill is refused, never clamped: a fill of 500 on a 1-share order whose
+        # forged cumulative said 1 was once booked as 1 share and left the order `filled`
+        # while the broker had it canceled. Which part of such a fact is true is for
+        # reconciliation to decide (the caller asks for a round), not for this table.
         qty, price = event.qty, event.price
         if not (math.isfinite(qty) and qty > 0):
-            return self._refuse(order, f"fill quantity {qty}")
+            return self._refuse(order, "quantity", f"fill quantity {qty}")
         if not (math.isfinite(price) and price > 0):
-            return self._refuse(order, f"fill price {price}")
+            return self._refuse(order, "price", f"fill price {price}")
+        size = order.qty
+        if size <= 0.0 < order.notional:
+            size = math.inf  # a notional order: bounded by value (below), not by quantity
+        if qty > size + _EPS:
+            return self._refuse(
+                order, "overfill", f"overfill: an execution of {qty} on a {order.qty}-share order"
+            )
         cumulative = event.cumulative
         if cumulative is not None:
             if not math.isfinite(cumulative):
-                return self._refuse(order, f"cumulative quantity {cumulative}")
+                return self._refuse(order, "cumulative", f"cumulative quantity {cumulative}")
+            if cumulative > size + _EPS or qty > cumulative + _EPS:
+                return self._refuse(
+                    order,
+                    "overfill",
+                    f"overfill: an execution of {qty}, cumulative {cumulative},"
+                    f" on a {order.qty}-share order",
+                )
             missing = cumulative - order.filled_qty
-            if missing <= 1e-9:
+            if missing <= _EPS:
                 return None
             avg = event.cumulative_avg
             if avg is not None and math.isfinite(avg) and avg > 0:
@@ -522,12 +605,23 @@ class OrderManager:
                 if 0 < derived < math.inf:
                     price = derived
             qty = missing
-        if order.filled_qty + qty > order.qty + 1e-9:
+        if order.filled_qty + qty > size + _EPS:
             return self._refuse(
-                order, f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order"
+                order,
+                "overfill",
+                f"overfill: {order.filled_qty} + {qty} of a {order.qty}-share order",
             )
+        if size is math.inf:
+            value = order.avg_fill_price * order.filled_qty + qty * price
+            # 1% and a cent of slack for rounding across executions (the venue's exact
+            # rounding of notional fills is UNCONFIRMED).
+            if value > order.notional * 1.01 + 0.01:
+                return self._refuse(
+                    order, "overfill", f"overfill: {value:.2f} of a {order.notional} notional order"
+                )
         return qty, price
 
-    def _refuse(self, order: Order, why: str) -> NoReturn:
+    def _refuse(self, order: Order, reason: str, why: str) -> NoReturn:
         self.refused_events += 1
-        raise InvalidFill(f"order {order.client_order_id}: refused {why}")
+        self.refused_reasons[reason] = self.refused_reasons.get(reason, 0) + 1
+        raise InvalidFill(f"order {order.client_order_id}: refused {why}", reason)

@@ -15,9 +15,14 @@ from dataclasses import dataclass
 
 from tradewire.engine import orders as o
 
+# Every trade_updates event of reference/alpaca.md section 8, and its meaning. ``stopped``,
+# ``calculated``, ``suspended`` and ``restated`` report a status the order is still open
+# in (alpaca-py keeps them as plain strings or its enum): they acknowledge the order and
+# move nothing else.
+_ACKS = frozenset(
+    {"accepted", "pending_new", "stopped", "calculated", "suspended", "restated", "held"}
+)
 _EVENT_NAMES: dict[str, o.OrderEvent] = {
-    "accepted": o.Accepted(),
-    "pending_new": o.Accepted(),
     "canceled": o.Canceled(),
     "expired": o.Expired(),
     "rejected": o.Rejected("rejected by venue"),
@@ -26,6 +31,10 @@ _EVENT_NAMES: dict[str, o.OrderEvent] = {
     "pending_cancel": o.CancelRequested(),
     "pending_replace": o.ReplaceRequested(),
 }
+
+# Events no single engine event can express: ``trade_bust`` reverses an execution already
+# booked; the broker's own totals (orders, FILL activities, positions) must decide.
+RECONCILE_EVENTS = frozenset({"trade_bust"})
 
 # Order statuses that end an order, and the event that ends it.
 _ENDS: dict[str, o.OrderEvent] = {
@@ -42,6 +51,8 @@ UPDATE_NAMES = {
     "ack": "accepted",
     "cancel_req": "pending_cancel",
     "replace_req": "pending_replace",
+    "cancel_rejected": "order_cancel_rejected",
+    "replace_rejected": "order_replace_rejected",
 }
 
 
@@ -54,8 +65,15 @@ def event_from_trade_update(
     broker_id: str = "",
     cumulative_filled: float | None = None,
     cumulative_avg: float | None = None,
+    reason: str | None = None,
+    replaced_by: str | None = None,
 ) -> o.OrderEvent | None:
-    """Map a trade_updates event name to an engine event (``None``: not ours to act on)."""
+    """Map a trade_updates event name to an engine event (``None``: not ours to act on:
+    an unknown name, a fill without numbers, or one of :data:`RECONCILE_EVENTS`).
+
+    ``reason`` is the event's top-level ``reason`` (rejections and refused cancels or
+    replaces); alpaca-py's model does not name it, so it is read as free text when present.
+    """
     if event in ("fill", "partial_fill"):
         if qty is None or price is None:
             return None
@@ -64,10 +82,17 @@ def event_from_trade_update(
         return cls(exec_id, qty, price, cumulative_filled, cumulative_avg)
     if event == "new":
         return o.New(broker_id)
-    found = _EVENT_NAMES.get(event)
-    if isinstance(found, o.Accepted):
+    if event in _ACKS:
         return o.Accepted(broker_id)
-    return found
+    if event == "rejected":
+        return o.Rejected(reason or "rejected by venue")
+    if event == "order_cancel_rejected":
+        return o.CancelRejected(reason or "")
+    if event == "order_replace_rejected":
+        return o.ReplaceRejected(reason or "")
+    if event == "replaced":
+        return o.Replaced(replaced_by or "")
+    return _EVENT_NAMES.get(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +109,8 @@ class OrderFact:
     qty: float = 0.0
     order_type: str = ""
     limit_price: float | None = None
+    notional: float = 0.0  # a notional order's dollars (``qty`` is 0 until it fills)
+    replaces: str = ""  # the broker id of the order this one replaced
 
 
 def events_from_fact(fact: OrderFact) -> list[o.OrderEvent]:

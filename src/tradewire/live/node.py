@@ -167,7 +167,13 @@ class TradingNode(OrderOutcomes, StrategyHost):
         )
         self.stream.on_update = self._on_trade_update
         self.stream.on_gap = self._on_gap
-        self.ledger = Ledger(self.oms, self.book, self.journal, on_applied=self._on_applied)
+        self.ledger = Ledger(
+            self.oms,
+            self.book,
+            self.journal,
+            on_applied=self._on_applied,
+            on_linked=self._on_linked,
+        )
         self._settling: set[str] = set()  # submissions the client is still settling
         self.reconciler = Reconciler(
             self.broker,

@@ -13,8 +13,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.strategy import OrderUpdate
-from tradewire.engine.translate import UPDATE_NAMES, event_from_trade_update, events_from_fact
+from tradewire.engine.strategy import OrderHandle, OrderUpdate
+from tradewire.engine.translate import (
+    RECONCILE_EVENTS,
+    UPDATE_NAMES,
+    event_from_trade_update,
+    events_from_fact,
+)
 from tradewire.errors import (
     OrderNotSent,
     OrderOutcomeUnknown,
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
     from tradewire.engine.ledger import Ledger
     from tradewire.engine.positions import PositionBook
     from tradewire.engine.risk import RiskEngine
-    from tradewire.engine.strategy import OrderHandle, Strategy
+    from tradewire.engine.strategy import Strategy
     from tradewire.live.reconciler import Reconciler
     from tradewire.metrics.recorder import Counters, Recorder
     from tradewire.venues.alpaca.client import AlpacaClient
@@ -58,6 +63,7 @@ class OrderOutcomes:
     counters: Counters
     journal: Journal
     _owner: dict[str, Strategy]
+    mids: dict[str, float]
     _cancel_after_ack: set[str]
     _settling: set[str]
     _tasks: set[asyncio.Future[Any]]
@@ -152,23 +158,41 @@ class OrderOutcomes:
         cid = b.client_order_id
         # An order placed outside this node (the kill switch's flatten, the Alpaca dashboard,
         # another tool): positions belong to the account, so it is adopted and counted.
+        # A notional order's reference is the mark: risk counts its notional at it.
+        ref = float(update.price or 0) or self.mids.get(b.symbol or "", 0.0)
         if cid not in self.oms.orders and not self.ledger.adopt_external(
-            fact_from(b), ref_price=float(update.price or 0)
+            fact_from(b), ref_price=ref
         ):
             self.counters.refused_events += 1
             log.warning("refused a trade update for an unknown order %s", cid)
             return
+        name = update.event
+        if name in RECONCILE_EVENTS:
+            # A busted execution: the fill we booked is void. Only the broker's totals can
+            # say what stands; the journal keeps an audit line of the event.
+            log.warning("%s on order %s; reconciling", name, cid)
+            self.journal.append(name, cid, {"exec_id": update.execution_id})
+            self.reconciler.request(f"{name} on {cid}")
+            return
         avg = float(b.filled_avg_price) if b.filled_avg_price is not None else None
         event = event_from_trade_update(
-            update.event,
+            name,
             execution_id=update.execution_id,
             qty=float(update.qty) if update.qty is not None else None,
             price=float(update.price) if update.price is not None else None,
             broker_id=b.id,
             cumulative_filled=float(b.filled_qty),
             cumulative_avg=avg,
+            reason=update.reason,
+            replaced_by=b.replaced_by,
         )
         if event is None:
+            if name not in ("fill", "partial_fill"):
+                n = self.counters.unknown_events = self.counters.unknown_events + 1
+                if n & (n - 1) == 0:  # the 1st, 2nd, 4th...: the log stays bounded
+                    log.warning(
+                        "ignored trade update %.40r for %s (unknown event; %d)", name, cid, n
+                    )
             return
         refused = self.ledger.refused
         self.ledger.apply(cid, event)
@@ -176,6 +200,23 @@ class OrderOutcomes:
             self.counters.refused_events += 1
             self.reconciler.request(f"refused an update for {cid}")
         self._schedule_sync()
+
+    def _on_linked(self, replacement: o.Order, original: o.Order) -> None:
+        # A replacement of one of ours (PATCHed elsewhere): same owner, and its own handle,
+        # so the strategy hears of the order that now works in the original's place.
+        strategy = self._owner.get(original.client_order_id)
+        if strategy is None:
+            return
+        cid = replacement.client_order_id
+        self._owner[cid] = strategy
+        self.handles[cid] = OrderHandle(
+            cid,
+            replacement.symbol,
+            replacement.side,  # type: ignore[arg-type]
+            replacement.qty,
+            replacement.order_type,  # type: ignore[arg-type]
+            replacement.limit_price,
+        )
 
     def _on_applied(self, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:
         # The last step of the one outcome path: the owner hears of every change.

@@ -30,6 +30,7 @@ from tradewire.engine.translate import OrderFact, events_from_fact
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
+from tradewire.venues.alpaca.messages import received
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,6 +49,8 @@ def fact_from(b: BrokerOrder) -> OrderFact:
         float(b.qty or 0),
         b.type or b.order_type or "",
         float(b.limit_price) if b.limit_price is not None else None,
+        float(b.notional or 0),
+        b.replaces or "",
     )
 
 
@@ -348,7 +351,7 @@ class Reconciler:
             for b in fresh:
                 seen.add(b.id)
                 out[b.client_order_id] = fact_from(b)
-            if len(page) < HISTORY_PAGE:
+            if received(page) < HISTORY_PAGE:  # a refused element keeps the page full
                 return out, True, page_no
             last = _stamp_ns(page[-1].submitted_at or "")
             if not fresh or last is None:
@@ -383,7 +386,8 @@ class Reconciler:
                 if order.filled_qty != filled:
                     self.fills_replayed += 1
                     self._count("order")
-            if len(page) < 100:
+            # What was sent decides: a refused element keeps the page full.
+            if received(page) < 100 or not page:
                 return pages
             token = page[-1].id
         return pages

@@ -124,6 +124,11 @@ class RecorderCollector(Collector):
             "Broker facts refused before they touched state (overfill, non-finite numbers)",
             value=c.refused_events,
         )
+        yield CounterMetricFamily(
+            "tradewire_unknown_events",
+            "trade_updates events with a name this build does not know (counted, ignored)",
+            value=c.unknown_events,
+        )
         reconnects = CounterMetricFamily("tradewire_reconnects", "Reconnects", labels=["feed"])
         reconnects.add_metric(["polygon"], c.feed_reconnects)
         reconnects.add_metric(["alpaca_stream"], c.stream_reconnects)

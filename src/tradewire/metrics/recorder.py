@@ -114,6 +114,8 @@ class Counters:
     feed_reconnects: int = 0
     stream_reconnects: int = 0
     refused_events: int = 0
+    # trade_updates events with a name this build does not know: counted, never fatal.
+    unknown_events: int = 0
     denials_by_reason: dict[str, int] = field(default_factory=dict)
     # Differences with the broker that reconciliation corrected, by kind (order, external,
     # abandoned, position): each one is a fact the engine had missed.

@@ -26,6 +26,8 @@ EVENTS = [
     o.Replaced("b2"),
     o.Rejected("no"),
     o.Abandoned(),
+    o.CancelRejected("order is filled"),
+    o.ReplaceRejected("order is filled"),
 ]
 
 
@@ -175,3 +177,14 @@ def test_a_malformed_event_record_after_a_good_intent_is_refused():
 
 def _intent_data() -> dict[str, object]:
     return {"symbol": "AAPL", "side": "buy", "qty": 10, "type": "limit", "limit": 100.0}
+
+
+def test_an_adopted_notional_order_replays(tmp_path, write_journal):
+    # A notional order found at the broker is journaled with its notional, quantity unknown
+    from tradewire.engine.codec import order_data, replay
+
+    order = o.Order("n1", "A", "buy", 0.0, "market", notional=500.0, ref_price=100.0)
+    rec = Record("external", "n1", 1, order_data(order, broker_id="b1"))
+    result = replay([rec])
+    assert result.manager.orders["n1"].notional == 500.0
+    assert result.manager.working_notional == pytest.approx(500.0)

@@ -22,6 +22,8 @@ SAMPLE_EVENTS: dict[type, o.OrderEvent] = {
     o.Replaced: o.Replaced("b2"),
     o.Rejected: o.Rejected("no"),
     o.Abandoned: o.Abandoned(),
+    o.CancelRejected: o.CancelRejected("too late"),
+    o.ReplaceRejected: o.ReplaceRejected("too late"),
 }
 
 ROWS = [
@@ -184,3 +186,85 @@ def test_working_quantities_follow_fills_and_ends():
     m.apply("b1", o.Fill("e2", 6, 10.0))
     assert m.working_qty("A") == (0, 0)
     assert m.working_notional == pytest.approx(0.0)
+
+
+# -- finding 10: an overfill is refused, never clamped to what the order can hold ------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        # 500 on a 10-share order whose forged cumulative says 1: once booked as 1 share
+        o.Fill("e1", 500, 10.0, cumulative=1, cumulative_avg=10.0),
+        o.PartialFill("e1", 500, 10.0, cumulative=4, cumulative_avg=10.0),
+        # the broker's cumulative itself beyond the order
+        o.Fill("e1", 5, 10.0, cumulative=11, cumulative_avg=10.0),
+    ],
+)
+def test_an_overfill_with_a_smaller_cumulative_is_refused_not_clamped(event):
+    # Arrange
+    m = manager_in(OrderStatus.NEW)
+
+    # Act / Assert
+    with pytest.raises(o.InvalidFill, match="overfill"):
+        m.apply("c1", event)
+    order = m.orders["c1"]
+    assert (order.filled_qty, order.status) == (0, OrderStatus.NEW)
+    assert m.refused_reasons == {"overfill": 1}
+
+
+# -- finding 16: a refused cancel or replace leaves the order open, no longer pending -----------
+
+
+@pytest.mark.parametrize(
+    ("pending", "event"),
+    [
+        (OrderStatus.PENDING_CANCEL, o.CancelRejected("order is filling")),
+        (OrderStatus.PENDING_REPLACE, o.ReplaceRejected("order is filling")),
+    ],
+)
+def test_a_refused_request_returns_the_order_to_working(pending, event):
+    # Arrange: 4 of 10 filled, then a cancel (or replace) asked for
+    m = manager_in(OrderStatus.NEW)
+    m.apply("c1", o.PartialFill("e1", 4, 10.0))
+    m.orders["c1"].status = pending
+
+    # Act
+    applied = m.apply("c1", event)
+
+    # Assert: working again, with its fills; open
+    assert applied.after is OrderStatus.PARTIALLY_FILLED
+    assert m.orders["c1"].is_open
+    assert m.orders["c1"].reason == "order is filling"
+
+
+def test_a_refused_cancel_of_an_unfilled_order_is_new_again():
+    m = manager_in(OrderStatus.PENDING_CANCEL)
+    assert m.apply("c1", o.CancelRejected()).after is OrderStatus.NEW
+
+
+# -- finding 17: a notional order is counted by its notional; its quantity is known by fills -----
+
+
+def test_a_notional_order_counts_its_notional_and_fills_without_overfill():
+    # Arrange: $500 of A at a reference price of 100, quantity unknown
+    m = OrderManager()
+    m.create(o.Order("n1", "A", "buy", 0.0, "market", notional=500.0, ref_price=100.0))
+
+    # Act / Assert: risk counts it while it works
+    assert m.working_notional == pytest.approx(500.0)
+    assert m.working_qty("A") == (pytest.approx(5.0), 0.0)
+    applied = m.apply("n1", o.Fill("e1", 4.99001996, 100.2, cumulative=4.99001996))
+
+    # Assert: a fill worth the notional completes it; nothing works any more
+    assert applied.after is OrderStatus.FILLED
+    assert m.orders["n1"].filled_qty == pytest.approx(4.99001996)
+    assert m.working_notional == 0.0
+    assert m.working_qty("A") == (0.0, 0.0)
+
+
+def test_a_fill_worth_more_than_a_notional_order_is_an_overfill():
+    m = OrderManager()
+    m.create(o.Order("n1", "A", "buy", 0.0, "market", notional=500.0, ref_price=100.0))
+    with pytest.raises(o.InvalidFill, match="overfill"):
+        m.apply("n1", o.Fill("e1", 50, 100.0, cumulative=50))

@@ -67,7 +67,51 @@ def test_event_from_trade_update_maps_alpaca_events(name, expected):
 
 def test_event_from_trade_update_ignores_unknown_and_fills_without_price():
     assert (
-        translate.event_from_trade_update("calculated", execution_id=None, qty=None, price=None)
+        translate.event_from_trade_update(
+            "brand_new_event", execution_id=None, qty=None, price=None
+        )
         is None
     )
     assert translate.event_from_trade_update("fill", execution_id="x", qty=1.0, price=None) is None
+
+
+# -- finding 16: every event of the reference has a meaning -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("order_cancel_rejected", o.CancelRejected),
+        ("order_replace_rejected", o.ReplaceRejected),
+        ("pending_replace", o.ReplaceRequested),
+        # status updates that keep the order open and known
+        ("stopped", o.Accepted),
+        ("calculated", o.Accepted),
+        ("suspended", o.Accepted),
+        ("restated", o.Accepted),
+    ],
+)
+def test_rare_events_have_their_state_machine_meaning(name, expected):
+    event = translate.event_from_trade_update(
+        name, execution_id=None, qty=None, price=None, broker_id="b"
+    )
+    assert type(event) is expected
+
+
+def test_a_trade_bust_is_handed_to_reconciliation():
+    assert "trade_bust" in translate.RECONCILE_EVENTS
+    assert (
+        translate.event_from_trade_update("trade_bust", execution_id="x", qty=1.0, price=2.0)
+        is None
+    )
+
+
+def test_the_reason_field_is_read():
+    rejected = translate.event_from_trade_update(
+        "rejected", execution_id=None, qty=None, price=None, reason="insufficient buying power"
+    )
+    refused = translate.event_from_trade_update(
+        "order_cancel_rejected", execution_id=None, qty=None, price=None, reason="order filled"
+    )
+    assert rejected == o.Rejected("insufficient buying power")
+    assert refused == o.CancelRejected("order filled")

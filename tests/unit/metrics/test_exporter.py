@@ -16,6 +16,7 @@ def test_exporter_serves_promised_metric_names_and_values():
     rec.counters.orders_acked = 3
     rec.counters.orders_rejected = 1
     rec.counters.denials_by_reason["max_qty"] = 2
+    rec.counters.unknown_events = 4
     rec.market_data_rate = 1234.0
     exporter = MetricsExporter(rec, host="127.0.0.1", port=0)
     exporter.start()
@@ -50,6 +51,7 @@ def test_exporter_serves_promised_metric_names_and_values():
     assert samples[("order_success_rate", ())] == 0.75
     assert samples[("tradewire_orders_total", (("result", "acked"),))] == 3
     assert samples[("tradewire_risk_denials_total", (("reason", "max_qty"),))] == 2
+    assert samples[("tradewire_unknown_events_total", ())] == 4
 
 
 def test_quantile_labels_are_written_exactly():

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tradewire.sim.broker import wire
+from tradewire.sim.broker.lifecycle import VenueScript
+from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.orders import Execution
 from tradewire.sim.models import FaultKnobError, FaultModel
 
 STREAM_BLOCK_MAX_S = 3600.0
@@ -64,6 +67,8 @@ class AdminRoutes:
 
     # What the handlers use of the server (AlpacaBrokerServer sets them).
     faults: FaultModel
+    script: VenueScript
+    book: SimBook
     admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]]
     _streams: set[web.WebSocketResponse]
     _listening: set[web.WebSocketResponse]
@@ -72,6 +77,9 @@ class AdminRoutes:
     if TYPE_CHECKING:  # provided by the server class; declared here for the type checker
 
         def close_streams(self) -> None:
+            raise NotImplementedError
+
+        def _publish_soon(self, execs: list[Execution]) -> None:
             raise NotImplementedError
 
     async def _admin(self, request: web.Request) -> web.Response:
@@ -93,6 +101,27 @@ class AdminRoutes:
         elif request.method != "GET":
             raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
         return self.faults.knobs()
+
+    async def _admin_orders(self, request: web.Request) -> dict[str, object]:
+        """``GET``: the order-lifecycle knobs. ``POST {knob: value, ...}``: set those, all or
+        none; ``{"expire_day_orders": true}`` ends the session now (see sim.broker.lifecycle)."""
+        expired = 0
+        if request.method == "POST":
+            body = await _admin_body(request)
+            expire = body.get("expire_day_orders", False)
+            if not isinstance(expire, bool):
+                raise AdminError(400, "expire_day_orders: expected true or false")
+            try:
+                self.script.update(body)
+            except ValueError as exc:
+                raise AdminError(400, str(exc)) from None
+            if expire:
+                execs = self.book.expire_day_orders()
+                expired = len(execs)
+                self._publish_soon(execs)
+        elif request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
+        return {**self.script.knobs(), "expired": expired}
 
     async def _admin_stream(self, request: web.Request) -> dict[str, object]:
         """``POST {"drop": true}``: close every trade_updates connection now.

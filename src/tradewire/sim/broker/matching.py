@@ -274,6 +274,10 @@ class SimBook(AccountFigures):
             if order.status not in TERMINAL
         ]
 
+    def book_order(self, order: SimOrder) -> None:
+        """Record an order built elsewhere (a refused replacement keeps its id at the venue)."""
+        self._book(order)
+
     def _book(self, order: SimOrder) -> None:
         self.orders[order.id] = order
         self.orders_by_client_id[order.client_order_id] = order
@@ -308,6 +312,18 @@ class SimBook(AccountFigures):
 
     def replace(self, order_id: str, body: dict[str, object]) -> tuple[SimOrder, list[Execution]]:
         old = self.get(order_id)
+        new = self.build_replacement(old, body)
+        old.status = "replaced"
+        old.replaced_by = new.id
+        old.replaced_at = now()
+        old.touch()
+        self._book(new)
+        execs = [Execution("replaced", old)]
+        execs.extend(self.activate(new))
+        return new, execs
+
+    def build_replacement(self, old: SimOrder, body: dict[str, object]) -> SimOrder:
+        """Validate a PATCH body against ``old`` and build the new order (not booked)."""
         if not old.is_open:
             raise OrderError(422, 42210000, "order is not replaceable")
         qty = _dec(body.get("qty"), "qty")
@@ -320,7 +336,7 @@ class SimBook(AccountFigures):
         cid = body.get("client_order_id")
         if isinstance(cid, str) and cid in self.orders_by_client_id:
             raise OrderError(422, 40010001, "client_order_id must be unique")
-        new = SimOrder(
+        return SimOrder(
             id=self._new_id(),
             client_order_id=cid if isinstance(cid, str) and cid else self._new_id(),
             symbol=old.symbol,
@@ -338,14 +354,6 @@ class SimBook(AccountFigures):
             asset_id=old.asset_id,
             status="accepted",
         )
-        old.status = "replaced"
-        old.replaced_by = new.id
-        old.replaced_at = now()
-        old.touch()
-        self._book(new)
-        execs = [Execution("replaced", old)]
-        execs.extend(self.activate(new))
-        return new, execs
 
     def expire_day_orders(self) -> list[Execution]:
         """End of session: open DAY orders end as ``expired`` (the reference leaves
@@ -390,10 +398,12 @@ class SimBook(AccountFigures):
                 return self._finish(order, "canceled")
             return []
         qty = order.remaining if order.qty is not None else None
-        if qty is None:  # notional market order: whole shares and fractions at the touch
+        if qty is None:
+            # Notional market order: whole shares and fractions at the touch, all at once;
+            # ``qty`` stays null, as in Alpaca's frames (tests/fixtures ws_trade_update_fill).
             assert order.notional is not None
             qty = (order.notional / price).quantize(Decimal("0.000000001"), rounding=ROUND_DOWN)
-            order.qty = qty
+            return self._fill(order, qty, price)
         fill_qty = qty
         if (
             order.time_in_force != "fok"

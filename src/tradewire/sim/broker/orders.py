@@ -86,6 +86,7 @@ class SimOrder:
     filled_at: datetime | None = None
     canceled_at: datetime | None = None
     expired_at: datetime | None = None
+    failed_at: datetime | None = None
     replaced_at: datetime | None = None
     replaced_by: str | None = None
     replaces: str | None = None

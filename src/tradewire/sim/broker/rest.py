@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tradewire.sim.broker import wire
+from tradewire.sim.broker import lifecycle, wire
+from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
     EASTERN,
@@ -137,6 +138,7 @@ class RestRoutes:
 
     # What the handlers use of the server (AlpacaBrokerServer sets them).
     book: SimBook
+    script: VenueScript
     faults: FaultModel
     market: MarketState
 
@@ -255,13 +257,19 @@ class RestRoutes:
     async def _replace_order(self, request: web.Request) -> web.Response:
         order_id = _uuid_arg(request.match_info["order_id"])
         body = await _json_body(request)
-        order, execs = self.book.replace(order_id, body)
+        if self.script.take("replace_reject_next"):
+            order, execs = lifecycle.refuse_replace(self.book, order_id, body)
+        else:
+            order, execs = self.book.replace(order_id, body)
         self._publish_soon(execs)
         return web.json_response(wire.order_json(order, self.book))
 
     async def _cancel_order(self, request: web.Request) -> web.Response:
         order_id = _uuid_arg(request.match_info["order_id"])
-        self._publish_soon(self.book.cancel(order_id))
+        if self.book.get(order_id).is_open and self.script.take("cancel_reject_next"):
+            self._publish_soon(lifecycle.refuse_cancel(self.book, order_id))
+        else:
+            self._publish_soon(self.book.cancel(order_id))
         return web.Response(status=204)
 
     async def _cancel_all(self, request: web.Request) -> web.Response:

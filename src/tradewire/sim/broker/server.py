@@ -29,6 +29,7 @@ from aiohttp import web
 
 from tradewire.sim.broker import wire
 from tradewire.sim.broker.admin import AdminRoutes, is_loopback_peer
+from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
     OrderError,
@@ -158,7 +159,9 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         self.admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]] = {
             "faults": self._admin_faults,
             "stream": self._admin_stream,
+            "orders": self._admin_orders,
         }
+        self.script = VenueScript()  # the rare trade_updates events (/_sim/orders)
         self._stream_blocked_until = 0.0  # loop.time() before which /stream refuses upgrades
         self._stalled: list[asyncio.Future[None]] = []
         self._sends: set[asyncio.Task[None]] = set()

@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tradewire.sim.broker import wire
+from tradewire.sim.broker import lifecycle, wire
+from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
     Execution,
@@ -24,6 +25,7 @@ class StreamRoutes:
 
     # What the handlers use of the server (AlpacaBrokerServer sets them).
     book: SimBook
+    script: VenueScript
     market: MarketState
     binary_frames: bool
     _key_id: str
@@ -110,7 +112,7 @@ class StreamRoutes:
             asyncio.get_running_loop().call_soon(self._publish, execs)
 
     def _activate(self, order: SimOrder) -> None:
-        self._publish(self.book.activate(order))
+        self._publish(lifecycle.activate(self.book, order, self.script))
 
     def _publish(self, execs: list[Execution]) -> None:
         if not self._listening:

@@ -1,7 +1,10 @@
 """Alpaca REST and trade_updates JSON shapes, from reference/alpaca.md sections 5, 7, 8, 11.
 
 Decimals go out as strings (Alpaca keeps precision that way, and alpaca-py requires strings
-for notional/trail fields); every documented key is present, with null when unset.
+for notional/trail fields). Keys are those of the real payloads, null when unset, and no
+others: REST orders as the Trading OpenAPI examples (no ``expires_at``/``position_intent``),
+stream orders as the documented trade_updates frame (no ``subtag``/``source``, with
+``cancel_requested_at``); tests compare the key sets with the fixtures.
 """
 
 from __future__ import annotations
@@ -48,9 +51,8 @@ def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
         "submitted_at": ts(order.submitted_at),
         "filled_at": ts(order.filled_at),
         "expired_at": ts(order.expired_at),
-        "expires_at": None,
         "canceled_at": ts(order.canceled_at),
-        "failed_at": None,
+        "failed_at": ts(order.failed_at),
         "replaced_at": ts(order.replaced_at),
         "replaced_by": order.replaced_by,
         "replaces": order.replaces,
@@ -65,7 +67,6 @@ def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
         "order_type": order.type,
         "type": order.type,
         "side": order.side,
-        "position_intent": None,
         "time_in_force": order.time_in_force,
         "limit_price": dec(order.limit_price),
         "stop_price": dec(order.stop_price),
@@ -194,6 +195,8 @@ def asset_json(symbol: str) -> dict[str, Any]:
 
 def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
     order = order_json(execution.order, book)
+    del order["subtag"], order["source"]
+    order["cancel_requested_at"] = None
     order["status"] = execution.status
     order["filled_qty"] = dec(execution.filled_qty) or "0"
     order["filled_avg_price"] = dec(execution.filled_avg_price)

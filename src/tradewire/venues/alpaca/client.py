@@ -498,7 +498,7 @@ class AlpacaClient:
             before = len(out)
             for order in page:
                 out.setdefault(order.id, order)
-            if len(page) < page_size or len(out) == before:
+            if m.received(page) < page_size or len(out) == before:
                 return list(out.values())
             oldest = page[-1].submitted_at
             if oldest is None or oldest == until:
@@ -570,7 +570,7 @@ class AlpacaClient:
         self,
         method: str,
         target: str,
-        decoder: msgspec.json.Decoder[T] | None,
+        decoder: m.Decodes[T] | None,
         body: Any = None,
         *,
         retry: bool = True,

@@ -8,11 +8,17 @@ those who do. Unknown keys are ignored, so a new field upstream never breaks a c
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from decimal import Decimal
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 from msgspec import Struct
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 TERMINAL_STATUSES = frozenset({"filled", "canceled", "expired", "replaced", "rejected"})
 
@@ -169,6 +175,9 @@ class TradeUpdate(Struct, frozen=True, gc=False):
     price: Decimal | None = None
     qty: Decimal | None = None
     position_qty: Decimal | None = None
+    # Why a rejection or a refused cancel/replace happened, when the venue says (not in
+    # alpaca-py's model: read when present, never required).
+    reason: str | None = None
 
 
 class FillActivity(Struct, frozen=True, gc=False):
@@ -204,17 +213,76 @@ class ErrorBody(Struct, frozen=True, gc=False):
     message: str = ""
 
 
+class Decodes(Protocol[T_co]):
+    """What the REST client needs of a decoder: ``msgspec.json.Decoder`` or :class:`ListDecoder`."""
+
+    def decode(self, buf: bytes, /) -> T_co: ...
+
+
+class Page(list[T]):
+    """A decoded list that remembers how many elements the venue sent (``received``).
+
+    Pagination must compare what was *sent* with the page size: a page that lost one odd
+    element to :class:`ListDecoder` is still a full page, and stopping there would end
+    the walk early.
+    """
+
+    received: int = 0
+
+
+def received(items: list[T]) -> int:
+    """How many elements the venue sent for ``items`` (its length, unless some were refused)."""
+    return items.received if isinstance(items, Page) else len(items)
+
+
+class ListDecoder(Generic[T]):
+    """Decodes a JSON array item by item: an element that does not fit is refused and
+    counted, the rest are kept.
+
+    One odd element (a new enum value, a null where a string was) once rejected a whole
+    ``GET /v2/orders`` page, and with it the reconciliation that depends on the page. A
+    body that is not a JSON array still fails whole (``msgspec.DecodeError``), as before.
+    The warning (once per page) names the first error's path and type, never values.
+    """
+
+    def __init__(self, item: type[T], what: str) -> None:
+        self._raw: msgspec.json.Decoder[list[msgspec.Raw]] = msgspec.json.Decoder(list[msgspec.Raw])
+        self._item: msgspec.json.Decoder[T] = msgspec.json.Decoder(item)
+        self.what = what
+        self.refused = 0
+
+    def __repr__(self) -> str:
+        return f"ListDecoder({self.what!r}, refused={self.refused})"
+
+    def decode(self, buf: bytes, /) -> Page[T]:
+        raws = self._raw.decode(buf)
+        out: Page[T] = Page()
+        out.received = len(raws)
+        first: str | None = None
+        decode = self._item.decode
+        for raw in raws:
+            try:
+                out.append(decode(raw))
+            except msgspec.ValidationError as exc:
+                first = first or str(exc)
+        bad = len(raws) - len(out)
+        if bad:
+            self.refused += bad
+            log.warning("alpaca: refused %d of %d %s: %s", bad, len(raws), self.what, first)
+        return out
+
+
 ORDER_DECODER = msgspec.json.Decoder(Order)
-ORDERS_DECODER = msgspec.json.Decoder(list[Order])
+ORDERS_DECODER = ListDecoder(Order, "orders")
 ACCOUNT_DECODER = msgspec.json.Decoder(Account)
 POSITION_DECODER = msgspec.json.Decoder(Position)
-POSITIONS_DECODER = msgspec.json.Decoder(list[Position])
+POSITIONS_DECODER = ListDecoder(Position, "positions")
 CLOCK_DECODER = msgspec.json.Decoder(Clock)
 ASSET_DECODER = msgspec.json.Decoder(Asset)
-ASSETS_DECODER = msgspec.json.Decoder(list[Asset])
-CANCEL_RESULTS_DECODER = msgspec.json.Decoder(list[CancelResult])
-CLOSE_RESULTS_DECODER = msgspec.json.Decoder(list[ClosePositionResult])
+ASSETS_DECODER = ListDecoder(Asset, "assets")
+CANCEL_RESULTS_DECODER = ListDecoder(CancelResult, "cancel results")
+CLOSE_RESULTS_DECODER = ListDecoder(ClosePositionResult, "close results")
 STREAM_DECODER = msgspec.json.Decoder(StreamMessage)
 TRADE_UPDATE_DECODER = msgspec.json.Decoder(TradeUpdate)
 ERROR_DECODER = msgspec.json.Decoder(ErrorBody)
-FILL_ACTIVITIES_DECODER = msgspec.json.Decoder(list[FillActivity])
+FILL_ACTIVITIES_DECODER = ListDecoder(FillActivity, "fill activities")
