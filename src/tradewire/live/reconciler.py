@@ -172,8 +172,10 @@ class Reconciler:
         self._running = asyncio.get_running_loop().create_task(self._loop(reason))
 
     async def wait_idle(self) -> None:
+        # asyncio.wait, not gather: a caller that gives up waiting (a timeout) must not
+        # cancel the round it waited on.
         while self._running is not None and not self._running.done():
-            await asyncio.gather(self._running, return_exceptions=True)
+            await asyncio.wait({self._running})
 
     async def _loop(self, reason: str) -> None:
         while True:
@@ -305,7 +307,13 @@ class Reconciler:
         are in. Returns how many orders stay unverified (0: the engine agrees with the broker).
         """
         deadline = time.monotonic() + timeout_s
-        await self.wait_idle()
+        try:
+            # Bounded: under a rate limit with the timer asking again every round, the
+            # background loop may never be idle (a kill's verify once waited on it forever).
+            async with asyncio.timeout(timeout_s):
+                await self.wait_idle()
+        except TimeoutError:
+            return self._believed_unverified()
         while True:
             try:
                 result = await self.run_once(reason, deadline=deadline)
@@ -313,15 +321,20 @@ class Reconciler:
                     return 0
             except TradewireError as exc:
                 self.failures += 1
-                self.unverified = sum(
-                    1
-                    for x in self.ledger.oms.orders.values()
-                    if x.is_open and x.status is not o.OrderStatus.INTENT
-                )
+                self._believed_unverified()
                 log.warning("reconciliation (%s) failed: %s", reason, exc)
             if time.monotonic() + 0.1 >= deadline:
                 return self.unverified
             await asyncio.sleep(0.1)  # young orders age toward the horizon between rounds
+
+    def _believed_unverified(self) -> int:
+        """No round could finish: every order open here is unverified."""
+        self.unverified = sum(
+            1
+            for x in self.ledger.oms.orders.values()
+            if x.is_open and x.status is not o.OrderStatus.INTENT
+        )
+        return self.unverified
 
     async def _history(
         self, after_ns: int, deadline: float

@@ -173,7 +173,9 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
     def set_rate_limit(self, per_minute: int | None, *, tokens: float | None = None) -> None:
         """Start or lift the per-key rate limit while running, so a test can arrange its
         state first and rate-limit only what it measures. ``tokens``: what the bucket holds
-        now (full by default; 0 is a key another process has just used up)."""
+        now (full by default; 0 is a key another process has just used up). The same knob
+        as ``rate_limit_per_minute`` in ``/_sim/faults``."""
+        self.faults.rate_limit_per_minute = per_minute or 0
         self._limiter = _RateLimiter(per_minute) if per_minute else None
         if self._limiter is not None and tokens is not None:
             self._limiter.tokens = min(float(per_minute or 0), max(0.0, tokens))
