@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from tradewire.bus.base import Handler
+from tradewire.bus.shm_checks import private_dir, same_user
 from tradewire.errors import TradewireError
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class RegistryBus:
         self._dropped = 0
         self.connected = False
         self._stopping = False
+        self._bound = False  # the gateway made the socket (and may remove it and the folder)
         self._rejoin_task: asyncio.Task[None] | None = None
 
     # -- what a transport provides -----------------------------------------------------
@@ -224,7 +226,8 @@ class RegistryBus:
             loop.remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        if self.role == "gateway":
+        if self.role == "gateway" and self._bound:  # never touch a folder we refused
+            self._bound = False
             with contextlib.suppress(FileNotFoundError):
                 self._sock_path.unlink()
             with contextlib.suppress(OSError):
@@ -282,7 +285,7 @@ class RegistryBus:
     # -- gateway -----------------------------------------------------------------------
     def _start_gateway(self) -> None:
         assert self._loop is not None
-        self.dir.mkdir(mode=0o700, exist_ok=True)
+        private_dir(self.dir)
         if self._sock_path.exists():
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
@@ -295,6 +298,7 @@ class RegistryBus:
                 probe.close()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sock.bind(str(self._sock_path))
+        self._bound = True
         sock.listen(64)
         sock.setblocking(False)
         self._sock = sock
@@ -389,11 +393,14 @@ class RegistryBus:
     async def _start_worker(self) -> None:
         assert self._loop is not None
         assert self.worker is not None
+        if self.dir.exists():  # missing: no gateway yet, said below as ever
+            private_dir(self.dir)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = sock
         fds: list[int] = []
         try:
             sock.connect(str(self._sock_path))
+            same_user(sock, f"the process serving {self._sock_path}")  # not another user's
             sock.setblocking(False)
             await self._loop.sock_sendall(sock, json.dumps({"worker": self.worker}).encode())
             offer = await asyncio.wait_for(self._loop.sock_recv(sock, 1024), 5.0)
@@ -410,6 +417,9 @@ class RegistryBus:
             self._down, self._up, fields, fds = self._worker_channels(capacity)
             socket.send_fds(sock, [json.dumps(fields).encode()], fds)
             ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)
+        except TradewireError:
+            await self._teardown()
+            raise
         except (OSError, TimeoutError, ValueError, KeyError) as exc:
             await self._teardown()
             raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc
