@@ -13,6 +13,11 @@ issue 13), and it needs nothing beyond the standard library.
   head/tail are monotonically growing u64 byte positions on separate cache lines. Stores
   are ordered by x86-64 TSO; this module is meant for x86-64 Linux.
 * A busy-polling reader sets a flag in its ring's header so the writer skips the eventfd.
+* The reader trusts nothing the writer put in the mapping (a worker may be hostile): a head
+  outside ``[tail, tail + size]`` or a record that overruns the ring or the head is
+  :class:`~tradewire.bus.shm_registry.ChannelFault` (the registry ends that worker); a
+  record whose subject is not ASCII is skipped and counted, and reading goes on after it.
+  Each check is a comparison or two per record, so the drain stays O(1) per record.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import os
 import struct
 from typing import Any
 
-from tradewire.bus.shm_registry import RegistryBus
+from tradewire.bus.shm_registry import ChannelFault, RegistryBus
 from tradewire.errors import TradewireError
 
 # head (bytes) on the writer's cache line; tail (bytes) and records read on the reader's.
@@ -54,6 +59,7 @@ class ShmRing:
         self._tail = _U64.unpack_from(self._buf, _TAIL)[0]
         self._read = _U64.unpack_from(self._buf, _READ)[0]
         self._written = self._read  # records this end wrote (a fresh ring: none waiting)
+        self.skipped = 0  # records read but refused (a subject that is not ASCII)
 
     @property
     def busy_poll(self) -> bool:
@@ -93,21 +99,35 @@ class ShmRing:
         return True
 
     def drain(self, sink: list[tuple[str, bytes]], limit: int = 1 << 30) -> int:
-        """Move up to ``limit`` records into ``sink``; returns how many."""
-        buf, n = self._buf, 0
+        """Move up to ``limit`` records into ``sink``; returns how many.
+
+        Raises :class:`ChannelFault` when the ring holds what no writer of this module
+        makes (the records before it are in ``sink``); the ring is unusable after that.
+        """
+        buf, n, size = self._buf, 0, self.size
         head = _U64.unpack_from(buf, _HEAD)[0]
         tail = self._tail
+        if not tail <= head <= tail + size:
+            raise ChannelFault(f"ring head {head} outside [{tail}, {tail} + {size}]")
         while tail < head and n < limit:
             off = tail & self._mask
             plen, slen = _REC.unpack_from(buf, _DATA + off)
             if plen == _WRAP:
-                tail += self.size - off
+                tail += size - off
+                if tail > head:
+                    raise ChannelFault(f"ring wrap mark at {tail - size + off} past head {head}")
                 continue
+            need = (_REC.size + slen + plen + 7) & ~7
+            if need > size - off or tail + need > head:
+                raise ChannelFault(f"ring record of {need} B at {tail} overruns (head {head})")
             pos = _DATA + off + _REC.size
-            subject = str(buf[pos : pos + slen], "ascii")
-            payload = bytes(buf[pos + slen : pos + slen + plen])
-            tail += (_REC.size + slen + plen + 7) & ~7
-            sink.append((subject, payload))
+            tail += need
+            try:
+                subject = str(buf[pos : pos + slen], "ascii")
+            except UnicodeDecodeError:
+                self.skipped += 1  # this record only: the next one is where it says
+                continue
+            sink.append((subject, bytes(buf[pos + slen : pos + slen + plen])))
             n += 1
         self._tail = tail
         self._read += n
@@ -128,7 +148,10 @@ class _RingOut:
         if not self.ring.put(subject, payload, self.max_waiting):
             return False
         if not self.ring.busy_poll:
-            os.eventfd_write(self.efd, 1)
+            try:
+                os.eventfd_write(self.efd, 1)
+            except OSError as exc:  # EAGAIN: the reader filled the counter on purpose
+                raise ChannelFault(f"wake-up write failed: {exc}") from exc
         return True
 
     def close(self) -> None:
@@ -141,6 +164,10 @@ class _RingIn:
         self.ring, self.efd = ring, efd
         ring.set_busy_poll(busy_poll)
         self.fd: int | None = None if busy_poll else efd
+
+    @property
+    def skipped(self) -> int:
+        return self.ring.skipped
 
     def clear_wake(self) -> None:
         with contextlib.suppress(BlockingIOError):

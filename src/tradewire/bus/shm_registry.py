@@ -22,6 +22,11 @@ the asyncio loop are the same for both, and live here.
 * Subjects ``tw.upd.<worker>`` go to that worker only; every other gateway subject goes to
   all workers (filtered by each worker's subscriptions); what a worker publishes goes to
   the gateway.
+* A worker is not trusted: whatever it does to its channels (a head no writer makes, a
+  wake-up that cannot be written, a bad descriptor) is a :class:`ChannelFault` that ends
+  that worker with one line and counts (:attr:`RegistryBus.faults`), never the gateway;
+  a record that cannot be read is skipped and counted (:attr:`RegistryBus.skipped_by_worker`),
+  logged once per worker.
 """
 
 from __future__ import annotations
@@ -49,11 +54,16 @@ DIRECT_PREFIX = "tw.upd."
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+class ChannelFault(TradewireError):
+    """A channel's other end broke the channel's rules: that channel cannot be used again."""
+
+
 class Outbound(Protocol):
     """The writing end of one direction."""
 
     def put(self, subject: bytes, payload: bytes) -> bool:
-        """Queue one message and wake the reader; False (nothing queued) when full."""
+        """Queue one message and wake the reader; False (nothing queued) when full.
+        Raises :class:`ChannelFault` when the reader's end is broken."""
 
     def close(self) -> None: ...
 
@@ -64,11 +74,16 @@ class Inbound(Protocol):
     fd: int | None
     """The descriptor that becomes readable when a message waits; None when busy-polling."""
 
+    @property
+    def skipped(self) -> int:
+        """Messages read but refused (unreadable), each skipped on its own."""
+
     def clear_wake(self) -> None:
         """Consume the wake-up *before* draining, so a message written meanwhile re-signals."""
 
     def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
-        """Move up to ``limit`` messages into ``sink``; returns how many."""
+        """Move up to ``limit`` messages into ``sink``; returns how many. Raises
+        :class:`ChannelFault` (what was read before it is in ``sink``) on a broken channel."""
 
     def close(self) -> None: ...
 
@@ -82,6 +97,8 @@ class Peer:
     down: Outbound
     up: Inbound
     dropped: int = field(default=0)
+    skipped_told: bool = field(default=False)  # its first skipped record was logged
+    gone: bool = field(default=False)
 
 
 class RegistryBus:
@@ -124,6 +141,7 @@ class RegistryBus:
         self._down: Inbound | None = None
         self._up: Outbound | None = None
         self._dropped = 0
+        self.faults = 0  # workers ended because they broke their channels (gateway side)
         self.connected = False
         self._stopping = False
         self._bound = False  # the gateway made the socket (and may remove it and the folder)
@@ -160,6 +178,11 @@ class RegistryBus:
         return {p.name: p.dropped for p in self._peers.values()}
 
     @property
+    def skipped_by_worker(self) -> dict[str, int]:
+        """Unreadable records skipped per connected worker (gateway side)."""
+        return {p.name: p.up.skipped for p in self._peers.values()}
+
+    @property
     def workers(self) -> list[str]:
         """The workers connected now (gateway side)."""
         return list(self._peers)
@@ -184,9 +207,12 @@ class RegistryBus:
         else:
             targets = list(self._peers.values())
         for p in targets:
-            if not p.down.put(subj, payload):
-                p.dropped += 1
-                self._dropped += 1
+            try:
+                if not p.down.put(subj, payload):
+                    p.dropped += 1
+                    self._dropped += 1
+            except ChannelFault as exc:
+                self._fault(p, exc)
 
     async def start(self) -> None:
         if self._rejoin_task is None:
@@ -257,27 +283,61 @@ class RegistryBus:
         except Exception:
             log.exception("bus handler for %s failed", subject)
 
-    def _on_wake(self, end: Inbound) -> None:
+    def _on_wake(self, end: Inbound, peer: Peer | None = None) -> None:
         end.clear_wake()
-        self._drain_some(end)
+        self._drain_some(end, peer)
 
-    def _drain_some(self, end: Inbound) -> None:
+    def _drain_some(self, end: Inbound, peer: Peer | None = None) -> None:
         # A bounded batch per turn: a worker whose strategy is slower than the feed must
         # still run its timers (its hello keeps it alive at the gateway) between batches.
         batch: list[tuple[str, bytes]] = []
-        if end.drain(batch, _BATCH) == _BATCH and self._loop is not None:
-            self._loop.call_soon(self._drain_some, end)
+        if self._drain(end, peer, batch, _BATCH) == _BATCH and self._loop is not None:
+            self._loop.call_soon(self._drain_some, end, peer)
         self._dispatch(batch)
+
+    def _drain(
+        self, end: Inbound, peer: Peer | None, batch: list[tuple[str, bytes]], limit: int
+    ) -> int:
+        """Drain ``end`` (``peer``'s, on the gateway); a broken channel ends its owner."""
+        if peer is not None and peer.gone:
+            return 0  # a turn already scheduled when the worker was dropped
+        try:
+            n = end.drain(batch, limit)
+        except ChannelFault as exc:
+            if peer is None:
+                self._gateway_broke(exc)
+            else:
+                self._fault(peer, exc)
+            return 0
+        if peer is not None and not peer.skipped_told and end.skipped:
+            peer.skipped_told = True  # once per worker; the count says the rest
+            log.warning("worker %s: skipped an unreadable record on %s", peer.name, self.dir)
+        return n
+
+    def _fault(self, peer: Peer, exc: ChannelFault) -> None:
+        """``peer`` broke its channel: end it (one line, counted); everyone else goes on."""
+        if peer.gone or self._loop is None:
+            return
+        self.faults += 1
+        log.warning("worker %s cut off from %s: %s", peer.name, self.dir, exc)
+        self._drop_peer(peer, self._loop, quiet=True)
+        self._forget_worker()
+
+    def _gateway_broke(self, exc: ChannelFault) -> None:
+        """The gateway's channel to this worker is broken: leave and join again."""
+        log.error("the channel from the gateway at %s is broken: %s", self.dir, exc)
+        if self._loop is not None and not self._stopping and self._rejoin_task is None:
+            self.connected = False
+            self._rejoin_task = self._loop.create_task(self._rejoin())
 
     async def _spin(self) -> None:
         """Busy-poll: drain every inbound channel, yield to the loop between passes."""
         batch: list[tuple[str, bytes]] = []
         while True:
-            ends = [p.up for p in self._peers.values()] if self.role == "gateway" else []
+            for peer in list(self._peers.values()) if self.role == "gateway" else []:
+                self._drain(peer.up, peer, batch, 1 << 30)
             if self._down is not None:
-                ends.append(self._down)
-            for end in ends:
-                end.drain(batch, 1 << 30)
+                self._drain(self._down, None, batch, 1 << 30)
             if batch:
                 self._dispatch(batch)
             await asyncio.sleep(0)
@@ -348,7 +408,7 @@ class RegistryBus:
         peer = Peer(name, conn, down, up)
         self._peers[name] = peer
         if up.fd is not None:
-            self._loop.add_reader(up.fd, self._on_wake, up)
+            self._loop.add_reader(up.fd, self._on_wake, up, peer)
         self._loop.add_reader(conn.fileno(), self._on_peer_eof, peer)
         conn.send(b"ok")
         log.info("worker %s joined %s", name, self.dir)
@@ -373,13 +433,14 @@ class RegistryBus:
             if peer.conn.recv(16):
                 return
         batch: list[tuple[str, bytes]] = []
-        peer.up.drain(batch, 1 << 30)
+        self._drain(peer.up, peer, batch, 1 << 30)
         self._dispatch(batch)
-        if self._loop is not None:
+        if self._loop is not None and not peer.gone:
             self._drop_peer(peer, self._loop)
             self._forget_worker()
 
-    def _drop_peer(self, peer: Peer, loop: asyncio.AbstractEventLoop) -> None:
+    def _drop_peer(self, peer: Peer, loop: asyncio.AbstractEventLoop, quiet: bool = False) -> None:
+        peer.gone = True
         self._peers.pop(peer.name, None)
         loop.remove_reader(peer.conn.fileno())
         if peer.up.fd is not None:
@@ -387,7 +448,8 @@ class RegistryBus:
         peer.conn.close()
         peer.up.close()
         peer.down.close()
-        log.info("worker %s left %s", peer.name, self.dir)
+        if not quiet:
+            log.info("worker %s left %s", peer.name, self.dir)
 
     # -- worker ------------------------------------------------------------------------
     async def _start_worker(self) -> None:
