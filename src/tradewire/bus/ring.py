@@ -23,11 +23,13 @@ issue 13), and it needs nothing beyond the standard library.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import mmap
 import os
 import struct
 from typing import Any
 
+from tradewire.bus.shm_checks import RING_SEALS, eventfd, sealed_memfd
 from tradewire.bus.shm_registry import ChannelFault, RegistryBus
 from tradewire.errors import TradewireError
 
@@ -37,6 +39,7 @@ _REC = struct.Struct("<IH")
 _U64 = struct.Struct("<Q")
 _WRAP = 0xFFFFFFFF
 _FLAG_BUSY_POLL = 1
+_MAX_RING = 1 << 30  # a worker's claim beyond this is refused, not mapped
 
 
 def ring_bytes(capacity: int, max_payload: int) -> int:
@@ -164,12 +167,26 @@ class _RingIn:
         self.ring, self.efd = ring, efd
         ring.set_busy_poll(busy_poll)
         self.fd: int | None = None if busy_poll else efd
+        self._word = bytearray(8)
+        self._nowait = True  # RWF_NOWAIT works on this kernel's eventfd (until it says not)
 
     @property
     def skipped(self) -> int:
         return self.ring.skipped
 
     def clear_wake(self) -> None:
+        # The eventfd's file (and its O_NONBLOCK) is shared with the process that made it,
+        # which may clear O_NONBLOCK and empty the counter first: RWF_NOWAIT makes this
+        # read non-blocking whatever the file's flags say.
+        if self._nowait:
+            try:
+                os.preadv(self.efd, [self._word], -1, os.RWF_NOWAIT)
+            except BlockingIOError:
+                pass
+            except OSError:  # EOPNOTSUPP: an older kernel; O_NONBLOCK is all there is
+                self._nowait = False
+            else:
+                return
         with contextlib.suppress(BlockingIOError):
             os.eventfd_read(self.efd)
 
@@ -190,10 +207,13 @@ class RingBus(RegistryBus):
         self, capacity: int
     ) -> tuple[_RingIn, _RingOut, dict[str, Any], list[int]]:
         size = ring_bytes(capacity, self.max_payload)
-        mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}") for d in ("down", "up")]
+        flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
+        mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}", flags) for d in ("down", "up")]
         efds = [os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) for _ in range(2)]
         down = _RingIn(ShmRing(mems[0], size, create=True), efds[0], self.busy_poll)
         up = _RingOut(ShmRing(mems[1], size, create=True), efds[1])
+        for mem in mems:  # the gateway maps only rings that can never change size
+            fcntl.fcntl(mem, fcntl.F_ADD_SEALS, RING_SEALS)
         return down, up, {"size": size}, [mems[0], efds[0], mems[1], efds[1]]
 
     def _hello_sent(self, fds: list[int]) -> None:
@@ -205,12 +225,20 @@ class RingBus(RegistryBus):
         self, worker: str, hello: dict[str, Any], fds: list[int]
     ) -> tuple[_RingOut, _RingIn]:
         size = int(hello["size"])
-        if len(fds) != 4 or size <= 0 or size & (size - 1):
-            raise TradewireError(f"bad ring hello {hello!r}")
+        if len(fds) != 4 or size < 64 or size > _MAX_RING or size & (size - 1):
+            raise TradewireError(f"bad ring hello {hello!r} with {len(fds)} descriptors")
         down_mem, down_efd, up_mem, up_efd = fds
+        for mem in (down_mem, up_mem):
+            sealed_memfd(mem, _DATA + size)
+        for efd in (down_efd, up_efd):
+            eventfd(efd)
         down = ShmRing(down_mem, size, create=False)
-        up = ShmRing(up_mem, size, create=False)
-        os.close(down_mem)
+        try:
+            up = ShmRing(up_mem, size, create=False)
+        except OSError:
+            down.close()
+            raise
+        os.close(down_mem)  # the mappings keep the memory
         os.close(up_mem)
         # The worker sized its ring in bytes; the gateway's capacity (messages) bounds what
         # waits in it, as the subscriber buffer does on iceoryx2.

@@ -10,6 +10,7 @@ with, so that a hostile or broken peer ends its own connection and nothing else.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
 import stat
@@ -56,3 +57,39 @@ def same_user(conn: socket.socket, who: str) -> None:
     uid = peer_uid(conn)
     if uid != os.geteuid():
         raise TradewireError(f"{who} runs as uid {uid}, not {os.geteuid()}")
+
+
+RING_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+"""What a ring's memfd must carry before the gateway maps it: a mapping of a file that
+shrinks under it raises SIGBUS in the gateway (every worker cut off, no log line)."""
+
+
+def sealed_memfd(fd: int, size: int) -> None:
+    """Refuse ``fd`` unless it is a memfd of exactly ``size`` bytes that can never change size."""
+    try:
+        seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+    except OSError as exc:
+        raise TradewireError(f"ring descriptor is not a sealable memfd: {exc}") from exc
+    if seals & RING_SEALS != RING_SEALS:
+        raise TradewireError(
+            f"ring memfd lacks F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL (seals {seals:#x})"
+        )
+    actual = os.fstat(fd).st_size
+    if actual != size:
+        raise TradewireError(f"ring memfd holds {actual} B, not the {size} B the hello says")
+
+
+def eventfd(fd: int) -> None:
+    """Refuse ``fd`` unless it is an eventfd, and make our writes to it non-blocking.
+
+    A pipe or socket in its place fills up and blocks the gateway's loop in ``write``
+    (feed, order stream and kill switch frozen); an eventfd never blocks a non-blocking
+    writer, it fails with EAGAIN, which ends that worker only.
+    """
+    try:
+        kind = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError as exc:
+        raise TradewireError(f"wake-up descriptor {fd}: {exc}") from exc
+    if kind != "anon_inode:[eventfd]":
+        raise TradewireError(f"wake-up descriptor is {kind}, not an eventfd")
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)

@@ -410,7 +410,11 @@ class RegistryBus:
         if up.fd is not None:
             self._loop.add_reader(up.fd, self._on_wake, up, peer)
         self._loop.add_reader(conn.fileno(), self._on_peer_eof, peer)
-        conn.send(b"ok")
+        try:
+            conn.send(b"ok")
+        except OSError:  # gone already (or not reading): the EOF handler cannot be relied on
+            self._drop_peer(peer, self._loop, quiet=True)
+            return
         log.info("worker %s joined %s", name, self.dir)
 
     def _check_name(self, name: str) -> None:

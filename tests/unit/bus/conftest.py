@@ -42,6 +42,7 @@ class RawWorker:
         size: int = 1 << 16,
         seal: bool = True,
         down_wake: str = "eventfd",
+        claim: int | None = None,
     ) -> RawWorker:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -62,7 +63,8 @@ class RawWorker:
             down_efd = os.eventfd(0, os.EFD_NONBLOCK)
         up_efd = os.eventfd(0, os.EFD_NONBLOCK)
         fds = [mems[0], down_efd, mems[1], up_efd]
-        socket.send_fds(sock, [json.dumps({"size": size}).encode()], fds)
+        hello = {"size": size if claim is None else claim}
+        socket.send_fds(sock, [json.dumps(hello).encode()], fds)
         ack = await asyncio.wait_for(loop.sock_recv(sock, 16), 5)
         up_map = mmap.mmap(mems[1], DATA_AT + size)
         rings[1].close()  # written by hand below, so the test can lie
@@ -83,6 +85,12 @@ class RawWorker:
         """Say ``head`` bytes were ever written, and wake the gateway."""
         struct.pack_into("<Q", self.up_map, HEAD_AT, head)
         os.eventfd_write(self.fds[3], 1)
+
+    def received(self) -> list[tuple[str, bytes]]:
+        """What the gateway wrote into this worker's down ring so far."""
+        got: list[tuple[str, bytes]] = []
+        self.down.drain(got)
+        return got
 
     def close(self) -> None:
         self.down.close()
