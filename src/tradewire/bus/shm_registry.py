@@ -142,6 +142,11 @@ class RegistryBus:
         self._up: Outbound | None = None
         self._dropped = 0
         self.faults = 0  # workers ended because they broke their channels (gateway side)
+        self.strangers = 0  # connections refused because they came from another user
+        self.sender: str | None = None
+        """While a handler runs on the gateway: the worker whose channel the message came
+        on, the name bound to the registry connection it joined with (a worker can put any
+        name in a payload, not on another worker's channel); None otherwise."""
         self.connected = False
         self._stopping = False
         self._bound = False  # the gateway made the socket (and may remove it and the folder)
@@ -267,14 +272,18 @@ class RegistryBus:
         self.connected = False
 
     # -- delivery ----------------------------------------------------------------------
-    def _dispatch(self, batch: list[tuple[str, bytes]]) -> None:
-        for subject, payload in batch:
-            for h in self._exact.get(subject, ()):
-                self._call(h, subject, payload)
-            for prefix, h in self._prefix:
-                if subject.startswith(prefix):
+    def _dispatch(self, batch: list[tuple[str, bytes]], sender: str | None = None) -> None:
+        self.sender = sender
+        try:
+            for subject, payload in batch:
+                for h in self._exact.get(subject, ()):
                     self._call(h, subject, payload)
-        batch.clear()
+                for prefix, h in self._prefix:
+                    if subject.startswith(prefix):
+                        self._call(h, subject, payload)
+        finally:
+            self.sender = None
+            batch.clear()
 
     @staticmethod
     def _call(h: Handler, subject: str, payload: bytes) -> None:
@@ -293,7 +302,7 @@ class RegistryBus:
         batch: list[tuple[str, bytes]] = []
         if self._drain(end, peer, batch, _BATCH) == _BATCH and self._loop is not None:
             self._loop.call_soon(self._drain_some, end, peer)
-        self._dispatch(batch)
+        self._dispatch(batch, peer.name if peer is not None else None)
 
     def _drain(
         self, end: Inbound, peer: Peer | None, batch: list[tuple[str, bytes]], limit: int
@@ -301,9 +310,11 @@ class RegistryBus:
         """Drain ``end`` (``peer``'s, on the gateway); a broken channel ends its owner."""
         if peer is not None and peer.gone:
             return 0  # a turn already scheduled when the worker was dropped
+        start = len(batch)
         try:
             n = end.drain(batch, limit)
         except ChannelFault as exc:
+            del batch[start:]  # from a channel being cut: acted on by no one
             if peer is None:
                 self._gateway_broke(exc)
             else:
@@ -335,10 +346,9 @@ class RegistryBus:
         batch: list[tuple[str, bytes]] = []
         while True:
             for peer in list(self._peers.values()) if self.role == "gateway" else []:
-                self._drain(peer.up, peer, batch, 1 << 30)
-            if self._down is not None:
-                self._drain(self._down, None, batch, 1 << 30)
-            if batch:
+                if self._drain(peer.up, peer, batch, 1 << 30):
+                    self._dispatch(batch, peer.name)
+            if self._down is not None and self._drain(self._down, None, batch, 1 << 30):
                 self._dispatch(batch)
             await asyncio.sleep(0)
 
@@ -371,6 +381,14 @@ class RegistryBus:
         try:
             conn, _ = self._sock.accept()
         except BlockingIOError:
+            return
+        try:
+            same_user(conn, "a process joining")
+        except (OSError, TradewireError) as exc:
+            self.strangers += 1  # each one logged until many: then one line per 1000
+            if self.strangers <= 10 or self.strangers % 1000 == 0:
+                log.warning("refused on %s (%d so far): %s", self.dir, self.strangers, exc)
+            conn.close()
             return
         conn.setblocking(False)
         self._pending[conn.fileno()] = conn
@@ -438,7 +456,7 @@ class RegistryBus:
                 return
         batch: list[tuple[str, bytes]] = []
         self._drain(peer.up, peer, batch, 1 << 30)
-        self._dispatch(batch)
+        self._dispatch(batch, peer.name)
         if self._loop is not None and not peer.gone:
             self._drop_peer(peer, self._loop)
             self._forget_worker()

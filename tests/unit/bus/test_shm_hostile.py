@@ -4,8 +4,12 @@ written straight into a ring) against the real registry and ring code."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import shutil
 import stat
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,5 +75,48 @@ async def test_the_gateway_makes_its_folder_private() -> None:
         st = os.lstat(bus.dir)
         assert stat.S_IMODE(st.st_mode) == 0o700
         assert st.st_uid == os.geteuid()
+    finally:
+        await bus.close()
+
+
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"  # uid 65534 can run it
+CONNECT_AS = """
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(10)
+try:
+    s.send(json.dumps({"worker": "intruder"}).encode())
+    print(repr(s.recv(1024)))
+except (BrokenPipeError, ConnectionResetError):
+    print(repr(b""))  # closed on us: refused
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
+async def test_a_process_of_another_user_is_refused_with_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = RingBus(bus_name(), role="gateway")
+    await bus.start()
+    try:
+        # As if the folder and socket let it through (the folder is 0700: they do not).
+        os.chmod(bus.dir, 0o711)  # noqa: S103 - the hole under test
+        os.chmod(bus.dir / "gateway.sock", 0o777)  # noqa: S103 - the hole under test
+        proc = await asyncio.to_thread(  # the loop stays free to serve the registry
+            subprocess.run,
+            [SYSTEM_PYTHON, "-c", CONNECT_AS, str(bus.dir / "gateway.sock")],
+            user=65534,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        out, err = proc.stdout, proc.stderr
+        assert proc.returncode == 0, err
+        assert out.strip() == b"b''"  # closed without an offer
+        lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(lines) == 1
+        assert "uid 65534" in lines[0]
+        assert bus.workers == []
     finally:
         await bus.close()
