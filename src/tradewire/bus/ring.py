@@ -15,7 +15,7 @@ issue 13), and it needs nothing beyond the standard library.
 * A busy-polling reader sets a flag in its ring's header so the writer skips the eventfd.
 * The reader trusts nothing the writer put in the mapping (a worker may be hostile): a head
   outside ``[tail, tail + size]`` or a record that overruns the ring or the head is
-  :class:`~tradewire.bus.shm_registry.ChannelFault` (the registry ends that worker); a
+  :class:`~tradewire.bus.shm_channels.ChannelFault` (the registry ends that worker); a
   record whose subject is not ASCII is skipped and counted, and reading goes on after it.
   Each check is a comparison or two per record, so the drain stays O(1) per record.
 """
@@ -29,8 +29,9 @@ import os
 import struct
 from typing import Any
 
+from tradewire.bus.shm_channels import ChannelFault
 from tradewire.bus.shm_checks import RING_SEALS, eventfd, sealed_memfd
-from tradewire.bus.shm_registry import ChannelFault, RegistryBus
+from tradewire.bus.shm_registry import RegistryBus
 from tradewire.errors import TradewireError
 
 # head (bytes) on the writer's cache line; tail (bytes) and records read on the reader's.

@@ -22,11 +22,9 @@ the asyncio loop are the same for both, and live here.
 * Subjects ``tw.upd.<worker>`` go to that worker only; every other gateway subject goes to
   all workers (filtered by each worker's subscriptions); what a worker publishes goes to
   the gateway.
-* A worker is not trusted: whatever it does to its channels (a head no writer makes, a
-  wake-up that cannot be written, a bad descriptor) is a :class:`ChannelFault` that ends
-  that worker with one line and counts (:attr:`RegistryBus.faults`), never the gateway;
-  a record that cannot be read is skipped and counted (:attr:`RegistryBus.skipped_by_worker`),
-  logged once per worker.
+* A worker is not trusted (:mod:`tradewire.bus.shm_channels`): a channel it breaks ends
+  that worker with one line (:attr:`RegistryBus.faults`), never the gateway; an unreadable
+  record is skipped and counted (:attr:`RegistryBus.skipped_by_worker`).
 """
 
 from __future__ import annotations
@@ -38,11 +36,11 @@ import logging
 import os
 import re
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from tradewire.bus.base import Handler
+from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound, Peer
 from tradewire.bus.shm_checks import private_dir, same_user
 from tradewire.errors import TradewireError
 
@@ -52,53 +50,6 @@ _BATCH = 64  # records handled per loop turn per channel
 SHM_ROOT = Path("/dev") / "shm"
 DIRECT_PREFIX = "tw.upd."
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class ChannelFault(TradewireError):
-    """A channel's other end broke the channel's rules: that channel cannot be used again."""
-
-
-class Outbound(Protocol):
-    """The writing end of one direction."""
-
-    def put(self, subject: bytes, payload: bytes) -> bool:
-        """Queue one message and wake the reader; False (nothing queued) when full.
-        Raises :class:`ChannelFault` when the reader's end is broken."""
-
-    def close(self) -> None: ...
-
-
-class Inbound(Protocol):
-    """The reading end of one direction."""
-
-    fd: int | None
-    """The descriptor that becomes readable when a message waits; None when busy-polling."""
-
-    @property
-    def skipped(self) -> int:
-        """Messages read but refused (unreadable), each skipped on its own."""
-
-    def clear_wake(self) -> None:
-        """Consume the wake-up *before* draining, so a message written meanwhile re-signals."""
-
-    def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
-        """Move up to ``limit`` messages into ``sink``; returns how many. Raises
-        :class:`ChannelFault` (what was read before it is in ``sink``) on a broken channel."""
-
-    def close(self) -> None: ...
-
-
-@dataclass(eq=False)
-class Peer:
-    """One worker's connection as the gateway sees it."""
-
-    name: str
-    conn: socket.socket
-    down: Outbound
-    up: Inbound
-    dropped: int = field(default=0)
-    skipped_told: bool = field(default=False)  # its first skipped record was logged
-    gone: bool = field(default=False)
 
 
 class RegistryBus:
