@@ -37,6 +37,7 @@ from tradewire.errors import TradewireError
 # head (bytes) on the writer's cache line; tail (bytes) and records read on the reader's.
 _HEAD, _TAIL, _READ, _FLAGS, _DATA = 0, 64, 72, 128, 192
 _REC = struct.Struct("<IH")
+_REC_SIZE = _REC.size
 _U64 = struct.Struct("<Q")
 _WRAP = 0xFFFFFFFF
 _FLAG_BUSY_POLL = 1
@@ -108,24 +109,26 @@ class ShmRing:
         Raises :class:`ChannelFault` when the ring holds what no writer of this module
         makes (the records before it are in ``sink``); the ring is unusable after that.
         """
-        buf, n, size = self._buf, 0, self.size
+        buf, n, size, mask, unpack = self._buf, 0, self.size, self._mask, _REC.unpack_from
         head = _U64.unpack_from(buf, _HEAD)[0]
         tail = self._tail
         if not tail <= head <= tail + size:
             raise ChannelFault(f"ring head {head} outside [{tail}, {tail} + {size}]")
+        # From here every record must end at or before the head, so none is longer than the
+        # ring; one that runs past the ring's end reads short (its own bytes), never outside.
         while tail < head and n < limit:
-            off = tail & self._mask
-            plen, slen = _REC.unpack_from(buf, _DATA + off)
+            off = tail & mask
+            plen, slen = unpack(buf, _DATA + off)
             if plen == _WRAP:
                 tail += size - off
                 if tail > head:
                     raise ChannelFault(f"ring wrap mark at {tail - size + off} past head {head}")
                 continue
-            need = (_REC.size + slen + plen + 7) & ~7
-            if need > size - off or tail + need > head:
-                raise ChannelFault(f"ring record of {need} B at {tail} overruns (head {head})")
-            pos = _DATA + off + _REC.size
-            tail += need
+            end = tail + ((_REC_SIZE + slen + plen + 7) & ~7)
+            if end > head:
+                raise ChannelFault(f"ring record of {end - tail} B at {tail} overruns {head}")
+            tail = end
+            pos = _DATA + off + _REC_SIZE
             try:
                 subject = str(buf[pos : pos + slen], "ascii")
             except UnicodeDecodeError:
