@@ -46,6 +46,10 @@ from tradewire.errors import TradewireError
 
 log = logging.getLogger(__name__)
 _BATCH = 64  # records handled per loop turn per channel
+# Joins under way at once, and how long one may take: a process that connects and says
+# nothing must not hold descriptors (and the gateway's memory) for ever.
+MAX_PENDING = 64
+JOIN_TIMEOUT_S = 5.0
 
 SHM_ROOT = Path("/dev") / "shm"
 DIRECT_PREFIX = "tw.upd."
@@ -93,7 +97,7 @@ class RegistryBus:
         self._up: Outbound | None = None
         self._dropped = 0
         self.faults = 0  # workers ended because they broke their channels (gateway side)
-        self.strangers = 0  # connections refused because they came from another user
+        self.strangers = 0  # joins refused: another user's process, too many at once
         self.sender: str | None = None
         """While a handler runs on the gateway: the worker whose channel the message came
         on, the name bound to the registry connection it joined with (a worker can put any
@@ -333,17 +337,38 @@ class RegistryBus:
             conn, _ = self._sock.accept()
         except BlockingIOError:
             return
+        except OSError as exc:  # EMFILE, ENFILE, ENOBUFS: a readable socket would spin
+            self._refuse_join(f"cannot accept: {exc}; pausing joins for 1 s")
+            sock = self._sock
+            self._loop.remove_reader(sock.fileno())
+            self._loop.call_later(1.0, self._resume_accept, sock)
+            return
         try:
             same_user(conn, "a process joining")
+            if len(self._pending) >= MAX_PENDING:
+                raise TradewireError(f"{MAX_PENDING} joins under way already")
         except (OSError, TradewireError) as exc:
-            self.strangers += 1  # each one logged until many: then one line per 1000
-            if self.strangers <= 10 or self.strangers % 1000 == 0:
-                log.warning("refused on %s (%d so far): %s", self.dir, self.strangers, exc)
+            self._refuse_join(str(exc))
             conn.close()
             return
         conn.setblocking(False)
-        self._pending[conn.fileno()] = conn
-        self._loop.add_reader(conn.fileno(), self._on_hello, conn)
+        fd = conn.fileno()
+        self._pending[fd] = conn
+        self._loop.add_reader(fd, self._on_hello, conn)
+        self._loop.call_later(JOIN_TIMEOUT_S, self._join_expired, fd, conn)
+
+    def _refuse_join(self, why: str) -> None:
+        self.strangers += 1  # each one logged until many: then one line per 1000
+        if self.strangers <= 10 or self.strangers % 1000 == 0:
+            log.warning("refused a join on %s (%d so far): %s", self.dir, self.strangers, why)
+
+    def _resume_accept(self, sock: socket.socket) -> None:
+        if self._loop is not None and sock is self._sock:
+            self._loop.add_reader(sock.fileno(), self._on_accept)
+
+    def _join_expired(self, fd: int, conn: socket.socket) -> None:
+        if self._pending.get(fd) is conn:
+            self._reject(conn, [], TradewireError(f"no join within {JOIN_TIMEOUT_S:g} s"))
 
     def _on_hello(self, conn: socket.socket) -> None:
         """Step 1: a worker names itself; offer it the gateway's buffer."""

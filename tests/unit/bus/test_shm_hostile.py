@@ -8,15 +8,17 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
+from tradewire.bus import shm_registry
 from tradewire.bus.ring import RingBus
 from tradewire.bus.shm_registry import SHM_ROOT
 from tradewire.errors import ConfigError
@@ -119,4 +121,38 @@ async def test_a_process_of_another_user_is_refused_with_one_line(
         assert "uid 65534" in lines[0]
         assert bus.workers == []
     finally:
+        await bus.close()
+
+
+def closed_by_peer(conn: socket.socket) -> bool:
+    try:
+        return conn.recv(1024) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+async def test_joins_left_half_done_are_bounded_and_expire(
+    monkeypatch: pytest.MonkeyPatch, until: Callable[..., Any]
+) -> None:
+    monkeypatch.setattr(shm_registry, "JOIN_TIMEOUT_S", 0.5)
+    bus = RingBus(bus_name(), role="gateway")
+    await bus.start()
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(shm_registry.MAX_PENDING + 1):  # connect, then say nothing
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            conn.connect(str(bus.dir / "gateway.sock"))
+            conn.setblocking(False)
+            idle.append(conn)
+        await until(lambda: closed_by_peer(idle[-1]), 2.0)  # one too many: closed at once
+        await until(lambda: all(closed_by_peer(c) for c in idle[:-1]), 5.0)  # expired
+        worker = RingBus(bus.name, role="worker", worker="w1")
+        await worker.start()  # the registry still serves
+        await until(lambda: bus.workers == ["w1"])
+        await worker.close()
+    finally:
+        for conn in idle:
+            conn.close()
         await bus.close()
