@@ -114,6 +114,7 @@ class _IoxIn:
         self.subscriber = pubsub.subscriber_builder().buffer_size(capacity).create()
         self.listener: Any = None
         self.fd: int | None = None
+        self.skipped = 0  # samples whose subject is not ASCII: skipped, reading goes on
         if not busy_poll:
             self.listener, self.fd = _listener_fd(event)
 
@@ -131,7 +132,12 @@ class _IoxIn:
             sample.delete()
             slen = _SUBJ.unpack_from(raw)[0]
             end = _SUBJ.size + slen
-            sink.append((str(raw[_SUBJ.size : end], "ascii"), raw[end:]))
+            try:
+                subject = str(raw[_SUBJ.size : end], "ascii")
+            except UnicodeDecodeError:
+                self.skipped += 1
+                continue
+            sink.append((subject, raw[end:]))
             n += 1
         return n
 

@@ -13,25 +13,35 @@ issue 13), and it needs nothing beyond the standard library.
   head/tail are monotonically growing u64 byte positions on separate cache lines. Stores
   are ordered by x86-64 TSO; this module is meant for x86-64 Linux.
 * A busy-polling reader sets a flag in its ring's header so the writer skips the eventfd.
+* The reader trusts nothing the writer put in the mapping (a worker may be hostile): a head
+  outside ``[tail, tail + size]`` or a record that overruns the ring or the head is
+  :class:`~tradewire.bus.shm_channels.ChannelFault` (the registry ends that worker); a
+  record whose subject is not ASCII is skipped and counted, and reading goes on after it.
+  Each check is a comparison or two per record, so the drain stays O(1) per record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import mmap
 import os
 import struct
 from typing import Any
 
+from tradewire.bus.shm_channels import ChannelFault
+from tradewire.bus.shm_checks import RING_SEALS, eventfd, sealed_memfd
 from tradewire.bus.shm_registry import RegistryBus
 from tradewire.errors import TradewireError
 
 # head (bytes) on the writer's cache line; tail (bytes) and records read on the reader's.
 _HEAD, _TAIL, _READ, _FLAGS, _DATA = 0, 64, 72, 128, 192
 _REC = struct.Struct("<IH")
+_REC_SIZE = _REC.size
 _U64 = struct.Struct("<Q")
 _WRAP = 0xFFFFFFFF
 _FLAG_BUSY_POLL = 1
+_MAX_RING = 1 << 30  # a worker's claim beyond this is refused, not mapped
 
 
 def ring_bytes(capacity: int, max_payload: int) -> int:
@@ -54,6 +64,7 @@ class ShmRing:
         self._tail = _U64.unpack_from(self._buf, _TAIL)[0]
         self._read = _U64.unpack_from(self._buf, _READ)[0]
         self._written = self._read  # records this end wrote (a fresh ring: none waiting)
+        self.skipped = 0  # records read but refused (a subject that is not ASCII)
 
     @property
     def busy_poll(self) -> bool:
@@ -93,21 +104,37 @@ class ShmRing:
         return True
 
     def drain(self, sink: list[tuple[str, bytes]], limit: int = 1 << 30) -> int:
-        """Move up to ``limit`` records into ``sink``; returns how many."""
-        buf, n = self._buf, 0
+        """Move up to ``limit`` records into ``sink``; returns how many.
+
+        Raises :class:`ChannelFault` when the ring holds what no writer of this module
+        makes (the records before it are in ``sink``); the ring is unusable after that.
+        """
+        buf, n, size, mask, unpack = self._buf, 0, self.size, self._mask, _REC.unpack_from
         head = _U64.unpack_from(buf, _HEAD)[0]
         tail = self._tail
+        if not tail <= head <= tail + size:
+            raise ChannelFault(f"ring head {head} outside [{tail}, {tail} + {size}]")
+        # From here every record must end at or before the head, so none is longer than the
+        # ring; one that runs past the ring's end reads short (its own bytes), never outside.
         while tail < head and n < limit:
-            off = tail & self._mask
-            plen, slen = _REC.unpack_from(buf, _DATA + off)
+            off = tail & mask
+            plen, slen = unpack(buf, _DATA + off)
             if plen == _WRAP:
-                tail += self.size - off
+                tail += size - off
+                if tail > head:
+                    raise ChannelFault(f"ring wrap mark at {tail - size + off} past head {head}")
                 continue
-            pos = _DATA + off + _REC.size
-            subject = str(buf[pos : pos + slen], "ascii")
-            payload = bytes(buf[pos + slen : pos + slen + plen])
-            tail += (_REC.size + slen + plen + 7) & ~7
-            sink.append((subject, payload))
+            end = tail + ((_REC_SIZE + slen + plen + 7) & ~7)
+            if end > head:
+                raise ChannelFault(f"ring record of {end - tail} B at {tail} overruns {head}")
+            tail = end
+            pos = _DATA + off + _REC_SIZE
+            try:
+                subject = str(buf[pos : pos + slen], "ascii")
+            except UnicodeDecodeError:
+                self.skipped += 1  # this record only: the next one is where it says
+                continue
+            sink.append((subject, bytes(buf[pos + slen : pos + slen + plen])))
             n += 1
         self._tail = tail
         self._read += n
@@ -128,7 +155,10 @@ class _RingOut:
         if not self.ring.put(subject, payload, self.max_waiting):
             return False
         if not self.ring.busy_poll:
-            os.eventfd_write(self.efd, 1)
+            try:
+                os.eventfd_write(self.efd, 1)
+            except OSError as exc:  # EAGAIN: the reader filled the counter on purpose
+                raise ChannelFault(f"wake-up write failed: {exc}") from exc
         return True
 
     def close(self) -> None:
@@ -141,8 +171,26 @@ class _RingIn:
         self.ring, self.efd = ring, efd
         ring.set_busy_poll(busy_poll)
         self.fd: int | None = None if busy_poll else efd
+        self._word = bytearray(8)
+        self._nowait = True  # RWF_NOWAIT works on this kernel's eventfd (until it says not)
+
+    @property
+    def skipped(self) -> int:
+        return self.ring.skipped
 
     def clear_wake(self) -> None:
+        # The eventfd's file (and its O_NONBLOCK) is shared with the process that made it,
+        # which may clear O_NONBLOCK and empty the counter first: RWF_NOWAIT makes this
+        # read non-blocking whatever the file's flags say.
+        if self._nowait:
+            try:
+                os.preadv(self.efd, [self._word], -1, os.RWF_NOWAIT)
+            except BlockingIOError:
+                pass
+            except OSError:  # EOPNOTSUPP: an older kernel; O_NONBLOCK is all there is
+                self._nowait = False
+            else:
+                return
         with contextlib.suppress(BlockingIOError):
             os.eventfd_read(self.efd)
 
@@ -163,10 +211,13 @@ class RingBus(RegistryBus):
         self, capacity: int
     ) -> tuple[_RingIn, _RingOut, dict[str, Any], list[int]]:
         size = ring_bytes(capacity, self.max_payload)
-        mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}") for d in ("down", "up")]
+        flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
+        mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}", flags) for d in ("down", "up")]
         efds = [os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) for _ in range(2)]
         down = _RingIn(ShmRing(mems[0], size, create=True), efds[0], self.busy_poll)
         up = _RingOut(ShmRing(mems[1], size, create=True), efds[1])
+        for mem in mems:  # the gateway maps only rings that can never change size
+            fcntl.fcntl(mem, fcntl.F_ADD_SEALS, RING_SEALS)
         return down, up, {"size": size}, [mems[0], efds[0], mems[1], efds[1]]
 
     def _hello_sent(self, fds: list[int]) -> None:
@@ -178,12 +229,20 @@ class RingBus(RegistryBus):
         self, worker: str, hello: dict[str, Any], fds: list[int]
     ) -> tuple[_RingOut, _RingIn]:
         size = int(hello["size"])
-        if len(fds) != 4 or size <= 0 or size & (size - 1):
-            raise TradewireError(f"bad ring hello {hello!r}")
+        if len(fds) != 4 or size < 64 or size > _MAX_RING or size & (size - 1):
+            raise TradewireError(f"bad ring hello {hello!r} with {len(fds)} descriptors")
         down_mem, down_efd, up_mem, up_efd = fds
+        for mem in (down_mem, up_mem):
+            sealed_memfd(mem, _DATA + size)
+        for efd in (down_efd, up_efd):
+            eventfd(efd)
         down = ShmRing(down_mem, size, create=False)
-        up = ShmRing(up_mem, size, create=False)
-        os.close(down_mem)
+        try:
+            up = ShmRing(up_mem, size, create=False)
+        except OSError:
+            down.close()
+            raise
+        os.close(down_mem)  # the mappings keep the memory
         os.close(up_mem)
         # The worker sized its ring in bytes; the gateway's capacity (messages) bounds what
         # waits in it, as the subscriber buffer does on iceoryx2.

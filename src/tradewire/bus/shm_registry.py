@@ -22,6 +22,9 @@ the asyncio loop are the same for both, and live here.
 * Subjects ``tw.upd.<worker>`` go to that worker only; every other gateway subject goes to
   all workers (filtered by each worker's subscriptions); what a worker publishes goes to
   the gateway.
+* A worker is not trusted (:mod:`tradewire.bus.shm_channels`): a channel it breaks ends
+  that worker with one line (:attr:`RegistryBus.faults`), never the gateway; an unreadable
+  record is skipped and counted (:attr:`RegistryBus.skipped_by_worker`).
 """
 
 from __future__ import annotations
@@ -33,54 +36,24 @@ import logging
 import os
 import re
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from tradewire.bus.base import Handler
+from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound, Peer
+from tradewire.bus.shm_checks import private_dir, same_user
 from tradewire.errors import TradewireError
 
 log = logging.getLogger(__name__)
 _BATCH = 64  # records handled per loop turn per channel
+# Joins under way at once, and how long one may take: a process that connects and says
+# nothing must not hold descriptors (and the gateway's memory) for ever.
+MAX_PENDING = 64
+JOIN_TIMEOUT_S = 5.0
 
 SHM_ROOT = Path("/dev") / "shm"
 DIRECT_PREFIX = "tw.upd."
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class Outbound(Protocol):
-    """The writing end of one direction."""
-
-    def put(self, subject: bytes, payload: bytes) -> bool:
-        """Queue one message and wake the reader; False (nothing queued) when full."""
-
-    def close(self) -> None: ...
-
-
-class Inbound(Protocol):
-    """The reading end of one direction."""
-
-    fd: int | None
-    """The descriptor that becomes readable when a message waits; None when busy-polling."""
-
-    def clear_wake(self) -> None:
-        """Consume the wake-up *before* draining, so a message written meanwhile re-signals."""
-
-    def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
-        """Move up to ``limit`` messages into ``sink``; returns how many."""
-
-    def close(self) -> None: ...
-
-
-@dataclass(eq=False)
-class Peer:
-    """One worker's connection as the gateway sees it."""
-
-    name: str
-    conn: socket.socket
-    down: Outbound
-    up: Inbound
-    dropped: int = field(default=0)
 
 
 class RegistryBus:
@@ -123,8 +96,15 @@ class RegistryBus:
         self._down: Inbound | None = None
         self._up: Outbound | None = None
         self._dropped = 0
+        self.faults = 0  # workers ended because they broke their channels (gateway side)
+        self.strangers = 0  # joins refused: another user's process, too many at once
+        self.sender: str | None = None
+        """While a handler runs on the gateway: the worker whose channel the message came
+        on, the name bound to the registry connection it joined with (a worker can put any
+        name in a payload, not on another worker's channel); None otherwise."""
         self.connected = False
         self._stopping = False
+        self._bound = False  # the gateway made the socket (and may remove it and the folder)
         self._rejoin_task: asyncio.Task[None] | None = None
 
     # -- what a transport provides -----------------------------------------------------
@@ -158,6 +138,11 @@ class RegistryBus:
         return {p.name: p.dropped for p in self._peers.values()}
 
     @property
+    def skipped_by_worker(self) -> dict[str, int]:
+        """Unreadable records skipped per connected worker (gateway side)."""
+        return {p.name: p.up.skipped for p in self._peers.values()}
+
+    @property
     def workers(self) -> list[str]:
         """The workers connected now (gateway side)."""
         return list(self._peers)
@@ -182,9 +167,12 @@ class RegistryBus:
         else:
             targets = list(self._peers.values())
         for p in targets:
-            if not p.down.put(subj, payload):
-                p.dropped += 1
-                self._dropped += 1
+            try:
+                if not p.down.put(subj, payload):
+                    p.dropped += 1
+                    self._dropped += 1
+            except ChannelFault as exc:
+                self._fault(p, exc)
 
     async def start(self) -> None:
         if self._rejoin_task is None:
@@ -224,7 +212,8 @@ class RegistryBus:
             loop.remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        if self.role == "gateway":
+        if self.role == "gateway" and self._bound:  # never touch a folder we refused
+            self._bound = False
             with contextlib.suppress(FileNotFoundError):
                 self._sock_path.unlink()
             with contextlib.suppress(OSError):
@@ -238,14 +227,18 @@ class RegistryBus:
         self.connected = False
 
     # -- delivery ----------------------------------------------------------------------
-    def _dispatch(self, batch: list[tuple[str, bytes]]) -> None:
-        for subject, payload in batch:
-            for h in self._exact.get(subject, ()):
-                self._call(h, subject, payload)
-            for prefix, h in self._prefix:
-                if subject.startswith(prefix):
+    def _dispatch(self, batch: list[tuple[str, bytes]], sender: str | None = None) -> None:
+        self.sender = sender
+        try:
+            for subject, payload in batch:
+                for h in self._exact.get(subject, ()):
                     self._call(h, subject, payload)
-        batch.clear()
+                for prefix, h in self._prefix:
+                    if subject.startswith(prefix):
+                        self._call(h, subject, payload)
+        finally:
+            self.sender = None
+            batch.clear()
 
     @staticmethod
     def _call(h: Handler, subject: str, payload: bytes) -> None:
@@ -254,35 +247,70 @@ class RegistryBus:
         except Exception:
             log.exception("bus handler for %s failed", subject)
 
-    def _on_wake(self, end: Inbound) -> None:
+    def _on_wake(self, end: Inbound, peer: Peer | None = None) -> None:
         end.clear_wake()
-        self._drain_some(end)
+        self._drain_some(end, peer)
 
-    def _drain_some(self, end: Inbound) -> None:
+    def _drain_some(self, end: Inbound, peer: Peer | None = None) -> None:
         # A bounded batch per turn: a worker whose strategy is slower than the feed must
         # still run its timers (its hello keeps it alive at the gateway) between batches.
         batch: list[tuple[str, bytes]] = []
-        if end.drain(batch, _BATCH) == _BATCH and self._loop is not None:
-            self._loop.call_soon(self._drain_some, end)
-        self._dispatch(batch)
+        if self._drain(end, peer, batch, _BATCH) == _BATCH and self._loop is not None:
+            self._loop.call_soon(self._drain_some, end, peer)
+        self._dispatch(batch, peer.name if peer is not None else None)
+
+    def _drain(
+        self, end: Inbound, peer: Peer | None, batch: list[tuple[str, bytes]], limit: int
+    ) -> int:
+        """Drain ``end`` (``peer``'s, on the gateway); a broken channel ends its owner."""
+        if peer is not None and peer.gone:
+            return 0  # a turn already scheduled when the worker was dropped
+        start = len(batch)
+        try:
+            n = end.drain(batch, limit)
+        except ChannelFault as exc:
+            del batch[start:]  # from a channel being cut: acted on by no one
+            if peer is None:
+                self._gateway_broke(exc)
+            else:
+                self._fault(peer, exc)
+            return 0
+        if peer is not None and not peer.skipped_told and end.skipped:
+            peer.skipped_told = True  # once per worker; the count says the rest
+            log.warning("worker %s: skipped an unreadable record on %s", peer.name, self.dir)
+        return n
+
+    def _fault(self, peer: Peer, exc: ChannelFault) -> None:
+        """``peer`` broke its channel: end it (one line, counted); everyone else goes on."""
+        if peer.gone or self._loop is None:
+            return
+        self.faults += 1
+        log.warning("worker %s cut off from %s: %s", peer.name, self.dir, exc)
+        self._drop_peer(peer, self._loop, quiet=True)
+        self._forget_worker()
+
+    def _gateway_broke(self, exc: ChannelFault) -> None:
+        """The gateway's channel to this worker is broken: leave and join again."""
+        log.error("the channel from the gateway at %s is broken: %s", self.dir, exc)
+        if self._loop is not None and not self._stopping and self._rejoin_task is None:
+            self.connected = False
+            self._rejoin_task = self._loop.create_task(self._rejoin())
 
     async def _spin(self) -> None:
         """Busy-poll: drain every inbound channel, yield to the loop between passes."""
         batch: list[tuple[str, bytes]] = []
         while True:
-            ends = [p.up for p in self._peers.values()] if self.role == "gateway" else []
-            if self._down is not None:
-                ends.append(self._down)
-            for end in ends:
-                end.drain(batch, 1 << 30)
-            if batch:
+            for peer in list(self._peers.values()) if self.role == "gateway" else []:
+                if self._drain(peer.up, peer, batch, 1 << 30):
+                    self._dispatch(batch, peer.name)
+            if self._down is not None and self._drain(self._down, None, batch, 1 << 30):
                 self._dispatch(batch)
             await asyncio.sleep(0)
 
     # -- gateway -----------------------------------------------------------------------
     def _start_gateway(self) -> None:
         assert self._loop is not None
-        self.dir.mkdir(mode=0o700, exist_ok=True)
+        private_dir(self.dir)
         if self._sock_path.exists():
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
@@ -295,6 +323,7 @@ class RegistryBus:
                 probe.close()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sock.bind(str(self._sock_path))
+        self._bound = True
         sock.listen(64)
         sock.setblocking(False)
         self._sock = sock
@@ -308,9 +337,38 @@ class RegistryBus:
             conn, _ = self._sock.accept()
         except BlockingIOError:
             return
+        except OSError as exc:  # EMFILE, ENFILE, ENOBUFS: a readable socket would spin
+            self._refuse_join(f"cannot accept: {exc}; pausing joins for 1 s")
+            sock = self._sock
+            self._loop.remove_reader(sock.fileno())
+            self._loop.call_later(1.0, self._resume_accept, sock)
+            return
+        try:
+            same_user(conn, "a process joining")
+            if len(self._pending) >= MAX_PENDING:
+                raise TradewireError(f"{MAX_PENDING} joins under way already")
+        except (OSError, TradewireError) as exc:
+            self._refuse_join(str(exc))
+            conn.close()
+            return
         conn.setblocking(False)
-        self._pending[conn.fileno()] = conn
-        self._loop.add_reader(conn.fileno(), self._on_hello, conn)
+        fd = conn.fileno()
+        self._pending[fd] = conn
+        self._loop.add_reader(fd, self._on_hello, conn)
+        self._loop.call_later(JOIN_TIMEOUT_S, self._join_expired, fd, conn)
+
+    def _refuse_join(self, why: str) -> None:
+        self.strangers += 1  # each one logged until many: then one line per 1000
+        if self.strangers <= 10 or self.strangers % 1000 == 0:
+            log.warning("refused a join on %s (%d so far): %s", self.dir, self.strangers, why)
+
+    def _resume_accept(self, sock: socket.socket) -> None:
+        if self._loop is not None and sock is self._sock:
+            self._loop.add_reader(sock.fileno(), self._on_accept)
+
+    def _join_expired(self, fd: int, conn: socket.socket) -> None:
+        if self._pending.get(fd) is conn:
+            self._reject(conn, [], TradewireError(f"no join within {JOIN_TIMEOUT_S:g} s"))
 
     def _on_hello(self, conn: socket.socket) -> None:
         """Step 1: a worker names itself; offer it the gateway's buffer."""
@@ -344,9 +402,13 @@ class RegistryBus:
         peer = Peer(name, conn, down, up)
         self._peers[name] = peer
         if up.fd is not None:
-            self._loop.add_reader(up.fd, self._on_wake, up)
+            self._loop.add_reader(up.fd, self._on_wake, up, peer)
         self._loop.add_reader(conn.fileno(), self._on_peer_eof, peer)
-        conn.send(b"ok")
+        try:
+            conn.send(b"ok")
+        except OSError:  # gone already (or not reading): the EOF handler cannot be relied on
+            self._drop_peer(peer, self._loop, quiet=True)
+            return
         log.info("worker %s joined %s", name, self.dir)
 
     def _check_name(self, name: str) -> None:
@@ -369,13 +431,14 @@ class RegistryBus:
             if peer.conn.recv(16):
                 return
         batch: list[tuple[str, bytes]] = []
-        peer.up.drain(batch, 1 << 30)
-        self._dispatch(batch)
-        if self._loop is not None:
+        self._drain(peer.up, peer, batch, 1 << 30)
+        self._dispatch(batch, peer.name)
+        if self._loop is not None and not peer.gone:
             self._drop_peer(peer, self._loop)
             self._forget_worker()
 
-    def _drop_peer(self, peer: Peer, loop: asyncio.AbstractEventLoop) -> None:
+    def _drop_peer(self, peer: Peer, loop: asyncio.AbstractEventLoop, quiet: bool = False) -> None:
+        peer.gone = True
         self._peers.pop(peer.name, None)
         loop.remove_reader(peer.conn.fileno())
         if peer.up.fd is not None:
@@ -383,17 +446,21 @@ class RegistryBus:
         peer.conn.close()
         peer.up.close()
         peer.down.close()
-        log.info("worker %s left %s", peer.name, self.dir)
+        if not quiet:
+            log.info("worker %s left %s", peer.name, self.dir)
 
     # -- worker ------------------------------------------------------------------------
     async def _start_worker(self) -> None:
         assert self._loop is not None
         assert self.worker is not None
+        if self.dir.exists():  # missing: no gateway yet, said below as ever
+            private_dir(self.dir)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = sock
         fds: list[int] = []
         try:
             sock.connect(str(self._sock_path))
+            same_user(sock, f"the process serving {self._sock_path}")  # not another user's
             sock.setblocking(False)
             await self._loop.sock_sendall(sock, json.dumps({"worker": self.worker}).encode())
             offer = await asyncio.wait_for(self._loop.sock_recv(sock, 1024), 5.0)
@@ -410,6 +477,9 @@ class RegistryBus:
             self._down, self._up, fields, fds = self._worker_channels(capacity)
             socket.send_fds(sock, [json.dumps(fields).encode()], fds)
             ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)
+        except TradewireError:
+            await self._teardown()
+            raise
         except (OSError, TimeoutError, ValueError, KeyError) as exc:
             await self._teardown()
             raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc

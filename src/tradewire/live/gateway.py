@@ -13,6 +13,12 @@ published as received (no re-encoding) to every bus — only while some worker i
 The feed subscribes to a symbol when the first worker asks for it and unsubscribes when
 the last one leaves. A worker that stops saying hello is gone after ``worker_timeout_s``:
 its open orders are cancelled (``cancel_on_worker_exit``), its positions stay in the book.
+
+A worker acts only as itself: where a transport knows which worker a message came from
+(``bus.sender``, the name bound to a shared-memory registry connection), a hello, goodbye,
+intent or cancel that names another worker is refused and counted, never acted on, with
+at most one warning per sending worker and kind; otherwise a worker could book orders as
+another, cancel its orders, or grow the gateway by one worker per name it makes up.
 """
 
 from __future__ import annotations
@@ -103,6 +109,8 @@ class Gateway:
         self.refused = 0
         self.duplicates = 0  # intents resent with an id already answered
         self.oversize = 0  # market frames too big for a transport (workers see a gap)
+        self.impostors = 0  # messages naming a worker other than the one that sent them
+        self._impostors_told: set[tuple[str, str]] = set()  # (sender, kind) warned once
         self._wanted: dict[str, int] = {}  # symbol -> workers that want it
         self._timer: Every | None = None
 
@@ -149,8 +157,30 @@ class Gateway:
 
     # -- workers in ------------------------------------------------------------------------
 
+    def _as_sender(self, bus: Bus, worker: str, kind: str) -> bool:
+        """Whether ``worker`` is who sent this message, as far as ``bus`` can tell."""
+        sender: str | None = getattr(bus, "sender", None)
+        if sender is None or sender == worker:
+            return True
+        self.refused += 1
+        self.impostors += 1
+        told = (sender, kind)
+        if told not in self._impostors_told and len(self._impostors_told) < 4096:
+            self._impostors_told.add(told)
+            log.warning(
+                "worker %s sent a %s as worker %s: refused (further ones only counted)",
+                sender,
+                kind,
+                worker,
+            )
+        return False
+
     def _on_hello(self, bus: Bus, subject: str, payload: bytes) -> None:
         msg = self._decode(payload)
+        if isinstance(msg, p.Hello | p.Bye) and not self._as_sender(
+            bus, msg.worker, "hello" if isinstance(msg, p.Hello) else "goodbye"
+        ):
+            return
         if isinstance(msg, p.Bye):
             link = self.workers.get(msg.worker)
             if link is not None and link.instance == msg.instance:
@@ -183,6 +213,10 @@ class Gateway:
 
     def _on_intent(self, bus: Bus, subject: str, payload: bytes) -> None:
         msg = self._decode(payload)
+        if isinstance(msg, p.Intent | p.CancelIntent) and not self._as_sender(
+            bus, msg.worker, "cancel" if isinstance(msg, p.CancelIntent) else "intent"
+        ):
+            return
         if isinstance(msg, p.Intent):
             link = self.workers.get(msg.worker)
             if link is None or subject != p.intent_subject(msg.worker):
@@ -209,7 +243,9 @@ class Gateway:
             self._send(link, ack)
         elif isinstance(msg, p.CancelIntent):
             link = self.workers.get(msg.worker)
-            if link is not None and msg.client_order_id in link.acks:
+            if link is None or subject != p.intent_subject(msg.worker):
+                self.refused += 1
+            elif msg.client_order_id in link.acks:
                 self.node.cancel(link.proxy, msg.client_order_id)
 
     def _submit(self, link: WorkerLink, msg: p.Intent) -> p.Ack:

@@ -1,0 +1,88 @@
+"""A worker may act only as itself on shared memory: its name is bound to the registry
+connection that joined, and a record on its ring that claims another worker's name is
+refused and counted, never acted on. Real gateway, real rings, the venue simulator."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from tests.integration.test_gateway_local import BuyOnce, gateway_node, quote
+
+from tradewire.bus import protocol as p
+from tradewire.bus.ring import RingBus
+from tradewire.live.gateway import Gateway
+from tradewire.live.worker import WorkerNode
+from tradewire.sim.venue import VenueConfig, VenueSimulator
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def venue() -> AsyncIterator[VenueSimulator]:
+    async with VenueSimulator(VenueConfig(symbols=("AAPL", "MSFT"))) as v:
+        yield v
+
+
+async def test_an_evil_worker_cannot_order_cancel_or_say_hello_as_its_victim(
+    venue: Any, tmp_path: Any, until: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"i{uuid.uuid4().hex[:10]}"
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [RingBus(name, role="gateway")], worker_timeout_s=5, heartbeat_s=0.2)
+    await node.start()
+    await gateway.start()
+    strategy = BuyOnce(symbols=["AAPL"])
+    victim = WorkerNode(
+        RingBus(name, role="worker", worker="victim"), [strategy], name="victim", hello_s=0.2
+    )
+    evil = RingBus(name, role="worker", worker="evil")
+    try:
+        await victim.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)
+        venue.feed.publish([quote("AAPL", 99.99, 100.01)])
+        await until(lambda: len(strategy.orders) == 2 and strategy.orders[1].status == "new")
+        resting = strategy.orders[1].client_order_id
+        instance = gateway.workers["victim"].instance
+        book = venue.broker.book.orders_by_client_id
+
+        await evil.start()
+        caplog.clear()
+        refused = gateway.refused
+        evil.publish(p.HELLO, p.encode(p.Hello("evil", "e1", ["AAPL"])))  # itself: fine
+        for cid in ("evil-as-victim-1", "evil-as-victim-2"):
+            intent = p.Intent("victim", cid, "AAPL", "buy", 1.0, "limit", 90.0)
+            evil.publish(p.intent_subject("victim"), p.encode(intent))
+            evil.publish(p.intent_subject("evil"), p.encode(intent))
+        for subject in (p.intent_subject("victim"), p.intent_subject("evil")):
+            evil.publish(subject, p.encode(p.CancelIntent("victim", resting)))
+        evil.publish(p.HELLO, p.encode(p.Hello("victim", "e2", ["AAPL"])))
+        evil.publish(p.HELLO, p.encode(p.Bye("victim", instance)))
+        for i in range(200):  # new names, each would be a worker (and a warning) of its own
+            evil.publish(p.HELLO, p.encode(p.Hello(f"ghost{i}", "e3", ["MSFT"])))
+        # then an order of its own, which must go through: everything before it was handled
+        evil.publish(
+            p.intent_subject("evil"),
+            p.encode(p.Intent("evil", "evil-own", "AAPL", "buy", 1.0, "limit", 90.0)),
+        )
+        await until(lambda: "evil-own" in book)
+
+        assert gateway.refused - refused == 4 + 2 + 2 + 200
+        assert "evil-as-victim-1" not in book
+        assert "evil-as-victim-2" not in book
+        assert book[resting].status == "new"
+        assert sorted(gateway.workers) == ["evil", "victim"]
+        assert gateway.workers["victim"].instance == instance
+        assert gateway.workers["victim"].alive
+        assert node.oms.get("evil-own").strategy == "worker:evil"
+        lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert 1 <= len(lines) <= 4, lines  # one per kind of claim (hello, bye, intent, cancel)
+        assert all("evil" in line for line in lines)
+    finally:
+        await evil.close()
+        await victim.stop()
+        await gateway.stop()
+        await node.stop()

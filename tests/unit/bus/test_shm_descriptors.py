@@ -1,0 +1,98 @@
+"""Descriptors a worker hands the gateway in its join, tried for real: a memfd it can still
+shrink, a pipe where an eventfd belongs, an eventfd it filled so the gateway cannot write.
+Each refuses or ends that worker with one line; the gateway keeps serving the others."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from tests.unit.bus.conftest import RawWorker
+
+from tradewire.bus.ring import RingBus
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[RingBus]:
+    bus = RingBus(f"d{uuid.uuid4().hex[:10]}", role="gateway", capacity=16, max_payload=8192)
+    await bus.start()
+    yield bus
+    await bus.close()
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def still_serves(gateway: RingBus, good: RawWorker, until: Callable[..., Any]) -> None:
+    gateway.publish("tw.md", b"frame")
+    got: list[tuple[str, bytes]] = []
+    await until(lambda: got.extend(good.received()) or ("tw.md", b"frame") in got)
+
+
+async def test_a_ring_the_worker_could_shrink_is_refused_and_shrinking_hurts_no_one(
+    gateway: RingBus, until: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    good = await RawWorker.join(gateway.name, "good")
+    bad = await RawWorker.join(gateway.name, "bad", seal=False)
+    try:
+        os.ftruncate(bad.fds[0], 0)  # what killed the gateway with SIGBUS on its next write
+        os.ftruncate(bad.fds[2], 0)
+        await still_serves(gateway, good, until)
+        assert bad.ack == b""
+        assert gateway.workers == ["good"]
+        assert len(warnings(caplog)) == 1
+        assert "seal" in warnings(caplog)[0]
+    finally:
+        good.close()
+        bad.close()
+
+
+async def test_a_ring_smaller_than_it_claims_is_refused(
+    gateway: RingBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = await RawWorker.join(gateway.name, "bad", size=1 << 16, claim=1 << 20)
+    try:
+        assert bad.ack == b""
+        assert gateway.workers == []
+        assert len(warnings(caplog)) == 1
+    finally:
+        bad.close()
+
+
+async def test_a_pipe_for_a_wake_up_is_refused(
+    gateway: RingBus, until: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    good = await RawWorker.join(gateway.name, "good")
+    bad = await RawWorker.join(gateway.name, "bad", down_wake="pipe")
+    try:
+        assert bad.ack == b""
+        assert gateway.workers == ["good"]
+        assert len(warnings(caplog)) == 1
+        assert "eventfd" in warnings(caplog)[0]
+        await still_serves(gateway, good, until)
+    finally:
+        good.close()
+        bad.close()
+
+
+async def test_a_wake_up_the_worker_filled_ends_that_worker_only(
+    gateway: RingBus, until: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    good = await RawWorker.join(gateway.name, "good")
+    bad = await RawWorker.join(gateway.name, "bad")
+    try:
+        assert bad.ack == b"ok"
+        os.eventfd_write(bad.fds[1], 0xFFFF_FFFF_FFFF_FFFE)  # the gateway's next write: EAGAIN
+        await still_serves(gateway, good, until)
+        assert gateway.workers == ["good"]
+        assert gateway.faults == 1
+        assert len(warnings(caplog)) == 1
+        assert "bad" in warnings(caplog)[0]
+    finally:
+        good.close()
+        bad.close()
