@@ -111,8 +111,8 @@ class Gateway:
 
     async def start(self) -> None:
         for bus in self.buses:
-            bus.subscribe(p.HELLO, partial(self._on_hello, bus))
-            bus.subscribe("tw.intent.>", partial(self._on_intent, bus))
+            bus.subscribe(p.HELLO_ANY, partial(self._on_hello, bus))
+            bus.subscribe(p.INTENT_ANY, partial(self._on_intent, bus))
             await bus.start()
         self.node.feed.raw_sink = self._on_frame
         self.node.recorder.worker_rows = self.worker_rows
@@ -149,8 +149,24 @@ class Gateway:
 
     # -- workers in ------------------------------------------------------------------------
 
+    def _from(self, subject: str, msg: p.Message | None) -> p.Message | None:
+        """``msg`` if its ``worker`` is the one its subject names, else refused (None).
+
+        Over NATS the server lets each worker's user publish only on its own subjects, so
+        the subject is the worker's identity; the ``worker`` field is the worker's word."""
+        if msg is None:
+            return None
+        if getattr(msg, "worker", None) != p.subject_worker(subject):
+            self.refused += 1
+            if self.refused == 1 or self.refused % 1000 == 0:
+                log.warning(
+                    "refused a message on %s for another worker (%d so far)", subject, self.refused
+                )
+            return None
+        return msg
+
     def _on_hello(self, bus: Bus, subject: str, payload: bytes) -> None:
-        msg = self._decode(payload)
+        msg = self._from(subject, self._decode(payload))
         if isinstance(msg, p.Bye):
             link = self.workers.get(msg.worker)
             if link is not None and link.instance == msg.instance:
@@ -182,10 +198,10 @@ class Gateway:
         self._send(link, self._welcome(link))
 
     def _on_intent(self, bus: Bus, subject: str, payload: bytes) -> None:
-        msg = self._decode(payload)
+        msg = self._from(subject, self._decode(payload))
         if isinstance(msg, p.Intent):
             link = self.workers.get(msg.worker)
-            if link is None or subject != p.intent_subject(msg.worker):
+            if link is None:
                 self.refused += 1
                 return
             cid = msg.client_order_id
