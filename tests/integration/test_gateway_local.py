@@ -200,6 +200,49 @@ async def test_the_gateway_remembers_few_answers_and_asks_the_ledger_for_older_o
         await node.stop()
 
 
+async def test_the_gateway_takes_the_worker_from_the_subject_not_the_payload(
+    venue, tmp_path, until
+):
+    """Finding 4: one worker spoke for another by naming it in the payload (a cancel of the
+    victim's order sent on the attacker's own subject was obeyed). Every worker subject now
+    carries the worker's name, which NATS permissions tie to the worker's user; a payload
+    naming anyone else is refused."""
+    hub = LocalHub()
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [LocalBus(hub)], worker_timeout_s=1.0, heartbeat_s=0.2)
+    await node.start()
+    await gateway.start()
+    victim = BuyOnce(symbols=["AAPL"])
+    worker = WorkerNode(LocalBus(hub), [victim], name="victim", hello_s=0.2)
+    evil = LocalBus(hub)
+    try:
+        await worker.start()
+        await until(lambda: venue.feed.subscriber_count("Q.AAPL") == 1)
+        venue.feed.publish([quote("AAPL", 99.99, 100.01)])
+        await until(lambda: len(victim.orders) == 2 and victim.orders[1].status == "new")
+        resting = victim.orders[1]
+        link = gateway.workers["victim"]
+        refused = gateway.refused
+        evil.publish(
+            p.intent_subject("evil"), p.encode(p.CancelIntent("victim", resting.client_order_id))
+        )
+        spoof = p.Intent("victim", "evil-1", "AAPL", "sell", 10.0, "limit", 99.0)
+        evil.publish(p.intent_subject("evil"), p.encode(spoof))
+        evil.publish(p.hello_subject("evil"), p.encode(p.Bye("victim", link.instance)))
+        evil.publish(p.hello_subject("evil"), p.encode(p.Hello("victim", "x", ["MSFT"])))
+        await until(lambda: gateway.refused == refused + 4)
+        assert link.alive
+        assert link.instance != "x"
+        assert link.symbols == ["AAPL"]
+        assert resting.is_open
+        assert node.oms.get("evil-1") is None
+        assert "evil" not in gateway.workers
+    finally:
+        await worker.stop()
+        await gateway.stop()
+        await node.stop()
+
+
 class LossyBus(LocalBus):
     """The gateway's side of the bus, losing order updates (as a NATS restart can): the
     ones numbered in ``lose``, or every one while ``losing`` is set."""

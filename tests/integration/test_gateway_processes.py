@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tradewire.bus.nats_auth import NatsUser
 from tradewire.bus.nats_server import NatsServer
 
 ROOT = Path(__file__).parents[2]
@@ -102,9 +103,21 @@ async def spawn(*args: str, env: dict[str, str], cwd: Path) -> Proc:
     return Proc(proc)
 
 
+# The NATS workers these tests run: each is a nats-server user of its own, fenced to its own
+# subjects by the server (tradewire.bus.nats_auth); the gateway's user has every right.
+NATS_WORKERS = ("remote", "steady", "b", "victim", "evil")
+
+
+def nats_password(user: str) -> str:
+    return f"pw-{user}-{os.getpid()}"
+
+
 @pytest.fixture
 async def nats_server() -> AsyncIterator[NatsServer]:
-    server = NatsServer()
+    users = [NatsUser("gateway", password=nats_password("gateway"))] + [
+        NatsUser(w, worker=w, password=nats_password(w)) for w in NATS_WORKERS
+    ]
+    server = NatsServer(users=users)
     await server.start()
     try:
         yield server
@@ -144,7 +157,7 @@ async def start_gateway(
         "0",
         "--report-json",
         str(tmp_path / "gateway.json"),
-        env=env,
+        env=dict(env, TRADEWIRE_NATS_PASSWORD=nats_password("gateway")),
         cwd=tmp_path,
     )
     await wait_for(lambda: gateway.seen("serving workers"), 60, "gateway ready:\n" + gateway.text)
@@ -163,6 +176,8 @@ async def start_worker(
 ) -> tuple[Proc, Path]:
     out = tmp_path / f"{name}.json"
     params = {"out": str(out), **params}
+    if url.startswith("nats:"):
+        env = dict(env, TRADEWIRE_NATS_PASSWORD=nats_password(name))
     worker = await spawn(
         "worker",
         *options,
@@ -316,6 +331,84 @@ async def test_a_nats_restart_loses_and_doubles_no_intent(tmp_path, keyless_env,
     sent = read_json(out)["sent"]
     assert sorted(intents) == sorted(sent)
     assert len(set(intents)) == len(intents) == 40
+
+
+async def test_each_nats_worker_is_fenced_to_its_own_subjects_by_the_server(
+    tmp_path, keyless_env, nats_server
+):
+    """Finding 4: one token holder read every fill of another worker and could trade as it.
+    Now each worker is a nats-server user of its own: ``evil``, logged in with its own
+    password, is refused by the server when it subscribes to the victim's updates or
+    publishes on the victim's subjects; wrong credentials do not connect at all; the victim
+    trades on."""
+    import nats
+
+    from tradewire.bus import protocol as p
+    from tradewire.bus.nats import NatsBus
+    from tradewire.errors import TradewireError
+
+    env = dict(keyless_env)
+    gateway, _ = await start_gateway(tmp_path, env, nats_server.url)
+    errors: list[str] = []
+    stolen: list[bytes] = []
+    market: list[bytes] = []
+
+    async def on_error(e: Exception) -> None:
+        errors.append(str(e))
+
+    async def on_stolen(msg: Any) -> None:
+        stolen.append(msg.data)
+
+    async def on_market(msg: Any) -> None:
+        market.append(msg.data)
+
+    evil = await nats.connect(
+        nats_server.url,
+        user="evil",
+        password=nats_password("evil"),
+        error_cb=on_error,
+        allow_reconnect=False,
+    )
+    victim: Proc | None = None
+    try:
+        victim, out = await start_worker(
+            tmp_path, env, nats_server.url, "victim", "Steady", every=10, orders=8
+        )
+        await evil.subscribe(p.update_subject("victim"), cb=on_stolen)
+        await evil.subscribe(p.MD, cb=on_market)  # allowed: it is connected and served
+        intent = p.Intent("victim", "evil-1", "AAPL", "buy", 1.0, "limit", 1.0)
+        await evil.publish(p.intent_subject("victim"), p.encode(intent))
+        await evil.publish(p.hello_subject("victim"), p.encode(p.Hello("victim", "x", ["AAPL"])))
+        await evil.flush()
+
+        await wait_for(lambda: read_json(out).get("fills", 0) >= 8, 60, "the victim trades")
+        await wait_for(lambda: len(errors) >= 3, 10, f"three refusals: {errors}")
+        said = "\n".join(errors)
+        assert 'permissions violation for subscription to "tw.upd.victim"' in said
+        assert 'permissions violation for publish to "tw.intent.victim"' in said
+        assert 'permissions violation for publish to "tw.hello.victim"' in said
+        assert market, "evil is connected and gets market data"
+        assert stolen == []  # 8 fills and their acks went to the victim, none to evil
+
+        # Wrong credentials (the victim's name, not its password) never connect.
+        wrong = NatsBus(
+            nats_server.url, name="thief", user="victim", password="guess", reconnect=False
+        )
+        with pytest.raises(TradewireError, match="refused our credentials"):
+            await wrong.start()
+        await wrong.close()
+    finally:
+        if victim is not None:
+            await victim.stop()
+        await evil.close()
+        await gateway.stop()
+
+    from tradewire.engine.journal import read_journal
+
+    journal = next((tmp_path / "journal").glob("sim-*.twj"))
+    intents = [r.cid for r in read_journal(journal).records if r.kind == "intent"]
+    assert "evil-1" not in intents
+    assert sorted(intents) == sorted(read_json(out)["sent"])
 
 
 async def test_the_kill_switch_halts_every_worker_at_once(tmp_path, keyless_env, nats_server):

@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from tradewire.app.yaml_load import load_yaml_file
+from tradewire.bus.nats_auth import WORKER_NAME
 from tradewire.configbase import (
     ALPACA_KEY_VARS,
     ALPACA_SECRET_VARS,
@@ -111,13 +112,75 @@ class RunConfig(StrictModel):
     strategy_error_window_s: PositiveFloat = 60.0
 
 
+class NatsWorkerAuth(StrictModel):
+    """One worker's NATS user, named as the worker: see :class:`GatewayNatsConfig`."""
+
+    # The variable nats-server reads this worker's password from (default
+    # TRADEWIRE_NATS_PASSWORD_<NAME>, the name upper-cased, - as _); the worker process
+    # itself reads its password from $TRADEWIRE_NATS_PASSWORD.
+    password_env: str | None = None
+    nkey: str | None = None  # or the worker's public nkey (U…): it runs with --nats-nkey-seed
+
+    @field_validator("nkey")
+    @classmethod
+    def _public(cls, nkey: str | None) -> str | None:
+        if nkey is not None and not (nkey.startswith("U") and len(nkey) == 56):
+            raise ValueError("nkey is a user's public key (U…, 56 characters), never its seed")
+        return nkey
+
+
+class GatewayNatsConfig(StrictModel):
+    """The NATS bus, with one nats-server user per worker that the server itself fences.
+
+    A worker's user is the worker's name; nats-server lets it publish only on
+    ``tw.hello.<name>`` and ``tw.intent.<name>`` and subscribe only to ``tw.md``, ``tw.ctl``
+    and ``tw.upd.<name>`` (:mod:`tradewire.bus.nats_auth`), so no worker reads another's
+    fills or trades as another; the gateway's own user (``user``) has every right. Passwords
+    never sit in YAML: the gateway reads its own from ``$password_env``; nats-server reads each
+    worker's from the variable its entry names (``tradewire gateway --nats-config`` prints the
+    ``authorization`` block to give nats-server, with ``$VARIABLE`` references, no secret);
+    each worker process reads its own from ``$TRADEWIRE_NATS_PASSWORD`` and logs in as its name.
+
+    The gateway refuses to start without its credentials (``$password_env`` set, or
+    ``nkey_seed_file``) unless ``allow_unauthenticated: true``, which it warns about: an open
+    server lets anyone who reaches the port read every fill and trade as any worker.
+
+    ``gateway: {nats: nats://HOST:PORT}`` is short for ``{nats: {url: nats://HOST:PORT}}``.
+    """
+
+    url: str
+    user: str = "gateway"
+    password_env: str = "TRADEWIRE_NATS_PASSWORD"  # noqa: S105 - a variable name
+    nkey_seed_file: Path | None = None  # nkey auth instead of a password (0600 file)
+    workers: dict[str, NatsWorkerAuth] = Field(default_factory=dict)
+    allow_unauthenticated: bool = False
+
+    @field_validator("workers")
+    @classmethod
+    def _names(cls, workers: dict[str, NatsWorkerAuth]) -> dict[str, NatsWorkerAuth]:
+        for name in workers:
+            if not WORKER_NAME.fullmatch(name):
+                raise ValueError(f"worker {name!r}: letters, digits, - and _ only")
+        return workers
+
+    @model_validator(mode="after")
+    def _gateway_is_no_worker(self) -> GatewayNatsConfig:
+        if self.user in self.workers:
+            raise ValueError(f"worker {self.user!r} has the gateway's user name")
+        return self
+
+    def worker_password_env(self, name: str) -> str:
+        entry = self.workers.get(name)
+        if entry is not None and entry.password_env:
+            return entry.password_env
+        return "TRADEWIRE_NATS_PASSWORD_" + name.upper().replace("-", "_")
+
+
 class GatewayConfig(StrictModel):
     """The buses ``tradewire gateway`` serves workers on (either or both)."""
 
     shm: str | None = None  # a name: workers connect with shm://NAME
-    nats: str | None = None  # nats://HOST:PORT; the token from nats_token_env
-    nats_token_env: str = "TRADEWIRE_NATS_TOKEN"  # noqa: S105 - a variable name
-    nats_nkey_seed_file: Path | None = None  # nkey auth instead of a token (0600 file)
+    nats: GatewayNatsConfig | None = None  # or just the URL: nats://HOST:PORT
     cancel_on_worker_exit: bool = True
     worker_timeout_s: PositiveFloat = 3.0
     # Messages buffered per worker (each bus): beyond it, that worker's messages are dropped
@@ -126,8 +189,13 @@ class GatewayConfig(StrictModel):
     # shm: spin on the workers' channels instead of waiting for a wake-up (one core busy).
     busy_poll: bool = False
 
+    @field_validator("nats", mode="before")
+    @classmethod
+    def _url_alone(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
     def urls(self) -> list[str]:
-        return ([f"shm://{self.shm}"] if self.shm else []) + ([self.nats] if self.nats else [])
+        return ([f"shm://{self.shm}"] if self.shm else []) + ([self.nats.url] if self.nats else [])
 
 
 class WorkerConfig(StrictModel):

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tradewire.app.buses import gateway_nats_login
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
 from tradewire.app.control import ControlServer, resolve_control_token
 from tradewire.app.gateway import start_gateway
@@ -121,6 +122,8 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
             raise ConfigError(
                 f"{project.config}: the gateway serves no bus: set gateway.shm and/or gateway.nats"
             )
+        if gateway and config.gateway.nats is not None:
+            gateway_nats_login(config.gateway.nats, os.environ)  # no credentials: refused now
         if not strategies and not gateway:
             raise ConfigError(
                 f"{project.config}: no strategies configured: add one under 'strategies:'"

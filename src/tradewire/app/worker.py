@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from tradewire.app.buses import make_bus
+from tradewire.app.buses import NATS_PASSWORD_ENV, make_bus, worker_nats_login
 from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.worker import WorkerNode
@@ -45,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--nats-nkey-seed",
         type=Path,
         default=None,
-        help="nats: authenticate with this nkey seed file (else $TRADEWIRE_NATS_TOKEN, if set)",
+        help=f"nats: log in with this nkey seed file (else as --name, password ${NATS_PASSWORD_ENV})",
     )
     parser.add_argument("--log-level", default="WARNING")
 
@@ -61,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
             role="worker",
             worker=name,
             busy_poll=args.busy_poll,
-            nkey_seed_file=args.nats_nkey_seed,
+            login=worker_nats_login(name, os.environ, args.nats_nkey_seed),
         )
     except (ConfigError, ValueError) as exc:
         print(f"tradewire worker: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ published during a reconnect go out after it, up to ``pending_bytes_limit``; bey
 are dropped and counted. Reconnects never stop and back off with full jitter
 (:func:`tradewire.net.backoff.backoff`), reset after each success.
 
-Secrets (the token, the nkey seed, credentials in the URL) never reach a repr, a log line or
+Secrets (the token, the password, the nkey seed, credentials in the URL) never reach a repr, a log line or
 an exception message: only the URL's host and port and the kind of auth are ever shown.
 """
 
@@ -59,6 +59,8 @@ class NatsBus:
         *,
         name: str,
         token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
         nkey_seed_file: Path | None = None,
         pending_bytes_limit: int = 64 * MiB,
         reconnect: bool = True,
@@ -66,13 +68,21 @@ class NatsBus:
         sub_pending_bytes_limit: int = 64 * MiB,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        """Nothing connects until :meth:`start`; subscriptions made before it are kept."""
-        if token is not None and nkey_seed_file is not None:
-            raise TradewireError("NatsBus takes a token or an nkey seed file, not both")
+        """Nothing connects until :meth:`start`; subscriptions made before it are kept.
+
+        ``user`` with ``password`` is a nats-server user (tradewire gives each worker its
+        own: :mod:`tradewire.bus.nats_auth`); a token or an nkey seed file are the others.
+        """
+        if sum((token is not None, password is not None, nkey_seed_file is not None)) > 1:
+            raise TradewireError("NatsBus takes a token, a password or an nkey seed file, one")
+        if (user is None) != (password is None):
+            raise TradewireError("NatsBus takes a user and a password together")
         self._url = url
         self.display_url = redact_url(url)
         self.name = name
         self._token = token
+        self._user = user
+        self._password = password
         self._nkey_seed_file = nkey_seed_file
         self._limit = pending_bytes_limit
         self._reconnect = reconnect
@@ -97,6 +107,7 @@ class NatsBus:
 
     def __repr__(self) -> str:
         auth = "token" if self._token else "nkey" if self._nkey_seed_file else None
+        auth = f"user {self._user}" if self._user else auth
         state = "closed" if self._closed else "connected" if self.connected else "not connected"
         return f"NatsBus(url={self.display_url!r}, name={self.name!r}, auth={auth!r}, {state})"
 
@@ -126,6 +137,8 @@ class NatsBus:
         auth: dict[str, Any] = {}
         if self._token is not None:
             auth["token"] = self._token
+        if self._user is not None:
+            auth["user"], auth["password"] = self._user, self._password
         if self._nkey_seed_file is not None:
             auth["nkeys_seed"] = str(self._nkey_seed_file)
         connecting = asyncio.ensure_future(

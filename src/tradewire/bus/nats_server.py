@@ -24,8 +24,10 @@ import sysconfig
 import tempfile
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 
+from tradewire.bus.nats_auth import NatsUser, render_authorization
 from tradewire.errors import TradewireError
 
 log = logging.getLogger(__name__)
@@ -76,18 +78,22 @@ class NatsServer:
         *,
         token: str | None = None,
         nkey: str | None = None,
+        users: Sequence[NatsUser] = (),
         jetstream: bool = False,
     ) -> None:
         """``port=0`` picks a free port once, so a restart comes back on the same one.
 
         ``nkey`` is a user's *public* nkey (``U…``) the server accepts instead of a token.
+        ``users`` is tradewire's per-worker authorization (:mod:`tradewire.bus.nats_auth`):
+        a gateway user with every right and one fenced user per worker.
         """
-        if token is not None and nkey is not None:
-            raise TradewireError("NatsServer takes a token or an nkey, not both")
+        if sum((token is not None, nkey is not None, bool(users))) > 1:
+            raise TradewireError("NatsServer takes a token, an nkey or users, one of them")
         self._binary = find_nats_server()
         self.port = port or _free_port()
         self._token = token
         self._nkey = nkey
+        self._users = tuple(users)
         self._jetstream = jetstream
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -95,6 +101,7 @@ class NatsServer:
 
     def __repr__(self) -> str:
         auth = "token" if self._token else "nkey" if self._nkey else None
+        auth = f"{len(self._users)} users" if self._users else auth
         return f"NatsServer(url={self.url!r}, auth={auth!r}, jetstream={self._jetstream}, running={self.running})"
 
     @property
@@ -114,6 +121,8 @@ class NatsServer:
             lines.append(f"authorization {{ token: {json.dumps(self._token)} }}")
         if self._nkey is not None:
             lines.append(f"authorization {{ users: [ {{ nkey: {json.dumps(self._nkey)} }} ] }}")
+        if self._users:
+            lines.append(render_authorization(self._users))
         if self._jetstream:
             store = json.dumps(str(workdir / "jetstream"))
             lines.append(f"jetstream {{ store_dir: {store} }}")

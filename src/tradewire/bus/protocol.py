@@ -11,8 +11,12 @@ acknowledges it, and the gateway answers a resent id with the first answer, neve
 order. That makes a lost message (a NATS restart, a worker reconnecting) safe.
 
 Subjects: ``tw.md`` market frames, ``tw.ctl`` gateway broadcasts (heartbeat, halt),
-``tw.hello`` worker hellos and heartbeats, ``tw.intent.<worker>`` intents and cancels,
-``tw.upd.<worker>`` acks, order updates and state for one worker.
+``tw.hello.<worker>`` worker hellos, heartbeats and byes, ``tw.intent.<worker>`` intents and
+cancels, ``tw.upd.<worker>`` acks, order updates and state for one worker. Every subject a
+worker publishes on, or that is meant for one worker, carries the worker's name, so the
+transport can tie it to the worker's identity (nats-server permissions per user: see
+:mod:`tradewire.bus.nats_auth`), and the gateway takes the worker from the subject, never
+from the payload: a message whose ``worker`` field names someone else is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ import msgspec
 
 MD = "tw.md"
 CTL = "tw.ctl"
-HELLO = "tw.hello"
+HELLO_ANY = "tw.hello.>"
+INTENT_ANY = "tw.intent.>"
+
+
+def hello_subject(worker: str) -> str:
+    return f"tw.hello.{worker}"
 
 
 def intent_subject(worker: str) -> str:
@@ -32,6 +41,11 @@ def intent_subject(worker: str) -> str:
 
 def update_subject(worker: str) -> str:
     return f"tw.upd.{worker}"
+
+
+def subject_worker(subject: str) -> str:
+    """The worker a ``tw.hello.<worker>`` / ``tw.intent.<worker>`` subject belongs to."""
+    return subject.split(".", 2)[2] if subject.count(".") == 2 else ""
 
 
 _MD_HEAD = struct.Struct("<QQ")

@@ -119,8 +119,8 @@ class Gateway:
 
     async def start(self) -> None:
         for bus in self.buses:
-            bus.subscribe(p.HELLO, partial(self._on_hello, bus))
-            bus.subscribe("tw.intent.>", partial(self._on_intent, bus))
+            bus.subscribe(p.HELLO_ANY, partial(self._on_hello, bus))
+            bus.subscribe(p.INTENT_ANY, partial(self._on_intent, bus))
             await bus.start()
         self.node.feed.raw_sink = self._on_frame
         self.node.recorder.worker_rows = self.worker_rows
@@ -157,30 +157,35 @@ class Gateway:
 
     # -- workers in ------------------------------------------------------------------------
 
-    def _as_sender(self, bus: Bus, worker: str, kind: str) -> bool:
-        """Whether ``worker`` is who sent this message, as far as ``bus`` can tell."""
+    def _from(self, bus: Bus, subject: str, msg: p.Message | None) -> p.Message | None:
+        """``msg`` if the worker it names is the one that sent it, else refused (None).
+
+        Two proofs, each where its bus gives one: the subject names the worker (over NATS
+        the server lets each worker's user publish only on its own subjects), and on shared
+        memory the ring it came from is bound to that worker (``bus.sender``), since a
+        worker writes any subject it likes into its own ring."""
+        if msg is None:
+            return None
+        worker = getattr(msg, "worker", None)
         sender: str | None = getattr(bus, "sender", None)
-        if sender is None or sender == worker:
-            return True
+        if worker == p.subject_worker(subject) and (sender is None or sender == worker):
+            return msg
         self.refused += 1
         self.impostors += 1
-        told = (sender, kind)
+        kind = type(msg).__name__.lower()
+        told = (sender or subject, kind)
         if told not in self._impostors_told and len(self._impostors_told) < 4096:
             self._impostors_told.add(told)
             log.warning(
-                "worker %s sent a %s as worker %s: refused (further ones only counted)",
-                sender,
+                "a %s for worker %s came from %s: refused (further ones only counted)",
                 kind,
                 worker,
+                f"worker {sender}" if sender is not None else subject,
             )
-        return False
+        return None
 
     def _on_hello(self, bus: Bus, subject: str, payload: bytes) -> None:
-        msg = self._decode(payload)
-        if isinstance(msg, p.Hello | p.Bye) and not self._as_sender(
-            bus, msg.worker, "hello" if isinstance(msg, p.Hello) else "goodbye"
-        ):
-            return
+        msg = self._from(bus, subject, self._decode(payload))
         if isinstance(msg, p.Bye):
             link = self.workers.get(msg.worker)
             if link is not None and link.instance == msg.instance:
@@ -212,14 +217,10 @@ class Gateway:
         self._send(link, self._welcome(link))
 
     def _on_intent(self, bus: Bus, subject: str, payload: bytes) -> None:
-        msg = self._decode(payload)
-        if isinstance(msg, p.Intent | p.CancelIntent) and not self._as_sender(
-            bus, msg.worker, "cancel" if isinstance(msg, p.CancelIntent) else "intent"
-        ):
-            return
+        msg = self._from(bus, subject, self._decode(payload))
         if isinstance(msg, p.Intent):
             link = self.workers.get(msg.worker)
-            if link is None or subject != p.intent_subject(msg.worker):
+            if link is None:
                 self.refused += 1
                 return
             cid = msg.client_order_id

@@ -134,7 +134,7 @@ class WorkerNode:
                 strategy.on_stop()
             except Exception:
                 log.exception("strategy %s: on_stop raised", strategy.name)
-        self.bus.publish(p.HELLO, p.encode(p.Bye(self.name, self.instance)))
+        self.bus.publish(p.hello_subject(self.name), p.encode(p.Bye(self.name, self.instance)))
         await self.bus.close()
 
     def _hello(self) -> None:
@@ -153,7 +153,7 @@ class WorkerNode:
             s.conflated,
             self.update_seq,
         )
-        self.bus.publish(p.HELLO, p.encode(hello))
+        self.bus.publish(p.hello_subject(self.name), p.encode(hello))
 
     # -- from the gateway ------------------------------------------------------------------
 

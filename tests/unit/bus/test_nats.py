@@ -14,6 +14,7 @@ import nkeys
 import pytest
 
 from tradewire.bus.nats import NatsBus, redact_url
+from tradewire.bus.nats_auth import NatsUser
 from tradewire.bus.nats_server import NatsServer, find_nats_server
 from tradewire.errors import TradewireError
 
@@ -121,6 +122,43 @@ async def test_right_token_is_accepted(
     assert "token" in repr(gw)
     for text in (repr(gw), repr(token_server), caplog.text):
         assert TOKEN not in text
+
+
+@pytest.mark.timeout(60)
+async def test_per_worker_users_passwords_from_the_servers_environment(
+    buses: list[NatsBus],
+    until: Until,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What ``tradewire gateway --nats-config`` prints: passwords as ``$VARIABLE``s, read by
+    nats-server from its environment; a worker user moves only on its own subjects."""
+    monkeypatch.setenv("TW_TEST_GW_PW", TOKEN)
+    monkeypatch.setenv("TW_TEST_ALPHA_PW", TOKEN + "-alpha")
+    users = [
+        NatsUser("gateway", password_env="TW_TEST_GW_PW"),
+        NatsUser("alpha", worker="alpha", password_env="TW_TEST_ALPHA_PW"),
+    ]
+    srv = NatsServer(users=users)
+    await srv.start()
+    try:
+        caplog.set_level(logging.DEBUG)
+        gw = NatsBus(srv.url, name="gateway", user="gateway", password=TOKEN)
+        wk = NatsBus(srv.url, name="alpha", user="alpha", password=TOKEN + "-alpha")
+        buses += [gw, wk]
+        await gw.start()
+        await wk.start()
+        got, handler = collector()
+        gw.subscribe("tw.intent.>", handler)
+        await gw.flush()
+        wk.publish("tw.intent.beta", b"not mine")  # refused by the server
+        wk.publish("tw.intent.alpha", b"mine")
+        await until(lambda: got == [("tw.intent.alpha", b"mine")])
+        assert "user alpha" in repr(wk)
+        for text in (repr(gw), repr(wk), repr(srv), caplog.text):
+            assert TOKEN not in text
+    finally:
+        await srv.close()
 
 
 @pytest.mark.timeout(60)
