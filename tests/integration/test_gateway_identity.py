@@ -52,17 +52,18 @@ async def test_an_evil_worker_cannot_order_cancel_or_say_hello_as_its_victim(
         await evil.start()
         caplog.clear()
         refused = gateway.refused
-        evil.publish(p.HELLO, p.encode(p.Hello("evil", "e1", ["AAPL"])))  # itself: fine
+        evil.publish(p.hello_subject("evil"), p.encode(p.Hello("evil", "e1", ["AAPL"])))  # fine
         for cid in ("evil-as-victim-1", "evil-as-victim-2"):
             intent = p.Intent("victim", cid, "AAPL", "buy", 1.0, "limit", 90.0)
             evil.publish(p.intent_subject("victim"), p.encode(intent))
             evil.publish(p.intent_subject("evil"), p.encode(intent))
         for subject in (p.intent_subject("victim"), p.intent_subject("evil")):
             evil.publish(subject, p.encode(p.CancelIntent("victim", resting)))
-        evil.publish(p.HELLO, p.encode(p.Hello("victim", "e2", ["AAPL"])))
-        evil.publish(p.HELLO, p.encode(p.Bye("victim", instance)))
+        evil.publish(p.hello_subject("victim"), p.encode(p.Hello("victim", "e2", ["AAPL"])))
+        evil.publish(p.hello_subject("victim"), p.encode(p.Bye("victim", instance)))
         for i in range(200):  # new names, each would be a worker (and a warning) of its own
-            evil.publish(p.HELLO, p.encode(p.Hello(f"ghost{i}", "e3", ["MSFT"])))
+            ghost = f"ghost{i}"
+            evil.publish(p.hello_subject(ghost), p.encode(p.Hello(ghost, "e3", ["MSFT"])))
         # then an order of its own, which must go through: everything before it was handled
         evil.publish(
             p.intent_subject("evil"),

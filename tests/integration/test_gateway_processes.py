@@ -488,7 +488,7 @@ async def test_a_gateway_restart_is_survived_by_its_workers(tmp_path, keyless_en
 
 
 async def test_a_kill_under_a_worker_flood_at_200_per_minute_sends_nothing_after_it(
-    tmp_path, keyless_env, nats_server
+    tmp_path, keyless_env
 ):
     # Found: at Alpaca's real 200/min with workers flooding intents, 202 orders were sent
     # 0.007-2.3 s after the kill record, `tradewire kill` took 27-31 s and answered
@@ -504,7 +504,7 @@ async def test_a_kill_under_a_worker_flood_at_200_per_minute_sends_nothing_after
         "broker: {rate_limit_per_minute: 200}\n"
         "risk: {price_band_pct: 50, max_orders_per_second: 1000, max_open_orders: 100000,"
         " max_position_qty: 1000000, max_gross_exposure: 1.0e+12}\n"
-        f"gateway: {{nats: '{nats_server.url}', shm: {shm}, worker_timeout_s: 1.5, buffer: 64}}\n"
+        f"gateway: {{shm: {shm}, worker_timeout_s: 1.5, buffer: 64}}\n"
     )
     gateway = await spawn(
         "gateway",
