@@ -119,10 +119,9 @@ async def test_submit_nowait_writes_before_returning(client, broker, until):
 
 async def test_rate_limit_429_is_honoured_without_losing_orders():
     # Arrange: the venue allows 120/min (2 per second) and starts with 2 tokens left.
-    async with AlpacaBrokerServer(rate_limit_per_minute=120) as broker:
+    async with AlpacaBrokerServer() as broker:
         broker.market.publish_quote(NBBO("AAPL", 149.99, 100, 150.00, 100, 1))
-        assert broker._limiter is not None
-        broker._limiter.tokens = 2
+        broker.set_rate_limit(120, tokens=2)
         config = AlpacaBrokerConfig(rate_limit_per_minute=600, resolve_backoff_s=0.05)
         client = AlpacaClient("test-key", "test-secret", base_url=broker.base_url, config=config)
 

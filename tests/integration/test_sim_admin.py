@@ -58,6 +58,7 @@ async def test_faults_get_reports_every_knob(http: aiohttp.ClientSession) -> Non
         "accept_then_fail_next": 0,
         "accept_then_fail_mode": "504",
         "reject_next_with": None,
+        "rate_limit_per_minute": 0,
         "seed": 0,
     }
 
