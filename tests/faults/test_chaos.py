@@ -9,6 +9,11 @@ once more and stops without cancelling, and its report is compared with the brok
 positions equal, open orders equal, no client_order_id twice, every broker order in the
 journal. The test's timeout follows ``TRADEWIRE_CHAOS_S`` (a longer run is not cut at the
 suite's 120 s), and no engine outlives the test, however it ends.
+
+The same chaos runs a second time at Alpaca's real budget (issue 20): the simulator allows
+200 requests a minute, the engine is a gateway whose client is told so too, and a worker
+process floods it with resting orders and cancels (far more than 200 a minute), through
+every SIGKILL of the gateway.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from tradewire.bus.shm_registry import SHM_ROOT
 from tradewire.engine.codec import replay
 from tradewire.engine.journal import read_journal
 from tradewire.sim.process import SimProcess
@@ -57,6 +63,26 @@ strategies:
   - path: {strategy}:Chaos
     symbols: [AAPL, MSFT]
 """
+# The flood run: Alpaca's 200/min in the client (the simulator enforces it too), a gateway.
+FLOOD_CONFIG = (
+    CONFIG.replace("resolve_attempts: 4}", "resolve_attempts: 4, rate_limit_per_minute: 200}")
+    + "gateway: {shm: {shm}, worker_timeout_s: 2}\n"
+)
+
+FLOOD = '''
+from tradewire import Strategy
+
+class Flood(Strategy):
+    """A resting 1-share bid 5% under the market on every quote, and the oldest cancelled
+    once 20 rest: far more requests than the broker's 200 a minute."""
+    def on_quote(self, quote):
+        if quote.bid_price <= 0:
+            return
+        mine = self.open_orders()
+        if len(mine) >= 20:
+            self.cancel(mine[0].client_order_id)
+        self.buy(quote.symbol, 1, limit_price=round(quote.bid_price * 0.95, 2))
+'''
 
 STRATEGY = '''
 import random
@@ -171,13 +197,28 @@ def _kill_groups(engines: list[Any]) -> None:
 
 
 async def start_engine(
-    tmp_path: Path, sim: SimProcess, duration_s: float, report: Path, engines: list[Any]
+    tmp_path: Path,
+    sim: SimProcess,
+    duration_s: float,
+    report: Path,
+    engines: list[Any],
+    command: str = "run",
 ) -> Any:
-    engine = await asyncio.create_subprocess_exec(
+    err = (tmp_path / f"engine-{len(engines)}.err").open("wb")  # the child keeps its own copy
+    with err:
+        engine = await _spawn_engine(tmp_path, sim, duration_s, report, command, err)
+    engines.append(engine)
+    return engine
+
+
+async def _spawn_engine(
+    tmp_path: Path, sim: SimProcess, duration_s: float, report: Path, command: str, err: Any
+) -> Any:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "tradewire.app.cli",
-        "run",
+        command,
         "--config",
         str(tmp_path / "c.yaml"),
         "--journal",
@@ -191,47 +232,84 @@ async def start_engine(
         str(duration_s),
         "--report-json",
         str(report),
+        # A file, not a pipe nobody reads while it runs: a chatty engine (every 429 is a
+        # line) would block on a full pipe and stop trading.
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=err,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
         preexec_fn=_own_group_killed_with_parent,
     )
-    engines.append(engine)
-    return engine
+
+
+def stderr_of(tmp_path: Path, engines: list[Any]) -> str:
+    """The last engine's stderr (its tail): what a failed assertion shows."""
+    return (tmp_path / f"engine-{len(engines) - 1}.err").read_text(errors="replace")[-3000:]
+
+
+async def start_worker(tmp_path: Path, shm: str, engines: list[Any]) -> Any:
+    """The flooding worker, for the whole chaos: it rejoins every restarted gateway."""
+    (tmp_path / "flood.py").write_text(FLOOD)
+    with (tmp_path / "worker.out").open("wb") as out:
+        worker = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "tradewire.app.cli", "worker", "--gateway", f"shm://{shm}"),
+            *("--strategy", f"{tmp_path / 'flood.py'}:Flood", "--symbols", "AAPL"),
+            *("--name", "flood"),
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            preexec_fn=_own_group_killed_with_parent,
+        )
+    engines.append(worker)  # killed with the engines, however the test ends
+    return worker
 
 
 @pytest.mark.timeout(CHAOS_S + MARGIN_S + 30)
 def test_engine_converges_to_the_broker_after_random_faults_and_crashes(tmp_path):
     # One event loop is enough: it only drives processes (the engine runs on uvloop).
-    asyncio.run(_bounded_chaos(tmp_path))
+    asyncio.run(_bounded_chaos(tmp_path, flood=False))
 
 
-async def _bounded_chaos(tmp_path: Path) -> None:
+@pytest.mark.timeout(CHAOS_S + MARGIN_S + 30)
+def test_a_gateway_at_200_per_minute_flooded_by_a_worker_converges_after_chaos(tmp_path):
+    asyncio.run(_bounded_chaos(tmp_path, flood=True))
+
+
+async def _bounded_chaos(tmp_path: Path, *, flood: bool) -> None:
     """The chaos within CHAOS_S + MARGIN_S; every engine's process group killed however it
     ends (a failed assertion, the bound, Ctrl-C)."""
     engines: list[Any] = []
     try:
         async with asyncio.timeout(CHAOS_S + MARGIN_S):
-            await _chaos(tmp_path, engines)
+            await _chaos(tmp_path, engines, flood=flood)
     finally:
         _kill_groups(engines)
         for engine in engines:
             await engine.wait()
 
 
-async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
+async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool) -> None:
     # Arrange
     rng = random.Random(SEED)
     (tmp_path / "chaos.py").write_text(STRATEGY)
-    (tmp_path / "c.yaml").write_text(CONFIG.replace("{strategy}", str(tmp_path / "chaos.py")))
+    shm = f"twchaos{os.getpid()}"
+    config = (FLOOD_CONFIG if flood else CONFIG).replace("{shm}", shm)
+    (tmp_path / "c.yaml").write_text(config.replace("{strategy}", str(tmp_path / "chaos.py")))
+    command = "gateway" if flood else "run"
+    sim_args = ["--symbols", "AAPL,MSFT", "--rate", "400", "--seed", str(SEED)]
     loop = asyncio.get_running_loop()
-    async with SimProcess(["--symbols", "AAPL,MSFT", "--rate", "400", "--seed", str(SEED)]) as sim:
+    worker = None
+    async with SimProcess(sim_args + (["--rate-limit", "200"] if flood else [])) as sim:
         base = sim.broker_url
         kills = injected = 0
         deadline = loop.time() + CHAOS_S
         # Act 1: chaos, with the engine killed and restarted along the way
         while loop.time() < deadline:
-            engine = await start_engine(tmp_path, sim, 3600, tmp_path / "ignored.json", engines)
+            engine = await start_engine(
+                tmp_path, sim, 3600, tmp_path / "ignored.json", engines, command
+            )
+            if flood and worker is None:
+                await _until_serving(shm)
+                worker = await start_worker(tmp_path, shm, engines)
             life_end = min(deadline, loop.time() + rng.uniform(4, 10))
             while loop.time() < life_end and engine.returncode is None:
                 await asyncio.sleep(rng.uniform(0.2, 1.0))
@@ -242,18 +320,22 @@ async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
                 if rng.random() < 0.3:
                     await asyncio.sleep(rng.uniform(0.2, 1.0))
                     await asyncio.to_thread(sim_request, base, "POST", "/_sim/faults", CLEAR)
-            assert engine.returncode is None, (await engine.stderr.read()).decode()[-2000:]
+            assert engine.returncode is None, stderr_of(tmp_path, engines)
             engine.send_signal(signal.SIGKILL)
             await asyncio.wait_for(engine.wait(), 30)
             kills += 1
+        if worker is not None:  # the flood ends; the last engine runs without it
+            assert worker.returncode is None, (tmp_path / "worker.out").read_text()[-3000:]
+            worker.send_signal(signal.SIGINT)
+            await asyncio.wait_for(worker.wait(), 30)
 
         # Act 2: faults stop; the engine recovers, trades a little, stops without cancelling
         await asyncio.to_thread(sim_request, base, "POST", "/_sim/faults", CLEAR)
         await asyncio.to_thread(sim_request, base, "POST", "/_sim/stream", {"block_s": 0})
         report = tmp_path / "report.json"
-        engine = await start_engine(tmp_path, sim, 8, report, engines)
-        _, err = await asyncio.wait_for(engine.communicate(), 90)
-        assert engine.returncode == 0, err.decode()[-3000:]
+        engine = await start_engine(tmp_path, sim, 8, report, engines, command)
+        await asyncio.wait_for(engine.wait(), 90)
+        assert engine.returncode == 0, stderr_of(tmp_path, engines)
         positions, open_ids, every = await asyncio.to_thread(broker_state, base)
 
     # Assert
@@ -269,6 +351,12 @@ async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
     assert set(final["open_orders"]) == open_ids
     summary = f"{injected} faults, {kills} SIGKILLs, {len(every)} orders"
     print(f"chaos seed {SEED}: {summary}, corrections {final['reconcile_corrections']}")
+
+
+async def _until_serving(shm: str) -> None:
+    """The gateway's registry socket exists: a worker can join."""
+    sock = SHM_ROOT / f"tradewire-{shm}" / "gateway.sock"
+    await asyncio.to_thread(_wait_until, sock.exists, 60)
 
 
 def _engines_under(folder: Path) -> list[int]:
