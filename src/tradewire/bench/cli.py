@@ -56,7 +56,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--contenders",
         default=DEFAULT_CONTENDERS,
         help=f"comma-separated (default {DEFAULT_CONTENDERS}); more: tradewire-untuned, "
-        "tradewire-warm, tradewire-compiled, floor-py-busy, tradewire-shm, tradewire-nats, "
+        "tradewire-warm, tradewire-compiled, tradewire-baseline ($TRADEWIRE_BENCH_BASELINE: another "
+        "checkout's src), floor-py-busy, tradewire-shm, tradewire-nats, "
         "tradewire-shm-x2|x4|x8",
     )
     parser.add_argument(

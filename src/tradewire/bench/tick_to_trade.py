@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import compiled, extras, floors, rounds
+from tradewire.bench import baseline, compiled, extras, floors, rounds
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -50,12 +50,14 @@ TUNINGS = {
     "tradewire-busy-poll": "{busy_poll: true, gc: freeze}",
     "tradewire-warm": "{gc: freeze, warm_path_ms: 1}",
     "tradewire-compiled": "{gc: freeze}",
+    "tradewire-baseline": "{gc: freeze}",
     "tradewire-busy-poll-warm": "{busy_poll: true, gc: freeze, warm_path_ms: 1}",
 }
 # Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
 EXTRA_CONTENDERS = (
     "tradewire-untuned",
     "tradewire-compiled",
+    "tradewire-baseline",
     "tradewire-warm",
     "tradewire-busy-poll-warm",
     "floor-py-busy",
@@ -70,6 +72,7 @@ LABELS = {
     "tradewire-busy-poll": "tradewire, busy-poll loop",
     "tradewire-warm": "tradewire, warm order path",
     "tradewire-compiled": "tradewire, mypyc hot path",
+    "tradewire-baseline": "tradewire, baseline checkout",
     "tradewire-busy-poll-warm": "tradewire, busy-poll, warm",
     "sdk": "massive + alpaca-py",
     **floors.LABELS,
@@ -396,6 +399,8 @@ def run(
     skipped = extras.unavailable(NEEDS, contenders) | floors.unavailable(contenders)
     if "tradewire-compiled" in contenders and (why := compiled.available()):
         skipped["tradewire-compiled"] = why
+    if "tradewire-baseline" in contenders and (why := baseline.available()):
+        skipped["tradewire-baseline"] = why
     results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}, "skipped": skipped}
     per_round: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="tradewire-bench-") as tmp:
@@ -414,7 +419,10 @@ def run(
                     continue
                 workdir = base / name if rounds_count == 1 else base / f"round-{k + 1}" / name
                 workdir.mkdir(parents=True, exist_ok=True)
-                contender_native = native if name == "tradewire-compiled" else None
+                contender_native = {
+                    "tradewire-compiled": native,
+                    "tradewire-baseline": baseline.path(),
+                }.get(name)
                 figures[name] = _run_uv(run_contender(name, scenario, workdir, contender_native))
             # Report in the order asked for, whatever order the round ran in.
             per_round.append({n: figures[n] for n in contenders if n in figures})
