@@ -336,6 +336,10 @@ async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool) -> None:
         engine = await start_engine(tmp_path, sim, 8, report, engines, command)
         await asyncio.wait_for(engine.wait(), 90)
         assert engine.returncode == 0, stderr_of(tmp_path, engines)
+        # The engine is gone: the test reads the broker without its budget.
+        await asyncio.to_thread(
+            sim_request, base, "POST", "/_sim/faults", {"rate_limit_per_minute": 0}
+        )
         positions, open_ids, every = await asyncio.to_thread(broker_state, base)
 
     # Assert
