@@ -9,7 +9,6 @@ Dockerfile and provisioning files against each other and the repository.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import queue
 import re
@@ -21,7 +20,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +27,6 @@ from pathlib import Path
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-
-from tradewire.app.config import load_config
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -290,164 +286,3 @@ def test_promtool_rejects_a_broken_rule(tmp_path, promtool):
         timeout=60,
     )
     assert result.returncode != 0
-
-
-# --- compose, Dockerfile, provisioning ------------------------------------------------------
-
-
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def test_compose_wires_tradewire_prometheus_and_grafana_together():
-    services = compose()["services"]
-    assert set(services) == {"tradewire", "prometheus", "grafana", "nats"}
-    metrics_port = load_config(DOCKER_CONFIG).metrics.port
-
-    # tradewire: built here, runs the container config, publishes the metrics port
-    app = services["tradewire"]
-    assert app["build"] == "."
-    assert app["command"][-1] == "config/docker.yaml"
-    # on this host's loopback only, as the config's comment promises
-    assert f"127.0.0.1:{metrics_port}:{metrics_port}" in app["ports"]
-    assert all(
-        str(p).startswith("127.0.0.1:") for svc in services.values() for p in svc.get("ports", [])
-    )
-
-    # prometheus scrapes the tradewire service on that port; its mounts exist
-    target = yaml.safe_load(PROM_CONFIG.read_text())["scrape_configs"][0]["static_configs"][0]
-    assert target["targets"] == [f"tradewire:{metrics_port}"]
-    for service in ("prometheus", "grafana"):
-        for volume in services[service]["volumes"]:
-            source = volume.split(":")[0]
-            assert (ROOT / source).exists(), f"{service} mounts a missing {source}"
-    prom_mounts = {v.split(":")[1] for v in services["prometheus"]["volumes"]}
-    config_file = next(
-        a for a in services["prometheus"]["command"] if a.startswith("--config.file=")
-    )
-    assert config_file.split("=", 1)[1] in prom_mounts
-    rule_files = yaml.safe_load(PROM_CONFIG.read_text())["rule_files"]
-    assert all(f"/etc/prometheus/{f}" in prom_mounts for f in rule_files)
-
-    # grafana: the provider's path is where the dashboards are mounted
-    graf_mounts = dict(v.split(":")[:2] for v in services["grafana"]["volumes"])
-    provider = yaml.safe_load(
-        (DEPLOY / "grafana/provisioning/dashboards/dashboards.yml").read_text()
-    )["providers"][0]
-    assert graf_mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
-    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
-    assert home == provider["options"]["path"] + "/" + DASHBOARD.name
-
-
-def test_dashboard_panels_use_the_provisioned_prometheus_datasource():
-    datasource = yaml.safe_load(
-        (DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text()
-    )["datasources"][0]
-    assert datasource["url"] == "http://prometheus:9090"  # the compose service, container port
-    dashboard = json.loads(DASHBOARD.read_text())
-    panels = dashboard["panels"]
-    assert len({p["id"] for p in panels}) == len(panels)
-    for panel in panels:
-        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
-        assert panel["targets"], panel["title"]
-        for target in panel["targets"]:
-            assert target.get("datasource", panel["datasource"])["uid"] == datasource["uid"]
-
-
-def test_dockerfile_copies_only_files_that_exist_and_runs_the_docker_config():
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    copies = re.findall(r"^COPY\s+(.+?)\s+\S+$", dockerfile, re.M)
-    assert copies
-    for sources in copies:
-        for source in sources.split():
-            assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
-    assert "config/docker.yaml" in re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
-    metrics_port = load_config(DOCKER_CONFIG).metrics.port
-    assert re.search(rf"^EXPOSE {metrics_port}$", dockerfile, re.M)
-
-
-def test_the_package_builds_from_what_the_dockerfile_copies_before_pip_install(tmp_path):
-    # Arrange: the build context as it is when `RUN pip install .` runs
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    before_install = dockerfile.split("RUN pip install .")[0]
-    context = tmp_path / "app"
-    context.mkdir()
-    for sources in re.findall(r"^COPY\s+(.+?)\s+\S+$", before_install, re.M):
-        for source in sources.split():
-            src = ROOT / source
-            if src.is_dir():
-                shutil.copytree(src, context / source, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy(src, context / source)
-    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
-    # Act
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            *isolation,
-            "-w",
-            str(tmp_path / "wheel"),
-            str(context),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    # Assert: every module of the package is in the wheel
-    assert result.returncode == 0, result.stdout + result.stderr
-    (wheel,) = (tmp_path / "wheel").glob("tradewire-*.whl")
-    with zipfile.ZipFile(wheel) as zf:
-        packaged = {n for n in zf.namelist() if n.endswith((".py", "py.typed"))}
-    source = {
-        str(p.relative_to(ROOT / "src"))
-        for p in (ROOT / "src" / "tradewire").rglob("*")
-        if p.suffix == ".py" or p.name == "py.typed"
-    }
-    assert packaged == source
-
-
-def test_build_context_leaves_out_keys_and_local_state():
-    ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".env", ".venv/", "var/"):
-        assert entry in ignored
-
-
-def test_container_config_listens_on_all_interfaces_and_keeps_the_kill_switch_local():
-    config = load_config(DOCKER_CONFIG)
-    assert config.metrics.host == "0.0.0.0"
-    assert config.control.host == "127.0.0.1"
-    assert config.allow_live_trading is False
-
-
-# --- run_low_latency.sh -----------------------------------------------------------------------
-
-
-def test_run_low_latency_dry_run_explains_every_step_and_starts_nothing():
-    result = subprocess.run(
-        [str(ROOT / "run_low_latency.sh"), "--dry-run", "--", "--duration", "1"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("tuning: ")]
-    for step in (
-        "cpu governor",
-        "C-states",
-        "transparent huge pages",
-        "busy_read",
-        "swappiness",
-        "IRQs off engine CPUs",
-        "memlock",
-        "isolcpus",
-    ):
-        (line,) = [line for line in lines if step in line]
-        assert re.search(r": (would run: \S|skipped: \S|reported only)", line), line
-    assert "would start: " in result.stdout
-    assert "run.sh --duration 1" in result.stdout
-    assert "tradewire run summary" not in result.stdout
