@@ -26,7 +26,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+
+from tradewire.metrics.exporter import METRIC_PREFIX, SEED_METRICS, RecorderCollector
+from tradewire.metrics.recorder import Recorder
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -177,10 +181,34 @@ def docker_config_app(
         proc.stdout.close()
 
 
+def gateway_scrape() -> str:
+    """What a gateway's exporter adds to a plain run's: its workers' series (and a strategy's
+    error and stopped series), rendered by the real exporter from a populated recorder."""
+    rec = Recorder()
+    rec.counters.strategy_errors["s"] = 1
+    rec.worker_rows = lambda: {
+        "w": {
+            **dict.fromkeys(("events", "gaps", "dropped", "intents", "conflated"), 0),
+            "latency_p50_us": 1.0,
+            "alive": True,
+        }
+    }
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RecorderCollector(rec))
+    return generate_latest(registry).decode()
+
+
+def family(sample_name: str) -> str:
+    """The metric family a name in a query belongs to (a histogram's or counter's samples)."""
+    return re.sub(r"_(bucket|count|sum|total)$", "", sample_name)
+
+
 def test_every_metric_in_the_dashboard_and_alerts_is_exported_by_the_app(docker_config_app):
-    # Arrange: names the running app really exports (families and their sample names)
+    # Arrange: names the running app really exports (families and their sample names), and
+    # those only a gateway exports (its workers' series)
     exported = {"up"}  # made by Prometheus for every target
-    for family in text_string_to_metric_families(docker_config_app.scrape()):
+    scrapes = docker_config_app.scrape() + gateway_scrape()
+    for family in text_string_to_metric_families(scrapes):
         exported.add(family.name)
         exported.update(sample.name for sample in family.samples)
         if family.type == "counter":
@@ -199,6 +227,25 @@ def test_every_metric_in_the_dashboard_and_alerts_is_exported_by_the_app(docker_
         "tradewire_pnl_realized_usd",
     ):
         assert any(promised in metric_names(e) for e in dashboard_exprs()), promised
+
+
+def test_every_exported_metric_is_on_the_dashboard_or_in_an_alert(docker_config_app):
+    # Arrange
+    scrapes = docker_config_app.scrape() + gateway_scrape()
+    exported = {f.name for f in text_string_to_metric_families(scrapes)}
+    # Act
+    shown = {family(n) for e in dashboard_exprs() for n in metric_names(e)}
+    alerted = {family(n) for e in alert_exprs() for n in metric_names(e)}
+    # Assert: nothing the exporter produces goes unwatched, and the names follow one rule
+    assert not exported - shown - alerted, f"nowhere to see: {sorted(exported - shown - alerted)}"
+    breaking = sorted(n for n in exported - SEED_METRICS if not n.startswith(METRIC_PREFIX))
+    assert not breaking, f"metrics without the tradewire_ prefix: {breaking}"
+    # the worker and strategy health metrics are both on the dashboard and paged on
+    for name in ("tradewire_worker_up", "tradewire_strategy_stopped", "tradewire_strategy_errors"):
+        assert name in shown, name
+        assert name in alerted, name
+    rules = {r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]}
+    assert {"WorkerDown", "StrategyStopped", "StrategyErrors"} <= rules
 
 
 def test_real_prometheus_with_the_shipped_config_loads_rules_and_answers_every_panel(
