@@ -22,8 +22,9 @@ have="$(cat "$stamp" 2>/dev/null || true)"
 if [ "$have" != "$want" ] && ! { [ -z "$extra" ] && [ "${have%-*}" = "${want%-*}" ]; }; then
   echo "bootstrap: installing tradewire${extra:+[$extra]} into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  # The versions the suite was tested with (requirements.txt) pin every dependency.
-  grep -v '^-e' requirements.txt > .venv/constraints.txt
+  # The versions the suite was tested with (requirements.txt) pin every dependency; the
+  # Dockerfile makes its constraints with the same script.
+  sh scripts/constraints.sh requirements.txt .venv/constraints.txt
   .venv/bin/python -m pip install -q --disable-pip-version-check \
     -c .venv/constraints.txt -e ".${extra:+[$extra]}"
   echo "$want" > "$stamp"

@@ -9,7 +9,6 @@ Dockerfile and provisioning files against each other and the repository.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import queue
 import re
@@ -21,16 +20,17 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tradewire.app.config import load_config
+from tradewire.metrics.exporter import METRIC_PREFIX, SEED_METRICS, RecorderCollector
+from tradewire.metrics.recorder import Recorder
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -181,10 +181,34 @@ def docker_config_app(
         proc.stdout.close()
 
 
+def gateway_scrape() -> str:
+    """What a gateway's exporter adds to a plain run's: its workers' series (and a strategy's
+    error and stopped series), rendered by the real exporter from a populated recorder."""
+    rec = Recorder()
+    rec.counters.strategy_errors["s"] = 1
+    rec.worker_rows = lambda: {
+        "w": {
+            **dict.fromkeys(("events", "gaps", "dropped", "intents", "conflated"), 0),
+            "latency_p50_us": 1.0,
+            "alive": True,
+        }
+    }
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RecorderCollector(rec))
+    return generate_latest(registry).decode()
+
+
+def family(sample_name: str) -> str:
+    """The metric family a name in a query belongs to (a histogram's or counter's samples)."""
+    return re.sub(r"_(bucket|count|sum|total)$", "", sample_name)
+
+
 def test_every_metric_in_the_dashboard_and_alerts_is_exported_by_the_app(docker_config_app):
-    # Arrange: names the running app really exports (families and their sample names)
+    # Arrange: names the running app really exports (families and their sample names), and
+    # those only a gateway exports (its workers' series)
     exported = {"up"}  # made by Prometheus for every target
-    for family in text_string_to_metric_families(docker_config_app.scrape()):
+    scrapes = docker_config_app.scrape() + gateway_scrape()
+    for family in text_string_to_metric_families(scrapes):
         exported.add(family.name)
         exported.update(sample.name for sample in family.samples)
         if family.type == "counter":
@@ -203,6 +227,25 @@ def test_every_metric_in_the_dashboard_and_alerts_is_exported_by_the_app(docker_
         "tradewire_pnl_realized_usd",
     ):
         assert any(promised in metric_names(e) for e in dashboard_exprs()), promised
+
+
+def test_every_exported_metric_is_on_the_dashboard_or_in_an_alert(docker_config_app):
+    # Arrange
+    scrapes = docker_config_app.scrape() + gateway_scrape()
+    exported = {f.name for f in text_string_to_metric_families(scrapes)}
+    # Act
+    shown = {family(n) for e in dashboard_exprs() for n in metric_names(e)}
+    alerted = {family(n) for e in alert_exprs() for n in metric_names(e)}
+    # Assert: nothing the exporter produces goes unwatched, and the names follow one rule
+    assert not exported - shown - alerted, f"nowhere to see: {sorted(exported - shown - alerted)}"
+    breaking = sorted(n for n in exported - SEED_METRICS if not n.startswith(METRIC_PREFIX))
+    assert not breaking, f"metrics without the tradewire_ prefix: {breaking}"
+    # the worker and strategy health metrics are both on the dashboard and paged on
+    for name in ("tradewire_worker_up", "tradewire_strategy_stopped", "tradewire_strategy_errors"):
+        assert name in shown, name
+        assert name in alerted, name
+    rules = {r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]}
+    assert {"WorkerDown", "StrategyStopped", "StrategyErrors"} <= rules
 
 
 def test_real_prometheus_with_the_shipped_config_loads_rules_and_answers_every_panel(
@@ -290,164 +333,3 @@ def test_promtool_rejects_a_broken_rule(tmp_path, promtool):
         timeout=60,
     )
     assert result.returncode != 0
-
-
-# --- compose, Dockerfile, provisioning ------------------------------------------------------
-
-
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def test_compose_wires_tradewire_prometheus_and_grafana_together():
-    services = compose()["services"]
-    assert set(services) == {"tradewire", "prometheus", "grafana", "nats"}
-    metrics_port = load_config(DOCKER_CONFIG).metrics.port
-
-    # tradewire: built here, runs the container config, publishes the metrics port
-    app = services["tradewire"]
-    assert app["build"] == "."
-    assert app["command"][-1] == "config/docker.yaml"
-    # on this host's loopback only, as the config's comment promises
-    assert f"127.0.0.1:{metrics_port}:{metrics_port}" in app["ports"]
-    assert all(
-        str(p).startswith("127.0.0.1:") for svc in services.values() for p in svc.get("ports", [])
-    )
-
-    # prometheus scrapes the tradewire service on that port; its mounts exist
-    target = yaml.safe_load(PROM_CONFIG.read_text())["scrape_configs"][0]["static_configs"][0]
-    assert target["targets"] == [f"tradewire:{metrics_port}"]
-    for service in ("prometheus", "grafana"):
-        for volume in services[service]["volumes"]:
-            source = volume.split(":")[0]
-            assert (ROOT / source).exists(), f"{service} mounts a missing {source}"
-    prom_mounts = {v.split(":")[1] for v in services["prometheus"]["volumes"]}
-    config_file = next(
-        a for a in services["prometheus"]["command"] if a.startswith("--config.file=")
-    )
-    assert config_file.split("=", 1)[1] in prom_mounts
-    rule_files = yaml.safe_load(PROM_CONFIG.read_text())["rule_files"]
-    assert all(f"/etc/prometheus/{f}" in prom_mounts for f in rule_files)
-
-    # grafana: the provider's path is where the dashboards are mounted
-    graf_mounts = dict(v.split(":")[:2] for v in services["grafana"]["volumes"])
-    provider = yaml.safe_load(
-        (DEPLOY / "grafana/provisioning/dashboards/dashboards.yml").read_text()
-    )["providers"][0]
-    assert graf_mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
-    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
-    assert home == provider["options"]["path"] + "/" + DASHBOARD.name
-
-
-def test_dashboard_panels_use_the_provisioned_prometheus_datasource():
-    datasource = yaml.safe_load(
-        (DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text()
-    )["datasources"][0]
-    assert datasource["url"] == "http://prometheus:9090"  # the compose service, container port
-    dashboard = json.loads(DASHBOARD.read_text())
-    panels = dashboard["panels"]
-    assert len({p["id"] for p in panels}) == len(panels)
-    for panel in panels:
-        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
-        assert panel["targets"], panel["title"]
-        for target in panel["targets"]:
-            assert target.get("datasource", panel["datasource"])["uid"] == datasource["uid"]
-
-
-def test_dockerfile_copies_only_files_that_exist_and_runs_the_docker_config():
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    copies = re.findall(r"^COPY\s+(.+?)\s+\S+$", dockerfile, re.M)
-    assert copies
-    for sources in copies:
-        for source in sources.split():
-            assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
-    assert "config/docker.yaml" in re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
-    metrics_port = load_config(DOCKER_CONFIG).metrics.port
-    assert re.search(rf"^EXPOSE {metrics_port}$", dockerfile, re.M)
-
-
-def test_the_package_builds_from_what_the_dockerfile_copies_before_pip_install(tmp_path):
-    # Arrange: the build context as it is when `RUN pip install .` runs
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    before_install = dockerfile.split("RUN pip install .")[0]
-    context = tmp_path / "app"
-    context.mkdir()
-    for sources in re.findall(r"^COPY\s+(.+?)\s+\S+$", before_install, re.M):
-        for source in sources.split():
-            src = ROOT / source
-            if src.is_dir():
-                shutil.copytree(src, context / source, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy(src, context / source)
-    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
-    # Act
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            *isolation,
-            "-w",
-            str(tmp_path / "wheel"),
-            str(context),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    # Assert: every module of the package is in the wheel
-    assert result.returncode == 0, result.stdout + result.stderr
-    (wheel,) = (tmp_path / "wheel").glob("tradewire-*.whl")
-    with zipfile.ZipFile(wheel) as zf:
-        packaged = {n for n in zf.namelist() if n.endswith((".py", "py.typed"))}
-    source = {
-        str(p.relative_to(ROOT / "src"))
-        for p in (ROOT / "src" / "tradewire").rglob("*")
-        if p.suffix == ".py" or p.name == "py.typed"
-    }
-    assert packaged == source
-
-
-def test_build_context_leaves_out_keys_and_local_state():
-    ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".env", ".venv/", "var/"):
-        assert entry in ignored
-
-
-def test_container_config_listens_on_all_interfaces_and_keeps_the_kill_switch_local():
-    config = load_config(DOCKER_CONFIG)
-    assert config.metrics.host == "0.0.0.0"
-    assert config.control.host == "127.0.0.1"
-    assert config.allow_live_trading is False
-
-
-# --- run_low_latency.sh -----------------------------------------------------------------------
-
-
-def test_run_low_latency_dry_run_explains_every_step_and_starts_nothing():
-    result = subprocess.run(
-        [str(ROOT / "run_low_latency.sh"), "--dry-run", "--", "--duration", "1"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("tuning: ")]
-    for step in (
-        "cpu governor",
-        "C-states",
-        "transparent huge pages",
-        "busy_read",
-        "swappiness",
-        "IRQs off engine CPUs",
-        "memlock",
-        "isolcpus",
-    ):
-        (line,) = [line for line in lines if step in line]
-        assert re.search(r": (would run: \S|skipped: \S|reported only)", line), line
-    assert "would start: " in result.stdout
-    assert "run.sh --duration 1" in result.stdout
-    assert "tradewire run summary" not in result.stdout

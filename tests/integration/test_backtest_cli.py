@@ -86,6 +86,18 @@ def test_the_report_holds_what_a_trader_reads(quotes, tmp_path):
     assert "<svg" in html
     assert (tmp_path / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["digest"] in done.stdout
+    # A recording of seconds has no Sharpe ratio: null in the JSON with the reason, and the
+    # reason where the number would be; every figure labelled with its unit, not a field name
+    assert report["sharpe"] is None
+    assert report["sharpe_note"].startswith("not enough data: needs at least")
+    assert re.search(
+        r"Sharpe ratio\s+not enough data: needs at least \d+ daily returns", done.stdout
+    )
+    assert re.search(r"Return\s+-?[\d,]+\.\d\d %", done.stdout)
+    assert re.search(r"Max drawdown\s+(-?[\d,]+\.\d\d|< 0\.01) % \(\$", done.stdout)
+    assert "sharpe" not in done.stdout
+    assert "<tr><th>Return</th><td>" in html
+    assert "<th>return_pct</th>" not in html
 
 
 @pytest.mark.parametrize(

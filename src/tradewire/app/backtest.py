@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradewire.backtest import figures
 from tradewire.backtest.broker import FILL_MODELS, BacktestBroker
 from tradewire.backtest.data import iter_batches
 from tradewire.backtest.latency import parse_latency_model
@@ -237,7 +238,6 @@ class _Progress:
 
 
 def _summary(report: dict[str, Any], written: list[Path]) -> str:
-    pnl = report["pnl"]
     return "\n".join(
         [
             "tradewire backtest",
@@ -245,9 +245,7 @@ def _summary(report: dict[str, Any], written: list[Path]) -> str:
             f"{report['events_per_s']:,.0f} events/s",
             f"  orders {report['orders']:,}, fills {report['fills']:,}, denied {report['denied']:,},"
             f" canceled {report['canceled']:,}, rejected {report['rejected']:,}",
-            f"  P&L {pnl['total']:+,.2f} (realized {pnl['realized']:+,.2f}, unrealized "
-            f"{pnl['unrealized']:+,.2f}); max drawdown {report['max_drawdown']:,.2f}; "
-            f"sharpe {report['sharpe'] if report['sharpe'] is not None else '-'}",
+            *figures.text_lines(report),  # labelled, with units; a note where no number
             f"  digest {report['digest']}",
             *(f"  wrote {p}" for p in written),
         ]

@@ -21,12 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.backtest import report_html
+from tradewire.backtest.figures import human_span
 
 log = logging.getLogger(__name__)
 
-# US equities' regular session: 252 trading days of 6.5 hours. Sharpe annualises over the
-# time the market is open, not calendar time, because the backtest only simulates the session.
-TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
+# US equities' regular session: 252 trading days of 6.5 hours.
+TRADING_DAYS_PER_YEAR = 252
+TRADING_SECONDS_PER_YEAR = TRADING_DAYS_PER_YEAR * 6.5 * 3600
+# The report's Sharpe ratio is annualised from daily returns, and only from this many: with n
+# of them its standard error is about sqrt(252 / n) (±3.5 at 20), so fewer make a figure of
+# noise. Annualising seconds instead (a 40 s recording once gave -622.96) measures the quote
+# noise of a few seconds, scaled by sqrt(5.9 million): no trader can use that number.
+MIN_SHARPE_DAYS = 20
+# Trading days are split at 05:00 UTC (midnight EST, 01:00 EDT): no US session from
+# pre-market (04:00 ET) to after-hours (20:00 ET) crosses it, and no time zone database is
+# needed (the slim image has none).
+_DAY_SPLIT_NS = 5 * 3600 * 10**9
+_DAY_NS = 86_400 * 10**9
 # JSON figures are rounded so a float's last-bit noise never shows up as a diff between runs.
 DECIMALS = 6
 # A return spread below this is float noise on a constant-return curve, not volatility.
@@ -128,10 +139,9 @@ def sharpe(equity: Sequence[EquityPoint], *, periods_per_year: float) -> float |
     """Annualised Sharpe ratio of the sampled equity curve, risk-free rate 0.
 
     Convention: simple returns between consecutive equity points, mean over their sample
-    standard deviation (n - 1), times ``sqrt(periods_per_year)``. The backtest samples equity
-    every ``sample_s`` simulated seconds, so pass ``periods_per_year(sample_s)``, i.e.
-    252 × 6.5 × 3600 / sample_s. The final sample (taken at the end) may cover a shorter
-    interval; with many samples that bias is negligible.
+    standard deviation (n - 1), times ``sqrt(periods_per_year)``. The report passes daily
+    closes and 252 (:func:`daily_sharpe`); a curve sampled every ``sample_s`` seconds would
+    pass ``periods_per_year(sample_s)``.
 
     None when there are fewer than two returns, when the returns do not vary (a ratio over a
     zero spread is not a number a trader can use), or when equity reaches zero or below
@@ -151,6 +161,43 @@ def sharpe(equity: Sequence[EquityPoint], *, periods_per_year: float) -> float |
     if std <= MIN_RETURN_STD:
         return None
     return mean / std * math.sqrt(periods_per_year)
+
+
+def daily_closes(equity: Sequence[EquityPoint]) -> list[EquityPoint]:
+    """The first sample (the start), then each trading day's last: one return per day."""
+    closes = [equity[0]] if equity else []
+    for a, b in itertools.pairwise(equity):
+        new_day = (b.ts_ns - _DAY_SPLIT_NS) // _DAY_NS != (a.ts_ns - _DAY_SPLIT_NS) // _DAY_NS
+        if new_day and a is not closes[-1]:
+            closes.append(a)
+    if equity and equity[-1] is not closes[-1]:
+        closes.append(equity[-1])
+    return closes
+
+
+def daily_sharpe(
+    equity: Sequence[EquityPoint], *, span_s: float
+) -> tuple[float | None, str | None, int]:
+    """The report's Sharpe ratio from daily returns, or None and why the data cannot give
+    one; and the number of trading days the curve covers."""
+    closes = daily_closes(equity)
+    days = max(0, len(closes) - 1)
+    if days < MIN_SHARPE_DAYS:
+        return (
+            None,
+            (
+                f"not enough data: needs at least {MIN_SHARPE_DAYS} daily returns (trading days); "
+                f"the data spans {human_span(span_s)} ({days} trading day{'' if days == 1 else 's'})"
+            ),
+            days,
+        )
+    if any(p.equity <= 0 for p in closes[:-1]):
+        why = "not computable: equity reached zero or below, a return from there is undefined"
+        return None, why, days
+    value = sharpe(closes, periods_per_year=TRADING_DAYS_PER_YEAR)
+    if value is None:
+        return None, "not computable: the daily returns do not vary (a ratio over no spread)", days
+    return value, None, days
 
 
 def _fill_line(f: FillRow) -> bytes:
@@ -221,7 +268,9 @@ def build_report(facts: RunFacts, *, journal_bytes: bytes, sample_s: float) -> d
     realized = math.fsum(s.realized for s in facts.per_symbol)
     unrealized = math.fsum(s.unrealized for s in facts.per_symbol)
     dd_abs, dd_frac = max_drawdown(facts.equity)
-    ppy = periods_per_year(sample_s)
+    periods_per_year(sample_s)  # refuses a sample_s <= 0
+    span_s = max(0, facts.end_ns - facts.start_ns) / 1e9
+    sharpe_value, sharpe_note, trading_days = daily_sharpe(facts.equity, span_s=span_s)
     final_equity = (
         facts.equity[-1].equity if facts.equity else facts.starting_cash + realized + unrealized
     )
@@ -246,12 +295,19 @@ def build_report(facts: RunFacts, *, journal_bytes: bytes, sample_s: float) -> d
         },
         "max_drawdown": _r(dd_abs),
         "max_drawdown_pct": _r(dd_frac * 100),
-        "sharpe": _r_opt(sharpe(facts.equity, periods_per_year=ppy)),
+        # A figure the data cannot support is null, with a note saying why (figures.py
+        # shows the note in its place).
+        "sharpe": _r_opt(sharpe_value),
+        "sharpe_note": sharpe_note,
+        "trading_days": trading_days,
+        "span_s": round(span_s, 3),
         "sample_s": sample_s,
-        "periods_per_year": _r(ppy),
         "final_equity": _r(final_equity),
         "starting_cash": _r(facts.starting_cash),
         "return_pct": _r_opt(return_pct),
+        "return_pct_note": None
+        if return_pct is not None
+        else "not computable: starting cash is 0 or less",
         "digest": digest(journal_bytes, facts.fills),
         "start": iso_utc(facts.start_ns),
         "end": iso_utc(facts.end_ns),

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tradewire.backtest import figures
+
 if TYPE_CHECKING:
     from tradewire.backtest.report import EquityPoint, RunFacts
 
@@ -209,27 +211,6 @@ def _grid(head: Sequence[str], rows: list[list[Any]]) -> str:
     return f'<table class="grid"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
-FIGURES = (
-    "start",
-    "end",
-    "starting_cash",
-    "final_equity",
-    "return_pct",
-    "max_drawdown",
-    "max_drawdown_pct",
-    "sharpe",
-    "events",
-    "events_per_s",
-    "wall_s",
-    "batches",
-    "orders",
-    "fills",
-    "denied",
-    "canceled",
-    "rejected",
-    "sample_s",
-    "digest",
-)
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
@@ -249,11 +230,9 @@ def render_html(report: dict[str, Any], facts: RunFacts) -> str:
     ``facts`` (the JSON does not carry them)."""
     pnl = report.get("pnl", {})
     run = report.get("run", {})
-    figures = [(k, report[k]) for k in FIGURES if k in report]
-    figures += [("pnl realized", pnl.get("realized")), ("pnl unrealized", pnl.get("unrealized"))]
-    figures += [("pnl total", pnl.get("total"))]
-    extra = sorted(k for k, v in report.items() if k not in FIGURES and not isinstance(v, dict))
-    figures += [(k, report[k]) for k in extra]
+    # Labelled, with units (figures.py); a key without a label yet is still shown, raw.
+    figure_rows: list[tuple[str, Any]] = list(figures.rows(report))
+    figure_rows += [(k, report[k]) for k in figures.unlabelled(report)]
     run_rows = [
         (k, json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v)
         for k, v in run.items()
@@ -301,7 +280,7 @@ def render_html(report: dict[str, Any], facts: RunFacts) -> str:
             f'<p class="muted">{_e(report.get("start", ""))} → {_e(report.get("end", ""))}'
             f" · seed {_e(run.get('seed'))}</p>",
             "<h2>Figures</h2>",
-            _table(figures),
+            _table(figure_rows),
             "<h2>Run</h2>",
             _table(run_rows),
             "<h2>Charts</h2>",

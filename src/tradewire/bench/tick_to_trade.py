@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import baseline, compiled, extras, floors, rounds
+from tradewire.bench import baseline, compiled, extras, floors, rounds, t2t_report
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -153,7 +153,10 @@ def split(log: Mapping[str, Any], trace: Mapping[str, Sequence[int]]) -> dict[st
     the two processes: wire-in = frame written -> strategy callback (includes the kernel,
     the engine's wake-up, frame decode and dispatch), engine = callback -> order call
     returned (risk, journal, request bytes, socket write), wire-out = order call returned
-    -> simulator read the request (negative when the read beat the engine's return).
+    -> simulator read the request. A stage derived from two processes' stamps can go
+    negative (wire-out does when the simulator's read beat the engine's return, or with skew
+    between the two clocks): the raw value stays here, the report shows it as ~0 with the
+    skew named (bench/t2t_report.py).
     """
     arrivals = {int(k): int(ns) for k, ns in log["arrivals"]}
     parts: dict[str, list[float]] = {"wire_in": [], "engine": [], "wire_out": []}
@@ -184,10 +187,6 @@ def ratios(ours: Mapping[str, float], theirs: Mapping[str, float]) -> dict[str, 
         a, b = ours.get(f"{label}_us", 0.0), theirs.get(f"{label}_us", 0.0)
         out[label] = round(b / a, 1) if a > 0 and b > 0 else None
     return out
-
-
-def _x(value: float | None, width: int) -> str:
-    return f"{value:>{width}.1f}x" if value is not None else f"{'n/a':>{width + 1}}"
 
 
 # -- running a contender ---------------------------------------------------------------------
@@ -469,71 +468,8 @@ def strip_histograms(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def report(results: Mapping[str, Any]) -> str:
-    sc = results["scenario"]
-    lines = [
-        "tick-to-trade: simulator wrote the trigger frame -> simulator read the order request "
-        "(one CLOCK_MONOTONIC, µs)",
-        f"  load: {sc['rate']:,.0f} background quotes/s over {sc['symbols']} symbols; "
-        f"{sc['triggers']} triggers at {sc['trigger_rate']:g}/s, open loop",
-        f"  {'contender':<22}{'samples':>8}{'missed':>8}{'p50':>9}{'p90':>9}{'p99':>9}"
-        f"{'p99.9':>9}{'max':>10}",
-    ]
-    per = results["contenders"]
-    for name, r in per.items():
-        lat = r["latency"]
-        lines.append(
-            f"  {LABELS.get(name, name):<22}{lat['samples']:>8}{r['missed_triggers']:>8}"
-            f"{lat['p50_us']:>9.1f}{lat['p90_us']:>9.1f}{lat['p99_us']:>9.1f}"
-            f"{lat['p99_9_us']:>9.1f}{lat['max_us']:>10.1f}"
-        )
-    for name, why in results.get("skipped", {}).items():
-        lines.append(f"  {LABELS.get(name, name):<22}skipped, {why}")
-    for key, label in (
-        ("ratios_sdk_over_tradewire", "ratio SDKs / tradewire"),
-        ("ratios_untuned_over_tuned", "ratio untuned / tuned"),
-    ):
-        if key in results:
-            r = results[key]
-            lines.append(
-                f"  {label:<38}{_x(r['p50'], 8)}{_x(r['p90'], 8)}{_x(r['p99'], 8)}"
-                f"{_x(r['p99_9'], 8)}{_x(r['max'], 9)}"
-            )
-    lines += floors.report_lines(results.get("versus_c_floor", {}), LABELS)
-    lines += rounds.report_lines(results, LABELS)
-    for name, r in per.items():
-        c = r["latency_co_corrected"]
-        lines.append(
-            f"  CO-corrected {LABELS.get(name, name)}: p50 {c['p50_us']:.1f}  p99 "
-            f"{c['p99_us']:.1f}  p99.9 {c['p99_9_us']:.1f}  (samples {c['samples']})"
-        )
-        if r.get("duplicate_orders") or r.get("unmatched_orders"):
-            lines.append(
-                f"  {name}: {r['duplicate_orders']} duplicate, {r['unmatched_orders']} unmatched orders"
-            )
-        place = r.get("placement", {})
-        lines.append(
-            f"  placement {name}: "
-            + (
-                f"simulator on CPU {place['simulator_cpus']}, contender on CPU {place['contender_cpus']}"
-                if place.get("pinned")
-                else f"not pinned ({place.get('why')})"
-            )
-        )
-    for name, r in per.items():
-        sp = r.get("split_us")
-        if sp and sp.get("engine"):
-            lines.append(
-                f"  split {name} (p50/p99): wire in {sp['wire_in']['p50']:.1f}/{sp['wire_in']['p99']:.1f}"
-                f"  engine {sp['engine']['p50']:.1f}/{sp['engine']['p99']:.1f}"
-                f"  wire out {sp['wire_out']['p50']:.1f}/{sp['wire_out']['p99']:.1f}"
-            )
-    for name, r in per.items():
-        for stage, st in r.get("engine_stages_us", {}).items():
-            lines.append(
-                f"  {name} {stage:<26} p50 {st['p50']:.1f}  p90 {st['p90']:.1f}  p99 {st['p99']:.1f}"
-                f"  p99.9 {st['p99_9']:.1f}  max {st['max']:.1f}  (n={st['count']:.0f})"
-            )
-    return "\n".join(lines)
+    """The text report (bench/t2t_report.py lays it out)."""
+    return t2t_report.render(results, LABELS)
 
 
 def plot(results: Mapping[str, Any], path: Path) -> None:

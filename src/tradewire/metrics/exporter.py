@@ -3,6 +3,9 @@
 Nothing here runs on the hot path: a scrape drains the rings into histograms and reports.
 Metric names are the ones the design promises: ``trading_latency_microseconds`` (histogram,
 label ``stage``), ``market_data_rate_per_second``, ``order_success_rate``, plus counters.
+Those (and the quantile gauges beside the histogram) keep their names because dashboards and
+alerts were written against them; every other metric starts with ``tradewire_``, so one
+prefix finds them all (tests/unit/metrics/test_metric_names.py holds every family to it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ from tradewire.metrics.recorder import BUCKETS_US, Recorder
 from tradewire.net.loopback import LOOPBACK_HOSTS, host_is_loopback
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# The names the design promised before the prefix rule; everything else is METRIC_PREFIX + ...
+SEED_METRICS = frozenset(
+    {
+        "trading_latency_microseconds",
+        "trading_latency_quantile_microseconds",
+        "market_data_rate_per_second",
+        "order_success_rate",
+    }
+)
+METRIC_PREFIX = "tradewire_"
 
 # Percentile -> the exact quantile label dashboards query (str(99.9 / 100) is
 # "0.9990000000000001", which a query for quantile="0.999" never matches).
