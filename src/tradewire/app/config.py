@@ -303,9 +303,17 @@ def load_config(path: Path | None = None) -> AppConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(raw).__name__}")
     try:
-        return AppConfig.model_validate(raw)
+        config = AppConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source=str(path))) from None
+    if config.broker.live and config.mode != "live":
+        # The run picks the host from ``mode`` alone; a ``broker.live`` it overrode used to
+        # trade the simulator or paper and exit 0, which reads as "live worked".
+        raise ConfigError(
+            f"{path}: broker.live: true cannot take effect on its own: live trading is "
+            "mode: live with allow_live_trading: true (and then broker.live is not needed)"
+        )
+    return config
 
 
 def resolve_mode(config: AppConfig, creds: Credentials) -> Literal["sim", "paper", "live"]:

@@ -97,3 +97,20 @@ def test_a_class_missing_from_the_strategy_file_is_named_as_missing(tmp_path):
     )
     with pytest.raises(ConfigError, match="no class 'Mine' in"):
         load_strategy(StrategyConfig("mine.py:Mine", ["AAPL"]), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["", "mode: sim\n", "mode: paper\n", "mode: auto\n"])
+def test_broker_live_alone_is_an_error_naming_what_live_needs(tmp_path, mode):
+    # Before: broker.live: true was overridden by the mode, and the run traded the
+    # simulator or paper and exited 0.
+    path = tmp_path / "c.yaml"
+    path.write_text(mode + "broker: {live: true}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    said = str(caught.value)
+    assert "\n" not in said
+    assert "broker.live" in said
+    assert "mode: live" in said
+    assert "allow_live_trading" in said
+    path.write_text("mode: live\nallow_live_trading: true\nbroker: {live: true}\n")
+    assert load_config(path).broker.live
