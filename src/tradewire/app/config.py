@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -146,6 +147,10 @@ class GatewayNatsConfig(StrictModel):
     server lets anyone who reaches the port read every fill and trade as any worker.
 
     ``gateway: {nats: nats://HOST:PORT}`` is short for ``{nats: {url: nats://HOST:PORT}}``.
+
+    ``embedded: true`` has the gateway start a nats-server of its own (the one the venv ships)
+    on the URL's port, with this very authorization, and stop it when the gateway stops:
+    one process less to run on a single host. It listens on 127.0.0.1 only.
     """
 
     url: str
@@ -154,6 +159,7 @@ class GatewayNatsConfig(StrictModel):
     nkey_seed_file: Path | None = None  # nkey auth instead of a password (0600 file)
     workers: dict[str, NatsWorkerAuth] = Field(default_factory=dict)
     allow_unauthenticated: bool = False
+    embedded: bool = False
 
     @field_validator("workers")
     @classmethod
@@ -167,6 +173,15 @@ class GatewayNatsConfig(StrictModel):
     def _gateway_is_no_worker(self) -> GatewayNatsConfig:
         if self.user in self.workers:
             raise ValueError(f"worker {self.user!r} has the gateway's user name")
+        if self.embedded:
+            where = urlsplit(self.url)
+            if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
+                raise ValueError("embedded: the URL is nats://127.0.0.1:PORT (it listens there)")
+            if self.nkey_seed_file is not None:
+                raise ValueError(
+                    "embedded: the gateway logs in to its own server by password "
+                    "(password_env) or not at all; nkey_seed_file is for a server you run"
+                )
         return self
 
     def worker_password_env(self, name: str) -> str:

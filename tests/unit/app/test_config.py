@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
@@ -114,3 +116,29 @@ def test_broker_live_alone_is_an_error_naming_what_live_needs(tmp_path, mode):
     assert "allow_live_trading" in said
     path.write_text("mode: live\nallow_live_trading: true\nbroker: {live: true}\n")
     assert load_config(path).broker.live
+
+
+@pytest.mark.parametrize(
+    ("nats", "says"),
+    [
+        ("{url: 'nats://10.0.0.5:4222', embedded: true}", "nats://127.0.0.1:PORT"),
+        ("{url: 'nats://127.0.0.1:4222', embedded: true, nkey_seed_file: s.nk}", "password"),
+    ],
+)
+def test_an_embedded_nats_server_is_local_and_password_or_open(tmp_path, nats, says):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"gateway: {{nats: {nats}}}\n")
+    with pytest.raises(ConfigError, match=r"gateway\.nats: .*" + re.escape(says)):
+        load_config(path)
+    path.write_text("gateway: {nats: {url: 'nats://127.0.0.1:4222', embedded: true}}\n")
+    assert load_config(path).gateway.nats.embedded  # type: ignore[union-attr]
+
+
+def test_an_embedded_server_names_the_unset_password_variables():
+    from tradewire.app.config import GatewayNatsConfig
+    from tradewire.app.gateway import embedded_nats
+
+    config = GatewayNatsConfig(url="nats://127.0.0.1:4222", embedded=True, workers={"mr1": {}})
+    with pytest.raises(ConfigError, match=r"\$TRADEWIRE_NATS_PASSWORD_MR1") as caught:
+        embedded_nats(config, {"TRADEWIRE_NATS_PASSWORD": "x"})
+    assert "\n" not in str(caught.value)
