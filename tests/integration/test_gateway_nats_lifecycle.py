@@ -225,3 +225,43 @@ async def test_an_embedded_nats_server_serves_fenced_workers_and_stops_with_the_
     # The server went with the gateway: nothing listens on its port any more.
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
         pass
+
+
+async def test_a_nats_worker_says_when_its_gateway_is_gone_and_when_it_is_back(
+    tmp_path, keyless_env
+):
+    # Before: after the gateway exited the worker printed nothing for 45 s and more.
+    from tradewire.bus.nats_server import NatsServer
+
+    server = NatsServer()
+    await server.start()
+    nats = f"{{url: '{server.url}', allow_unauthenticated: true}}"
+    worker: Proc | None = None
+    try:
+        first = await start_gateway(tmp_path / "one", keyless_env, nats)
+        worker, out = await start_worker(tmp_path, keyless_env, server.url, "steady", every=10)
+        await wait_for(lambda: read_json(out).get("fills", 0) >= 2, 60, "the worker trades")
+        mark = len(worker.lines)
+        await first.stop()
+        stopped = time.monotonic()
+        await wait_for(lambda: worker.seen("gateway gone", mark), 10, "gone:\n" + worker.text)
+        said_at = worker.when("gateway gone", mark)
+        assert said_at is not None
+        assert said_at - stopped <= 5.0, f"gone said {said_at - stopped:.1f}s after the stop"
+        assert worker.seen(r"^tradewire worker steady: gateway gone", mark), worker.text
+        await wait_for(
+            lambda: worker.seen(r"still waiting for the gateway \(\d+ s\)", mark), 15, "reminder"
+        )
+
+        second = await start_gateway(tmp_path / "two", keyless_env, nats)
+        try:
+            await wait_for(lambda: worker.seen("reconnected", mark), 20, "back:\n" + worker.text)
+            before = read_json(out)["fills"]
+            await wait_for(lambda: read_json(out).get("fills", 0) >= before + 2, 60, "trades on")
+        finally:
+            await second.stop()
+        assert worker.proc.returncode is None  # it waited; it never gave up
+    finally:
+        if worker is not None:
+            await worker.stop()
+        await server.close()

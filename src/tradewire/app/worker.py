@@ -67,7 +67,13 @@ def main(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"tradewire worker: {exc}", file=sys.stderr)
         return 2
-    node = WorkerNode(bus, strategies, name=name, conflate=args.conflate)
+    node = WorkerNode(
+        bus,
+        strategies,
+        name=name,
+        conflate=args.conflate,
+        say=lambda line: print(f"tradewire worker {name}: {line}", flush=True),
+    )
     try:
         import uvloop
 
