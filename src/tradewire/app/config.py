@@ -9,7 +9,6 @@ from YAML: they are read from the environment, so a config file can be committed
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -33,6 +32,7 @@ from tradewire.configbase import (
     load_dotenv_file,
 )
 from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError
 from tradewire.metrics.config import MetricsConfig
 from tradewire.tuning.config import TuningConfig
@@ -47,9 +47,6 @@ ALPACA_SECRET_VAR = ALPACA_SECRET_VARS[0]
 Mode = Literal["auto", "sim", "paper", "live"]
 
 
-_TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,15}")
-
-
 class StrategyEntry(StrictModel):
     """One strategy to load: ``path`` is ``package.module:Class`` or ``file.py:Class``."""
 
@@ -61,15 +58,8 @@ class StrategyEntry(StrictModel):
     @field_validator("symbols")
     @classmethod
     def _tickers(cls, symbols: list[str]) -> list[str]:
-        # The feed names tickers in upper case; anything else would never get data.
-        for symbol in symbols:
-            if not symbol.strip():
-                raise ValueError("a symbol is empty")
-            if not _TICKER.fullmatch(symbol):
-                if _TICKER.fullmatch(symbol.upper()):
-                    raise ValueError(f"symbol {symbol!r} must be upper case: {symbol.upper()}")
-                raise ValueError(f"symbol {symbol!r} is not a ticker (e.g. AAPL, BRK.B)")
-        return symbols
+        # The feed names tickers in upper case: aapl means AAPL (engine.symbols, one rule).
+        return normalize_symbols(symbols)
 
 
 class SimulatorConfig(StrictModel):
@@ -81,6 +71,11 @@ class SimulatorConfig(StrictModel):
     rate: PositiveFloat = 2_000.0
     seed: Int = 7
     extra_args: list[str] = Field(default_factory=list)
+
+    @field_validator("symbols")
+    @classmethod
+    def _tickers(cls, symbols: list[str]) -> list[str]:
+        return normalize_symbols(symbols)
 
 
 class ControlConfig(StrictModel):

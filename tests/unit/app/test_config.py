@@ -80,11 +80,11 @@ def test_metrics_beyond_loopback_need_an_explicit_opt_in(tmp_path):
 
 @pytest.mark.parametrize(
     ("symbol", "says"),
-    [("", "empty"), ("MS FT", "not a ticker"), ("aapl", "upper case: AAPL")],
+    [("", "empty"), ("MS FT", "not a ticker"), ("$X", "not a ticker")],
 )
 def test_strategy_symbols_are_tickers_as_the_feed_names_them(tmp_path, symbol, says):
-    # "" made the feed subscribe to "Q." (a traceback); "MS FT" and "aapl" were accepted and
-    # never got data.
+    # "" made the feed subscribe to "Q." (a traceback); "MS FT" was accepted and never got
+    # data.
     path = tmp_path / "c.yaml"
     path.write_text(f"strategies:\n  - path: x.py:X\n    symbols: [AAPL, '{symbol}']\n")
     with pytest.raises(ConfigError, match=says):
@@ -142,3 +142,15 @@ def test_an_embedded_server_names_the_unset_password_variables():
     with pytest.raises(ConfigError, match=r"\$TRADEWIRE_NATS_PASSWORD_MR1") as caught:
         embedded_nats(config, {"TRADEWIRE_NATS_PASSWORD": "x"})
     assert "\n" not in str(caught.value)
+
+
+def test_lower_case_symbols_mean_upper_case_in_strategies_and_the_simulator(tmp_path):
+    # Before: "symbol 'aapl' must be upper case" (the backtest and the broker took it as is).
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "simulator: {symbols: [msft, ' nvda']}\n"
+        "strategies:\n  - path: x.py:X\n    symbols: [aapl, AAPL, brk.b]\n"
+    )
+    config = load_config(path)
+    assert config.strategies[0].symbols == ["AAPL", "BRK.B"]
+    assert config.simulator.symbols == ["MSFT", "NVDA"]
