@@ -148,6 +148,21 @@ async def test_trading_client_duplicate_client_order_id_is_422(broker):
     assert "must be unique" in exc.value.message
 
 
+async def test_trading_client_gets_api_error_for_an_asset_the_venue_does_not_list(broker):
+    # Before: the simulator filled a market order for ZZZZ, which Alpaca would refuse.
+    client = TradingClient("test-key", "test-secret", url_override=broker.base_url)
+    order = MarketOrderRequest(symbol="ZZZZ", qty=1, side=OrderSide.BUY, time_in_force="day")
+    with pytest.raises(APIError) as exc:
+        await call(client.submit_order, order)
+    assert (exc.value.status_code, exc.value.code) == (422, 40010001)
+    assert 'asset "ZZZZ" not found' in exc.value.message
+    assert broker.book.orders == {}
+    with pytest.raises(APIError) as exc:
+        await call(client.get_asset, "ZZZZ")
+    assert (exc.value.status_code, exc.value.code) == (404, 40410000)
+    assert (await call(client.get_asset, "AAPL")).symbol == "AAPL"
+
+
 async def test_trading_client_with_wrong_keys_gets_401(broker):
     client = TradingClient("test-key", "bad", url_override=broker.base_url)
     with pytest.raises(APIError) as exc:

@@ -208,3 +208,23 @@ def test_a_4400_digit_condition_is_one_line_and_exit_2_not_a_traceback(small_quo
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert "huge.csv:52: bad row" in done.stderr  # the header is line 1
+
+
+def test_lower_case_symbols_select_the_same_events_as_upper_case(quotes, tmp_path):
+    # Before: --symbols aapl,msft said "no events selected" (the data names them AAPL, MSFT).
+    upper = backtest(quotes, tmp_path / "upper")
+    lower = subprocess.run(
+        [
+            *(sys.executable, "-m", "tradewire", "backtest", "--data", str(quotes)),
+            *("--strategy", STRATEGY, "--symbols", "aapl, msft", "--params", PARAMS),
+            *("--out", str(tmp_path / "lower"), "--no-progress"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert upper.returncode == 0, upper.stderr
+    assert lower.returncode == 0, lower.stderr
+    a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("upper", "lower"))
+    assert b["events"] == a["events"] > 0
+    assert b["digest"] == a["digest"]

@@ -35,6 +35,7 @@ from tradewire.backtest.sanity import Skips
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.journal import Journal
 from tradewire.engine.strategy import StrategyConfig, load_strategy
+from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.sim.broker.orders import use_clock
 
@@ -87,7 +88,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Any, list[str], RiskConfig, int | None, int | None]:
-    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    try:  # aapl means AAPL: the recording names tickers as the feed does
+        symbols = normalize_symbols(s for s in args.symbols.split(",") if s.strip())
+    except ValueError as exc:
+        raise ConfigError(f"--symbols: {exc}") from None
     if not symbols:
         raise ConfigError("--symbols: name at least one ticker")
     try:

@@ -9,9 +9,9 @@ from YAML: they are read from the environment, so a config file can be committed
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -32,6 +32,7 @@ from tradewire.configbase import (
     load_dotenv_file,
 )
 from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError
 from tradewire.metrics.config import MetricsConfig
 from tradewire.tuning.config import TuningConfig
@@ -46,9 +47,6 @@ ALPACA_SECRET_VAR = ALPACA_SECRET_VARS[0]
 Mode = Literal["auto", "sim", "paper", "live"]
 
 
-_TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,15}")
-
-
 class StrategyEntry(StrictModel):
     """One strategy to load: ``path`` is ``package.module:Class`` or ``file.py:Class``."""
 
@@ -60,15 +58,8 @@ class StrategyEntry(StrictModel):
     @field_validator("symbols")
     @classmethod
     def _tickers(cls, symbols: list[str]) -> list[str]:
-        # The feed names tickers in upper case; anything else would never get data.
-        for symbol in symbols:
-            if not symbol.strip():
-                raise ValueError("a symbol is empty")
-            if not _TICKER.fullmatch(symbol):
-                if _TICKER.fullmatch(symbol.upper()):
-                    raise ValueError(f"symbol {symbol!r} must be upper case: {symbol.upper()}")
-                raise ValueError(f"symbol {symbol!r} is not a ticker (e.g. AAPL, BRK.B)")
-        return symbols
+        # The feed names tickers in upper case: aapl means AAPL (engine.symbols, one rule).
+        return normalize_symbols(symbols)
 
 
 class SimulatorConfig(StrictModel):
@@ -80,6 +71,11 @@ class SimulatorConfig(StrictModel):
     rate: PositiveFloat = 2_000.0
     seed: Int = 7
     extra_args: list[str] = Field(default_factory=list)
+
+    @field_validator("symbols")
+    @classmethod
+    def _tickers(cls, symbols: list[str]) -> list[str]:
+        return normalize_symbols(symbols)
 
 
 class ControlConfig(StrictModel):
@@ -146,6 +142,10 @@ class GatewayNatsConfig(StrictModel):
     server lets anyone who reaches the port read every fill and trade as any worker.
 
     ``gateway: {nats: nats://HOST:PORT}`` is short for ``{nats: {url: nats://HOST:PORT}}``.
+
+    ``embedded: true`` has the gateway start a nats-server of its own (the one the venv ships)
+    on the URL's port, with this very authorization, and stop it when the gateway stops:
+    one process less to run on a single host. It listens on 127.0.0.1 only.
     """
 
     url: str
@@ -154,6 +154,7 @@ class GatewayNatsConfig(StrictModel):
     nkey_seed_file: Path | None = None  # nkey auth instead of a password (0600 file)
     workers: dict[str, NatsWorkerAuth] = Field(default_factory=dict)
     allow_unauthenticated: bool = False
+    embedded: bool = False
 
     @field_validator("workers")
     @classmethod
@@ -167,6 +168,15 @@ class GatewayNatsConfig(StrictModel):
     def _gateway_is_no_worker(self) -> GatewayNatsConfig:
         if self.user in self.workers:
             raise ValueError(f"worker {self.user!r} has the gateway's user name")
+        if self.embedded:
+            where = urlsplit(self.url)
+            if where.hostname not in ("127.0.0.1", "localhost") or where.port is None:
+                raise ValueError("embedded: the URL is nats://127.0.0.1:PORT (it listens there)")
+            if self.nkey_seed_file is not None:
+                raise ValueError(
+                    "embedded: the gateway logs in to its own server by password "
+                    "(password_env) or not at all; nkey_seed_file is for a server you run"
+                )
         return self
 
     def worker_password_env(self, name: str) -> str:
@@ -303,9 +313,17 @@ def load_config(path: Path | None = None) -> AppConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(raw).__name__}")
     try:
-        return AppConfig.model_validate(raw)
+        config = AppConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source=str(path))) from None
+    if config.broker.live and config.mode != "live":
+        # The run picks the host from ``mode`` alone; a ``broker.live`` it overrode used to
+        # trade the simulator or paper and exit 0, which reads as "live worked".
+        raise ConfigError(
+            f"{path}: broker.live: true cannot take effect on its own: live trading is "
+            "mode: live with allow_live_trading: true (and then broker.live is not needed)"
+        )
+    return config
 
 
 def resolve_mode(config: AppConfig, creds: Credentials) -> Literal["sim", "paper", "live"]:

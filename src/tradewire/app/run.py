@@ -23,9 +23,15 @@ from typing import Any
 from tradewire.app.buses import gateway_nats_login
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
 from tradewire.app.control import ControlServer, resolve_control_token
-from tradewire.app.gateway import start_gateway
+from tradewire.app.gateway import (
+    embedded_nats,
+    nats_start_problem,
+    start_gateway,
+    with_nats_server,
+)
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
+from tradewire.bus.nats_server import NatsServer
 from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, JournalCorrupt, TradewireError
 from tradewire.live.gateway import Gateway
@@ -97,6 +103,7 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    prog = "tradewire gateway" if gateway else "tradewire run"
     try:
         project = locate_config(args.config)
         config = load_config(project.config)
@@ -122,19 +129,31 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
             raise ConfigError(
                 f"{project.config}: the gateway serves no bus: set gateway.shm and/or gateway.nats"
             )
-        if gateway and config.gateway.nats is not None:
-            gateway_nats_login(config.gateway.nats, os.environ)  # no credentials: refused now
+        nats = config.gateway.nats if gateway else None
+        embedded: NatsServer | None = None
+        if nats is not None:
+            gateway_nats_login(nats, os.environ)  # no credentials: refused now
+            if nats.embedded:
+                embedded = embedded_nats(nats, os.environ)
         if not strategies and not gateway:
             raise ConfigError(
                 f"{project.config}: no strategies configured: add one under 'strategies:'"
             )
     except ConfigError as exc:
-        print(f"tradewire run: configuration error:\n{exc}", file=sys.stderr)
+        print(f"{prog}: configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except TradewireError as exc:  # the embedded nats-server's binary is missing
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    problem = nats_start_problem(nats, embedded) if nats is not None else None
+    if problem is not None:  # before the simulator, the journal and the node: nothing to undo
+        print(f"{prog}: {problem}", file=sys.stderr)
+        return 1
     try:
         import uvloop
 
-        return uvloop.run(_run(config, creds, mode, strategies, args, gateway=gateway))
+        run = _run(config, creds, mode, strategies, args, gateway=gateway)
+        return uvloop.run(with_nats_server(embedded, run, prog))
     except KeyboardInterrupt:
         return 130
 
@@ -150,6 +169,7 @@ async def _run(
 ) -> int:
     # 0 means "until Ctrl-C" here as for `tradewire sim` (it used to stop at once).
     duration = (args.duration if args.duration is not None else config.run.duration_s) or None
+    prog = "tradewire gateway" if gateway else "tradewire run"
     sim: SimProcess | None = None
     if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
         stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"
@@ -223,7 +243,7 @@ async def _run(
         # The simulator child must not outlive a node that could not be built.
         if sim is not None:
             await sim.stop()
-        print(f"tradewire run: cannot open the journal {journal}: {exc}", file=sys.stderr)
+        print(f"{prog}: cannot open the journal {journal}: {exc}", file=sys.stderr)
         return 2
     exporter = control = None
     gw: Gateway | None = None
@@ -253,7 +273,7 @@ async def _run(
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, TradewireError):
                 await starting
-            print("tradewire run: stopped during start-up", file=sys.stderr)
+            print(f"{prog}: stopped during start-up", file=sys.stderr)
             return 130
         starting.result()
         started = True
@@ -337,10 +357,11 @@ async def _run(
         waiter.cancel()
     except (JournalCorrupt, ConfigError) as exc:
         # Bad input found at start-up (recovery reads the journal): nothing was traded.
-        print(f"tradewire run: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         code = 2
     except TradewireError as exc:
-        print(f"tradewire run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        kind = "" if type(exc) is TradewireError else f"{type(exc).__name__}: "  # a named cause
+        print(f"{prog}: {kind}{exc}", file=sys.stderr)
         code = 1
     finally:
         poller.stop()
@@ -355,11 +376,11 @@ async def _run(
             )
         except Exception as exc:
             log.exception("stopping the node failed")
-            print(f"tradewire run: stop failed: {exc}", file=sys.stderr)
+            print(f"{prog}: stop failed: {exc}", file=sys.stderr)
             code = code or 1
         if outcome is not None and not outcome.ok:
             print(
-                f"tradewire run: stopped with orders still live at the broker: {outcome.describe()}",
+                f"{prog}: stopped with orders still live at the broker: {outcome.describe()}",
                 file=sys.stderr,
             )
             code = code or 3
@@ -371,6 +392,7 @@ async def _run(
             await sim.stop()
     if not trading:
         panel.stop()
+        _drop_if_empty(journal)
         return code  # the start-up failed and said why; there is nothing to summarise
     # The panel's last frame and the summary are one snapshot, taken after the stop's
     # cancels and flatten: they cannot disagree.
@@ -381,18 +403,31 @@ async def _run(
     if snapshot.unverified_orders:
         # The numbers above are the engine's, not confirmed by the broker: say so, and fail.
         print(
-            f"tradewire run: {snapshot.unverified_orders} open orders not verified at the broker "
+            f"{prog}: {snapshot.unverified_orders} open orders not verified at the broker "
             "when the stop's reconciliation bound was spent",
             file=sys.stderr,
         )
         code = code or 5
     if snapshot.stopped_strategies:
         for name, why in snapshot.stopped_strategies.items():
-            print(f"tradewire run: strategy {name} {why}", file=sys.stderr)
+            print(f"{prog}: strategy {name} {why}", file=sys.stderr)
         code = code or 4
     if args.report_json is not None:
         _write_report(args.report_json, node, snapshot)
     return code
+
+
+def _drop_if_empty(journal: Path) -> None:
+    """A start-up that failed before anything was written leaves no empty journal behind
+    (a journal with records, recovered from an earlier run, stays as it is)."""
+    from tradewire.engine.journal import read_journal
+
+    try:
+        empty = not read_journal(journal).records
+    except (OSError, TradewireError):
+        return
+    if empty:
+        journal.unlink(missing_ok=True)
 
 
 def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:

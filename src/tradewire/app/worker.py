@@ -14,6 +14,7 @@ from typing import Any
 
 from tradewire.app.buses import NATS_PASSWORD_ENV, make_bus, worker_nats_login
 from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
+from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.worker import WorkerNode
 from tradewire.sim.cli import non_negative
@@ -67,7 +68,13 @@ def main(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"tradewire worker: {exc}", file=sys.stderr)
         return 2
-    node = WorkerNode(bus, strategies, name=name, conflate=args.conflate)
+    node = WorkerNode(
+        bus,
+        strategies,
+        name=name,
+        conflate=args.conflate,
+        say=lambda line: print(f"tradewire worker {name}: {line}", flush=True),
+    )
     try:
         import uvloop
 
@@ -95,7 +102,10 @@ def _setup(args: argparse.Namespace) -> tuple[str, str, list[Strategy]]:
     else:
         base = None
     if args.strategy is not None:
-        symbols = [s.strip() for s in (args.symbols or "").split(",") if s.strip()]
+        try:  # aapl means AAPL, as everywhere (engine.symbols)
+            symbols = normalize_symbols(s for s in (args.symbols or "").split(",") if s.strip())
+        except ValueError as exc:
+            raise ConfigError(f"--symbols: {exc}") from None
         if not symbols:
             raise ConfigError("--symbols: name at least one ticker")
         try:

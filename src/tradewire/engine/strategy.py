@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from tradewire.engine.symbols import normalize_symbol, normalize_symbols
 
 if TYPE_CHECKING:
     from tradewire.venues.polygon.messages import Aggregate, Quote, Trade
@@ -237,7 +240,12 @@ class Strategy:
         """Check risk, journal the intent and write the order; returns once the bytes are out.
 
         A risk denial returns a handle with ``denied`` set; it never raises on the hot path.
+        ``aapl`` means ``AAPL`` (:mod:`tradewire.engine.symbols`); what is no ticker at all
+        goes on as given, for risk or the venue to refuse.
         """
+        if not symbol.isupper():  # the usual upper-case ticker pays for this test alone
+            with contextlib.suppress(ValueError, AttributeError):
+                symbol = normalize_symbol(symbol)
         return self._context.submit(
             self,
             symbol,
@@ -351,4 +359,8 @@ def load_strategy(
         )
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise ConfigError(f"strategy path {config.path!r}: {class_name} is not a Strategy subclass")
-    return cls(symbols=list(config.symbols), params=config.params, name=config.name)
+    try:
+        symbols = normalize_symbols(config.symbols)  # aapl means AAPL, as everywhere
+    except ValueError as exc:
+        raise ConfigError(f"strategy {config.path!r}: {exc}") from None
+    return cls(symbols=symbols, params=config.params, name=config.name)

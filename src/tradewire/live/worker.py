@@ -32,6 +32,7 @@ from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
 from tradewire.errors import TradewireError
 from tradewire.live.conflation import conflate
+from tradewire.live.gateway_watch import GatewayWatch
 from tradewire.live.timers import Every
 from tradewire.venues.polygon.messages import (
     FRAME_DECODER,
@@ -68,8 +69,11 @@ class WorkerNode:
         hello_s: float = 1.0,
         welcome_timeout_s: float = 10.0,
         conflate: bool = False,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.bus = bus
+        # Whether the gateway is there, told in one line as it changes (the CLI prints it).
+        self.watch = GatewayWatch(say or (lambda line: log.warning("worker %s: %s", name, line)))
         self.conflate = conflate
         # Set from a signal handler, between two bytecodes of a strategy: market data stops
         # reaching strategies at once, so a stop does not wait behind a held backlog.
@@ -116,6 +120,7 @@ class WorkerNode:
         self._hello()
         self._timers.append(Every(asyncio.get_running_loop(), self.hello_s, self._hello))
         self._timers.append(Every(asyncio.get_running_loop(), self.resend_s, self._resend))
+        self._timers.append(Every(asyncio.get_running_loop(), 0.5, self._watch_tick))
         try:
             async with asyncio.timeout(self.welcome_timeout_s):
                 await self._welcomed.wait()
@@ -222,6 +227,8 @@ class WorkerNode:
     def _on_ctl(self, subject: str, payload: bytes) -> None:
         msg = self._decode(payload)
         if isinstance(msg, p.Heartbeat):
+            if self._welcomed.is_set() or self.watch.gone:
+                self.watch.beat(time.monotonic(), new_instance=msg.gateway != self.gateway)
             if self.gateway and msg.gateway != self.gateway:
                 log.warning("worker %s: the gateway restarted; resynchronising", self.name)
                 self._welcomed.clear()
@@ -230,6 +237,9 @@ class WorkerNode:
         elif isinstance(msg, p.Halt):
             self.halted = msg.reason
             log.error("worker %s: trading halted by the gateway: %s", self.name, msg.reason)
+
+    def _watch_tick(self) -> None:
+        self.watch.tick(time.monotonic())
 
     def _on_update(self, subject: str, payload: bytes) -> None:
         msg = self._decode(payload)
@@ -256,6 +266,7 @@ class WorkerNode:
             return None
 
     def _welcome(self, msg: p.Welcome) -> None:
+        self.watch.beat(time.monotonic(), new_instance=msg.gateway != self.gateway)
         if self.gateway and msg.gateway != self.gateway:
             # A new gateway numbers its streams from its own start.
             log.warning(

@@ -27,6 +27,7 @@ from typing import Any
 from picows import WSTransport
 
 from tradewire.configbase import POLYGON_KEY_VARS, from_environment
+from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import FeedClosedError, TradewireError
 from tradewire.record.format import RecordingCorrupt
 from tradewire.record.writer import RecordingWriter, WriterOptions
@@ -36,7 +37,6 @@ from tradewire.venues.polygon.messages import MarketEvent
 
 log = logging.getLogger("tradewire.record")
 
-_TICKER = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,15}")
 _SIZE = re.compile(r"(\d+)\s*([kmgt]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 CHANNELS = ("Q", "T")
@@ -79,10 +79,10 @@ def parse_symbols(text: str | None) -> list[str]:
         raise BadArgument("--symbols: give tickers, e.g. AAPL,MSFT, or * for all")
     if names == ["*"]:
         return names
-    bad = [n for n in names if not _TICKER.fullmatch(n)]
-    if bad:
-        raise BadArgument(f"--symbols: not a ticker: {bad[0]!r}")
-    return sorted({n.upper() for n in names})
+    try:  # aapl means AAPL, the one rule of engine.symbols
+        return sorted(normalize_symbols(names))
+    except ValueError as exc:
+        raise BadArgument(f"--symbols: {exc}") from None
 
 
 def parse_size(option: str, text: str) -> int:

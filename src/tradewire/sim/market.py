@@ -45,6 +45,9 @@ class MarketState:
     def __init__(self) -> None:
         self.quotes: dict[str, NBBO] = {}
         self.trades: dict[str, LastTrade] = {}
+        # The symbols the venue lists as assets before any of their quotes arrived (the
+        # simulator's configured symbols); every quoted symbol is listed too.
+        self.listed: set[str] = set()
         self._quote_listeners: list[QuoteListener] = []
         self._trade_listeners: list[TradeListener] = []
 
@@ -63,6 +66,10 @@ class MarketState:
         self.trades[trade.symbol] = trade
         for listener in self._trade_listeners:
             listener(trade)
+
+    def lists(self, symbol: str) -> bool:
+        """Whether ``symbol`` (upper case) is an asset here, as GET /v2/assets shows it."""
+        return symbol in self.listed or symbol in self.quotes or symbol in self.trades
 
     def nbbo(self, symbol: str) -> NBBO | None:
         return self.quotes.get(symbol)

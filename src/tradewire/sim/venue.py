@@ -125,6 +125,7 @@ class VenueSimulator:
             auth_timeout=config.auth_timeout_s,
             stamp_sink=stamp_sink,
         )
+        self.market.listed.update(s.upper() for s in config.symbols)
         self.broker = AlpacaBrokerServer(
             self.market,
             host=config.host,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
@@ -78,11 +80,11 @@ def test_metrics_beyond_loopback_need_an_explicit_opt_in(tmp_path):
 
 @pytest.mark.parametrize(
     ("symbol", "says"),
-    [("", "empty"), ("MS FT", "not a ticker"), ("aapl", "upper case: AAPL")],
+    [("", "empty"), ("MS FT", "not a ticker"), ("$X", "not a ticker")],
 )
 def test_strategy_symbols_are_tickers_as_the_feed_names_them(tmp_path, symbol, says):
-    # "" made the feed subscribe to "Q." (a traceback); "MS FT" and "aapl" were accepted and
-    # never got data.
+    # "" made the feed subscribe to "Q." (a traceback); "MS FT" was accepted and never got
+    # data.
     path = tmp_path / "c.yaml"
     path.write_text(f"strategies:\n  - path: x.py:X\n    symbols: [AAPL, '{symbol}']\n")
     with pytest.raises(ConfigError, match=says):
@@ -97,3 +99,58 @@ def test_a_class_missing_from_the_strategy_file_is_named_as_missing(tmp_path):
     )
     with pytest.raises(ConfigError, match="no class 'Mine' in"):
         load_strategy(StrategyConfig("mine.py:Mine", ["AAPL"]), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["", "mode: sim\n", "mode: paper\n", "mode: auto\n"])
+def test_broker_live_alone_is_an_error_naming_what_live_needs(tmp_path, mode):
+    # Before: broker.live: true was overridden by the mode, and the run traded the
+    # simulator or paper and exited 0.
+    path = tmp_path / "c.yaml"
+    path.write_text(mode + "broker: {live: true}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    said = str(caught.value)
+    assert "\n" not in said
+    assert "broker.live" in said
+    assert "mode: live" in said
+    assert "allow_live_trading" in said
+    path.write_text("mode: live\nallow_live_trading: true\nbroker: {live: true}\n")
+    assert load_config(path).broker.live
+
+
+@pytest.mark.parametrize(
+    ("nats", "says"),
+    [
+        ("{url: 'nats://10.0.0.5:4222', embedded: true}", "nats://127.0.0.1:PORT"),
+        ("{url: 'nats://127.0.0.1:4222', embedded: true, nkey_seed_file: s.nk}", "password"),
+    ],
+)
+def test_an_embedded_nats_server_is_local_and_password_or_open(tmp_path, nats, says):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"gateway: {{nats: {nats}}}\n")
+    with pytest.raises(ConfigError, match=r"gateway\.nats: .*" + re.escape(says)):
+        load_config(path)
+    path.write_text("gateway: {nats: {url: 'nats://127.0.0.1:4222', embedded: true}}\n")
+    assert load_config(path).gateway.nats.embedded  # type: ignore[union-attr]
+
+
+def test_an_embedded_server_names_the_unset_password_variables():
+    from tradewire.app.config import GatewayNatsConfig
+    from tradewire.app.gateway import embedded_nats
+
+    config = GatewayNatsConfig(url="nats://127.0.0.1:4222", embedded=True, workers={"mr1": {}})
+    with pytest.raises(ConfigError, match=r"\$TRADEWIRE_NATS_PASSWORD_MR1") as caught:
+        embedded_nats(config, {"TRADEWIRE_NATS_PASSWORD": "x"})
+    assert "\n" not in str(caught.value)
+
+
+def test_lower_case_symbols_mean_upper_case_in_strategies_and_the_simulator(tmp_path):
+    # Before: "symbol 'aapl' must be upper case" (the backtest and the broker took it as is).
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "simulator: {symbols: [msft, ' nvda']}\n"
+        "strategies:\n  - path: x.py:X\n    symbols: [aapl, AAPL, brk.b]\n"
+    )
+    config = load_config(path)
+    assert config.strategies[0].symbols == ["AAPL", "BRK.B"]
+    assert config.simulator.symbols == ["MSFT", "NVDA"]

@@ -199,14 +199,29 @@ class RestRoutes:
         return web.json_response(wire.calendar_json(datetime.now(UTC)))
 
     async def _assets(self, request: web.Request) -> web.Response:
-        symbols = sorted(set(self.market.quotes) | set(self.book.positions))
+        market = self.market
+        symbols = sorted(market.listed | set(market.quotes) | set(self.book.positions))
         return web.json_response([wire.asset_json(s) for s in symbols])
 
     async def _asset(self, request: web.Request) -> web.Response:
-        return web.json_response(wire.asset_json(request.match_info["symbol"].upper()))
+        symbol = request.match_info["symbol"].upper()
+        if not self._lists(symbol):
+            # 404 40410000 "asset not found for X": Alpaca's answer for an unknown asset.
+            raise OrderError(404, 40410000, f"asset not found for {symbol[:40]}")
+        return web.json_response(wire.asset_json(symbol))
+
+    def _lists(self, symbol: str) -> bool:
+        return self.market.lists(symbol) or symbol in self.book.positions
 
     async def _post_order(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
+        symbol = body.get("symbol")
+        if isinstance(symbol, str) and symbol and not self._lists(symbol.upper()):
+            # Alpaca refuses an order for an asset it does not list before it books it: an
+            # order naming an unknown asset was answered 40010001, which comes with HTTP 422
+            # (Alpaca-API #184; reference section 7). The exact wording for an unknown
+            # *symbol* is UNCONFIRMED; clients branch on the status (alpaca-py: APIError).
+            raise OrderError(422, 40010001, f'asset "{symbol[:40]}" not found')
         order = self.book.submit(body)
         response = web.json_response(wire.order_json(order, self.book))
         asyncio.get_running_loop().call_soon(self._activate, order)

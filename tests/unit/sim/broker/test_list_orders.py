@@ -24,6 +24,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         AlpacaBrokerServer() as server,
         aiohttp.ClientSession(base_url=server.base_url, headers=AUTH) as session,
     ):
+        server.market.listed.add("AAPL")  # an asset, though no quote came yet
         for i in range(5):
             body = {
                 "symbol": "AAPL",

@@ -191,3 +191,8 @@ def test_format_price_float_fast_path_agrees_with_decimal_rules():
     assert format_price(150.1, "p") == "150.10"
     with pytest.raises(OrderValidationError, match="sub-penny"):
         format_price(150.123, "p")
+
+
+def test_a_lower_case_ticker_is_sent_upper_case():
+    # Already so (build_order upper-cases the symbol); kept as the client's side of the rule.
+    assert body(symbol="aapl", qty=1, side="buy")["symbol"] == "AAPL"
