@@ -58,8 +58,10 @@ STRATEGY = '''
 from tradewire import Strategy
 
 class Busy(Strategy):
-    """Up to 180 orders a second on a timer: every other one marketable (it fills), the
-    others resting 10% away (the test cancels them at the broker, as another tool would)."""
+    """Up to 180 orders a second on a timer: every other one marketable and IOC (it fills
+    or ends at once: a marketable order the market ran from, resting, filled after the
+    engine's exit and made the broker differ from the report), the others resting 10% away
+    (the test cancels them at the broker, as another tool would)."""
     def on_start(self):
         self.quote = None
         self.n = 0
@@ -74,10 +76,11 @@ class Busy(Strategy):
         self.n += 1
         buy = self.n % 4 < 2
         if self.n % 2:
-            price = q.ask_price + 0.05 if buy else q.bid_price - 0.05
+            price, tif = (q.ask_price + 0.05 if buy else q.bid_price - 0.05), "ioc"
         else:
-            price = q.bid_price * 0.9 if buy else q.ask_price * 1.1
-        (self.buy if buy else self.sell)("AAPL", 1, limit_price=round(price, 2))
+            price, tif = (q.bid_price * 0.9 if buy else q.ask_price * 1.1), "day"
+        order = self.buy if buy else self.sell
+        order("AAPL", 1, limit_price=round(price, 2), time_in_force=tif)
 '''
 
 
