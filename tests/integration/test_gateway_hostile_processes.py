@@ -26,14 +26,14 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.faults.test_chaos import _own_group_killed_with_parent
 from tests.integration.test_gateway_processes import (
     ROOT,
+    STRATEGIES,
     Proc,
     metric,
     metrics,
     read_json,
-    spawn,
-    start_worker,
     wait_for,
 )
 
@@ -89,6 +89,36 @@ asyncio.run(main(*sys.argv[1:]))
 '''
 
 
+async def spawn(*args: str, env: dict[str, str], cwd: Path) -> Proc:
+    """``tradewire ARGS`` in a process group of its own, SIGKILLed if the test process dies
+    (pytest-timeout's ``os._exit`` runs no finally)."""
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tradewire", *args),
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        preexec_fn=_own_group_killed_with_parent,
+    )
+    return Proc(proc)
+
+
+async def start_worker(
+    tmp_path: Path, env: dict[str, str], shm: str, name: str, **params: object
+) -> tuple[Proc, Path]:
+    out = tmp_path / f"{name}.json"
+    worker = await spawn(
+        *("worker", "--gateway", f"shm://{shm}", "--strategy", f"{STRATEGIES}:Steady"),
+        *("--symbols", "AAPL", "--name", name),
+        *("--params", json.dumps({"out": str(out), **params})),
+        env=env,
+        cwd=tmp_path,
+    )
+    await wait_for(lambda: worker.seen("connected") or worker.proc.returncode is not None, 40)
+    assert worker.seen("connected"), worker.text
+    return worker, out
+
+
 async def hostile(script: Path, mode: str, shm: str, name: str) -> dict[str, object]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -98,7 +128,7 @@ async def hostile(script: Path, mode: str, shm: str, name: str) -> dict[str, obj
         name,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+        preexec_fn=_own_group_killed_with_parent,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 20)
@@ -132,46 +162,46 @@ async def test_hostile_local_workers_neither_crash_nor_freeze_the_gateway(tmp_pa
     )
     honest: Proc | None = None
     try:
-        await wait_for(lambda: gateway.seen("serving workers"), 60, "gateway:\n" + gateway.text)
-        await wait_for(lambda: gateway.seen(r"metrics (http://\S+/metrics)"), 30, "banner")
-        honest, out = await start_worker(
-            tmp_path, env, f"shm://{shm}", "honest", "Steady", every=10
-        )
-        await wait_for(lambda: read_json(out).get("fills", 0) >= 3, 60, "the honest one trades")
+        # Bounded below pytest's timeout, so the finally below always runs
+        async with asyncio.timeout(60):
+            await wait_for(lambda: gateway.seen("serving workers"), 60, "gateway:\n" + gateway.text)
+            await wait_for(lambda: gateway.seen(r"metrics (http://\S+/metrics)"), 30, "banner")
+            honest, out = await start_worker(tmp_path, env, shm, "honest", every=10)
+            await wait_for(lambda: read_json(out).get("fills", 0) >= 3, 60, "the honest one trades")
 
-        # Act: three hostile processes, one after the other, while the honest one trades
-        shrink = await hostile(script, "shrink", shm, "evil1")
-        pipe = await hostile(script, "pipe", shm, "evil2")
-        garbage = await hostile(script, "garbage", shm, "evil3")
+            # Act: three hostile processes, one after the other, while the honest one trades
+            shrink = await hostile(script, "shrink", shm, "evil1")
+            pipe = await hostile(script, "pipe", shm, "evil2")
+            garbage = await hostile(script, "garbage", shm, "evil3")
 
-        # Assert: each was refused or cut off, as the gateway now does
-        assert shrink == {
-            "mode": "shrink",
-            "loose_ack": "",  # refused: its ring could shrink under the gateway
-            "sealed_ack": "ok",
-            "shrunk_after_join": False,  # the seals the gateway asked for hold
-        }, shrink
-        assert pipe == {"mode": "pipe", "ack": ""}, pipe
-        assert garbage == {"mode": "garbage", "ack": "ok", "cut_off": True}, garbage
+            # Assert: each was refused or cut off, as the gateway now does
+            assert shrink == {
+                "mode": "shrink",
+                "loose_ack": "",  # refused: its ring could shrink under the gateway
+                "sealed_ack": "ok",
+                "shrunk_after_join": False,  # the seals the gateway asked for hold
+            }, shrink
+            assert pipe == {"mode": "pipe", "ack": ""}, pipe
+            assert garbage == {"mode": "garbage", "ack": "ok", "cut_off": True}, garbage
 
-        # The gateway lives and serves: the honest worker's fills keep growing
-        before = read_json(out)["fills"]
-        await wait_for(
-            lambda: read_json(out).get("fills", 0) >= before + 5, 30, "fills after the hostiles"
-        )
-        assert gateway.proc.returncode is None, gateway.text[-3000:]
-        text = metrics(gateway)
-        assert metric(text, "tradewire_worker_up", "honest") == 1
-        for evil in ("evil1", "evil1-loose", "evil2", "evil3"):
-            assert metric(text, "tradewire_worker_up", evil) in (-1.0, 0.0), evil
+            # The gateway lives and serves: the honest worker's fills keep growing
+            before = read_json(out)["fills"]
+            await wait_for(
+                lambda: read_json(out).get("fills", 0) >= before + 5, 30, "fills after the hostiles"
+            )
+            assert gateway.proc.returncode is None, gateway.text[-3000:]
+            text = metrics(gateway)
+            assert metric(text, "tradewire_worker_up", "honest") == 1
+            for evil in ("evil1", "evil1-loose", "evil2", "evil3"):
+                assert metric(text, "tradewire_worker_up", evil) in (-1.0, 0.0), evil
 
-        assert await honest.stop() == 0, honest.text[-3000:]
-        honest = None
-        assert await gateway.stop() == 0, gateway.text[-3000:]
+            assert await honest.stop() == 0, honest.text[-3000:]
+            honest = None
+            assert await gateway.stop() == 0, gateway.text[-3000:]
     finally:
         if honest is not None:
-            await honest.stop()
-        await gateway.stop()
+            await honest.stop(timeout_s=5)
+        await gateway.stop(timeout_s=10)
 
     # A line for each hostile act (the refusals name no worker: it never got to be one),
     # nothing else above INFO but the honest worker's goodbye, and no traceback
