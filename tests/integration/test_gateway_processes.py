@@ -309,6 +309,7 @@ async def test_a_killed_worker_has_its_orders_cancelled_and_its_name_gets_its_st
 async def test_a_nats_restart_loses_and_doubles_no_intent(tmp_path, keyless_env, nats_server):
     env = dict(keyless_env)
     gateway, _ = await start_gateway(tmp_path, env, nats_server.url)
+    worker: Proc | None = None
     try:
         worker, out = await start_worker(
             tmp_path, env, nats_server.url, "steady", "Steady", every=10, orders=40
@@ -319,8 +320,9 @@ async def test_a_nats_restart_loses_and_doubles_no_intent(tmp_path, keyless_env,
         await nats_server.restart()
         await wait_for(lambda: len(read_json(out).get("sent", [])) >= 40, 90, "all 40 sent")
         await wait_for(lambda: read_json(out).get("fills", 0) >= 40, 60, "all 40 filled")
-        await worker.stop()
     finally:
+        if worker is not None:  # a failed wait must not leave the worker running
+            await worker.stop()
         await gateway.stop()
 
     # Every intent reached the broker exactly once: the gateway's journal has each id once.
