@@ -129,7 +129,8 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
                 f"{project.config}: no strategies configured: add one under 'strategies:'"
             )
     except ConfigError as exc:
-        print(f"tradewire run: configuration error:\n{exc}", file=sys.stderr)
+        # One line per problem, as the README promises: "configuration error: FILE: key: why".
+        print(f"tradewire run: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
         import uvloop
