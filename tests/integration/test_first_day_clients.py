@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tradewire.sim.process import SimProcess
+
 pytestmark = pytest.mark.one_loop
 
 ROOT = Path(__file__).parents[2]
@@ -124,3 +126,27 @@ async def test_the_quotes_snippet_without_a_feed_says_so_at_once_and_then_quietl
     assert first_after < 5
     assert "refused" in lines[0]
     assert sum(url in line for line in lines) <= 2, "".join(lines)
+
+
+async def test_the_quotes_snippet_stops_on_ctrl_c_without_a_traceback(tmp_path, keyless_env):
+    # "Quotes, printed until Ctrl-C": the README's own words, so Ctrl-C is the normal end.
+    async with SimProcess(["--symbols", "AAPL,GOOGL", "--rate", "200"]) as sim:
+        env = {
+            **keyless_env,
+            "POLYGON_API_KEY": "test-key",
+            "POLYGON_WS_URL": sim.feed_url,
+        }
+        user = await spawn([sys.executable, str(snippet(tmp_path, "quotes"))], env, tmp_path)
+        assert user.stdout is not None
+        try:
+            async with asyncio.timeout(30):
+                first = (await user.stdout.readline()).decode()
+            user.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(user.communicate(), 15)
+        finally:
+            if user.returncode is None:
+                os.killpg(user.pid, signal.SIGKILL)
+                await user.wait()
+    assert first.startswith("Quote: "), first
+    assert "Traceback" not in err.decode(), err.decode()
+    assert user.returncode == 0, err.decode()
