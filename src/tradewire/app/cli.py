@@ -62,9 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    code: int = args._module.main(args)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        code: int = args._module.main(args)
+    except KeyboardInterrupt:
+        # Ctrl-C while the command was still loading (imports, config): one line, not a
+        # traceback from whatever module was being imported. Exit 130 as a shell expects.
+        print("tradewire: interrupted (Ctrl-C) while starting", file=sys.stderr)
+        return 130
     return code
 
 

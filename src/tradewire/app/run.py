@@ -43,6 +43,8 @@ from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger("tradewire.run")
 
+INTERRUPTED_AT_START = "tradewire run: Ctrl-C: stopped during start-up, before trading"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -137,6 +139,10 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
 
         return uvloop.run(_run(config, creds, mode, strategies, args, gateway=gateway))
     except KeyboardInterrupt:
+        # Ctrl-C before the engine's own signal handlers were in place (the simulator still
+        # starting): Python's default handling ends the loop. A bare "^C" and exit 130 left
+        # the user guessing whether anything had been traded.
+        print(INTERRUPTED_AT_START, file=sys.stderr, flush=True)
         return 130
 
 
@@ -170,7 +176,11 @@ async def _run(
                 *sc.extra_args,
             ]
         )
-        await sim.start()
+        try:
+            await sim.start()
+        except asyncio.CancelledError:
+            await sim.stop()  # Ctrl-C while it started: it must not outlive this run
+            raise
         venues = Venues.simulator(sim.feed_url, sim.broker_url, sim.stream_url)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         journal = args.journal or config.journal.path / f"sim-{stamp}.twj"
