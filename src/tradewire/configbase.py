@@ -29,6 +29,8 @@ Port = Annotated[int, Strict(), Field(ge=0, le=65535)]
 
 # Pydantic error types whose message gets a hint when the input was a string.
 _NUMBER_ERRORS = frozenset({"int_type", "float_type"})
+# Error types whose message pydantic prefixes with the exception kind.
+_PREFIXED_ERRORS = {"value_error": "Value error, ", "assertion_error": "Assertion failed, "}
 
 
 class StrictModel(BaseModel):
@@ -52,6 +54,10 @@ def describe_validation_error(exc: ValidationError, *, source: str) -> str:
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "<root>"
         msg = err["msg"]
+        if err["type"] in _PREFIXED_ERRORS:
+            # pydantic wraps our validators' own sentences in "Value error, …": the reader
+            # wants the sentence, not the exception class it travelled in.
+            msg = msg.removeprefix(_PREFIXED_ERRORS[err["type"]])
         if err["type"] in _NUMBER_ERRORS:
             # Names the input's kind only; "valid number" alone puzzles someone looking at '5'.
             if isinstance(err.get("input"), str):

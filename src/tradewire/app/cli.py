@@ -12,6 +12,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+# What `tradewire --help` says first. Not the module docstring: that is reST for developers,
+# and its first line alone was cut mid-list ("... | kill |").
+DESCRIPTION = (
+    "Low-latency trading gateway: Polygon/Massive market data in, Alpaca orders out; "
+    "without keys, against the built-in venue simulator. "
+    "Run `tradewire COMMAND --help` for a command's options."
+)
+
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("tradewire.app.run", "trade the configured strategies (simulator when no keys)"),
@@ -40,7 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradewire", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="tradewire",
+        description=DESCRIPTION,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -51,9 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    code: int = args._module.main(args)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        code: int = args._module.main(args)
+    except KeyboardInterrupt:
+        # Ctrl-C while the command was still loading (imports, config): one line, not a
+        # traceback from whatever module was being imported. Exit 130 as a shell expects.
+        print("tradewire: interrupted (Ctrl-C) while starting", file=sys.stderr)
+        return 130
     return code
 
 

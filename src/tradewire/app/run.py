@@ -49,6 +49,8 @@ from tradewire.tuning.sockets import SocketOptions
 
 log = logging.getLogger("tradewire.run")
 
+INTERRUPTED_AT_START = "tradewire run: Ctrl-C: stopped during start-up, before trading"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -140,7 +142,8 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
                 f"{project.config}: no strategies configured: add one under 'strategies:'"
             )
     except ConfigError as exc:
-        print(f"{prog}: configuration error:\n{exc}", file=sys.stderr)
+        # One line per problem, as the README promises: "configuration error: FILE: key: why".
+        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
         return 2
     except TradewireError as exc:  # the embedded nats-server's binary is missing
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -155,6 +158,10 @@ def main(args: argparse.Namespace, *, gateway: bool = False) -> int:
         run = _run(config, creds, mode, strategies, args, gateway=gateway)
         return uvloop.run(with_nats_server(embedded, run, prog))
     except KeyboardInterrupt:
+        # Ctrl-C before the engine's own signal handlers were in place (the simulator still
+        # starting): Python's default handling ends the loop. A bare "^C" and exit 130 left
+        # the user guessing whether anything had been traded.
+        print(INTERRUPTED_AT_START, file=sys.stderr, flush=True)
         return 130
 
 
@@ -189,7 +196,11 @@ async def _run(
                 *sc.extra_args,
             ]
         )
-        await sim.start()
+        try:
+            await sim.start()
+        except asyncio.CancelledError:
+            await sim.stop()  # Ctrl-C while it started: it must not outlive this run
+            raise
         venues = Venues.simulator(sim.feed_url, sim.broker_url, sim.stream_url)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         journal = args.journal or config.journal.path / f"sim-{stamp}.twj"

@@ -64,9 +64,15 @@ StrictSafeLoader.add_implicit_resolver(
 )
 
 
-def parse_yaml(text: str) -> Any:
-    """Parse one YAML document with :class:`StrictSafeLoader`."""
+def parse_yaml(text: str, name: str | None = None) -> Any:
+    """Parse one YAML document with :class:`StrictSafeLoader`.
+
+    ``name`` (the file's path) goes into the error marks; PyYAML says ``"<unicode string>"``
+    for text it was handed, which tells the reader nothing.
+    """
     loader = StrictSafeLoader(text)
+    if name is not None:
+        loader.name = name
     try:
         return loader.get_single_data()
     finally:
@@ -96,8 +102,25 @@ def load_yaml_file(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
     text = _decode(path, data)
     try:
-        return parse_yaml(text)
+        return parse_yaml(text, str(path))
     except DuplicateKeyError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError(f"{path}: {_one_line(exc)}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+        raise ConfigError(f"{path}: cannot read YAML: {exc}") from None
+
+
+def _one_line(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's error is several lines (context, problem, the source line and a caret);
+    the CLI prints one: where (1-based, as an editor shows it) and what."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    what = exc.problem or "not valid YAML"
+    if exc.context:
+        what += f" ({exc.context}"
+        ctx = exc.context_mark
+        if ctx is not None and mark is not None and ctx.line != mark.line:
+            what += f" at line {ctx.line + 1}"
+        what += ")"
+    return f"{where}YAML syntax error: {what}"

@@ -31,6 +31,9 @@ from tradewire.net.backoff import backoff
 
 log = logging.getLogger(__name__)
 
+LOG_EVERY = 10
+"""A failure that repeats the last one is logged at WARNING only every this many attempts."""
+
 
 @dataclass(frozen=True, slots=True)
 class WebSocketOptions:
@@ -188,6 +191,7 @@ class ReconnectingWebSocket:
         opts = self.options
         delays = self._fresh_backoff()
         failures = 0
+        previous: str | None = None
         while not self.closing:
             reason = await self._connection_life()
             self.last_failure = reason
@@ -207,9 +211,24 @@ class ReconnectingWebSocket:
                 break
             delay = next(delays)
             self.reconnects += 1
-            log.warning(
-                "%s: %s; reconnecting in %.2fs (attempt %d)", self.name, reason, delay, failures
-            )
+            # The first failure is said at once and any new kind of failure too; the same
+            # one again (a feed that is not there yet) only every LOG_EVERY-th attempt, so
+            # the line that matters is not buried under one per backoff step.
+            repeated = failures > 1 and reason == previous
+            if not repeated or failures % LOG_EVERY == 0:
+                log.warning(
+                    "%s: %s; reconnecting in %.2fs (attempt %d%s)",
+                    self.name,
+                    reason,
+                    delay,
+                    failures,
+                    "" if repeated else f"; the same failure is logged every {LOG_EVERY}th",
+                )
+            else:
+                log.debug(
+                    "%s: %s; reconnecting in %.2fs (attempt %d)", self.name, reason, delay, failures
+                )
+            previous = reason
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
@@ -272,6 +291,8 @@ class ReconnectingWebSocket:
             return f"connect to {self.url} failed: no WebSocket within {opts.connect_timeout_s:g}s"
         try:
             _, opened = connecting.result()
+        except ConnectionRefusedError:
+            return f"connect to {self.url} refused: nothing listens there (is the server up?)"
         except (OSError, TimeoutError) as exc:
             return f"connect to {self.url} failed: {type(exc).__name__}: {exc}"
         except Exception as exc:  # picows handshake errors (HTTP 404/403/429/5xx …)

@@ -26,7 +26,7 @@ from typing import Any
 
 from picows import WSTransport
 
-from tradewire.configbase import POLYGON_KEY_VARS, from_environment
+from tradewire.configbase import POLYGON_KEY_VARS, POLYGON_URL_VARS, from_environment
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import FeedClosedError, TradewireError
 from tradewire.record.format import RecordingCorrupt
@@ -40,6 +40,8 @@ log = logging.getLogger("tradewire.record")
 _SIZE = re.compile(r"(\d+)\s*([kmgt]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 CHANNELS = ("Q", "T")
+PROGRESS_S = 5.0
+"""Seconds between progress lines."""
 
 
 class BadArgument(ValueError):
@@ -138,6 +140,8 @@ class RecordingClient(PolygonClient):
         self._payload: memoryview | None = None
         self._wall_ns = 0
         self.write_error: OSError | None = None
+        self.frames_in = 0  # market-data frames received (and handed to the writer)
+        self.bytes_in = 0
         self.stopped = asyncio.Event()  # set when a write failed: recording cannot go on
         self.on_events(self._record)
 
@@ -153,6 +157,8 @@ class RecordingClient(PolygonClient):
         payload = self._payload
         if payload is None or self.write_error is not None:
             return
+        self.frames_in += 1
+        self.bytes_in += len(payload)
         try:
             self.writer.append(self._wall_ns, bytes(payload), [e.symbol for e in events])
         except OSError as exc:
@@ -171,8 +177,27 @@ async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingCli
 
     async def session() -> None:
         await client.subscribe(channels)
-        print(f"tradewire record: recording {','.join(opts.symbols)} to {opts.out}", flush=True)
+        print(
+            f"tradewire record: recording {','.join(opts.symbols)} from {client.url} to {opts.out}",
+            flush=True,
+        )
         await client.run()
+
+    async def progress() -> None:
+        # A recording runs for hours: one line every PROGRESS_S says it is alive and how
+        # fast it fills the disk (silence was indistinguishable from a stalled feed).
+        started, last_frames = time.monotonic(), 0
+        while True:
+            await asyncio.sleep(PROGRESS_S)
+            frames = client.frames_in
+            print(
+                f"tradewire record: {frames:,} frames ({_size(client.bytes_in)} received, "
+                f"{_size(writer.manifest.bytes)} on disk), "
+                f"{(frames - last_frames) / PROGRESS_S:,.0f} frames/s, "
+                f"{time.monotonic() - started:,.0f} s",
+                flush=True,
+            )
+            last_frames = frames
 
     async def flusher() -> None:
         period = min(opts.options.flush_ms / 1000, opts.options.manifest_interval_s) / 2
@@ -185,6 +210,7 @@ async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingCli
         loop.create_task(stop.wait()),
         loop.create_task(client.stopped.wait()),
         loop.create_task(flusher()),
+        loop.create_task(progress()),
     }
     try:
         done, _ = await asyncio.wait(
@@ -217,12 +243,14 @@ def main(args: argparse.Namespace) -> int:
     key = from_environment(POLYGON_KEY_VARS)
     if key is None:
         return _fail(
-            "no Polygon API key: set POLYGON_API_KEY in the environment or .env "
-            "(the simulator accepts test-key)",
+            "no Polygon API key: set POLYGON_API_KEY in the environment or .env, or record "
+            "the simulator: start `tradewire sim` and paste the export lines it prints",
             2,
         )
     config = PolygonFeedConfig(max_reconnect_attempts=10)
-    feed_url = opts.feed_url or config.url
+    # The client takes POLYGON_WS_URL when no --feed-url is given; the manifest must name
+    # the feed actually recorded, not the default one.
+    feed_url = opts.feed_url or from_environment(POLYGON_URL_VARS) or config.url
     try:
         writer = RecordingWriter(
             opts.out, feed_url=feed_url, symbols=opts.symbols, options=opts.options
@@ -260,6 +288,18 @@ def _run(coro: Any) -> int:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         result = asyncio.run(coro)
     return result
+
+
+def _size(n: int) -> str:
+    """Bytes for a person: 5 B, 12.3 kB, 3.4 GB."""
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("kB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:,.1f} {unit}"
 
 
 def _fail(message: str, code: int) -> int:

@@ -201,6 +201,30 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
     )
 
 
+# The simulator's own default credentials: public test values, fine to print. Anything else
+# was given on the command line and may be real; it is never echoed.
+_PUBLIC_CREDENTIALS = frozenset({"test-key", "test-secret"})
+
+
+def client_exports(config: VenueConfig, feed_url: str, broker_url: str) -> str:
+    """The README's client snippets read their endpoints from the environment; the ports
+    here are free ones picked at start, so the documented 8765/8766 would miss them. These
+    lines, pasted into a shell, point the snippets at this simulator."""
+
+    def shown(value: str, option: str) -> str:
+        # Quoted: pasted, it is a plain (refused) value, never shell syntax.
+        return value if value in _PUBLIC_CREDENTIALS else f"'(the {option} you gave)'"
+
+    polygon_key = shown(config.polygon_keys[0], "--polygon-key")
+    return (
+        "# the README's client snippets: paste these two lines into the shell that runs them\n"
+        f"export POLYGON_API_KEY={polygon_key} POLYGON_WS_URL={feed_url}\n"
+        f"export ALPACA_API_KEY={shown(config.alpaca_key, '--alpaca-key')} "
+        f"ALPACA_API_SECRET={shown(config.alpaca_secret, '--alpaca-secret')} "
+        f"ALPACA_BASE_URL={broker_url}"
+    )
+
+
 async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -212,6 +236,7 @@ async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
     async with VenueSimulator(config) as sim:
         source = sim.start_source()
         print(f"tradewire sim ready feed={sim.feed_url} broker={sim.broker_url}", flush=True)
+        print(client_exports(config, sim.feed_url, sim.broker_url), flush=True)
         waiter = loop.create_task(stop.wait())
         if config.replay_files and config.duration_s > 0:
             loop.call_later(config.duration_s, stop.set)

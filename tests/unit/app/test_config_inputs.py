@@ -257,4 +257,4 @@ def test_run_rejects_bad_config_with_one_line_and_exit_2(tmp_path: Path, case: s
     expected = template.format(path=bad)
     assert "Traceback" not in result.stderr
     assert result.returncode == 2, result.stderr
-    assert result.stderr == f"tradewire run: configuration error:\n{expected}\n"
+    assert result.stderr == f"tradewire run: configuration error: {expected}\n"

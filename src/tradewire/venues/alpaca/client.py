@@ -310,7 +310,8 @@ class AlpacaClient:
                 pending = await self._pool.send(raw)
             except HttpError as exc:
                 if exc.written or attempt == self.config.max_retries_before_send:
-                    raise RetryableBrokerError(f"alpaca: cannot send order {cid}: {exc}") from exc
+                    error = RetryableBrokerError(f"alpaca: cannot send order {cid}: {exc}")
+                    raise error from (None if exc.unreachable else exc)
                 await asyncio.sleep(self.config.resolve_backoff_s * (attempt + 1))
                 continue
             self.orders_written += 1
@@ -586,9 +587,8 @@ class AlpacaClient:
                 response = await self._await(await self._pool.send(raw))
             except HttpError as exc:
                 if (exc.written and not retry) or attempt == attempts - 1:
-                    raise RetryableBrokerError(
-                        f"alpaca: {method} {target.split('?')[0]}: {exc}"
-                    ) from exc
+                    failed = RetryableBrokerError(f"alpaca: {method} {target.split('?')[0]}: {exc}")
+                    raise failed from (None if exc.unreachable else exc)
                 await asyncio.sleep(0.05 * 2**attempt)
                 continue
             self._observe(response)

@@ -47,9 +47,12 @@ _PIECE_COST = 64
 class HttpError(TradewireError):
     """Transport-level failure. ``written`` says whether the request may have reached the peer."""
 
-    def __init__(self, message: str, *, written: bool) -> None:
+    def __init__(self, message: str, *, written: bool, unreachable: bool = False) -> None:
         super().__init__(message)
         self.written = written
+        # No connection could be made at all: the message says everything (the URL and the
+        # OS's reason), so callers raise their own error without chaining this one.
+        self.unreachable = unreachable
 
 
 @dataclass(slots=True)
@@ -241,6 +244,7 @@ class RawHttpPool:
         acquire_timeout_s: float = 5.0,
     ) -> None:
         self.host, self.port, tls, self.host_header = split_url(base_url)
+        self.base_url = base_url.rstrip("/")
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.socket_options = socket_options
@@ -286,9 +290,17 @@ class RawHttpPool:
                 )
             assert isinstance(proto, _Connection)
             self._all.add(proto)  # before the slot is given up below
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
+        except ConnectionRefusedError:
             raise HttpError(
-                f"cannot connect to {self.host}:{self.port}: {exc}", written=False
+                f"cannot connect to {self.base_url}: connection refused (nothing listens "
+                "there: is the broker, e.g. `tradewire sim`, running at that URL?)",
+                written=False,
+                unreachable=True,
+            ) from None
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise HttpError(
+                f"cannot connect to {self.base_url}: {why}", written=False, unreachable=True
             ) from exc
         finally:
             self._opening -= 1

@@ -40,6 +40,7 @@ from tradewire.errors import (
     StaleFeedError,
     TradewireError,
 )
+from tradewire.net.interrupt import ctrl_c_calls
 from tradewire.net.websocket import ReconnectingWebSocket, WebSocketOptions
 from tradewire.tuning.outcome import Outcome
 from tradewire.tuning.sockets import SocketOptions
@@ -134,6 +135,9 @@ class PolygonClient:
         )
         self._stale_task: asyncio.Task[None] | None = None
         self._ran = False  # run() was awaited: the caller keeps the loop alive
+        self._subscribed = False  # a subscribe() returned: quotes were expected from here
+        self._interrupted = False  # Ctrl-C during run(): a clean end, not an error
+        self._closer: asyncio.Task[None] | None = None
         self._authenticated: asyncio.Event | None = None
         self._ack_waiters: dict[str, asyncio.Future[None]] = {}
         # One timer per connection for the current handshake step (connected, then auth).
@@ -240,6 +244,7 @@ class PolygonClient:
                     await asyncio.gather(*waiters)
             except TimeoutError:
                 log.warning("polygon: no subscribe ack within %.1fs for %s", ack_timeout_s, new)
+        self._subscribed = True
 
     async def unsubscribe(self, channels: Iterable[str]) -> None:
         """Stop receiving ``channels``; their handlers are removed."""
@@ -284,16 +289,31 @@ class PolygonClient:
         await self.unsubscribe([f"T.{s}" for s in symbols])
 
     async def run(self) -> None:
-        """Wait until the client stops: returns after :meth:`close`, raises a terminal error."""
+        """Wait until the client stops: returns after :meth:`close`, raises a terminal error.
+
+        Under ``asyncio.run`` with its default Ctrl-C handling, Ctrl-C closes the client and
+        ``run()`` returns: "printed until Ctrl-C" is the normal end of a feed program, not a
+        ``KeyboardInterrupt`` and ``CancelledError`` traceback pair. A program that handles
+        SIGINT itself (``loop.add_signal_handler``, as ``tradewire run`` does) keeps it.
+        """
         self._ran = True
         if self._ws.task is None:
             await self.connect()
         supervisor = self._ws.task
         assert supervisor is not None
-        await asyncio.shield(supervisor)
+        with ctrl_c_calls(self._on_ctrl_c):
+            await asyncio.shield(supervisor)
+        if self._interrupted:
+            await self.close()
+            return
         self._raise_terminal()
 
     wait_closed = run
+
+    def _on_ctrl_c(self) -> None:
+        log.info("polygon: interrupted; closing the feed")
+        self._interrupted = True
+        self._closer = asyncio.get_running_loop().create_task(self._ws.close())
 
     async def close(self) -> None:
         """Close with 1000 and stop reconnecting; pending async handlers are drained."""
@@ -513,7 +533,7 @@ class PolygonClient:
             while not self._async_queue.empty():
                 _discard(self._async_queue.get_nowait())
                 self._async_queue.task_done()
-        if task.cancelled() and self._routes and not self._ran:
+        if task.cancelled() and self._routes and self._subscribed and not self._ran:
             # The loop is ending under a live subscription nobody waited on: the spec's
             # snippet returns right after subscribe_quotes and would print nothing.
             log.warning(
