@@ -32,6 +32,7 @@ from tradewire.app.gateway import (
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
 from tradewire.bus.nats_server import NatsServer
+from tradewire.cliargs import non_negative
 from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, JournalCorrupt, TradewireError
 from tradewire.live.gateway import Gateway
@@ -39,7 +40,6 @@ from tradewire.live.node import TradingNode, Venues
 from tradewire.live.timers import Every
 from tradewire.live.warm import OrderPathWarmer
 from tradewire.metrics.exporter import MetricsExporter
-from tradewire.sim.cli import non_negative
 from tradewire.sim.process import SimProcess
 from tradewire.tuning.busy_poll import BusyPoller
 from tradewire.tuning.config import TuningConfig
