@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.app.buses import NATS_PASSWORD_ENV, make_bus, worker_nats_login
+from tradewire.cliargs import non_negative
 from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.worker import WorkerNode
-from tradewire.sim.cli import non_negative
 
 log = logging.getLogger("tradewire.worker")
 

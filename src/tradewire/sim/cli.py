@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tradewire.cliargs import non_negative, port, positive, probability
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.venue import VenueConfig, VenueSimulator, is_recording
 from tradewire.tuning.busy_poll import BusyPoller
@@ -115,44 +116,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 # Argument types: a bad value is argparse's one-line "error:" and exit 2, never a traceback
 # or a simulator that starts and does something else than asked.
-
-
-def port(text: str) -> int:
-    value = int(text) if text.lstrip("-").isdigit() else -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0 = any free)")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def positive(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
-    return value
-
-
-def non_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
-
-
-def probability(text: str) -> float:
-    value = _number(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return value
 
 
 _TICKER = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,15}")

@@ -136,7 +136,7 @@ def test_an_embedded_nats_server_is_local_and_password_or_open(tmp_path, nats, s
 
 def test_an_embedded_server_names_the_unset_password_variables():
     from tradewire.app.config import GatewayNatsConfig
-    from tradewire.app.gateway import embedded_nats
+    from tradewire.app.wiring import embedded_nats
 
     config = GatewayNatsConfig(url="nats://127.0.0.1:4222", embedded=True, workers={"mr1": {}})
     with pytest.raises(ConfigError, match=r"\$TRADEWIRE_NATS_PASSWORD_MR1") as caught:
