@@ -35,8 +35,8 @@ from typing import Any
 import pytest
 
 from tradewire.bus.shm_registry import SHM_ROOT
-from tradewire.engine.codec import replay
-from tradewire.engine.journal import read_journal
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.journal.store import read_journal
 from tradewire.sim.process import SimProcess
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}

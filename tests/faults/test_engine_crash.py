@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.engine.codec import replay
-from tradewire.engine.journal import read_journal
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.journal.store import read_journal
 from tradewire.sim.process import SimProcess
 
 CONFIG = """

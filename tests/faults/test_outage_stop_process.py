@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from tests.faults.test_chaos import _kill_groups, _own_group_killed_with_parent, sim_request
 
-from tradewire.engine.codec import replay
-from tradewire.engine.journal import read_journal
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.journal.store import read_journal
 from tradewire.sim.process import SimProcess
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.one_loop]

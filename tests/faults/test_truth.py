@@ -23,7 +23,7 @@ import pytest
 from tradewire import Strategy
 from tradewire.engine import orders as o
 from tradewire.engine.config import JournalConfig, RiskConfig
-from tradewire.engine.journal import Journal, read_journal
+from tradewire.engine.journal.store import Journal, read_journal
 from tradewire.engine.risk import TradingState
 from tradewire.live.node import TradingNode, Venues
 from tradewire.sim.venue import VenueConfig, VenueSimulator

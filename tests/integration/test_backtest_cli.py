@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tradewire.backtest.data import write_quotes_flat_file
-from tradewire.engine.journal import read_journal
+from tradewire.engine.journal.store import read_journal
 
 ROOT = Path(__file__).parents[2]
 STRATEGY = f"{ROOT}/examples/mean_reversion.py:MeanReversion"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.engine.journal import read_journal
+from tradewire.engine.journal.store import read_journal
 from tradewire.sim.process import SimProcess
 from tradewire.sim.sources import QUOTE_COLUMNS
 

@@ -326,7 +326,7 @@ async def test_a_nats_restart_loses_and_doubles_no_intent(tmp_path, keyless_env,
         await gateway.stop()
 
     # Every intent reached the broker exactly once: the gateway's journal has each id once.
-    from tradewire.engine.journal import read_journal
+    from tradewire.engine.journal.store import read_journal
 
     journal = next((tmp_path / "journal").glob("sim-*.twj"))
     intents = [r.cid for r in read_journal(journal).records if r.kind == "intent"]
@@ -405,7 +405,7 @@ async def test_each_nats_worker_is_fenced_to_its_own_subjects_by_the_server(
         await evil.close()
         await gateway.stop()
 
-    from tradewire.engine.journal import read_journal
+    from tradewire.engine.journal.store import read_journal
 
     journal = next((tmp_path / "journal").glob("sim-*.twj"))
     intents = [r.cid for r in read_journal(journal).records if r.kind == "intent"]
@@ -564,7 +564,7 @@ async def test_a_kill_under_a_worker_flood_at_200_per_minute_sends_nothing_after
             await worker.stop()
         await gateway.stop()
 
-    from tradewire.engine.journal import read_journal
+    from tradewire.engine.journal.store import read_journal
 
     (journal,) = (tmp_path / "journal").glob("sim*.twj")
     kinds = [r.kind for r in read_journal(journal).records]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.engine.journal import MAGIC, Journal, read_journal
+from tradewire.engine.journal.store import MAGIC, Journal, read_journal
 
 ROOT = Path(__file__).parents[2]
 HEAD = struct.Struct("<II")
@@ -195,7 +195,7 @@ def test_run_refuses_a_corrupt_journal_in_one_line_and_leaves_it_untouched(flipp
 
 def test_verify_replays_the_records_and_names_a_malformed_one(tmp_path):
     # The checksums are right; the contents are not an order the engine can rebuild.
-    from tradewire.engine.journal import Journal
+    from tradewire.engine.journal.store import Journal
 
     path = tmp_path / "j.twj"
     journal = Journal(path, fsync="never")

@@ -298,7 +298,7 @@ def test_run_writes_its_journal_in_the_configured_folder(tmp_path, keyless_env):
 
 
 def _malformed_journal(path: Path) -> None:
-    from tradewire.engine.journal import Journal
+    from tradewire.engine.journal.store import Journal
 
     journal = Journal(path, fsync="never")
     journal.append("intent", "c-1", {"symbol": "AAPL", "side": "buy"})  # no qty

@@ -18,22 +18,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tradewire.backtest import figures
 from tradewire.backtest.broker import FILL_MODELS, BacktestBroker
 from tradewire.backtest.data import iter_batches
 from tradewire.backtest.latency import parse_latency_model
 from tradewire.backtest.node import BacktestNode
-from tradewire.backtest.report import (
-    EquityPoint,
-    FillRow,
-    RunFacts,
-    SymbolPnl,
-    build_report,
-    write_outputs,
-)
+from tradewire.backtest.report import figures
+from tradewire.backtest.report.model import EquityPoint, FillRow, RunFacts, SymbolPnl
+from tradewire.backtest.report.text import build_report, write_outputs
 from tradewire.backtest.sanity import Skips
 from tradewire.engine.config import RiskConfig
-from tradewire.engine.journal import Journal
+from tradewire.engine.journal.store import Journal
 from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError

@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "doctor": ("tradewire.doctor.cli", "audit this host for low-latency trading"),
     "journal": (
-        "tradewire.engine.journal_audit",
+        "tradewire.app.journal",
         "show, export, verify or repair an order journal (repair keeps the original)",
     ),
 }

@@ -26,7 +26,7 @@ from tradewire.backtest.latency import LatencyModel
 from tradewire.engine import orders as o
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.journal import Journal
+from tradewire.engine.journal.store import Journal
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import APPROVED, RiskEngine

@@ -3,7 +3,7 @@ by mypyc, built into the bench's work folder so both run side by side in one ben
 
 The modules are the issue's list: the engine core (risk, orders, positions, ledger), the
 journal and its codec, the request builder and the HTTP layer, and the feed protocol. Their
-msgspec ``Struct``s live in modules that are not compiled (``engine/record.py``,
+msgspec ``Struct``s live in modules that are not compiled (``engine/journal/record.py``,
 ``venues/alpaca/order_body.py``, ``venues/polygon/messages.py``): mypyc breaks a Struct
 defined in a compiled module. The pure-Python modules stay the source of truth; this is a
 measurement (docs/performance.md, "Issue 14").
@@ -23,8 +23,9 @@ MODULES = (
     "tradewire/engine/orders.py",
     "tradewire/engine/positions.py",
     "tradewire/engine/ledger.py",
-    "tradewire/engine/journal.py",
-    "tradewire/engine/codec.py",
+    "tradewire/engine/journal/store.py",
+    "tradewire/engine/journal/codec.py",
+    "tradewire/engine/journal/replay.py",
     "tradewire/venues/alpaca/requests.py",
     "tradewire/venues/alpaca/http.py",
     "tradewire/venues/polygon/protocol.py",

@@ -3,8 +3,8 @@
 REST replies, trade_updates, lookups by client_order_id, start-up recovery, reconciliation
 after a stream gap and the periodic reconciler all turn what they learned into engine
 events (:mod:`tradewire.engine.translate`) and hand them here. One function then moves the
-order state machine, journals the event it took (:mod:`tradewire.engine.codec`), books the
-fill in the position book and tells the owner. Before this module, an order's outcome
+order state machine, journals the event it took (:mod:`tradewire.engine.journal.codec`),
+books the fill in the position book and tells the owner. Before this module, an order's outcome
 reached the state by five routes, and a fill booked by gap reconciliation never reached
 the position book.
 
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.codec import encode, order_data
-from tradewire.engine.journal import Journal
+from tradewire.engine.journal.codec import encode, order_data
+from tradewire.engine.journal.store import Journal
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.translate import OrderFact
 

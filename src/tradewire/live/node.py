@@ -29,11 +29,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from tradewire.engine import orders as o
-from tradewire.engine.codec import replay, snapshot_records
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.journal import Journal, read_journal
-from tradewire.engine.journal_sync import JournalSyncer
+from tradewire.engine.journal.codec import snapshot_records
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.journal.store import Journal, read_journal
+from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
@@ -144,7 +145,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         jcfg = journal_config or JournalConfig()
         self.journal_config = jcfg
         self.journal = Journal(journal_path or jcfg.path / "engine.twj", fsync=jcfg.fsync)
-        # fsync "batch": a child process syncs the journal (engine/journal_sync.py); if it
+        # fsync "batch": a child process syncs the journal (engine/journal/sync.py); if it
         # cannot start, the loop syncs after each burst of records instead.
         self._journal_syncer: JournalSyncer | None = None
         self.ids = ClientOrderIds()

@@ -32,7 +32,7 @@ from tradewire.venues.alpaca.messages import Order as BrokerOrder
 from tradewire.venues.alpaca.messages import TradeUpdate
 
 if TYPE_CHECKING:
-    from tradewire.engine.journal import Journal
+    from tradewire.engine.journal.store import Journal
     from tradewire.engine.ledger import Ledger
     from tradewire.engine.positions import PositionBook
     from tradewire.engine.risk import RiskEngine

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.backtest import report_html
-from tradewire.backtest.report import (
-    EquityPoint,
-    FillRow,
-    RunFacts,
-    SymbolPnl,
+from tradewire.backtest.report import html as report_html
+from tradewire.backtest.report.model import EquityPoint, FillRow, RunFacts, SymbolPnl
+from tradewire.backtest.report.text import (
     build_report,
     digest,
     max_drawdown,

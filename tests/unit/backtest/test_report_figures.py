@@ -13,15 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.backtest import figures, report_html
-from tradewire.backtest.report import (
-    MIN_SHARPE_DAYS,
-    EquityPoint,
-    RunFacts,
-    SymbolPnl,
-    build_report,
-    write_outputs,
-)
+from tradewire.backtest.report import figures
+from tradewire.backtest.report import html as report_html
+from tradewire.backtest.report.model import EquityPoint, RunFacts, SymbolPnl
+from tradewire.backtest.report.text import MIN_SHARPE_DAYS, build_report, write_outputs
 
 T0 = 1_704_205_800_000_000_000  # 2024-01-02T14:30:00Z, the open
 SEC = 1_000_000_000

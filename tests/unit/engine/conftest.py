@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tradewire.engine.journal import Journal
+from tradewire.engine.journal.store import Journal
 
 Row = tuple[str, str, dict[str, Any] | None]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tradewire.engine import orders as o
-from tradewire.engine.codec import decode, encode, replay
-from tradewire.engine.journal import Journal, read_journal
-from tradewire.engine.record import Record
+from tradewire.engine.journal.codec import decode, encode
+from tradewire.engine.journal.record import Record
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.journal.store import Journal, read_journal
 
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}
 
@@ -93,7 +94,7 @@ def test_replay_of_fills_adopted_by_reconciliation_books_them(tmp_path, write_jo
 
 
 def test_rotation_starts_a_segment_with_a_snapshot_that_replays_to_the_same_open_state(tmp_path):
-    from tradewire.engine.codec import snapshot_records
+    from tradewire.engine.journal.codec import snapshot_records
 
     # Arrange: 300 orders, most of them ended, a few open and partly filled
     path = tmp_path / "j.twj"
@@ -181,7 +182,8 @@ def _intent_data() -> dict[str, object]:
 
 def test_an_adopted_notional_order_replays(tmp_path, write_journal):
     # A notional order found at the broker is journaled with its notional, quantity unknown
-    from tradewire.engine.codec import order_data, replay
+    from tradewire.engine.journal.codec import order_data
+    from tradewire.engine.journal.replay import replay
 
     order = o.Order("n1", "A", "buy", 0.0, "market", notional=500.0, ref_price=100.0)
     rec = Record("external", "n1", 1, order_data(order, broker_id="b1"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tradewire.engine.journal import MAGIC, Journal, read_journal
+from tradewire.engine.journal.store import MAGIC, Journal, read_journal
 from tradewire.errors import JournalCorrupt
 
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}

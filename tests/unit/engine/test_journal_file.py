@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.engine.journal import MAGIC, Journal, read_journal
-from tradewire.engine.journal_audit import repair
+from tradewire.app.journal import repair
+from tradewire.engine.journal.store import MAGIC, Journal, read_journal
 from tradewire.errors import JournalCorrupt, TradewireError
 
 INTENT = {"symbol": "A", "side": "buy", "qty": 10, "type": "limit", "limit": 10.0, "strategy": "s"}
@@ -123,7 +123,7 @@ def test_a_torn_last_record_is_cut_with_one_warning_and_the_rest_kept(journal, c
     data = journal.read_bytes()
     last = record_offsets(data)[-1]
     journal.write_bytes(data[:-cut])
-    with caplog.at_level(logging.WARNING, logger="tradewire.engine.journal"):
+    with caplog.at_level(logging.WARNING, logger="tradewire.engine.journal.store"):
         result = read_journal(journal)
     assert [r.cid for r in result.records] == [f"c{i}" for i in range(199)]
     assert result.truncated_bytes == len(data) - cut - last

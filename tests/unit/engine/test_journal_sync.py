@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tradewire.engine.journal_sync import JournalSyncer
+from tradewire.engine.journal.sync import JournalSyncer
 
 
 def _wait_gone(pid: int, timeout_s: float) -> bool:
@@ -56,7 +56,7 @@ def test_syncer_exits_when_the_engine_is_killed(tmp_path):
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path;"
-            "from tradewire.engine.journal_sync import JournalSyncer;"
+            "from tradewire.engine.journal.sync import JournalSyncer;"
             f"s = JournalSyncer(Path({str(path)!r}), 5.0); s.start();"
             "print(s.pid, flush=True); time.sleep(60)",
         ],

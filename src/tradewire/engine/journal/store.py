@@ -14,7 +14,8 @@ file untouched: cutting there would forget every order after the damage while th
 still holds them. ``tradewire journal repair`` keeps the original and salvages around it.
 
 Every order gets an ``intent`` record before its bytes leave. What a record means, and the
-replay that rebuilds every order from them, is :mod:`tradewire.engine.codec`'s.
+replay that rebuilds every order from them, are :mod:`tradewire.engine.journal.codec`'s and
+:mod:`tradewire.engine.journal.replay`'s.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from tradewire.engine.record import Record
+from tradewire.engine.journal.record import Record
 from tradewire.errors import JournalCorrupt
 
 log = logging.getLogger(__name__)

@@ -1,13 +1,14 @@
-"""The journal codec: one engine event <-> one journal record, and the replay built on it.
+"""The journal codec: one engine event <-> one journal record (the replay built on it is
+:mod:`tradewire.engine.journal.replay`).
 
 Live and replay share this code: the ledger journals an event with :func:`encode` after the
-state machine took it, and :func:`replay` decodes the same records into the same events and
-applies them through the same table. A note beside the event (the old ``resolved`` record)
+state machine took it, and :func:`~tradewire.engine.journal.replay.replay` decodes the same
+records into the same events and applies them through the same table. A note beside the event (the old ``resolved`` record)
 could disagree with it; an event cannot.
 
 Record kinds: ``intent`` and ``external`` create an order (ours, or one found at the broker);
 ``open`` restores one from a snapshot (the head of every journal segment after the first,
-see :meth:`~tradewire.engine.journal.Journal.rotate`); every other kind is one
+see :meth:`~tradewire.engine.journal.store.Journal.rotate`); every other kind is one
 :mod:`tradewire.engine.orders` event. ``denied``, ``kill``,
 ``position`` and older journals' ``resolved``/``resent``/``lookup`` are audit lines that
 change no order.
@@ -16,13 +17,10 @@ change no order.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.record import Record
-from tradewire.errors import JournalMalformed
+from tradewire.engine.journal.record import Record
 
 _SIMPLE: dict[type, str] = {
     o.Sent: "sent",
@@ -164,67 +162,3 @@ def snapshot_records(manager: o.OrderManager) -> list[tuple[str, str, dict[str, 
         for order in manager.orders.values()
         if order.is_open
     ]
-
-
-def _restored(rec: Record) -> o.Order:
-    d = rec.data or {}
-    order = order_from(rec)
-    order.status = o.OrderStatus(str(d["status"]))
-    order.broker_id = str(d.get("broker_id") or "")
-    order.filled_qty = float(d.get("filled") or 0.0)
-    order.avg_fill_price = float(d.get("avg") or 0.0)
-    order.executions = {str(e) for e in d.get("execs") or ()}
-    order.created_ns = int(d.get("created_ns") or rec.ts_ns)
-    return order
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    manager: o.OrderManager
-    records: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-    @property
-    def in_doubt(self) -> list[o.Order]:
-        """Orders whose outcome the journal does not know: settle them before trading."""
-        doubtful = (o.OrderStatus.INTENT, o.OrderStatus.SENT, o.OrderStatus.UNKNOWN)
-        return [x for x in self.manager.orders.values() if x.status in doubtful]
-
-
-def replay(records: Iterable[Record], *, source: str = "journal") -> ReplayResult:
-    """Rebuild every order from the journal through the same state machine as live.
-
-    Raises:
-        JournalMalformed: a record (``source`` names the file) holds no valid order data.
-    """
-    manager = o.OrderManager()
-    result = ReplayResult(manager)
-    for rec in records:
-        result.records += 1
-        try:
-            if rec.kind in CREATES:
-                if rec.cid not in manager.orders:
-                    manager.create(order_from(rec))
-                continue
-            if rec.kind == SNAPSHOT:
-                if rec.cid not in manager.orders:
-                    manager.restore(_restored(rec))
-                continue
-            if rec.cid not in manager.orders:
-                continue
-            event = decode(rec)
-        except (KeyError, TypeError, ValueError) as exc:
-            # The CRC says these are the bytes written; a writer's bug (or a hand edit)
-            # wrote them wrong. Guessing would book a number nobody validated.
-            raise JournalMalformed(
-                source,
-                result.records,
-                f"({rec.kind} {rec.cid}) {type(exc).__name__}: {exc}",
-            ) from None
-        if event is None:
-            continue
-        try:
-            manager.apply(rec.cid, event)
-        except (o.InvalidTransition, o.InvalidFill) as exc:
-            result.skipped.append(str(exc))
-    return result

@@ -21,8 +21,8 @@ from typing import Any
 
 import msgspec
 
-from tradewire.engine.codec import replay
-from tradewire.engine.journal import MAGIC, Damage, Scan, salvage, scan
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.journal.store import MAGIC, Damage, Scan, salvage, scan
 from tradewire.errors import JournalMalformed
 
 

@@ -13,12 +13,10 @@ import html
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tradewire.backtest import figures
-
-if TYPE_CHECKING:
-    from tradewire.backtest.report import EquityPoint, RunFacts
+from tradewire.backtest.report import figures
+from tradewire.backtest.report.model import EquityPoint, RunFacts
 
 MAX_POINTS = 2_000
 LAST_FILLS = 50

@@ -15,13 +15,13 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tradewire.backtest import report_html
-from tradewire.backtest.figures import human_span
+from tradewire.backtest.report import html as report_html
+from tradewire.backtest.report.figures import human_span
+from tradewire.backtest.report.model import EquityPoint, FillRow, RunFacts
 
 log = logging.getLogger(__name__)
 
@@ -43,66 +43,6 @@ DECIMALS = 6
 # A return spread below this is float noise on a constant-return curve, not volatility.
 MIN_RETURN_STD = 1e-12
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class EquityPoint:
-    """Account value at one simulated instant (sampled every ``sample_s`` and at the end)."""
-
-    ts_ns: int
-    equity: float
-    realized: float
-    unrealized: float
-    positions: dict[str, float]
-
-
-@dataclass(frozen=True, slots=True)
-class FillRow:
-    """One execution as the simulated broker reported it."""
-
-    ts_ns: int
-    client_order_id: str
-    symbol: str
-    side: str
-    qty: float
-    price: float
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolPnl:
-    """Final P&L of one symbol; ``mark`` is None when no price was ever seen to mark it at."""
-
-    symbol: str
-    position: float
-    avg_price: float
-    mark: float | None
-    realized: float
-    unrealized: float
-
-
-@dataclass(frozen=True, slots=True)
-class RunFacts:
-    """Everything the backtest measured; the report is derived from this and nothing else."""
-
-    events: int
-    batches: int
-    wall_s: float
-    orders: int
-    denied: int
-    canceled: int
-    rejected: int
-    fills: list[FillRow]
-    equity: list[EquityPoint]
-    per_symbol: list[SymbolPnl]
-    starting_cash: float
-    seed: int
-    data: str
-    strategy: str
-    params: dict[str, Any]
-    latency_model: str
-    fill_model: str
-    start_ns: int
-    end_ns: int
 
 
 def max_drawdown(equity: Sequence[EquityPoint]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ grew keeps the promise with no GIL and no syscall on the engine's side.
 The child reads its stdin: end-of-file means the engine is gone (closed or killed), and it
 syncs once more and exits, so even records written just before a crash are flushed.
 
-Run as ``python -m tradewire.engine.journal_sync PATH INTERVAL_MS``.
+Run as ``python -m tradewire.engine.journal.sync PATH INTERVAL_MS``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class JournalSyncer:
             [
                 sys.executable,
                 "-m",
-                "tradewire.engine.journal_sync",
+                "tradewire.engine.journal.sync",
                 str(self.path),
                 str(self.interval_ms),
             ],

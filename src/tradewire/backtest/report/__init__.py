@@ -1,0 +1,1 @@
+"""The backtest report: its data (``model``), figures and digest (``text``), HTML page (``html``)."""
