@@ -1,4 +1,4 @@
-"""The tick-to-trade floors (bench/floor.c, bench/floor_py.py) against a real simulator.
+"""The tick-to-trade floors (bench/contenders/floor.c and floor_py.py) against a real simulator.
 
 Each floor answers every trigger with exactly one matched order, in both waiting modes, and
 stops cleanly on SIGINT. The simulator is started as the bench starts it (SimProcess with
@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
+from tradewire.bench import contender
 from tradewire.bench.tick_to_trade import _get_triggers, analyse
 from tradewire.sim.process import SimProcess
 from tradewire.sim.sources import symbols_for
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.one_loop]
 
-FLOOR_C = Path(__file__).parents[2] / "src" / "tradewire" / "bench" / "floor.c"
+FLOOR_C = contender("floor.c")
 TRIGGERS = 50
 TRIGGER_RATE = 100.0
 SYMBOLS = 20
@@ -35,7 +36,7 @@ SYMBOLS = 20
 def floor_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if cc is None:
-        pytest.skip("no C compiler (cc, gcc or clang) on PATH to build bench/floor.c")
+        pytest.skip("no C compiler (cc, gcc or clang) on PATH to build bench/contenders/floor.c")
     out = tmp_path_factory.mktemp("floor") / "floor"
     done = subprocess.run(
         [cc, "-O2", "-Wall", "-Wextra", "-o", str(out), str(FLOOR_C)],
@@ -53,7 +54,7 @@ def _command(binary: Path | None, sim: SimProcess) -> list[str]:
     symbols = ",".join(symbols_for(str(SYMBOLS)))
     if binary is not None:
         return [str(binary), host, sim.broker_url.split("//", 1)[1], symbols]
-    return [sys.executable, "-m", "tradewire.bench.floor_py", host, sim.broker_url, symbols]
+    return [sys.executable, str(contender("floor_py.py")), host, sim.broker_url, symbols]
 
 
 async def _triggers_when(sim: SimProcess, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 The same synthetic quotes_v1 flat file (three tickers, seeded) feeds both. Ours is timed
 three ways: reading the flat file alone, the backtest node with a no-op strategy and with
 the sample mean-reversion strategy (the data pre-read, as Nautilus's ``run()`` is timed
-after its data is loaded). Nautilus runs ``backtest_nautilus.py`` (an equivalent no-op and
+after its data is loaded). Nautilus runs ``contenders/backtest_nautilus.py`` (an equivalent no-op and
 EMA limit-order strategy) in whatever Python has ``nautilus_trader``: ``--nautilus-python``,
 ``$TRADEWIRE_NAUTILUS_PYTHON``, or this one; without it the contender is reported skipped.
 Figures only: nothing here asserts a speed.
@@ -26,6 +26,7 @@ from tradewire.backtest.broker import BacktestBroker
 from tradewire.backtest.data import iter_batches, write_quotes_flat_file
 from tradewire.backtest.latency import parse_latency_model
 from tradewire.backtest.node import BacktestNode
+from tradewire.bench import contender
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.journal import Journal
 from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
@@ -34,7 +35,7 @@ SYMBOLS = ("AAPL", "MSFT", "NVDA")
 SAMPLE = Path(__file__).parents[3] / "examples" / "mean_reversion.py"
 # As backtest_nautilus.py's EMA strategy: no pause after a denial (it never gets one).
 SAMPLE_PARAMS = {"ema_ticks": 50, "entry_bps": 3, "exit_bps": 3, "order_qty": 10, "cooldown_s": 0}
-NAUTILUS_SCRIPT = Path(__file__).with_name("backtest_nautilus.py")
+NAUTILUS_SCRIPT = contender("backtest_nautilus.py")
 
 
 class _Noop(Strategy):

@@ -2,8 +2,8 @@
 
 Absolute figures do not hold from day to day on a shared VM (the same code measured 4×
 apart), so every contender is reported against floors measured in the same run, against
-the same simulator: ``floor.c`` (read the trigger frame, write a canned order on a kept-alive
-connection: the kernel and loopback) and ``floor_py.py`` (the same in CPython with raw
+the same simulator: ``contenders/floor.c`` (read the trigger frame, write a canned order on a kept-alive
+connection: the kernel and loopback) and ``contenders/floor_py.py`` (the same in CPython with raw
 sockets: the interpreter on top). Each waits blocking or busy-polls (``-busy``).
 """
 
@@ -13,9 +13,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from tradewire.bench import contender
 
 FLOORS = ("floor-c", "floor-c-busy", "floor-py", "floor-py-busy")
 LABELS = {
@@ -49,11 +50,10 @@ def build(workdir: Path) -> Path:
     if cc is None:
         raise RuntimeError("no C compiler (cc, gcc or clang) on PATH")
     out = workdir / "floor"
-    source = resources.files("tradewire.bench") / "floor.c"
-    with resources.as_file(source) as path:
-        done = subprocess.run(
-            [cc, "-O2", "-o", str(out), str(path)], capture_output=True, text=True, timeout=120
-        )
+    source = contender("floor.c")
+    done = subprocess.run(
+        [cc, "-O2", "-o", str(out), str(source)], capture_output=True, text=True, timeout=120
+    )
     if done.returncode != 0:
         raise RuntimeError(f"building floor.c failed:\n{done.stderr}")
     return out
@@ -70,8 +70,7 @@ def command(
         return [str(build(workdir)), host, broker, ",".join(symbols), *busy]
     return [
         sys.executable,
-        "-m",
-        "tradewire.bench.floor_py",
+        str(contender("floor_py.py")),
         host,
         broker_url,
         ",".join(symbols),

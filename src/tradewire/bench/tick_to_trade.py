@@ -4,7 +4,7 @@ For each contender a fresh ``tradewire sim`` process sends open-loop background 
 (``rate``/s over ``symbols`` symbols) and, once the contender subscribed, ``triggers``
 trigger quotes at ``trigger_rate``/s (:mod:`tradewire.sim.triggers`). The contender runs in
 its own process: ``tradewire run`` with :class:`~tradewire.bench.trigger_strategy.TriggerStrategy`,
-or :mod:`tradewire.bench.sdk_baseline` (massive + alpaca-py). The simulator and the
+or ``contenders/sdk_baseline.py`` (massive + alpaca-py). The simulator and the
 contender are pinned to different cores when there are two.
 
 The analysis is pure (:func:`analyse`): latencies go into an HdrHistogram (ns, 3 significant
@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import baseline, compiled, extras, floors, rounds, t2t_report
+from tradewire.bench import baseline, compiled, contender, extras, floors, rounds, t2t_report
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -310,8 +310,7 @@ async def run_contender(
         host = sim.feed_url.split("//", 1)[1].split("/", 1)[0]
         cmd = [
             sys.executable,
-            "-m",
-            "tradewire.bench.sdk_baseline",
+            str(contender("sdk_baseline.py")),
             host,
             sim.broker_url,
             ",".join(symbols),

@@ -2,7 +2,7 @@
 
 Why it is not the default
 -------------------------
-``python -m tradewire.bench.transports`` compared iceoryx2 0.10 (Python binding), a plain
+``benchmarks/experiments/transports.py`` compared iceoryx2 0.10 (Python binding), a plain
 mmap ring + eventfd (:mod:`tradewire.bus.ring`) and pyzmq over ``ipc://``. Raw, iceoryx2
 led on one-way latency and throughput; as our buses, the two tie at p50 one way (23 µs),
 iceoryx2 with the better tails and throughput, the ring with the better round trip. End

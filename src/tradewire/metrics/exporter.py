@@ -171,7 +171,8 @@ class MetricsExporter:
     def start(self, *, cpus: Iterable[int] | None = None) -> None:
         """Serve on a thread of its own; with ``cpus``, that thread (and the request threads
         it starts) runs there. A scrape computes in Python for milliseconds: on the engine's
-        CPU it stalls the loop (bench/exporter_stall.py), on a housekeeping CPU it does not."""
+        CPU it stalls the loop (benchmarks/experiments/exporter_stall.py), on a housekeeping
+        CPU it does not."""
         app: WsgiApp = make_wsgi_app(self.registry)
         if self.host in LOOPBACK_HOSTS:
             app = _loopback_host_only(app)

@@ -37,7 +37,8 @@ class TuningConfig(StrictModel):
     # Python's GIL switch interval: a helper thread wanting the GIL waits this long for a
     # busy loop to let go (bench: 5 ms default -> ms stalls).
     # 200 µs: with the metrics thread on a housekeeping CPU, a scrape's loop stall p99 fell
-    # from ~5.3 ms to ~0.8 ms (bench/exporter_stall.py, docs/performance.md issue 14).
+    # from ~5.3 ms to ~0.8 ms (benchmarks/experiments/exporter_stall.py, docs/performance.md
+    # issue 14).
     gil_switch_interval_us: PositiveInt | None = 200
     # Keep the loop polling instead of sleeping in epoll (costs the engine's whole core).
     busy_poll: bool = False

@@ -621,7 +621,7 @@ class AlpacaClient:
             async with asyncio.timeout(timeout):
                 return await asyncio.shield(pending)
         except TimeoutError:
-            self._pool._abandon(pending)
+            self._pool.abandon(pending)
             raise HttpError(f"no response within {timeout:.3f}s", written=True) from None
 
     def _observe(self, response: Response) -> None:

@@ -384,11 +384,13 @@ class RawHttpPool:
             async with asyncio.timeout(timeout_s):
                 return await asyncio.shield(fut)
         except TimeoutError:
-            self._abandon(fut)
+            self.abandon(fut)
             raise HttpError(f"no response within {timeout_s:.3f}s", written=True) from None
 
-    def _abandon(self, fut: asyncio.Future[Response]) -> None:
-        # A connection whose answer is late must never serve another request.
+    def abandon(self, fut: asyncio.Future[Response]) -> None:
+        """Give up on a sent request (from :meth:`send` or :meth:`try_send`) whose answer is
+        late: its connection is closed, since it must never serve another request, and ``fut``
+        is cancelled."""
         for conn in list(self._all):
             if conn.waiter is fut:
                 conn.waiter = None

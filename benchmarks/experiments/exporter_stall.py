@@ -1,4 +1,7 @@
-"""How long a Prometheus scrape stalls the engine's loop: ``python -m tradewire.bench.exporter_stall``.
+"""How long a Prometheus scrape stalls the engine's loop: ``python benchmarks/experiments/exporter_stall.py``.
+
+An experiment, not part of ``tradewire bench`` or the wheel: run it from a checkout with tradewire
+installed (or ``PYTHONPATH=src``).
 
 The exporter drains the hot path's rings into HdrHistograms and computes quantiles when it
 is scraped, in Python, on its own thread (~2 µs per sample: 10,000 samples hold the GIL for
@@ -87,7 +90,7 @@ def run(seconds: float = 6.0) -> list[dict[str, Any]]:
     )
     out = []
     for exporter_cpu, switch in configs * 2:  # twice, alternating: this machine is noisy
-        cmd = [sys.executable, "-m", "tradewire.bench.exporter_stall", "--child"]
+        cmd = [sys.executable, __file__, "--child"]
         cmd += ["--engine-cpu", str(engine), "--seconds", str(seconds)]
         if exporter_cpu is not None:
             cmd += ["--exporter-cpus", str(exporter_cpu)]
@@ -99,7 +102,7 @@ def run(seconds: float = 6.0) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tradewire.bench.exporter_stall")
+    parser = argparse.ArgumentParser(prog="python benchmarks/experiments/exporter_stall.py")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine-cpu", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--exporter-cpus", default="", help=argparse.SUPPRESS)

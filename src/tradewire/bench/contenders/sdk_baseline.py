@@ -6,7 +6,8 @@ the handler), with only the URLs pointed at the simulator. It answers the trigge
 :mod:`tradewire.sim.triggers` exactly as :class:`~tradewire.bench.trigger_strategy.TriggerStrategy`
 does, so the simulator times both with the same clock.
 
-Run as ``python -m tradewire.bench.sdk_baseline FEED_HOST BROKER_URL SYMBOLS`` by the bench;
+Run as ``python src/tradewire/bench/contenders/sdk_baseline.py FEED_HOST BROKER_URL SYMBOLS``
+by the bench (by this file's path);
 it runs until it is signalled.
 """
 
@@ -21,7 +22,7 @@ from tradewire.bench.extras import INSTALL_HINT
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tradewire.bench.sdk_baseline")
+    parser = argparse.ArgumentParser(prog="sdk_baseline.py")
     parser.add_argument("feed_host", help="host:port of the feed simulator")
     parser.add_argument("broker_url", help="http://host:port of the broker simulator")
     parser.add_argument("symbols", help="comma-separated background symbols to subscribe")

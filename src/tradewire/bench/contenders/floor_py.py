@@ -7,7 +7,8 @@ interpreter. Between the two and the engine, a bench figure can be split into "t
 is found with ``bytes.find``), and one pre-formatted HTTP request per trigger on one
 kept-alive connection. It follows the bench protocol of :mod:`tradewire.sim.triggers`.
 
-Run as ``python -m tradewire.bench.floor_py FEED_HOST:PORT BROKER_URL SYMBOLS [--busy-poll]``;
+Run as ``python src/tradewire/bench/contenders/floor_py.py FEED_HOST:PORT BROKER_URL SYMBOLS
+[--busy-poll]`` (the bench passes this file's path);
 it prints ``floor ready`` once subscribed and runs until SIGINT or SIGTERM.
 """
 
@@ -331,7 +332,7 @@ def _handshake(sock: socket.socket, host: str, port: int, path: str) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tradewire.bench.floor_py")
+    parser = argparse.ArgumentParser(prog="floor_py.py")
     parser.add_argument("feed", help="host:port (or ws://host:port/path) of the feed simulator")
     parser.add_argument("broker_url", help="http://host:port of the broker simulator")
     parser.add_argument("symbols", help="comma-separated background symbols to subscribe")

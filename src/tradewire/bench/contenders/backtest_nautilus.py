@@ -4,9 +4,9 @@ Standalone: it runs in its own venv with nautilus_trader installed and imports n
 from tradewire (stdlib + nautilus_trader only)::
 
     python3 -m venv /tmp/ntvenv && /tmp/ntvenv/bin/pip install nautilus-trader
-    /tmp/ntvenv/bin/python src/tradewire/bench/backtest_nautilus.py \\
+    /tmp/ntvenv/bin/python src/tradewire/bench/contenders/backtest_nautilus.py \\
         --make-data /tmp/bt/quotes.csv.gz --rows 300000 --seed 1
-    /tmp/ntvenv/bin/python src/tradewire/bench/backtest_nautilus.py \\
+    /tmp/ntvenv/bin/python src/tradewire/bench/contenders/backtest_nautilus.py \\
         --data /tmp/bt/quotes.csv.gz --strategy ema --json /tmp/bt/ema.json
 
 Input is a Polygon stocks ``quotes_v1`` flat file (gzip CSV with a header; columns

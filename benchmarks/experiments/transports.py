@@ -1,4 +1,7 @@
-"""Gateway→worker transports measured before choosing one: ``python -m tradewire.bench.transports``.
+"""Gateway→worker transports measured before choosing one: ``python benchmarks/experiments/transports.py``.
+
+An experiment, not part of ``tradewire bench`` or the wheel: run it from a checkout with tradewire
+installed (or ``PYTHONPATH=src``), iceoryx2 and pyzmq from ``pip install 'tradewire[transports]'``.
 
 Contenders: the mmap ring + eventfd (:class:`tradewire.bus.ring.RingBus`), iceoryx2 as the
 gateway uses it (:class:`tradewire.bus.iceoryx.IoxBus`: one ``Slice[c_uint8]`` sample per frame
