@@ -101,7 +101,9 @@ async def test_floor_answers_every_trigger_with_one_order(
             assert proc.stdout is not None
             async with asyncio.timeout(20):
                 ready = await proc.stdout.readline()
-            assert ready == b"floor ready\n"
+            if ready != b"floor ready\n":  # it ended: say why
+                assert proc.stderr is not None
+                raise AssertionError((await proc.stderr.read()).decode()[-3000:])
 
             # Act: the simulator sends the triggers on its own schedule once subscribed.
             log = await _triggers_when(
