@@ -30,7 +30,7 @@ import os
 import struct
 from typing import Any
 
-from tradewire.bus.shm_channels import ChannelFault
+from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound
 from tradewire.bus.shm_checks import RING_SEALS, close_all, sealed_memfd
 from tradewire.bus.shm_registry import RegistryBus
 from tradewire.bus.shm_wake import Waker, WakeReader, adopt_all, wake_pair
@@ -220,16 +220,16 @@ class RingBus(RegistryBus):
         for fd in fds:  # the memfds: the mappings keep the memory
             os.close(fd)
 
-    def _welcomed(self, fds: list[int]) -> None:
+    def _welcomed(self, down: Inbound, up: Outbound, fds: list[int]) -> None:
         """The gateway's ends of the wake-ups came with its ``ok``: (down, up)."""
         if len(fds) != 2:
             close_all(fds)
             raise TradewireError(f"the gateway sent {len(fds)} wake-up descriptors, not 2")
-        down, up = adopt_all(fds)
-        assert isinstance(self._down, _RingIn)
-        assert isinstance(self._up, _RingOut)
-        self._down.attach(WakeReader(down))
-        self._up.waker = Waker(up)
+        down_wake, up_wake = adopt_all(fds)
+        assert isinstance(down, _RingIn)
+        assert isinstance(up, _RingOut)
+        down.attach(WakeReader(down_wake))
+        up.waker = Waker(up_wake)
 
     def _gateway_channels(
         self, worker: str, hello: dict[str, Any], fds: list[int]

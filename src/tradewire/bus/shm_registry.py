@@ -43,8 +43,9 @@ from typing import Any, Literal
 
 from tradewire.bus.base import Handler
 from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound, Peer
-from tradewire.bus.shm_checks import close_all, private_dir, recv_with_fds, same_user
+from tradewire.bus.shm_checks import close_all, private_dir
 from tradewire.bus.shm_door import Door
+from tradewire.bus.shm_join import join
 from tradewire.errors import TradewireError
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,10 @@ class RegistryBus:
     def _hello_sent(self, fds: list[int]) -> None:
         """The hello went (or failed): the worker's copies of passed descriptors may go."""
 
-    def _welcomed(self, fds: list[int]) -> None:
+    def _welcomed(self, down: Inbound, up: Outbound, fds: list[int]) -> None:
         """The ``ok`` came with ``fds`` (the gateway's wake-ups, say): take them or refuse."""
         if fds:
+            close_all(fds)
             raise TradewireError(f"the gateway sent {len(fds)} unexpected descriptors")
 
     def _forget_worker(self) -> None:
@@ -434,51 +436,25 @@ class RegistryBus:
     async def _start_worker(self) -> None:
         assert self._loop is not None
         assert self.worker is not None
-        if self.dir.exists():  # missing: no gateway yet, said below as ever
+        if self.dir.exists():  # missing: no gateway yet, said by join as ever
             private_dir(self.dir)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._sock = sock
-        fds: list[int] = []
         try:
-            sock.connect(str(self._sock_path))
-            same_user(sock, f"the process serving {self._sock_path}")  # not another user's
-            sock.setblocking(False)
-            await self._loop.sock_sendall(sock, json.dumps({"worker": self.worker}).encode())
-            offer = await asyncio.wait_for(self._loop.sock_recv(sock, 1024), 5.0)
-            if not offer:
-                raise OSError("the gateway refused the name or closed")
-            terms = json.loads(offer)
-            if terms.get("transport") != self.TRANSPORT:
-                await self._teardown()
-                raise TradewireError(
-                    f"the gateway at {self.dir} serves shm:// over {terms.get('transport')}, "
-                    f"this worker over {self.TRANSPORT}: set $TRADEWIRE_SHM_TRANSPORT alike"
-                )
-            capacity = min(self.capacity, int(terms["capacity"]))
-            self._down, self._up, fields, fds = self._worker_channels(capacity)
-            socket.send_fds(sock, [json.dumps(fields).encode()], fds)
-            ack, given = await asyncio.wait_for(recv_with_fds(sock, 16, 2), 5.0)
-            try:
-                if ack == b"ok":
-                    self._welcomed(given)
-            finally:
-                if ack != b"ok":
-                    close_all(given)
+            self._sock, self._down, self._up = await join(
+                self._sock_path,
+                self.worker,
+                self.TRANSPORT,
+                self.capacity,
+                self._worker_channels,
+                self._welcomed,
+                self._hello_sent,
+            )
         except TradewireError:
             await self._teardown()
             raise
-        except (OSError, TimeoutError, ValueError, KeyError) as exc:
-            await self._teardown()
-            raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc
-        finally:
-            self._hello_sent(fds)
-        if ack != b"ok":
-            await self._teardown()
-            raise TradewireError(f"gateway at {self.dir} refused worker {self.worker!r}")
         self.connected = True
         if self._down.fd is not None:
             self._loop.add_reader(self._down.fd, self._on_wake, self._down)
-        self._loop.add_reader(sock.fileno(), self._on_gateway_eof)
+        self._loop.add_reader(self._sock.fileno(), self._on_gateway_eof)
 
     async def _rejoin(self) -> None:
         delay = 0.1
