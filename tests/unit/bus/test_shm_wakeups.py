@@ -84,12 +84,12 @@ async def test_a_worker_cannot_make_the_gateways_wake_up_writes_block(
         got = good.received()
         assert len(got) == FRAMES
         assert "good" in gateway.workers
-        if "bad" in gateway.workers:  # kept: its wake-ups were skipped and counted
-            assert len(bad.received()) == FRAMES
-            assert gateway.wakes_skipped_by_worker["bad"] > 0
-            assert warnings(caplog) == []
-        else:  # or ended, with one line
-            assert len(warnings(caplog)) == 1
+        # kept, and served: the wake-ups its full queue could not take were skipped and
+        # counted (its ring says the rest), silently; a slow worker is no fault
+        assert sorted(gateway.workers) == ["bad", "good"]
+        assert len(bad.received()) == FRAMES
+        assert 0 < gateway.wakes_skipped_by_worker["bad"] < FRAMES
+        assert warnings(caplog) == []
         gateway.publish("tw.md", b"after")
         await until(lambda: ("tw.md", b"after") in good.received())
     finally:
