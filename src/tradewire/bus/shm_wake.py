@@ -49,7 +49,11 @@ import socket
 from tradewire.bus.shm_channels import ChannelFault
 from tradewire.errors import TradewireError
 
-DRAIN = 64  # datagrams read per wake-up at most: a flooding worker costs a bounded turn
+# Datagrams read per wake-up at most: more than the kernel queues on one pair (~280: the
+# sender's SO_SNDBUF), so one clear empties the queue as one eventfd read did (a remainder
+# would keep the end readable and start a second drain of the same ring); and a bound, so a
+# peer sending without pause costs a bounded turn.
+DRAIN = 1024
 _SIGNAL = b"\0"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import select
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,7 @@ import pytest
 from tests.unit.bus.conftest import RawWorker, is_eventfd
 
 from tradewire.bus.ring import RingBus
+from tradewire.bus.shm_wake import Waker, WakeReader, wake_pair
 
 FRAME = b"m" * 200
 FRAMES = 2000  # more than a wake-up queue holds, fewer than the worker's ring
@@ -117,3 +119,22 @@ async def test_a_worker_cannot_make_the_gateways_wake_up_reads_block(
         await until(lambda: got == [("tw.intent.bad", b"still")])
     finally:
         bad.close()
+
+
+def test_one_clear_empties_a_full_wake_up_queue_as_one_eventfd_read_did() -> None:
+    """A remainder would keep the reader's end readable, and the loop would start a second
+    drain of the same ring per turn (a slow worker then took a multiple of its batch per
+    turn before it looked at a stop signal)."""
+    keep, give = wake_pair()
+    waker, reader = Waker(keep), WakeReader(give)
+    try:
+        while not waker.skipped:  # the kernel's queue is full: ~280 datagrams
+            waker.wake()
+        assert select.select([reader.fd], [], [], 0)[0] == [reader.fd]
+        reader.clear()
+        assert select.select([reader.fd], [], [], 0)[0] == []
+        waker.wake()  # and the next one is sent again
+        assert select.select([reader.fd], [], [], 0)[0] == [reader.fd]
+    finally:
+        waker.close()
+        reader.close()
