@@ -5,6 +5,7 @@ refused and counted, never acted on. Real gateway, real rings, the venue simulat
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,7 @@ from tests.integration.test_gateway_local import BuyOnce, gateway_node, quote
 
 from tradewire.bus import protocol as p
 from tradewire.bus.ring import RingBus
+from tradewire.live.admission import MAX_SYMBOLS, REWELCOME_S
 from tradewire.live.gateway import Gateway
 from tradewire.live.worker import WorkerNode
 from tradewire.sim.venue import VenueConfig, VenueSimulator
@@ -85,5 +87,54 @@ async def test_an_evil_worker_cannot_order_cancel_or_say_hello_as_its_victim(
     finally:
         await evil.close()
         await victim.stop()
+        await gateway.stop()
+        await node.stop()
+
+
+async def test_a_hello_is_bounded_in_symbols_and_restarts_are_rewelcomed_once_a_second(
+    venue: Any, tmp_path: Any, until: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"i{uuid.uuid4().hex[:10]}"
+    node = gateway_node(venue, tmp_path)
+    gateway = Gateway(node, [RingBus(name, role="gateway")], worker_timeout_s=5, heartbeat_s=0.2)
+    await node.start()
+    await gateway.start()
+    evil = RingBus(name, role="worker", worker="evil", capacity=1024)
+    welcomes: list[float] = []
+
+    def on_update(subject: str, payload: bytes) -> None:
+        if isinstance(p.decode(payload), p.Welcome):
+            welcomes.append(time.monotonic())
+
+    evil.subscribe(p.update_subject("evil"), on_update)
+
+    def hello(instance: str, symbols: list[str]) -> None:
+        evil.publish(p.hello_subject("evil"), p.encode(p.Hello("evil", instance, symbols)))
+
+    try:
+        await evil.start()
+        caplog.clear()
+        many = [f"S{i}" for i in range(MAX_SYMBOLS + 1)]
+        for _ in range(3):
+            hello("big", many)
+        await until(lambda: gateway.admission.too_many_symbols == 3)
+        assert "evil" not in gateway.workers
+        assert venue.feed.subscriber_count("Q.S0") == 0
+
+        hello("i0", ["AAPL"])  # welcomed: its first
+        await until(lambda: len(welcomes) == 1)
+        for i in range(1, 51):  # a new instance each time: a welcome (and a line) per hello
+            hello(f"i{i}", ["AAPL"])
+        await until(lambda: gateway.admission.rewelcomes_held == 50)
+        assert gateway.workers["evil"].instance == "i0"
+        await until(lambda: time.monotonic() - welcomes[0] > REWELCOME_S)
+        hello("later", ["AAPL"])  # a real restart: welcomed once the second is over
+        await until(lambda: len(welcomes) == 2)
+        assert gateway.workers["evil"].instance == "later"
+        lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(lines) == 2, lines  # one for the symbols, one for the held welcomes
+        assert "1001 symbols" in lines[0]
+    finally:
+        await evil.close()
         await gateway.stop()
         await node.stop()

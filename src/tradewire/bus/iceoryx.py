@@ -89,6 +89,8 @@ def _delete(*handles: Any) -> None:
 
 
 class _IoxOut:
+    wakes_skipped = 0  # iceoryx2's notify does not say: nothing is counted
+
     def __init__(self, pubsub: Any, event: Any, publisher: Any) -> None:
         self.services = (pubsub, event)
         self.publisher, self.notifier = publisher, event.notifier_builder().create()
@@ -210,7 +212,7 @@ class IoxBus(RegistryBus):
 
     def _gateway_channels(
         self, worker: str, hello: dict[str, Any], fds: list[int]
-    ) -> tuple[_IoxOut, _IoxIn]:
+    ) -> tuple[_IoxOut, _IoxIn, list[int]]:
         base = str(hello["iox"])
         if fds or not base.startswith(f"tradewire/{self.name}/{worker}/"):
             raise TradewireError(f"bad iceoryx2 hello {hello!r}")
@@ -223,7 +225,7 @@ class IoxBus(RegistryBus):
             raise
         except Exception as exc:
             raise TradewireError(f"iceoryx2: cannot open {base}: {exc}") from exc
-        return down, up
+        return down, up, []
 
     def _forget_worker(self) -> None:
         self._cleanup()

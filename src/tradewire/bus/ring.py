@@ -1,4 +1,4 @@
-"""shm:// (the default): one gateway, N workers, over plain mmap rings + eventfd.
+"""shm:// (the default): one gateway, N workers, over plain mmap rings + wake-up sockets.
 
 Measured against iceoryx2 (:mod:`tradewire.bus.iceoryx`, opt-in) and pyzmq over ``ipc://``:
 as buses they tie at p50 one way; end to end through a gateway the ring was faster (one
@@ -6,13 +6,15 @@ worker p50 347/414 µs vs 487/682; eight 3.7/1.7 ms vs 10.8/3.1 ms; docs/perform
 issue 13), and it needs nothing beyond the standard library.
 
 * One single-producer/single-consumer byte ring per direction per worker, in ``memfd``
-  memory, each with an ``eventfd`` to wake its reader; the worker creates all four and
-  passes them to the gateway with ``SCM_RIGHTS`` in its hello
-  (:mod:`tradewire.bus.shm_registry`), so no ring file can be left behind by a crash.
+  memory; the worker creates both, seals them, and passes them to the gateway with
+  ``SCM_RIGHTS`` in its hello (:mod:`tradewire.bus.shm_registry`), so no ring file can be
+  left behind by a crash. Each ring's reader is woken over a datagram socket pair the
+  *gateway* makes and hands the worker one end of with its ``ok``
+  (:mod:`tradewire.bus.shm_wake`: a worker's eventfd, shared, could block the gateway).
 * Record: ``u32 payload length, u16 subject length, subject, payload``, 8-byte aligned;
   head/tail are monotonically growing u64 byte positions on separate cache lines. Stores
   are ordered by x86-64 TSO; this module is meant for x86-64 Linux.
-* A busy-polling reader sets a flag in its ring's header so the writer skips the eventfd.
+* A busy-polling reader sets a flag in its ring's header so the writer skips the wake-up.
 * The reader trusts nothing the writer put in the mapping (a worker may be hostile): a head
   outside ``[tail, tail + size]`` or a record that overruns the ring or the head is
   :class:`~tradewire.bus.shm_channels.ChannelFault` (the registry ends that worker); a
@@ -22,16 +24,16 @@ issue 13), and it needs nothing beyond the standard library.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import mmap
 import os
 import struct
 from typing import Any
 
-from tradewire.bus.shm_channels import ChannelFault
-from tradewire.bus.shm_checks import RING_SEALS, eventfd, sealed_memfd
+from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound
+from tradewire.bus.shm_checks import RING_SEALS, close_all, sealed_memfd
 from tradewire.bus.shm_registry import RegistryBus
+from tradewire.bus.shm_wake import Waker, WakeReader, adopt_all, wake_pair
 from tradewire.errors import TradewireError
 
 # head (bytes) on the writer's cache line; tail (bytes) and records read on the reader's.
@@ -68,7 +70,7 @@ class ShmRing:
 
     @property
     def busy_poll(self) -> bool:
-        """Whether the reader spins (so the writer need not signal the eventfd)."""
+        """Whether the reader spins (so the writer need not send a wake-up)."""
         return bool(_U64.unpack_from(self._buf, _FLAGS)[0] & _FLAG_BUSY_POLL)
 
     def set_busy_poll(self, on: bool) -> None:
@@ -148,58 +150,53 @@ class ShmRing:
 
 
 class _RingOut:
-    def __init__(self, ring: ShmRing, efd: int, max_waiting: int = 0) -> None:
-        self.ring, self.efd, self.max_waiting = ring, efd, max_waiting
+    def __init__(self, ring: ShmRing, waker: Waker | None, max_waiting: int = 0) -> None:
+        self.ring, self.waker, self.max_waiting = ring, waker, max_waiting
+
+    @property
+    def wakes_skipped(self) -> int:
+        return self.waker.skipped if self.waker is not None else 0
 
     def put(self, subject: bytes, payload: bytes) -> bool:
         if not self.ring.put(subject, payload, self.max_waiting):
             return False
-        if not self.ring.busy_poll:
-            try:
-                os.eventfd_write(self.efd, 1)
-            except OSError as exc:  # EAGAIN: the reader filled the counter on purpose
-                raise ChannelFault(f"wake-up write failed: {exc}") from exc
+        if self.waker is not None and not self.ring.busy_poll:
+            self.waker.wake()  # never blocks: see tradewire.bus.shm_wake
         return True
 
     def close(self) -> None:
         self.ring.close()
-        os.close(self.efd)
+        if self.waker is not None:
+            self.waker.close()
 
 
 class _RingIn:
-    def __init__(self, ring: ShmRing, efd: int, busy_poll: bool) -> None:
-        self.ring, self.efd = ring, efd
+    def __init__(self, ring: ShmRing, wake: WakeReader | None, busy_poll: bool) -> None:
+        self.ring, self.wake = ring, wake
+        self.busy_poll = busy_poll
         ring.set_busy_poll(busy_poll)
-        self.fd: int | None = None if busy_poll else efd
-        self._word = bytearray(8)
-        self._nowait = True  # RWF_NOWAIT works on this kernel's eventfd (until it says not)
+        self.fd: int | None = None if busy_poll or wake is None else wake.fd
+
+    def attach(self, wake: WakeReader) -> None:
+        """The wake-up arrived (a worker gets it with the gateway's ``ok``)."""
+        self.wake = wake
+        self.fd = None if self.busy_poll else wake.fd
 
     @property
     def skipped(self) -> int:
         return self.ring.skipped
 
     def clear_wake(self) -> None:
-        # The eventfd's file (and its O_NONBLOCK) is shared with the process that made it,
-        # which may clear O_NONBLOCK and empty the counter first: RWF_NOWAIT makes this
-        # read non-blocking whatever the file's flags say.
-        if self._nowait:
-            try:
-                os.preadv(self.efd, [self._word], -1, os.RWF_NOWAIT)
-            except BlockingIOError:
-                pass
-            except OSError:  # EOPNOTSUPP: an older kernel; O_NONBLOCK is all there is
-                self._nowait = False
-            else:
-                return
-        with contextlib.suppress(BlockingIOError):
-            os.eventfd_read(self.efd)
+        if self.wake is not None:
+            self.wake.clear()
 
     def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
         return self.ring.drain(sink, limit)
 
     def close(self) -> None:
         self.ring.close()
-        os.close(self.efd)
+        if self.wake is not None:
+            self.wake.close()
 
 
 class RingBus(RegistryBus):
@@ -213,29 +210,36 @@ class RingBus(RegistryBus):
         size = ring_bytes(capacity, self.max_payload)
         flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
         mems = [os.memfd_create(f"tw-{self.name}-{self.worker}-{d}", flags) for d in ("down", "up")]
-        efds = [os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) for _ in range(2)]
-        down = _RingIn(ShmRing(mems[0], size, create=True), efds[0], self.busy_poll)
-        up = _RingOut(ShmRing(mems[1], size, create=True), efds[1])
+        down = _RingIn(ShmRing(mems[0], size, create=True), None, self.busy_poll)
+        up = _RingOut(ShmRing(mems[1], size, create=True), None)
         for mem in mems:  # the gateway maps only rings that can never change size
             fcntl.fcntl(mem, fcntl.F_ADD_SEALS, RING_SEALS)
-        return down, up, {"size": size}, [mems[0], efds[0], mems[1], efds[1]]
+        return down, up, {"size": size}, mems
 
     def _hello_sent(self, fds: list[int]) -> None:
-        if fds:
-            os.close(fds[0])  # the memfds: the mappings keep the memory
-            os.close(fds[2])
+        for fd in fds:  # the memfds: the mappings keep the memory
+            os.close(fd)
+
+    def _welcomed(self, down: Inbound, up: Outbound, fds: list[int]) -> None:
+        """The gateway's ends of the wake-ups came with its ``ok``: (down, up)."""
+        if len(fds) != 2:
+            close_all(fds)
+            raise TradewireError(f"the gateway sent {len(fds)} wake-up descriptors, not 2")
+        down_wake, up_wake = adopt_all(fds)
+        assert isinstance(down, _RingIn)
+        assert isinstance(up, _RingOut)
+        down.attach(WakeReader(down_wake))
+        up.waker = Waker(up_wake)
 
     def _gateway_channels(
         self, worker: str, hello: dict[str, Any], fds: list[int]
-    ) -> tuple[_RingOut, _RingIn]:
+    ) -> tuple[_RingOut, _RingIn, list[int]]:
         size = int(hello["size"])
-        if len(fds) != 4 or size < 64 or size > _MAX_RING or size & (size - 1):
+        if len(fds) != 2 or size < 64 or size > _MAX_RING or size & (size - 1):
             raise TradewireError(f"bad ring hello {hello!r} with {len(fds)} descriptors")
-        down_mem, down_efd, up_mem, up_efd = fds
+        down_mem, up_mem = fds
         for mem in (down_mem, up_mem):
             sealed_memfd(mem, _DATA + size)
-        for efd in (down_efd, up_efd):
-            eventfd(efd)
         down = ShmRing(down_mem, size, create=False)
         try:
             up = ShmRing(up_mem, size, create=False)
@@ -244,6 +248,11 @@ class RingBus(RegistryBus):
             raise
         os.close(down_mem)  # the mappings keep the memory
         os.close(up_mem)
+        # The wake-ups are the gateway's own (tradewire.bus.shm_wake): the worker gets the
+        # other ends, and nothing it does to them can make the gateway's calls wait.
+        (down_keep, down_give), (up_keep, up_give) = wake_pair(), wake_pair()
+        give = [down_give.detach(), up_give.detach()]
         # The worker sized its ring in bytes; the gateway's capacity (messages) bounds what
         # waits in it, as the subscriber buffer does on iceoryx2.
-        return _RingOut(down, down_efd, self.capacity), _RingIn(up, up_efd, self.busy_poll)
+        out = _RingOut(down, Waker(down_keep), self.capacity)
+        return out, _RingIn(up, WakeReader(up_keep), self.busy_poll), give

@@ -1,7 +1,7 @@
 """A worker's channels as the gateway holds them, and how a channel fails.
 
 A worker is not trusted: whatever it does to its channels (a head no writer makes, a
-wake-up that cannot be written, a descriptor that is not what it should be) is a
+wake-up that cannot be sent, a descriptor that is not what it should be) is a
 :class:`ChannelFault`, which ends that worker with one line and is counted, never the
 gateway and never another worker; a record that cannot be read is skipped and counted, and
 reading goes on with the next one.
@@ -23,6 +23,11 @@ class ChannelFault(TradewireError):
 class Outbound(Protocol):
     """The writing end of one direction."""
 
+    @property
+    def wakes_skipped(self) -> int:
+        """Wake-ups not sent because the reader had too many unread (it reads its ring
+        on the next one anyway): a slow or hostile reader, never a blocked writer."""
+
     def put(self, subject: bytes, payload: bytes) -> bool:
         """Queue one message and wake the reader; False (nothing queued) when full.
         Raises :class:`ChannelFault` when the reader's end is broken."""
@@ -41,7 +46,8 @@ class Inbound(Protocol):
         """Messages read but refused (unreadable), each skipped on its own."""
 
     def clear_wake(self) -> None:
-        """Consume the wake-up *before* draining, so a message written meanwhile re-signals."""
+        """Consume the wake-up *before* draining, so a message written meanwhile re-signals.
+        Never waits; raises :class:`ChannelFault` when the wake-up itself is broken."""
 
     def drain(self, sink: list[tuple[str, bytes]], limit: int) -> int:
         """Move up to ``limit`` messages into ``sink``; returns how many. Raises

@@ -9,6 +9,7 @@ with, so that a hostile or broken peer ends its own connection and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -79,17 +80,28 @@ def sealed_memfd(fd: int, size: int) -> None:
         raise TradewireError(f"ring memfd holds {actual} B, not the {size} B the hello says")
 
 
-def eventfd(fd: int) -> None:
-    """Refuse ``fd`` unless it is an eventfd, and make our writes to it non-blocking.
+def close_all(fds: list[int]) -> None:
+    """Close descriptors another process handed over that will not be used."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
-    A pipe or socket in its place fills up and blocks the gateway's loop in ``write``
-    (feed, order stream and kill switch frozen); an eventfd never blocks a non-blocking
-    writer, it fails with EAGAIN, which ends that worker only.
-    """
-    try:
-        kind = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError as exc:
-        raise TradewireError(f"wake-up descriptor {fd}: {exc}") from exc
-    if kind != "anon_inode:[eventfd]":
-        raise TradewireError(f"wake-up descriptor is {kind}, not an eventfd")
-    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+async def recv_with_fds(sock: socket.socket, size: int, max_fds: int) -> tuple[bytes, list[int]]:
+    """One message on the non-blocking ``sock`` and the descriptors that came with it.
+
+    Waits on the running loop for readability (never in ``recvmsg``); a peer that sends
+    more descriptors than ``max_fds`` has the rest closed by the kernel (MSG_CTRUNC)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, size, max_fds, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            ready: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(sock.fileno(), ready.set_result, None)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(sock.fileno())
+            continue
+        return msg, fds

@@ -10,9 +10,11 @@ the asyncio loop are the same for both, and live here.
   the gateway answers with its buffer (the bound for every worker, from the gateway's
   config), the worker makes its channels with the smaller of that and its own and sends
   how to reach them (JSON, plus descriptors if its transport passes any); the gateway
-  attaches and says ``ok``. It leaves by closing the socket or dying — the kernel's EOF is
-  the one liveness signal both sides trust, so a crashed process never leaves the other
-  waiting.
+  attaches and says ``ok``, with any descriptors the transport's gateway side made for the
+  worker (the ring's wake-ups: :mod:`tradewire.bus.shm_wake`). Before a name, the registry
+  socket's own limits apply (:mod:`tradewire.bus.shm_door`). A worker leaves by closing
+  the socket or dying — the kernel's EOF is the one liveness signal both sides trust, so a
+  crashed process never leaves the other waiting.
 * A worker has its OWN channel per direction: a slow worker fills and drops only its own
   messages. ``publish`` never blocks; a full channel drops and counts (per worker in
   :attr:`RegistryBus.dropped_by_worker`).
@@ -41,15 +43,13 @@ from typing import Any, Literal
 
 from tradewire.bus.base import Handler
 from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound, Peer
-from tradewire.bus.shm_checks import private_dir, same_user
+from tradewire.bus.shm_checks import close_all, private_dir
+from tradewire.bus.shm_door import Door
+from tradewire.bus.shm_join import join
 from tradewire.errors import TradewireError
 
 log = logging.getLogger(__name__)
 _BATCH = 64  # records handled per loop turn per channel
-# Joins under way at once, and how long one may take: a process that connects and says
-# nothing must not hold descriptors (and the gateway's memory) for ever.
-MAX_PENDING = 64
-JOIN_TIMEOUT_S = 5.0
 
 SHM_ROOT = Path("/dev") / "shm"
 DIRECT_PREFIX = "tw.upd."
@@ -89,15 +89,14 @@ class RegistryBus:
         self._exact: dict[str, list[Handler]] = {}
         self._prefix: list[tuple[str, Handler]] = []
         self._peers: dict[str, Peer] = {}
-        self._pending: dict[int, socket.socket] = {}
-        self._sock: socket.socket | None = None
+        self._door: Door | None = None  # the gateway's registry socket and joins under way
+        self._sock: socket.socket | None = None  # the worker's registry connection
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
         self._down: Inbound | None = None
         self._up: Outbound | None = None
         self._dropped = 0
         self.faults = 0  # workers ended because they broke their channels (gateway side)
-        self.strangers = 0  # joins refused: another user's process, too many at once
         self.sender: str | None = None
         """While a handler runs on the gateway: the worker whose channel the message came
         on, the name bound to the registry connection it joined with (a worker can put any
@@ -117,12 +116,19 @@ class RegistryBus:
 
     def _gateway_channels(
         self, worker: str, hello: dict[str, Any], fds: list[int]
-    ) -> tuple[Outbound, Inbound]:
-        """Attach to the channels ``worker``'s hello names: (down writer, up reader)."""
+    ) -> tuple[Outbound, Inbound, list[int]]:
+        """Attach to the channels ``worker``'s hello names: (down writer, up reader, the
+        descriptors to hand the worker with the ``ok``, closed here once sent)."""
         raise NotImplementedError
 
     def _hello_sent(self, fds: list[int]) -> None:
         """The hello went (or failed): the worker's copies of passed descriptors may go."""
+
+    def _welcomed(self, down: Inbound, up: Outbound, fds: list[int]) -> None:
+        """The ``ok`` came with ``fds`` (the gateway's wake-ups, say): take them or refuse."""
+        if fds:
+            close_all(fds)
+            raise TradewireError(f"the gateway sent {len(fds)} unexpected descriptors")
 
     def _forget_worker(self) -> None:
         """After a worker left (or died): release what a transport keeps beyond the peer."""
@@ -138,9 +144,19 @@ class RegistryBus:
         return {p.name: p.dropped for p in self._peers.values()}
 
     @property
+    def wakes_skipped_by_worker(self) -> dict[str, int]:
+        """Wake-ups not sent per connected worker (gateway side): its queue of them was full."""
+        return {p.name: p.down.wakes_skipped for p in self._peers.values()}
+
+    @property
     def skipped_by_worker(self) -> dict[str, int]:
         """Unreadable records skipped per connected worker (gateway side)."""
         return {p.name: p.up.skipped for p in self._peers.values()}
+
+    @property
+    def strangers(self) -> int:
+        """Joins refused before a name (gateway side): another user's, too many at once."""
+        return self._door.strangers if self._door is not None else 0
 
     @property
     def workers(self) -> list[str]:
@@ -158,7 +174,10 @@ class RegistryBus:
             raise TradewireError(f"payload of {len(payload)} B exceeds {self.max_payload}")
         subj = subject.encode("ascii")
         if self.role == "worker":
-            if self._up is None or not self.connected or not self._up.put(subj, payload):
+            try:
+                if self._up is None or not self.connected or not self._up.put(subj, payload):
+                    self._dropped += 1
+            except ChannelFault:  # the gateway's end is gone: its EOF on the registry says so
                 self._dropped += 1
             return
         if subject.startswith(DIRECT_PREFIX):
@@ -204,18 +223,15 @@ class RegistryBus:
                 await self._poller
         for peer in list(self._peers.values()):
             self._drop_peer(peer, loop)
-        for conn in list(self._pending.values()):
-            loop.remove_reader(conn.fileno())
-            conn.close()
-        self._pending.clear()
+        if self._door is not None:
+            self._door.close()
+            self._door = None
         if self._sock is not None:
             loop.remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
         if self.role == "gateway" and self._bound:  # never touch a folder we refused
             self._bound = False
-            with contextlib.suppress(FileNotFoundError):
-                self._sock_path.unlink()
             with contextlib.suppress(OSError):
                 self.dir.rmdir()
         if self._down is not None and self._down.fd is not None:
@@ -248,7 +264,14 @@ class RegistryBus:
             log.exception("bus handler for %s failed", subject)
 
     def _on_wake(self, end: Inbound, peer: Peer | None = None) -> None:
-        end.clear_wake()
+        try:
+            end.clear_wake()
+        except ChannelFault as exc:
+            if peer is None:
+                self._gateway_broke(exc)
+            else:
+                self._fault(peer, exc)
+            return
         self._drain_some(end, peer)
 
     def _drain_some(self, end: Inbound, peer: Peer | None = None) -> None:
@@ -311,64 +334,17 @@ class RegistryBus:
     def _start_gateway(self) -> None:
         assert self._loop is not None
         private_dir(self.dir)
-        if self._sock_path.exists():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                probe.connect(str(self._sock_path))
-            except OSError:
-                self._sock_path.unlink()  # a dead gateway's socket
-            else:
-                raise TradewireError(f"a gateway already serves {self.dir}")
-            finally:
-                probe.close()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        sock.bind(str(self._sock_path))
-        self._bound = True
-        sock.listen(64)
-        sock.setblocking(False)
-        self._sock = sock
-        self._loop.add_reader(sock.fileno(), self._on_accept)
+        self._door = Door(self._loop, self._sock_path, self._on_join, self._expired)
+        self._door.open()
+        self._bound = True  # the folder is the gateway's own to remove when it stops
         self.connected = True
 
-    def _on_accept(self) -> None:
-        assert self._sock is not None
+    def _on_join(self, conn: socket.socket) -> None:
         assert self._loop is not None
-        try:
-            conn, _ = self._sock.accept()
-        except BlockingIOError:
-            return
-        except OSError as exc:  # EMFILE, ENFILE, ENOBUFS: a readable socket would spin
-            self._refuse_join(f"cannot accept: {exc}; pausing joins for 1 s")
-            sock = self._sock
-            self._loop.remove_reader(sock.fileno())
-            self._loop.call_later(1.0, self._resume_accept, sock)
-            return
-        try:
-            same_user(conn, "a process joining")
-            if len(self._pending) >= MAX_PENDING:
-                raise TradewireError(f"{MAX_PENDING} joins under way already")
-        except (OSError, TradewireError) as exc:
-            self._refuse_join(str(exc))
-            conn.close()
-            return
-        conn.setblocking(False)
-        fd = conn.fileno()
-        self._pending[fd] = conn
-        self._loop.add_reader(fd, self._on_hello, conn)
-        self._loop.call_later(JOIN_TIMEOUT_S, self._join_expired, fd, conn)
+        self._loop.add_reader(conn.fileno(), self._on_hello, conn)
 
-    def _refuse_join(self, why: str) -> None:
-        self.strangers += 1  # each one logged until many: then one line per 1000
-        if self.strangers <= 10 or self.strangers % 1000 == 0:
-            log.warning("refused a join on %s (%d so far): %s", self.dir, self.strangers, why)
-
-    def _resume_accept(self, sock: socket.socket) -> None:
-        if self._loop is not None and sock is self._sock:
-            self._loop.add_reader(sock.fileno(), self._on_accept)
-
-    def _join_expired(self, fd: int, conn: socket.socket) -> None:
-        if self._pending.get(fd) is conn:
-            self._reject(conn, [], TradewireError(f"no join within {JOIN_TIMEOUT_S:g} s"))
+    def _expired(self, conn: socket.socket, exc: Exception) -> None:
+        self._reject(conn, [], exc)
 
     def _on_hello(self, conn: socket.socket) -> None:
         """Step 1: a worker names itself; offer it the gateway's buffer."""
@@ -388,14 +364,14 @@ class RegistryBus:
         """Step 2: attach to the channels the worker made, and acknowledge."""
         assert self._loop is not None
         self._loop.remove_reader(conn.fileno())
-        self._pending.pop(conn.fileno(), None)
+        self._door_done(conn)
         fds: list[int] = []
         try:
             msg, fds, _, _ = socket.recv_fds(conn, 1024, 4)
             if not msg:
                 raise TradewireError("closed before its channels")
             self._check_name(name)
-            down, up = self._gateway_channels(name, json.loads(msg), fds)
+            down, up, give = self._gateway_channels(name, json.loads(msg), fds)
         except (OSError, ValueError, KeyError, TypeError, TradewireError) as exc:
             self._reject(conn, fds, exc)
             return
@@ -405,11 +381,18 @@ class RegistryBus:
             self._loop.add_reader(up.fd, self._on_wake, up, peer)
         self._loop.add_reader(conn.fileno(), self._on_peer_eof, peer)
         try:
-            conn.send(b"ok")
+            socket.send_fds(conn, [b"ok"], give)
         except OSError:  # gone already (or not reading): the EOF handler cannot be relied on
             self._drop_peer(peer, self._loop, quiet=True)
             return
+        finally:
+            for fd in give:  # the worker's ends: the gateway keeps none of them
+                os.close(fd)
         log.info("worker %s joined %s", name, self.dir)
+
+    def _door_done(self, conn: socket.socket) -> None:
+        if self._door is not None:
+            self._door.done(conn)
 
     def _check_name(self, name: str) -> None:
         if name in self._peers or not NAME.match(name):
@@ -419,7 +402,7 @@ class RegistryBus:
         log.warning("rejected a worker on %s: %s", self.dir, exc)
         if self._loop is not None:
             self._loop.remove_reader(conn.fileno())
-        self._pending.pop(conn.fileno(), None)
+        self._door_done(conn)
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -453,45 +436,25 @@ class RegistryBus:
     async def _start_worker(self) -> None:
         assert self._loop is not None
         assert self.worker is not None
-        if self.dir.exists():  # missing: no gateway yet, said below as ever
+        if self.dir.exists():  # missing: no gateway yet, said by join as ever
             private_dir(self.dir)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._sock = sock
-        fds: list[int] = []
         try:
-            sock.connect(str(self._sock_path))
-            same_user(sock, f"the process serving {self._sock_path}")  # not another user's
-            sock.setblocking(False)
-            await self._loop.sock_sendall(sock, json.dumps({"worker": self.worker}).encode())
-            offer = await asyncio.wait_for(self._loop.sock_recv(sock, 1024), 5.0)
-            if not offer:
-                raise OSError("the gateway refused the name or closed")
-            terms = json.loads(offer)
-            if terms.get("transport") != self.TRANSPORT:
-                await self._teardown()
-                raise TradewireError(
-                    f"the gateway at {self.dir} serves shm:// over {terms.get('transport')}, "
-                    f"this worker over {self.TRANSPORT}: set $TRADEWIRE_SHM_TRANSPORT alike"
-                )
-            capacity = min(self.capacity, int(terms["capacity"]))
-            self._down, self._up, fields, fds = self._worker_channels(capacity)
-            socket.send_fds(sock, [json.dumps(fields).encode()], fds)
-            ack = await asyncio.wait_for(self._loop.sock_recv(sock, 16), 5.0)
+            self._sock, self._down, self._up = await join(
+                self._sock_path,
+                self.worker,
+                self.TRANSPORT,
+                self.capacity,
+                self._worker_channels,
+                self._welcomed,
+                self._hello_sent,
+            )
         except TradewireError:
             await self._teardown()
             raise
-        except (OSError, TimeoutError, ValueError, KeyError) as exc:
-            await self._teardown()
-            raise TradewireError(f"no gateway at {self._sock_path}: {exc}") from exc
-        finally:
-            self._hello_sent(fds)
-        if ack != b"ok":
-            await self._teardown()
-            raise TradewireError(f"gateway at {self.dir} refused worker {self.worker!r}")
         self.connected = True
         if self._down.fd is not None:
             self._loop.add_reader(self._down.fd, self._on_wake, self._down)
-        self._loop.add_reader(sock.fileno(), self._on_gateway_eof)
+        self._loop.add_reader(self._sock.fileno(), self._on_gateway_eof)
 
     async def _rejoin(self) -> None:
         delay = 0.1

@@ -18,7 +18,9 @@ A worker acts only as itself: where a transport knows which worker a message cam
 (``bus.sender``, the name bound to a shared-memory registry connection), a hello, goodbye,
 intent or cancel that names another worker is refused and counted, never acted on, with
 at most one warning per sending worker and kind; otherwise a worker could book orders as
-another, cancel its orders, or grow the gateway by one worker per name it makes up.
+another, cancel its orders, or grow the gateway by one worker per name it makes up. A hello
+is bounded too (:mod:`tradewire.live.admission`): at most ``MAX_SYMBOLS`` symbols, and a
+restart re-welcomed at most once a second.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from tradewire.bus.base import Bus
 from tradewire.engine.strategy import OrderUpdate, Strategy
 from tradewire.engine.strategy_health import StrategyHealth
 from tradewire.errors import TradewireError
+from tradewire.live.admission import Admission
 from tradewire.live.node import TradingNode
 from tradewire.live.timers import Every
 
@@ -106,13 +109,16 @@ class Gateway:
         self.workers: dict[str, WorkerLink] = {}
         self.md_seq = 0
         self.halted: str | None = None
-        self.refused = 0
+        self.admission = Admission()  # what workers may make it do: counted when refused
         self.duplicates = 0  # intents resent with an id already answered
         self.oversize = 0  # market frames too big for a transport (workers see a gap)
-        self.impostors = 0  # messages naming a worker other than the one that sent them
-        self._impostors_told: set[tuple[str, str]] = set()  # (sender, kind) warned once
         self._wanted: dict[str, int] = {}  # symbol -> workers that want it
         self._timer: Every | None = None
+
+    @property
+    def refused(self) -> int:
+        """Messages from workers not acted on (undecodable, impostors, bounds)."""
+        return self.admission.refused
 
     def __repr__(self) -> str:
         return f"Gateway(workers={sorted(self.workers)}, buses={len(self.buses)})"
@@ -158,31 +164,7 @@ class Gateway:
     # -- workers in ------------------------------------------------------------------------
 
     def _from(self, bus: Bus, subject: str, msg: p.Message | None) -> p.Message | None:
-        """``msg`` if the worker it names is the one that sent it, else refused (None).
-
-        Two proofs, each where its bus gives one: the subject names the worker (over NATS
-        the server lets each worker's user publish only on its own subjects), and on shared
-        memory the ring it came from is bound to that worker (``bus.sender``), since a
-        worker writes any subject it likes into its own ring."""
-        if msg is None:
-            return None
-        worker = getattr(msg, "worker", None)
-        sender: str | None = getattr(bus, "sender", None)
-        if worker == p.subject_worker(subject) and (sender is None or sender == worker):
-            return msg
-        self.refused += 1
-        self.impostors += 1
-        kind = type(msg).__name__.lower()
-        told = (sender or subject, kind)
-        if told not in self._impostors_told and len(self._impostors_told) < 4096:
-            self._impostors_told.add(told)
-            log.warning(
-                "a %s for worker %s came from %s: refused (further ones only counted)",
-                kind,
-                worker,
-                f"worker {sender}" if sender is not None else subject,
-            )
-        return None
+        return self.admission.own(getattr(bus, "sender", None), subject, msg)
 
     def _on_hello(self, bus: Bus, subject: str, payload: bytes) -> None:
         msg = self._from(bus, subject, self._decode(payload))
@@ -200,6 +182,8 @@ class Gateway:
             link.report = msg
             if msg.update_seq < link.update_seq:
                 self._replay(link, msg.update_seq, now)
+            return
+        if not self.admission.hello(msg, link is not None, now):
             return
         if link is None:
             proxy = WorkerProxy(self, msg.worker, list(msg.symbols))
@@ -221,7 +205,7 @@ class Gateway:
         if isinstance(msg, p.Intent):
             link = self.workers.get(msg.worker)
             if link is None:
-                self.refused += 1
+                self.admission.refused += 1
                 return
             cid = msg.client_order_id
             seen = link.acks.get(cid)
@@ -229,7 +213,7 @@ class Gateway:
                 if known.strategy == link.proxy.name:
                     seen = p.Ack(cid, None)  # answered long ago: the ledger knows the order
                 else:  # another owner's id: booking it would overwrite that order's record
-                    self.refused += 1
+                    self.admission.refused += 1
                     self._send(link, p.Ack(cid, f"client_order_id {cid} is already in use"))
                     return
             if seen is not None:  # a resend: the first answer again, never a second order
@@ -245,7 +229,7 @@ class Gateway:
         elif isinstance(msg, p.CancelIntent):
             link = self.workers.get(msg.worker)
             if link is None or subject != p.intent_subject(msg.worker):
-                self.refused += 1
+                self.admission.refused += 1
             elif msg.client_order_id in link.acks:
                 self.node.cancel(link.proxy, msg.client_order_id)
 
@@ -442,5 +426,5 @@ class Gateway:
         try:
             return p.decode(payload)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            self.refused += 1
+            self.admission.refused += 1
             return None

@@ -1,6 +1,6 @@
 """A worker that speaks the shared-memory registry's join by hand, so a test can lie in it:
-pass a pipe for an eventfd, leave its memfds unsealed and shrink them later, or write bytes
-straight into its ring. Everything it hands over is a real descriptor."""
+pass wake-ups of its own, leave its memfds unsealed and shrink them later, write bytes
+straight into its ring, or turn the gateway's wake-ups against it. Every descriptor is real."""
 
 from __future__ import annotations
 
@@ -23,15 +23,43 @@ HEAD_AT, DATA_AT = 0, 192
 SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
 
 
+def is_eventfd(fd: int) -> bool:
+    return os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[eventfd]"
+
+
+def wake(fd: int) -> None:
+    """Signal a wake-up on ``fd``, whichever kind the gateway uses."""
+    if is_eventfd(fd):
+        os.eventfd_write(fd, 1)
+    else:
+        os.write(fd, b"\0")
+
+
+async def recv_fds(sock: socket.socket) -> tuple[bytes, list[int]]:
+    """One message and the descriptors that came with it, on a non-blocking socket."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(sock.fileno(), ready.set_result, None)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+    try:
+        msg, fds, _, _ = socket.recv_fds(sock, 16, 4)
+    except ConnectionError:
+        return b"", []
+    return msg, fds
+
+
 @dataclass(eq=False)
 class RawWorker:
     sock: socket.socket
-    fds: list[int]  # down memfd, down wake, up memfd, up wake (as passed)
+    fds: list[int]  # down memfd, down wake, up memfd, up wake (this worker's copies)
     size: int
     down: ShmRing
     up_map: mmap.mmap
     ack: bytes = b""
-    extra: list[int] = field(default_factory=list)  # other ends (a pipe's read end)
+    extra: list[int] = field(default_factory=list)  # its own wake-ups, if it passed any
 
     @classmethod
     async def join(
@@ -41,7 +69,7 @@ class RawWorker:
         *,
         size: int = 1 << 16,
         seal: bool = True,
-        down_wake: str = "eventfd",
+        own_wakes: str | None = None,
         claim: int | None = None,
     ) -> RawWorker:
         loop = asyncio.get_running_loop()
@@ -56,16 +84,21 @@ class RawWorker:
             for m in mems:
                 fcntl.fcntl(m, fcntl.F_ADD_SEALS, SEALS)
         extra: list[int] = []
-        if down_wake == "pipe":
-            r, w = os.pipe()
-            down_efd, extra = w, [r]
-        else:
-            down_efd = os.eventfd(0, os.EFD_NONBLOCK)
-        up_efd = os.eventfd(0, os.EFD_NONBLOCK)
-        fds = [mems[0], down_efd, mems[1], up_efd]
+        passed = [mems[0], mems[1]]
+        if own_wakes is not None:  # as workers did before the gateway made the wake-ups
+            if own_wakes == "pipe":
+                r, w = os.pipe()
+                extra = [r, w]
+            else:
+                w = os.eventfd(0, os.EFD_NONBLOCK)
+                extra = [w]
+            passed = [mems[0], w, mems[1], os.eventfd(0, os.EFD_NONBLOCK)]
+            extra.append(passed[3])
         hello = {"size": size if claim is None else claim}
-        socket.send_fds(sock, [json.dumps(hello).encode()], fds)
-        ack = await asyncio.wait_for(loop.sock_recv(sock, 16), 5)
+        socket.send_fds(sock, [json.dumps(hello).encode()], passed)
+        ack, given = await asyncio.wait_for(recv_fds(sock), 5)
+        wakes = given if len(given) == 2 else [-1, -1]  # the gateway's wake-ups: this end
+        fds = [mems[0], wakes[0], mems[1], wakes[1]]
         up_map = mmap.mmap(mems[1], DATA_AT + size)
         rings[1].close()  # written by hand below, so the test can lie
         return cls(sock, fds, size, rings[0], up_map, ack, extra)
@@ -84,7 +117,7 @@ class RawWorker:
     def set_head(self, head: int) -> None:
         """Say ``head`` bytes were ever written, and wake the gateway."""
         struct.pack_into("<Q", self.up_map, HEAD_AT, head)
-        os.eventfd_write(self.fds[3], 1)
+        wake(self.fds[3])
 
     def received(self) -> list[tuple[str, bytes]]:
         """What the gateway wrote into this worker's down ring so far."""

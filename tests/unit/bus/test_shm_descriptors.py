@@ -1,6 +1,6 @@
 """Descriptors a worker hands the gateway in its join, tried for real: a memfd it can still
-shrink, a pipe where an eventfd belongs, an eventfd it filled so the gateway cannot write.
-Each refuses or ends that worker with one line; the gateway keeps serving the others."""
+shrink, wake-ups of its own (the gateway makes those), a wake-up it closed. Each refuses or
+ends that worker with one line; the gateway keeps serving the others."""
 
 from __future__ import annotations
 
@@ -64,30 +64,33 @@ async def test_a_ring_smaller_than_it_claims_is_refused(
         bad.close()
 
 
-async def test_a_pipe_for_a_wake_up_is_refused(
-    gateway: RingBus, until: Callable[..., Any], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("own", ["pipe", "eventfd"])
+async def test_wake_ups_of_the_workers_own_are_refused(
+    gateway: RingBus, until: Callable[..., Any], caplog: pytest.LogCaptureFixture, own: str
 ) -> None:
+    """The gateway makes every wake-up it uses: one the worker made could be made to block
+    it (a pipe fills; an eventfd's shared O_NONBLOCK can be cleared: test_shm_wakeups)."""
     good = await RawWorker.join(gateway.name, "good")
-    bad = await RawWorker.join(gateway.name, "bad", down_wake="pipe")
+    bad = await RawWorker.join(gateway.name, "bad", own_wakes=own)
     try:
         assert bad.ack == b""
         assert gateway.workers == ["good"]
         assert len(warnings(caplog)) == 1
-        assert "eventfd" in warnings(caplog)[0]
+        assert "4 descriptors" in warnings(caplog)[0]
         await still_serves(gateway, good, until)
     finally:
         good.close()
         bad.close()
 
 
-async def test_a_wake_up_the_worker_filled_ends_that_worker_only(
+async def test_a_wake_up_the_worker_closed_ends_that_worker_only(
     gateway: RingBus, until: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     good = await RawWorker.join(gateway.name, "good")
     bad = await RawWorker.join(gateway.name, "bad")
     try:
         assert bad.ack == b"ok"
-        os.eventfd_write(bad.fds[1], 0xFFFF_FFFF_FFFF_FFFE)  # the gateway's next write: EAGAIN
+        os.close(bad.fds[1])  # the gateway's next wake-up send: ECONNREFUSED
         await still_serves(gateway, good, until)
         assert gateway.workers == ["good"]
         assert gateway.faults == 1

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pytest
 
-from tradewire.bus import shm_registry
+from tradewire.bus import shm_door
 from tradewire.bus.ring import RingBus
 from tradewire.bus.shm_registry import SHM_ROOT
 from tradewire.errors import ConfigError
@@ -136,12 +136,12 @@ def closed_by_peer(conn: socket.socket) -> bool:
 async def test_joins_left_half_done_are_bounded_and_expire(
     monkeypatch: pytest.MonkeyPatch, until: Callable[..., Any]
 ) -> None:
-    monkeypatch.setattr(shm_registry, "JOIN_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(shm_door, "JOIN_TIMEOUT_S", 0.5)
     bus = RingBus(bus_name(), role="gateway")
     await bus.start()
     idle: list[socket.socket] = []
     try:
-        for _ in range(shm_registry.MAX_PENDING + 1):  # connect, then say nothing
+        for _ in range(shm_door.MAX_PENDING + 1):  # connect, then say nothing
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             conn.connect(str(bus.dir / "gateway.sock"))
             conn.setblocking(False)
