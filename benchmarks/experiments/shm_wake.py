@@ -1,5 +1,5 @@
 """What the gateway pays per market frame for wake-ups a worker cannot block:
-``python -m tradewire.bench.shm_wake``.
+``python benchmarks/experiments/shm_wake.py``.
 
 The gateway's publish over N worker rings, two ways in one process, alternating rounds:
 ``eventfd`` (the old path: ring put + ``eventfd_write`` on a shared eventfd) and ``socket``
