@@ -7,7 +7,8 @@ A real ``tradewire gateway`` (sim mode, shared memory only) serves one honest
 1. ``shrink``: memfds it can still shrink (refused), and memfds sealed as the gateway asks
    that it then tries to shrink after the join (the kernel refuses: EPERM). Before the fix a
    shrunk ring killed the gateway with SIGBUS on its next write.
-2. ``pipe``: a pipe where the down wake-up eventfd belongs (refused, one line).
+2. ``pipe``: wake-ups of its own making, a pipe among them, as workers once passed their
+   eventfds (refused, one line: the gateway makes the wake-ups, so none can block it).
 3. ``garbage``: joined honestly, then a record with a non-ASCII subject (skipped, counted)
    and a ring head of 2**62 (that worker cut off).
 
@@ -65,7 +66,7 @@ async def main(mode, bus, name):
         loose.close()
         sealed.close()
     elif mode == "pipe":
-        w = await RawWorker.join(bus, name, down_wake="pipe")
+        w = await RawWorker.join(bus, name, own_wakes="pipe")
         out["ack"] = w.ack.decode()
         w.close()
     elif mode == "garbage":
@@ -214,6 +215,6 @@ async def test_hostile_local_workers_neither_crash_nor_freeze_the_gateway(tmp_pa
     ]
     assert len(said) == 4, said
     assert "lacks F_SEAL_SHRINK" in said[0], said
-    assert "not an eventfd" in said[1], said
+    assert "with 4 descriptors" in said[1], said  # its own wake-ups: refused
     assert "worker evil3: skipped an unreadable record" in said[2], said
     assert "worker evil3 cut off" in said[3], said
