@@ -560,6 +560,30 @@ async def test_kill_with_the_broker_unreachable_answers_by_its_deadline_naming_w
     await node.stop()
 
 
+async def test_a_stop_after_an_incomplete_kill_names_the_orders_still_live(
+    venue, http, tmp_path, until
+):
+    # Found via SIGUSR1 (the same node.kill): the kill failed, and the stop line after it did
+    # not name the orders left live (the failed list left still_open empty).
+    hands = Hands()
+    node = make_node(venue, tmp_path, [hands], finish_timeout_s=1, reconcile_timeout_s=1)
+    await start(node, venue, until)
+    handles = [hands.buy("AAPL", 1, limit_price=140.00) for _ in range(3)]
+    await until(lambda: hands.updates.count("new") == 3, timeout_s=10)
+    venue.broker.faults.update({"error_5xx_rate": 1, "error_status": 503})
+    killed = await asyncio.wait_for(node.kill("SIGUSR1"), 30)
+
+    outcome = await asyncio.wait_for(node.stop(), 30)
+    venue.broker.faults.update({"error_5xx_rate": 0})
+
+    assert killed["ok"] is False
+    assert outcome is not None
+    assert not outcome.ok
+    ids = sorted(h.client_order_id for h in handles)
+    assert outcome.still_open == ids
+    assert all(cid in outcome.describe() for cid in ids), outcome.describe()
+
+
 @pytest.mark.one_loop  # tens of seconds at the broker's rate: one loop is enough
 async def test_orders_waiting_for_a_token_at_the_kill_are_never_sent(venue, http, tmp_path, until):
     # Arrange: the client's budget is 20 requests a minute; a strategy floods 60 orders, so
