@@ -153,7 +153,7 @@ class BacktestNode:
         # The broker sees the market first, as the simulator's feed updates its book before
         # it writes the frame.
         broker = self.broker
-        live = broker.book._live_by_symbol
+        live = broker.book.live_by_symbol
         for ev in events:
             etype = type(ev)
             if etype is Quote:
@@ -175,7 +175,7 @@ class BacktestNode:
         docs/performance.md).
         """
         broker = self.broker
-        live = broker.book._live_by_symbol
+        live = broker.book.live_by_symbol
         last_quotes = broker.last_quotes
         mids = self.mids
         quote_routes, trade_routes = self._quote_routes, self._trade_routes

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -69,6 +69,13 @@ class SimBook(AccountFigures):
         # Every execution, in the order it happened, whether or not anyone watched the stream.
         self.fills: list[FillRecord] = []
         self.fill_index: dict[str, int] = {}  # FillRecord.id -> its place in ``fills``
+
+    @property
+    def live_by_symbol(self) -> Mapping[str, list[SimOrder]]:
+        """Working orders per symbol, read-only. A host that feeds the book skips the symbols
+        with none (the backtest's hot loop reads this once per batch: a method call per
+        event would cost it)."""
+        return self._live_by_symbol
 
     # -- order entry ---------------------------------------------------------------------
 
