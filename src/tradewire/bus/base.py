@@ -13,7 +13,7 @@ the gap in the sequence numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 Handler = Callable[[str, bytes], None]
@@ -38,3 +38,14 @@ class Bus(Protocol):
     @property
     def dropped(self) -> int:
         """Messages this end dropped because a buffer was full."""
+
+    @property
+    def dropped_by_worker(self) -> Mapping[str, int]:
+        """The gateway's drops per worker, where the transport counts them per receiver
+        (shared memory); empty where it cannot (NATS drops are the server's or this end's)."""
+
+    @property
+    def sender(self) -> str | None:
+        """While a handler runs: the worker whose channel the message came from, where the
+        transport binds channels to workers (shared memory); None where it cannot tell
+        (over NATS the server's permissions on the subject are the proof)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tradewire.bus.base import Handler
@@ -70,6 +71,14 @@ class LocalBus:
     @property
     def dropped(self) -> int:
         return self._dropped
+
+    @property
+    def dropped_by_worker(self) -> Mapping[str, int]:
+        return {}  # one process: nothing is per worker
+
+    @property
+    def sender(self) -> str | None:
+        return None
 
 
 def _drain(sub: _Subscriber) -> None:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -120,6 +120,14 @@ class NatsBus:
     def dropped(self) -> int:
         """Frames dropped here: our publish buffer was full, or a subscription's was."""
         return self._publish_drops + self._slow_drops
+
+    @property
+    def dropped_by_worker(self) -> Mapping[str, int]:
+        return {}  # a subject's receivers are the server's to count, not ours
+
+    @property
+    def sender(self) -> str | None:
+        return None  # the subject, fenced by the server's permissions, names the worker
 
     @property
     def slow_consumer_drops(self) -> int:

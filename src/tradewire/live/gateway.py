@@ -164,7 +164,7 @@ class Gateway:
     # -- workers in ------------------------------------------------------------------------
 
     def _from(self, bus: Bus, subject: str, msg: p.Message | None) -> p.Message | None:
-        return self.admission.own(getattr(bus, "sender", None), subject, msg)
+        return self.admission.own(bus.sender, subject, msg)
 
     def _on_hello(self, bus: Bus, subject: str, payload: bytes) -> None:
         msg = self._from(bus, subject, self._decode(payload))
@@ -389,7 +389,7 @@ class Gateway:
 
     def _dropped_to(self, worker: str) -> int:
         """Messages the gateway's transports could not deliver to ``worker`` (buffer full)."""
-        return sum(int(getattr(bus, "dropped_by_worker", {}).get(worker, 0)) for bus in self.buses)
+        return sum(bus.dropped_by_worker.get(worker, 0) for bus in self.buses)
 
     def halt(self, reason: str) -> None:
         """The kill switch, for workers: they stop sending, and intents in flight are denied."""
