@@ -20,6 +20,11 @@ class ChannelFault(TradewireError):
     """A channel's other end broke the channel's rules: that channel cannot be used again."""
 
 
+class ChannelClosed(ChannelFault):
+    """The other end closed its channel: a worker that exits closes its end, sometimes
+    before its goodbye is read. It ends the channel like a fault, but is no fault."""
+
+
 class Outbound(Protocol):
     """The writing end of one direction."""
 

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tradewire.bus.base import Handler
-from tradewire.bus.shm_channels import ChannelFault, Inbound, Outbound, Peer
+from tradewire.bus.shm_channels import ChannelClosed, ChannelFault, Inbound, Outbound, Peer
 from tradewire.bus.shm_checks import close_all, private_dir
 from tradewire.bus.shm_door import Door
 from tradewire.bus.shm_join import join
@@ -307,8 +307,11 @@ class RegistryBus:
         """``peer`` broke its channel: end it (one line, counted); everyone else goes on."""
         if peer.gone or self._loop is None:
             return
-        self.faults += 1
-        log.warning("worker %s cut off from %s: %s", peer.name, self.dir, exc)
+        if isinstance(exc, ChannelClosed):  # it left (an exit races its goodbye): no fault
+            log.info("worker %s left %s: %s", peer.name, self.dir, exc)
+        else:
+            self.faults += 1
+            log.warning("worker %s cut off from %s: %s", peer.name, self.dir, exc)
         self._drop_peer(peer, self._loop, quiet=True)
         self._forget_worker()
 

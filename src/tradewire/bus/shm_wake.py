@@ -46,7 +46,7 @@ import contextlib
 import os
 import socket
 
-from tradewire.bus.shm_channels import ChannelFault
+from tradewire.bus.shm_channels import ChannelClosed, ChannelFault
 from tradewire.errors import TradewireError
 
 # Datagrams read per wake-up at most: more than the kernel queues on one pair (~280: the
@@ -112,7 +112,9 @@ class Waker:
             os.write(self._fd, _SIGNAL)
         except BlockingIOError:
             self.skipped += 1  # the reader has ~270 unread: it will look at its ring anyway
-        except OSError as exc:  # its end is closed: that reader is gone or broke its channel
+        except (ConnectionRefusedError, BrokenPipeError, ConnectionResetError) as exc:
+            raise ChannelClosed(f"its wake-up is closed ({exc.strerror})") from exc
+        except OSError as exc:  # anything else: that reader broke its channel
             raise ChannelFault(f"wake-up send failed: {exc}") from exc
 
     def close(self) -> None:
