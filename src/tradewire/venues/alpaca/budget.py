@@ -76,6 +76,11 @@ class RequestBudget:
         return f"RequestBudget({self.bucket!r}, waiting={len(self._heap)}, kill={self._kills})"
 
     @property
+    def halted(self) -> Exception | None:
+        """The error every order submission now fails with (None: orders may go)."""
+        return self._halted
+
+    @property
     def waiting(self) -> int:
         return sum(1 for w in self._heap if not w.future.done())
 
@@ -122,9 +127,6 @@ class RequestBudget:
                 failed += 1
         self._pump()
         return failed
-
-    def resume_orders(self) -> None:
-        self._halted = None
 
     # -- internals -------------------------------------------------------------------------
 

@@ -128,7 +128,6 @@ class AlpacaClient:
         )
         self._bucket = TokenBucket(per_minute=cfg.rate_limit_per_minute, now_s=time.monotonic())
         self._budget = RequestBudget(self._bucket)
-        self._halted: OrderNotSent | None = None
         self.on_order_event = on_order_event
         self._pending: set[asyncio.Task[m.Order]] = set()
         # Plain-int counters for metrics.
@@ -161,12 +160,7 @@ class AlpacaClient:
         """No order leaves from now on: every submission not yet written (waiting for a
         rate-limit token) fails with :class:`OrderNotSent`, and so does every later one.
         Returns how many were waiting. Cancels, reads and the kill switch's requests go on."""
-        self._halted = OrderNotSent(f"order not sent: {reason}")
-        return self._budget.halt_orders(self._halted)
-
-    @property
-    def orders_halted(self) -> str | None:
-        return str(self._halted) if self._halted is not None else None
+        return self._budget.halt_orders(OrderNotSent(f"order not sent: {reason}"))
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -304,8 +298,8 @@ class AlpacaClient:
         if not token_taken:
             await self._budget.take(Priority.ORDER, order=True)
         for attempt in range(self.config.max_retries_before_send + 1):
-            if self._halted is not None:
-                raise self._halted  # nothing of this order was written
+            if (halted := self._budget.halted) is not None:
+                raise halted  # nothing of this order was written
             try:
                 pending = await self._pool.send(raw)
             except HttpError as exc:
@@ -371,7 +365,7 @@ class AlpacaClient:
             except OrderNotSent:
                 self._emit("unresolved", cid, None)
                 raise OrderOutcomeUnknown(
-                    f"alpaca: order {cid} not resent: {self._halted}", client_order_id=cid
+                    f"alpaca: order {cid} not resent: {self._budget.halted}", client_order_id=cid
                 ) from None
             self.orders_resent += 1
             self._emit("resent", cid, None)
