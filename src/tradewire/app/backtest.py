@@ -31,7 +31,6 @@ from tradewire.engine.journal.store import Journal
 from tradewire.engine.strategy import StrategyConfig, load_strategy
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError
-from tradewire.sim.broker.orders import use_clock
 
 log = logging.getLogger("tradewire.backtest")
 
@@ -136,8 +135,17 @@ def _run(
     journal_path = args.out / "journal.twj"
     journal_path.unlink(missing_ok=True)  # a rerun into the same folder starts afresh
     journal = Journal(journal_path, fsync="never")
+
+    def simulated_time() -> datetime:
+        # The broker's book stamps its orders and fills with the node's simulated time (the
+        # node is built below; the book asks only once the node runs).
+        return datetime.fromtimestamp(node.now / 1e9, UTC)
+
     broker = BacktestBroker(
-        fill_model=args.fill_model, seed=args.seed, starting_cash=Decimal(str(args.cash))
+        fill_model=args.fill_model,
+        seed=args.seed,
+        starting_cash=Decimal(str(args.cash)),
+        clock=simulated_time,
     )
     node = BacktestNode(
         [strategy],
@@ -155,8 +163,7 @@ def _run(
     )
     progress = _Progress(enabled=not args.no_progress and sys.stderr.isatty())
     t0 = time.perf_counter()
-    with use_clock(lambda: datetime.fromtimestamp(node.now / 1e9, UTC)):
-        node.run(progress.wrap(batches, node))
+    node.run(progress.wrap(batches, node))
     wall = time.perf_counter() - t0
     progress.close()
     journal.close()

@@ -24,7 +24,7 @@ import uuid
 from decimal import Decimal
 
 from tradewire.sim.broker.matching import SimBook
-from tradewire.sim.broker.orders import TERMINAL, Execution, SimOrder
+from tradewire.sim.broker.orders import TERMINAL, Clock, Execution, SimOrder, wall_clock
 from tradewire.sim.market import NBBO
 from tradewire.venues.polygon.messages import Quote, Trade
 
@@ -34,7 +34,11 @@ _INF = float("inf")
 
 
 class BacktestBroker:
-    def __init__(self, *, fill_model: str, seed: int, starting_cash: Decimal) -> None:
+    def __init__(
+        self, *, fill_model: str, seed: int, starting_cash: Decimal, clock: Clock = wall_clock
+    ) -> None:
+        """``clock``: the time the book stamps on orders, events and fills; a backtest passes
+        its simulated clock (the wall clock otherwise)."""
         if fill_model not in FILL_MODELS:
             raise ValueError(f"fill model {fill_model!r}: choose {', '.join(FILL_MODELS)}")
         rng = random.Random(seed)
@@ -42,7 +46,7 @@ class BacktestBroker:
         def new_id() -> str:
             return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
-        self.book = SimBook(starting_cash=starting_cash, seed=seed, new_id=new_id)
+        self.book = SimBook(starting_cash=starting_cash, seed=seed, new_id=new_id, clock=clock)
         self.queue_model = fill_model == "queue"
         # The latest quote of a symbol with nothing working at the broker: turned into the
         # book's NBBO only when an order arrives (most quotes of a backtest touch no order).

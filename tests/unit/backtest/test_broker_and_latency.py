@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -133,3 +134,26 @@ def test_a_file_that_is_not_a_bench_json_is_named(tmp_path):
 def test_distribution_is_monotone_even_from_a_non_monotone_summary():
     d = Distribution.from_percentiles_us({"p50": 10, "p90": 9, "p99": 30})
     assert [v for _, v in d.points] == sorted(v for _, v in d.points)
+
+
+def test_two_backtest_brokers_each_stamp_their_own_simulated_time():
+    # issue 21, CORE.md finding 7: the clock is the broker's, not a module global.
+    times = {
+        1: datetime(2024, 3, 1, 15, 30, tzinfo=UTC),
+        2: datetime(2024, 3, 4, 15, 30, tzinfo=UTC),
+    }
+    brokers = {
+        k: BacktestBroker(
+            fill_model="touch", seed=1, starting_cash=Decimal(100_000), clock=lambda k=k: times[k]
+        )
+        for k in times
+    }
+    for broker in brokers.values():
+        broker.quote(quote(100.00, 100.02))
+    for k, broker in brokers.items():
+        order, execs = broker.submit(
+            {"symbol": "AAPL", "side": "buy", "type": "market", "time_in_force": "day", "qty": "1"}
+        )
+        assert (order.created_at, order.filled_at) == (times[k], times[k])
+        assert {e.at for e in execs} == {times[k]}
+        assert [f.transaction_time for f in broker.book.fills] == [times[k]]

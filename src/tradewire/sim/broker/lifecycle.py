@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradewire.sim.broker.matching import SimBook
-from tradewire.sim.broker.orders import TERMINAL, Execution, OrderError, SimOrder, now
+from tradewire.sim.broker.orders import TERMINAL, Execution, OrderError, SimOrder
 
 ANNOUNCEMENTS = ("accepted", "pending_new")
 _MAX = 2**31 - 1
@@ -86,9 +86,11 @@ def activate(book: SimBook, order: SimOrder, script: VenueScript) -> list[Execut
     if order.status != "accepted":
         return []
     if script.take("reject_next"):
-        return [_end(order, "rejected")]
+        return [_end(book, order, "rejected")]
+    at = book.clock()
     execs = [
-        Execution(name, order, status=name, filled_qty=order.filled_qty) for name in script.announce
+        Execution(name, order, status=name, filled_qty=order.filled_qty, at=at)
+        for name in script.announce
     ]
     execs.extend(book.activate(order))
     return execs
@@ -99,7 +101,7 @@ def refuse_cancel(book: SimBook, order_id: str) -> list[Execution]:
     order = book.get(order_id)
     if order.status in TERMINAL:
         raise OrderError(422, 42210000, "order is not cancelable")
-    return [Execution("order_cancel_rejected", order)]
+    return [Execution("order_cancel_rejected", order, at=book.clock())]
 
 
 def refuse_replace(
@@ -110,12 +112,14 @@ def refuse_replace(
     old = book.get(order_id)
     new = book.build_replacement(old, body)
     book.book_order(new)
-    return new, [Execution("order_replace_rejected", old), _end(new, "rejected")]
+    refused = Execution("order_replace_rejected", old, at=book.clock())
+    return new, [refused, _end(book, new, "rejected")]
 
 
-def _end(order: SimOrder, status: str) -> Execution:
+def _end(book: SimBook, order: SimOrder, status: str) -> Execution:
+    at = book.clock()
     order.status = status
-    order.touch()
+    order.touch(at)
     if status == "rejected":
-        order.failed_at = now()
-    return Execution(status, order)
+        order.failed_at = at
+    return Execution(status, order, at=at)

@@ -22,6 +22,7 @@ from tradewire.sim.broker.orders import (
     ORDER_TYPES,
     TERMINAL,
     TIFS,
+    Clock,
     Execution,
     FillRecord,
     OrderError,
@@ -31,7 +32,7 @@ from tradewire.sim.broker.orders import (
     _dec,
     activity_id,
     asset_id_for,
-    now,
+    wall_clock,
 )
 from tradewire.sim.market import NBBO
 
@@ -51,7 +52,11 @@ class SimBook(AccountFigures):
         seed: int = 0,
         shorting_enabled: bool = True,
         new_id: Callable[[], str] | None = None,
+        clock: Clock = wall_clock,
     ) -> None:
+        # The book's own time, stamped on its orders, events and fills: a backtest passes
+        # its simulated clock; two books in one process never share one.
+        self.clock = clock
         # A backtest passes a seeded id source: its journal (which records broker order and
         # execution ids) must be byte-identical from run to run.
         self._new_id = new_id or _uuid4
@@ -134,6 +139,7 @@ class SimBook(AccountFigures):
             raise OrderError(422, 40010001, "client_order_id must be unique")
         if order_class not in ("simple", "bracket", "oco", "oto", ""):
             raise OrderError(422, 40010001, f"invalid order_class: {order_class!r}")
+        at = self.clock()
         order = SimOrder(
             id=self._new_id(),
             client_order_id=cid,
@@ -150,6 +156,9 @@ class SimBook(AccountFigures):
             extended_hours=extended,
             order_class=order_class or "simple",
             asset_id=asset_id_for(symbol.upper()),
+            created_at=at,
+            updated_at=at,
+            submitted_at=at,
         )
         return order
 
@@ -207,6 +216,7 @@ class SimBook(AccountFigures):
         limit: Decimal | None = None,
         stop: Decimal | None = None,
     ) -> SimOrder:
+        at = self.clock()
         return SimOrder(
             id=self._new_id(),
             client_order_id=self._new_id(),
@@ -221,6 +231,9 @@ class SimBook(AccountFigures):
             status="held",
             asset_id=parent.asset_id,
             parent_id=parent.id,
+            created_at=at,
+            updated_at=at,
+            submitted_at=at,
         )
 
     def submit(self, body: dict[str, object]) -> SimOrder:
@@ -265,8 +278,9 @@ class SimBook(AccountFigures):
         if order.status != "accepted":
             return []
         order.status = "new"
-        order.touch()
-        execs = [Execution("new", order)]
+        at = self.clock()
+        order.touch(at)
+        execs = [Execution("new", order, at=at)]
         execs.extend(self._evaluate(order))
         return execs
 
@@ -302,7 +316,7 @@ class SimBook(AccountFigures):
         order = self.get(order_id)
         if order.status in TERMINAL:
             raise OrderError(422, 42210000, "order is not cancelable")
-        execs = [Execution("pending_cancel", order)]
+        execs = [Execution("pending_cancel", order, at=self.clock())]
         execs.extend(self._finish(order, "canceled"))
         for leg_id in order.legs:
             leg = self.orders[leg_id]
@@ -322,10 +336,11 @@ class SimBook(AccountFigures):
         new = self.build_replacement(old, body)
         old.status = "replaced"
         old.replaced_by = new.id
-        old.replaced_at = now()
-        old.touch()
+        at = self.clock()
+        old.replaced_at = at
+        old.touch(at)
         self._book(new)
-        execs = [Execution("replaced", old)]
+        execs = [Execution("replaced", old, at=at)]
         execs.extend(self.activate(new))
         return new, execs
 
@@ -343,6 +358,7 @@ class SimBook(AccountFigures):
         cid = body.get("client_order_id")
         if isinstance(cid, str) and cid in self.orders_by_client_id:
             raise OrderError(422, 40010001, "client_order_id must be unique")
+        at = self.clock()
         return SimOrder(
             id=self._new_id(),
             client_order_id=cid if isinstance(cid, str) and cid else self._new_id(),
@@ -360,6 +376,9 @@ class SimBook(AccountFigures):
             replaces=old.id,
             asset_id=old.asset_id,
             status="accepted",
+            created_at=at,
+            updated_at=at,
+            submitted_at=at,
         )
 
     def expire_day_orders(self) -> list[Execution]:
@@ -461,7 +480,7 @@ class SimBook(AccountFigures):
 
     def _fill_time(self) -> datetime:
         # Strictly increasing, so transaction_time orders the fills as they happened.
-        at = now()
+        at = self.clock()
         if self.fills and at <= self.fills[-1].transaction_time:
             at = self.fills[-1].transaction_time + timedelta(microseconds=1)
         return at
@@ -476,7 +495,7 @@ class SimBook(AccountFigures):
             if order.filled_avg_price is None
             else (order.filled_avg_price * prev + price * qty) / order.filled_qty
         )
-        order.touch()
+        order.touch(at)
         signed = qty if order.side == "buy" else -qty
         self.cash -= signed * price
         pos = self.positions.setdefault(
@@ -534,8 +553,9 @@ class SimBook(AccountFigures):
             leg = self.orders[leg_id]
             if leg.status == "held":
                 leg.status = "new"
-                leg.touch()
-                execs.append(Execution("new", leg))
+                at = self.clock()
+                leg.touch(at)
+                execs.append(Execution("new", leg, at=at))
                 execs.extend(self._evaluate(leg))
         if order.parent_id is not None:
             parent = self.orders[order.parent_id]
@@ -548,10 +568,11 @@ class SimBook(AccountFigures):
         return execs
 
     def _finish(self, order: SimOrder, status: str) -> list[Execution]:
+        at = self.clock()
         order.status = status
-        order.touch()
+        order.touch(at)
         if status == "canceled":
-            order.canceled_at = now()
+            order.canceled_at = at
         elif status == "expired":
-            order.expired_at = now()
-        return [Execution(status, order)]
+            order.expired_at = at
+        return [Execution(status, order, at=at)]

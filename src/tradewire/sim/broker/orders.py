@@ -3,9 +3,8 @@ body must pass; plain data, shared by the matching engine, the account and the s
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -33,31 +32,13 @@ class OrderError(Exception):
         self.extra = extra
 
 
-def _wall_clock() -> datetime:
+Clock = Callable[[], datetime]
+"""A book's time: the wall clock (the simulator) or a backtest's simulated clock."""
+
+
+def wall_clock() -> datetime:
+    """The default :data:`Clock`: now, in UTC."""
     return datetime.now(UTC)
-
-
-_clock: Callable[[], datetime] = _wall_clock
-
-
-def now() -> datetime:
-    """The broker's time: the wall clock, or a backtest's simulated clock (:func:`use_clock`)."""
-    return _clock()
-
-
-@contextlib.contextmanager
-def use_clock(clock: Callable[[], datetime]) -> Iterator[None]:
-    """Run the paper broker on ``clock`` (a backtest's simulated time) inside the block.
-
-    Module-wide rather than per book: every order, execution and fill record stamps itself
-    through :func:`now`, and a backtest runs one book in one thread.
-    """
-    global _clock
-    previous, _clock = _clock, clock
-    try:
-        yield
-    finally:
-        _clock = previous
 
 
 @dataclass(slots=True)
@@ -80,9 +61,10 @@ class SimOrder:
     status: str = "new"
     filled_qty: Decimal = ZERO
     filled_avg_price: Decimal | None = None
-    created_at: datetime = field(default_factory=now)
-    updated_at: datetime = field(default_factory=now)
-    submitted_at: datetime = field(default_factory=now)
+    # Stamped by the book that builds the order, on its own clock (SimBook(clock=...)).
+    created_at: datetime = field(kw_only=True)
+    updated_at: datetime = field(kw_only=True)
+    submitted_at: datetime = field(kw_only=True)
     filled_at: datetime | None = None
     canceled_at: datetime | None = None
     expired_at: datetime | None = None
@@ -105,8 +87,8 @@ class SimOrder:
             return ZERO
         return self.qty - self.filled_qty
 
-    def touch(self) -> None:
-        self.updated_at = now()
+    def touch(self, at: datetime) -> None:
+        self.updated_at = at
 
 
 @dataclass(slots=True, frozen=True)
@@ -123,7 +105,7 @@ class Execution:
     status: str = ""
     filled_qty: Decimal = ZERO
     filled_avg_price: Decimal | None = None
-    at: datetime = field(default_factory=now)
+    at: datetime = field(kw_only=True)  # the event's time on the book's clock
 
     def __post_init__(self) -> None:
         if not self.status:

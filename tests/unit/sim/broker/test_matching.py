@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -219,3 +220,38 @@ def test_expire_day_orders_ends_open_day_orders_only():
     gtc, _ = submit(book, type="limit", limit_price="9.00", time_in_force="gtc")
     assert [e.order.id for e in book.expire_day_orders()] == [day.id]
     assert gtc.is_open
+
+
+def test_two_books_in_one_process_each_stamp_their_own_clock():
+    # A backtest and a simulator in one process: each book's orders, events and fills carry
+    # its own clock, never the other's (issue 21, CORE.md finding 7: the clock was a module
+    # global swapped by use_clock, shared by every book).
+    backtest_t = datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
+    sim_t = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    backtest = book_with_quote(clock=lambda: backtest_t)
+    sim = book_with_quote(clock=lambda: sim_t)
+
+    b_order, b_execs = submit(backtest)
+    s_order, s_execs = submit(sim, type="limit", limit_price="9.00")
+    sim.on_quote(quote(8.98, 9.00))  # fills the sim's resting bid
+    b_rest, _ = submit(backtest, type="limit", limit_price="9.00")
+    backtest.cancel(b_rest.id)
+
+    for order, t in ((b_order, backtest_t), (s_order, sim_t), (b_rest, backtest_t)):
+        assert (order.created_at, order.submitted_at, order.updated_at) == (t, t, t)
+    assert b_order.filled_at == backtest_t
+    assert s_order.filled_at == sim_t
+    assert b_rest.canceled_at == backtest_t
+    assert {e.at for e in b_execs} == {backtest_t}
+    assert {e.at for e in s_execs} == {sim_t}
+    assert [f.transaction_time for f in backtest.fills] == [backtest_t]
+    assert [f.transaction_time for f in sim.fills] == [sim_t]
+    assert sim.fills[0].id.startswith("20261204120000000::")  # 17:00Z in US/Eastern
+
+
+def test_a_book_without_a_clock_runs_on_the_wall_clock():
+    before = datetime.now(UTC)
+    order, execs = submit(book_with_quote())
+    after = datetime.now(UTC)
+    assert before <= order.created_at <= order.filled_at <= after  # type: ignore[operator]
+    assert all(before <= e.at <= after for e in execs)
