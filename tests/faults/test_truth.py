@@ -718,7 +718,7 @@ async def test_a_replacement_is_linked_to_the_original_owner(venue, http, tmp_pa
     # Assert: the replacement belongs to the same strategy, which hears of it
     replacement = node.oms.orders[new_cid]
     assert replacement.strategy == node.oms.orders[cid].strategy != "external"
-    assert node._owner[new_cid] is hands
+    assert node.core.owner[new_cid] is hands
     await until(lambda: hands.updates.count("new") == 2)
     await agree(node, http, until)
     await node.stop()

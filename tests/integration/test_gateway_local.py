@@ -73,7 +73,7 @@ async def test_a_worker_trades_through_the_gateway_and_gets_its_fills(venue, tmp
 
         # the gateway's book holds the worker's fill; the worker sees the account's position
         assert node.book.qty("AAPL") == 10
-        await until(lambda: worker.position("AAPL").qty == 10)
+        await until(lambda: worker.core.position("AAPL").qty == 10)
         assert "fill" in strategy.updates
         assert worker.stats.md_gaps == 0
         resting = strategy.orders[1]
@@ -141,7 +141,7 @@ async def test_a_worker_that_dies_has_its_orders_cancelled_and_gets_its_state_ba
         # The same worker name comes back: it gets the account's position for its symbols
         again = WorkerNode(LocalBus(hub), [BuyOnce(symbols=["AAPL"])], name="beta", hello_s=0.1)
         await again.start()
-        assert again.position("AAPL").qty == 10
+        assert again.core.position("AAPL").qty == 10
         await again.stop()
     finally:
         await gateway.stop()

@@ -28,7 +28,7 @@ from tradewire.backtest.report.text import build_report, write_outputs
 from tradewire.backtest.sanity import Skips
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.journal.store import Journal
-from tradewire.engine.strategy import StrategyConfig, load_strategy
+from tradewire.engine.loading import StrategyConfig, load_strategy
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError
 

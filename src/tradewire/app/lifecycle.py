@@ -39,7 +39,7 @@ from tradewire.app.wiring import (
 )
 from tradewire.bus.nats_server import NatsServer
 from tradewire.cliargs import non_negative
-from tradewire.engine.strategy import StrategyConfig, load_strategy
+from tradewire.engine.loading import StrategyConfig, load_strategy
 from tradewire.errors import ConfigError, JournalCorrupt, TradewireError
 from tradewire.live.gateway import Gateway
 from tradewire.live.node import TradingNode

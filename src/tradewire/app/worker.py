@@ -14,7 +14,8 @@ from typing import Any
 
 from tradewire.app.buses import NATS_PASSWORD_ENV, make_bus, worker_nats_login
 from tradewire.cliargs import non_negative
-from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
+from tradewire.engine.loading import StrategyConfig, load_strategy
+from tradewire.engine.strategy import Strategy
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.worker import WorkerNode

@@ -100,6 +100,14 @@ class BacktestBroker:
         self._ahead.pop(order_id, None)
         return self.book.cancel(order_id)
 
+    def replace(self, order_id: str, body: dict[str, object]) -> tuple[SimOrder, list[Execution]]:
+        """Replace a working order (Alpaca's PATCH); the replacement joins the queue anew."""
+        self._ahead.pop(order_id, None)
+        order, execs = self.book.replace(order_id, body)
+        if self.queue_model and order.is_open and order.type == "limit":
+            self._ahead[order.id] = self._joined(order)
+        return order, execs
+
     # -- queue positions -------------------------------------------------------------------
 
     def _resting(self, symbol: str) -> list[SimOrder]:

@@ -29,7 +29,8 @@ from tradewire.backtest.node import BacktestNode
 from tradewire.bench import contender
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.journal import Journal
-from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
+from tradewire.engine.loading import StrategyConfig, load_strategy
+from tradewire.engine.strategy import Strategy
 
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
 SAMPLE = Path(__file__).parents[3] / "examples" / "mean_reversion.py"

@@ -100,11 +100,27 @@ class Intent(msgspec.Struct, tag="intent", frozen=True):
     time_in_force: str = "day"
     extended_hours: bool = False
     sent_ns: int = 0  # worker's perf counter at send: the gateway measures worker→written
+    # Alpaca's order classes: a bracket (both exits), an OTO (one), an OCO (an exit pair).
+    order_class: str | None = None
+    take_profit: float | None = None  # the exit's limit price
+    stop_loss: float | None = None  # the exit's stop price
 
 
 class CancelIntent(msgspec.Struct, tag="cancel", frozen=True):
     worker: str
     client_order_id: str
+
+
+class ReplaceIntent(msgspec.Struct, tag="replace", frozen=True):
+    """Replace a working order (Alpaca's PATCH): the replacement is ``new_client_order_id``.
+    Acknowledged (or denied) under that id, and resent until it is, like an intent."""
+
+    worker: str
+    client_order_id: str
+    new_client_order_id: str
+    qty: float | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
 
 
 class Ack(msgspec.Struct, tag="ack", frozen=True):
@@ -149,6 +165,13 @@ class PositionState(msgspec.Struct, frozen=True):
     unrealized: float
 
 
+class AccountState(msgspec.Struct, frozen=True):
+    """The account's money as the gateway's engine believes it (a worker's ``cash``)."""
+
+    cash: float
+    buying_power: float
+
+
 class Welcome(msgspec.Struct, tag="welcome", frozen=True):
     """The gateway's answer to a hello: this worker's open orders and its symbols' positions."""
 
@@ -159,12 +182,14 @@ class Welcome(msgspec.Struct, tag="welcome", frozen=True):
     orders: list[OrderState]
     positions: list[PositionState]
     halted: str | None = None
+    account: AccountState | None = None
 
 
 class State(msgspec.Struct, tag="state", frozen=True):
     """Positions of the worker's symbols, every second: the account's, not the worker's."""
 
     positions: list[PositionState]
+    account: AccountState | None = None
 
 
 class Heartbeat(msgspec.Struct, tag="heartbeat", frozen=True):
@@ -190,6 +215,7 @@ Message = (
     | Bye
     | Intent
     | CancelIntent
+    | ReplaceIntent
     | Ack
     | Update
     | Welcome

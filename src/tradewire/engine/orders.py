@@ -19,7 +19,7 @@ from typing import NoReturn
 from tradewire.errors import LocalProtocolError, RemoteProtocolError
 
 
-class OrderStatus(enum.Enum):
+class OrderStatus(enum.StrEnum):
     INTENT = "intent"
     SENT = "sent"
     UNKNOWN = "unknown"

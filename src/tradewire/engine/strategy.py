@@ -16,15 +16,15 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from tradewire.engine.symbols import normalize_symbol, normalize_symbols
+from tradewire.engine.orders import OrderStatus
+from tradewire.engine.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradewire.venues.polygon.messages import Aggregate, Quote, Trade
@@ -32,14 +32,39 @@ if TYPE_CHECKING:
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
 TimeInForce = Literal["day", "gtc", "opg", "cls", "ioc", "fok"]
+OrderClass = Literal["bracket", "oco", "oto"]
+
+
+class OrderEventType(enum.StrEnum):
+    """What happened to an order (``OrderUpdate.event``); equal to the plain strings."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    NEW = "new"
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    PENDING_CANCEL = "pending_cancel"
+    CANCELED = "canceled"
+    PENDING_REPLACE = "pending_replace"
+    REPLACED = "replaced"
+    ORDER_CANCEL_REJECTED = "order_cancel_rejected"
+    ORDER_REPLACE_REJECTED = "order_replace_rejected"
+    EXPIRED = "expired"
+    DONE_FOR_DAY = "done_for_day"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    ABANDONED = "abandoned"
+    DENIED = "denied"
 
 
 @dataclass(slots=True)
 class OrderHandle:
     """A live view of one order, returned as soon as its request bytes are written.
 
-    ``status`` follows the order state machine (``intent`` → ``sent`` → ``new`` → ``filled`` …);
-    ``denied`` is set instead when pre-trade risk refused the order, which then never left.
+    ``status`` follows the order state machine (an :class:`OrderStatus`: ``intent`` →
+    ``sent`` → ``new`` → ``filled`` …); it is ``"denied"`` instead, with ``denied`` saying
+    why, when pre-trade risk refused the order, which then never left. ``replaces`` names
+    the order a :meth:`Strategy.replace` made this one replace.
     """
 
     client_order_id: str
@@ -48,12 +73,14 @@ class OrderHandle:
     qty: float
     order_type: OrderType
     limit_price: float | None = None
-    status: str = "intent"
+    status: str = OrderStatus.INTENT
     filled_qty: float = 0.0
     filled_avg_price: float | None = None
     broker_order_id: str | None = None
     denied: str | None = None
     reject_reason: str | None = None
+    stop_price: float | None = None
+    replaces: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -69,7 +96,12 @@ _TERMINAL = frozenset({"filled", "canceled", "expired", "replaced", "rejected", 
 
 @dataclass(slots=True, frozen=True)
 class OrderUpdate:
-    """One change to one order, as the strategy sees it (from REST replies or trade_updates)."""
+    """One change to one order, as the strategy sees it (from REST replies or trade_updates).
+
+    ``event`` is an :class:`OrderEventType`; ``fill_qty`` and ``fill_price`` are this fill's
+    (0 and ``None`` when the change is no fill); ``position_qty`` is the account's position in
+    the symbol after a fill.
+    """
 
     event: str
     order: OrderHandle
@@ -88,7 +120,8 @@ class PositionView:
 
 
 class StrategyContext(Protocol):
-    """What the node provides to a strategy. Tests and the replayer provide their own."""
+    """What a host provides to a strategy: the engine core (:class:`tradewire.engine.core.
+    EngineCore`) in every host, or :class:`tradewire.testing.FakeContext` in a unit test."""
 
     def submit(
         self,
@@ -103,9 +136,28 @@ class StrategyContext(Protocol):
         time_in_force: TimeInForce,
         extended_hours: bool,
         client_order_id: str | None,
+        order_class: OrderClass | None = None,
+        take_profit: dict[str, float] | None = None,
+        stop_loss: dict[str, float] | None = None,
     ) -> OrderHandle: ...
 
     def cancel(self, strategy: Strategy, client_order_id: str) -> None: ...
+
+    def cancel_all(self, strategy: Strategy) -> int: ...
+
+    def replace(
+        self,
+        strategy: Strategy,
+        client_order_id: str,
+        *,
+        qty: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderHandle | None: ...
+
+    def close_position(self, strategy: Strategy, symbol: str) -> OrderHandle | None: ...
+
+    def close_all(self, strategy: Strategy) -> list[OrderHandle]: ...
 
     def position(self, symbol: str) -> PositionView: ...
 
@@ -113,26 +165,36 @@ class StrategyContext(Protocol):
 
     def call_later(
         self, strategy: Strategy, delay_s: float, callback: Callable[[], None]
-    ) -> Any: ...
+    ) -> Timer: ...
 
     def call_every(
         self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
-    ) -> Any: ...
+    ) -> Timer: ...
 
     def now_ns(self) -> int: ...
+
+    def last_quote(self, symbol: str) -> Quote | None: ...
+
+    def mid(self, symbol: str) -> float | None: ...
+
+    def pnl(self, strategy: Strategy) -> tuple[float, float]: ...
 
     @property
     def cash(self) -> Decimal: ...
 
+    @property
+    def equity(self) -> Decimal: ...
 
-@dataclass(slots=True)
-class StrategyConfig:
-    """How a strategy is loaded: ``path`` is ``package.module:ClassName``."""
+    @property
+    def buying_power(self) -> Decimal: ...
 
-    path: str
-    symbols: list[str]
-    params: Mapping[str, Any] = field(default_factory=dict)
-    name: str | None = None
+
+class Timer(Protocol):
+    """What ``call_later`` and ``call_every`` return: ``cancel()`` stops it."""
+
+    active: bool
+
+    def cancel(self) -> None: ...
 
 
 class Strategy:
@@ -141,10 +203,14 @@ class Strategy:
     Attributes:
         name: Unique name, used in client_order_id tags, logs and metrics.
         symbols: The tickers this strategy receives quotes, trades and bars for.
-        params: Free-form parameters from the config file.
+        params: The parameters from the config file: a dict, or, when the class declares
+            ``Params`` (a msgspec Struct or a pydantic model), an instance of it (an unknown
+            or invalid key is a config error that names it).
         log: A logger named ``tradewire.strategy.<name>``; do not log on the hot path in
             production, it costs more than the rest of the path together.
     """
+
+    Params: ClassVar[type | None] = None
 
     def __init__(
         self,
@@ -155,7 +221,7 @@ class Strategy:
     ) -> None:
         self.name = name or type(self).__name__
         self.symbols = list(symbols)
-        self.params: Mapping[str, Any] = dict(params or {})
+        self.params: Any = typed_params(type(self).Params, dict(params or {}), self.name)
         self.log = logging.getLogger(f"tradewire.strategy.{self.name}")
         self._ctx: StrategyContext | None = None
 
@@ -176,8 +242,12 @@ class Strategy:
     def on_order_update(self, update: OrderUpdate) -> None:
         """Called after the order state machine applied a change to one of this strategy's orders."""
 
+    def on_fill(self, update: OrderUpdate) -> None:
+        """Called after ``on_order_update`` for a fill or partial fill of one of this strategy's
+        orders (``update.fill_qty`` at ``update.fill_price``)."""
+
     def on_stop(self) -> None:
-        """Called once on shutdown, before open orders are cancelled (if configured)."""
+        """Called once on shutdown (only when ``on_start`` ran), before open orders are cancelled."""
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -187,11 +257,26 @@ class Strategy:
         qty: float,
         *,
         limit_price: float | None = None,
+        stop_price: float | None = None,
         time_in_force: TimeInForce = "day",
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
         client_order_id: str | None = None,
     ) -> OrderHandle:
-        """Buy ``qty``: a limit order if ``limit_price`` is given, else a market order."""
-        return self._simple("buy", symbol, qty, limit_price, time_in_force, client_order_id)
+        """Buy ``qty``: market, limit (``limit_price``), stop (``stop_price``) or stop-limit
+        (both). ``take_profit`` (a limit price) and ``stop_loss`` (a stop price) attach exit
+        legs: both make a bracket order, one an OTO (Alpaca's order classes)."""
+        return self._simple(
+            "buy",
+            symbol,
+            qty,
+            limit_price,
+            stop_price,
+            time_in_force,
+            take_profit,
+            stop_loss,
+            client_order_id,
+        )
 
     def sell(
         self,
@@ -199,11 +284,24 @@ class Strategy:
         qty: float,
         *,
         limit_price: float | None = None,
+        stop_price: float | None = None,
         time_in_force: TimeInForce = "day",
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
         client_order_id: str | None = None,
     ) -> OrderHandle:
-        """Sell ``qty``: a limit order if ``limit_price`` is given, else a market order."""
-        return self._simple("sell", symbol, qty, limit_price, time_in_force, client_order_id)
+        """Sell ``qty``; the same order kinds as :meth:`buy`."""
+        return self._simple(
+            "sell",
+            symbol,
+            qty,
+            limit_price,
+            stop_price,
+            time_in_force,
+            take_profit,
+            stop_loss,
+            client_order_id,
+        )
 
     def _simple(
         self,
@@ -211,17 +309,31 @@ class Strategy:
         symbol: str,
         qty: float,
         limit_price: float | None,
+        stop_price: float | None,
         time_in_force: TimeInForce,
+        take_profit: float | None,
+        stop_loss: float | None,
         client_order_id: str | None,
     ) -> OrderHandle:
+        if stop_price is None:
+            order_type: OrderType = "limit" if limit_price is not None else "market"
+        else:
+            order_type = "stop_limit" if limit_price is not None else "stop"
+        order_class: OrderClass | None = None
+        if take_profit is not None or stop_loss is not None:
+            order_class = "bracket" if take_profit is not None and stop_loss is not None else "oto"
         return self.submit(
             symbol,
             side,
             qty,
-            order_type="limit" if limit_price is not None else "market",
+            order_type=order_type,
             limit_price=limit_price,
+            stop_price=stop_price,
             time_in_force=time_in_force,
             client_order_id=client_order_id,
+            order_class=order_class,
+            take_profit=None if take_profit is None else {"limit_price": take_profit},
+            stop_loss=None if stop_loss is None else {"stop_price": stop_loss},
         )
 
     def submit(
@@ -236,17 +348,35 @@ class Strategy:
         time_in_force: TimeInForce = "day",
         extended_hours: bool = False,
         client_order_id: str | None = None,
+        order_class: OrderClass | None = None,
+        take_profit: dict[str, float] | None = None,
+        stop_loss: dict[str, float] | None = None,
     ) -> OrderHandle:
         """Check risk, journal the intent and write the order; returns once the bytes are out.
 
         A risk denial returns a handle with ``denied`` set; it never raises on the hot path.
         ``aapl`` means ``AAPL`` (:mod:`tradewire.engine.symbols`); what is no ticker at all
-        goes on as given, for risk or the venue to refuse.
+        goes on as given, for risk or the venue to refuse. ``order_class`` ``oco`` (an exit
+        pair: a limit at ``limit_price`` and ``stop_loss``) is only reachable from here.
         """
         if not symbol.isupper():  # the usual upper-case ticker pays for this test alone
             with contextlib.suppress(ValueError, AttributeError):
                 symbol = normalize_symbol(symbol)
-        return self._context.submit(
+        ctx = self._context
+        if order_class is None:
+            return ctx.submit(
+                self,
+                symbol,
+                side,
+                qty,
+                order_type=order_type,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                time_in_force=time_in_force,
+                extended_hours=extended_hours,
+                client_order_id=client_order_id,
+            )
+        return ctx.submit(
             self,
             symbol,
             side,
@@ -257,6 +387,9 @@ class Strategy:
             time_in_force=time_in_force,
             extended_hours=extended_hours,
             client_order_id=client_order_id,
+            order_class=order_class,
+            take_profit=take_profit,
+            stop_loss=stop_loss,
         )
 
     def cancel(self, order: OrderHandle | str) -> None:
@@ -264,31 +397,91 @@ class Strategy:
         cid = order if isinstance(order, str) else order.client_order_id
         self._context.cancel(self, cid)
 
+    def cancel_all(self) -> int:
+        """Cancel every open order of this strategy; returns how many were asked."""
+        return self._context.cancel_all(self)
+
+    def replace(
+        self,
+        order: OrderHandle | str,
+        *,
+        qty: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderHandle | None:
+        """Replace a working order (new quantity or prices): returns the replacement's handle
+        (a new client_order_id; ``replaces`` names the original), or ``None`` when the order
+        cannot be replaced now (ended, not acknowledged yet, a cancel or replace pending)."""
+        cid = order if isinstance(order, str) else order.client_order_id
+        return self._context.replace(
+            self, cid, qty=qty, limit_price=limit_price, stop_price=stop_price
+        )
+
+    def close_position(self, symbol: str) -> OrderHandle | None:
+        """Cancel this strategy's open orders on ``symbol`` and close the account's position
+        in it with a market order (``None`` when there is none)."""
+        return self._context.close_position(self, symbol)
+
+    def close_all(self) -> list[OrderHandle]:
+        """:meth:`close_position` for each of this strategy's symbols."""
+        return self._context.close_all(self)
+
     def position(self, symbol: str) -> PositionView:
         return self._context.position(symbol)
 
     def open_orders(self) -> list[OrderHandle]:
         return self._context.open_orders(self)
 
+    def last_quote(self, symbol: str) -> Quote | None:
+        """The last quote of a subscribed symbol (``None`` before the first)."""
+        return self._context.last_quote(symbol)
+
+    def mid(self, symbol: str) -> float | None:
+        """The last quote's midpoint (``None`` before the first valid one)."""
+        return self._context.mid(symbol)
+
     @property
     def cash(self) -> Decimal:
+        """The account's cash: the broker's at its last read, moved by every fill since."""
         return self._context.cash
 
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> Any:
-        """Run ``callback`` once after ``delay_s`` seconds, on the node's loop."""
+    @property
+    def equity(self) -> Decimal:
+        """Cash plus every position at its mark."""
+        return self._context.equity
+
+    @property
+    def buying_power(self) -> Decimal:
+        """The broker's buying power at its last read, less what fills have spent since."""
+        return self._context.buying_power
+
+    @property
+    def realized_pnl(self) -> float:
+        """What this strategy's own fills have realized (average cost)."""
+        return self._context.pnl(self)[0]
+
+    @property
+    def unrealized_pnl(self) -> float:
+        """This strategy's own open positions at the last mids."""
+        return self._context.pnl(self)[1]
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> Timer:
+        """Run ``callback`` once after ``delay_s`` seconds; ``.cancel()`` the result to call
+        it off. A raising callback counts against the strategy's error budget."""
         return self._context.call_later(self, delay_s, callback)
 
-    def call_every(self, interval_s: float, callback: Callable[[], None]) -> Any:
-        """Run ``callback`` every ``interval_s`` seconds until the node stops."""
+    def call_every(self, interval_s: float, callback: Callable[[], None]) -> Timer:
+        """Run ``callback`` every ``interval_s`` seconds until cancelled or the strategy stops."""
         return self._context.call_every(self, interval_s, callback)
 
     def now_ns(self) -> int:
+        """Now, in Unix nanoseconds: the wall clock live, the data's time in a backtest."""
         return self._context.now_ns()
 
     # -- wiring ----------------------------------------------------------------------------
 
     def bind(self, ctx: StrategyContext) -> None:
-        """Attach the strategy to a node (or a test context). Called by the node."""
+        """Attach the strategy to a host (or a test context). Called by the host."""
         self._ctx = ctx
 
     @property
@@ -298,69 +491,30 @@ class Strategy:
         return self._ctx
 
 
-def load_strategy(
-    config: StrategyConfig, *, base_dir: Path | None = None, search_cwd: bool = True
-) -> Strategy:
-    """Instantiate a strategy from ``package.module:ClassName`` or ``path/to/file.py:ClassName``.
+def typed_params(schema: type | None, params: dict[str, Any], name: str) -> Any:
+    """``params`` as the strategy's declared ``Params`` type (or the dict when none is).
 
-    File paths let users keep strategies beside their config without packaging them; a
-    relative file path is resolved against ``base_dir`` (the config's project), then, unless
-    ``search_cwd`` is false (``tradewire run``: the working folder is not the project), the
-    current directory.
+    An unknown key is refused by name (a typo must not silently fall back to a default),
+    and so is a value of the wrong type.
     """
-    import importlib
-    import importlib.util
-
+    if schema is None:
+        return params
     from tradewire.errors import ConfigError
 
-    target, sep, class_name = config.path.rpartition(":")
-    if not sep or not target or not class_name:
+    fields = getattr(schema, "__struct_fields__", None)
+    if fields is None:
+        fields = tuple(getattr(schema, "model_fields", {}))
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
         raise ConfigError(
-            f"strategy path {config.path!r} must look like 'package.module:ClassName' "
-            "or 'path/to/file.py:ClassName'"
+            f"strategy {name}: unknown parameter {unknown[0]!r} (it takes: {', '.join(fields) or 'none'})"
         )
-    module: ModuleType
-    if target.endswith(".py"):
-        candidates = [Path(target)] if Path(target).is_absolute() else []
-        if base_dir is not None and not Path(target).is_absolute():
-            candidates.append(base_dir / target)
-        if search_cwd or base_dir is None:
-            candidates.append(Path.cwd() / target)
-        file = next((c for c in candidates if c.is_file()), None)
-        if file is None:
-            raise ConfigError(f"strategy path {config.path!r}: file {target} not found")
-        spec = importlib.util.spec_from_file_location(f"tradewire_user_{file.stem}", file)
-        if spec is None or spec.loader is None:
-            raise ConfigError(f"strategy path {config.path!r}: cannot load {file}")
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            raise ConfigError(
-                f"strategy path {config.path!r}: {file} failed to import: {exc}"
-            ) from exc
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as exc:
-            raise ConfigError(
-                f"strategy path {config.path!r}: cannot import {target}: {exc}"
-            ) from exc
-    cls = getattr(module, class_name, None)
-    if cls is None:
-        found = sorted(
-            n
-            for n, v in vars(module).items()
-            if isinstance(v, type) and issubclass(v, Strategy) and v is not Strategy
-        )
-        raise ConfigError(
-            f"strategy path {config.path!r}: no class {class_name!r} in {target}"
-            + (f" (it has: {', '.join(found)})" if found else "")
-        )
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise ConfigError(f"strategy path {config.path!r}: {class_name} is not a Strategy subclass")
     try:
-        symbols = normalize_symbols(config.symbols)  # aapl means AAPL, as everywhere
-    except ValueError as exc:
-        raise ConfigError(f"strategy {config.path!r}: {exc}") from None
-    return cls(symbols=symbols, params=config.params, name=config.name)
+        if hasattr(schema, "model_validate"):
+            return schema.model_validate(params)
+        import msgspec
+
+        return msgspec.convert(params, schema, strict=False)
+    except Exception as exc:  # pydantic's and msgspec's validation errors, one line
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"strategy {name}: invalid parameters: {detail}") from None

@@ -40,7 +40,6 @@ import msgspec
 from tradewire.bus import protocol as p
 from tradewire.bus.base import Bus
 from tradewire.engine.strategy import OrderUpdate, Strategy
-from tradewire.engine.strategy_health import StrategyHealth
 from tradewire.errors import TradewireError
 from tradewire.live.admission import Admission
 from tradewire.live.node import TradingNode
@@ -187,8 +186,7 @@ class Gateway:
             return
         if link is None:
             proxy = WorkerProxy(self, msg.worker, list(msg.symbols))
-            proxy.bind(self.node)
-            self.node.health.setdefault(proxy.name, StrategyHealth(0))
+            self.node.core.add(proxy, max_errors=0)  # a worker's errors are its own
             link = WorkerLink(msg.worker, msg.instance, list(msg.symbols), bus, proxy, now)
             self.workers[msg.worker] = link
         else:  # the same worker, restarted (or back after a timeout): it gets its state
@@ -226,19 +224,45 @@ class Gateway:
             if len(link.acks) > ACK_MEMORY:
                 del link.acks[next(iter(link.acks))]  # the oldest (dicts keep insertion order)
             self._send(link, ack)
+        elif isinstance(msg, p.ReplaceIntent):
+            link = self.workers.get(msg.worker)
+            if link is None or subject != p.intent_subject(msg.worker):
+                self.admission.refused += 1
+                return
+            seen = link.acks.get(msg.new_client_order_id)
+            if seen is None:  # a resend gets the first answer again, never a second PATCH
+                seen = link.acks[msg.new_client_order_id] = self._replace(link, msg)
+            self._send(link, seen)
         elif isinstance(msg, p.CancelIntent):
             link = self.workers.get(msg.worker)
             if link is None or subject != p.intent_subject(msg.worker):
                 self.admission.refused += 1
             elif msg.client_order_id in link.acks:
-                self.node.cancel(link.proxy, msg.client_order_id)
+                self.node.core.cancel(link.proxy, msg.client_order_id)
+
+    def _replace(self, link: WorkerLink, msg: p.ReplaceIntent) -> p.Ack:
+        if self.halted is not None:
+            return p.Ack(msg.new_client_order_id, f"halted: {self.halted}")
+        if msg.client_order_id not in link.acks or self.node.oms.get(msg.new_client_order_id):
+            return p.Ack(msg.new_client_order_id, "not this worker's order to replace")
+        new = self.node.core.replace(
+            link.proxy,
+            msg.client_order_id,
+            qty=msg.qty,
+            limit_price=msg.limit_price,
+            stop_price=msg.stop_price,
+            new_client_order_id=msg.new_client_order_id,
+        )
+        if new is None:
+            return p.Ack(msg.new_client_order_id, "the order cannot be replaced now")
+        return p.Ack(msg.new_client_order_id, None)
 
     def _submit(self, link: WorkerLink, msg: p.Intent) -> p.Ack:
         if self.halted is not None:
             return p.Ack(msg.client_order_id, f"halted: {self.halted}")
         if msg.symbol not in link.symbols:
             return p.Ack(msg.client_order_id, f"symbol {msg.symbol} is not one of the worker's")
-        handle = self.node.submit(
+        handle = self.node.core.submit(
             link.proxy,
             msg.symbol,
             msg.side,
@@ -249,6 +273,9 @@ class Gateway:
             time_in_force=msg.time_in_force,
             extended_hours=msg.extended_hours,
             client_order_id=msg.client_order_id,
+            order_class=msg.order_class,
+            take_profit=None if msg.take_profit is None else {"limit_price": msg.take_profit},
+            stop_loss=None if msg.stop_loss is None else {"stop_price": msg.stop_loss},
         )
         if handle.denied is None and msg.sent_ns:
             self.node.recorder.stages["worker_to_order_written"].record(
@@ -314,7 +341,7 @@ class Gateway:
                 h.status,
                 h.filled_qty,
             )
-            for h in node.open_orders(link.proxy)
+            for h in node.core.open_orders(link.proxy)
         ]
         return p.Welcome(
             self.instance,
@@ -324,7 +351,12 @@ class Gateway:
             orders,
             self._positions(link),
             self.halted,
+            self._account(),
         )
+
+    def _account(self) -> p.AccountState:
+        account = self.node.core.account
+        return p.AccountState(account.cash, account.buying_power)
 
     def _positions(self, link: WorkerLink) -> list[p.PositionState]:
         book = self.node.book
@@ -348,7 +380,7 @@ class Gateway:
             if link.alive and now - link.last_seen > self.worker_timeout_s:
                 self._gone(link, f"silent for {self.worker_timeout_s:g}s")
             elif link.alive:
-                self._send(link, p.State(self._positions(link)))
+                self._send(link, p.State(self._positions(link), self._account()))
                 dropped = self._dropped_to(link.name)
                 if dropped > link.told_dropped:  # told, best effort: it may be full still
                     self._send(link, p.Dropped(dropped - link.told_dropped))
@@ -356,7 +388,7 @@ class Gateway:
 
     def _gone(self, link: WorkerLink, why: str) -> None:
         link.alive = False
-        open_orders = self.node.open_orders(link.proxy)
+        open_orders = self.node.core.open_orders(link.proxy)
         log.warning(
             "worker %s %s; %s %d open orders",
             link.name,
@@ -366,7 +398,7 @@ class Gateway:
         )
         if self.cancel_on_worker_exit:
             for handle in open_orders:
-                self.node.cancel(link.proxy, handle.client_order_id)
+                self.node.core.cancel(link.proxy, handle.client_order_id)
         self._release(link.symbols)
 
     def worker_rows(self) -> dict[str, dict[str, Any]]:

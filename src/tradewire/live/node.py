@@ -21,7 +21,6 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from tradewire.engine import orders as o
+from tradewire.engine.account import Account
 from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.core import EngineCore
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.codec import snapshot_records
 from tradewire.engine.journal.replay import replay
@@ -37,28 +38,25 @@ from tradewire.engine.journal.store import Journal, read_journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
-from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
+from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
-from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
-from tradewire.engine.strategy_health import StrategyHealth
+from tradewire.engine.strategy import Strategy
 from tradewire.engine.translate import events_from_fact
-from tradewire.errors import NotFound, StrategyError
+from tradewire.errors import NotFound
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, fact_from, retrying
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
-from tradewire.live.strategy_host import StrategyHost
-from tradewire.live.timers import Every
+from tradewire.live.timers import Every, LoopClock
 from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.errors import OrderValidationError
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
 from tradewire.venues.polygon.config import PolygonFeedConfig
-from tradewire.venues.polygon.messages import Aggregate, MarketEvent, MinuteAggregate, Quote, Trade
+from tradewire.venues.polygon.messages import MarketEvent
 
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
@@ -100,8 +98,9 @@ def _housekeeping_cpus() -> set[int] | None:
     return others or None
 
 
-class TradingNode(OrderOutcomes, StrategyHost):
-    """Runs strategies against one feed and one broker. Implements ``StrategyContext``."""
+class TradingNode(OrderOutcomes):
+    """Runs strategies against one feed and one broker: the engine core's host for the
+    live venues (its clock is the event loop's, its venue port is Alpaca's REST client)."""
 
     def __init__(
         self,
@@ -133,12 +132,6 @@ class TradingNode(OrderOutcomes, StrategyHost):
         self.strategies = strategies
         self.recorder = recorder or Recorder()
         self.counters = self.recorder.counters
-        self.health = {
-            s.name: StrategyHealth(strategy_max_errors, strategy_error_window_s) for s in strategies
-        }
-        self._strategy_timers = {}
-        for strategy in strategies:  # every strategy's series exists from the first scrape
-            self.counters.strategy_errors.setdefault(strategy.name, 0)
         self.risk = RiskEngine(risk_config or RiskConfig())
         self.oms = o.OrderManager()
         self.book = PositionBook()
@@ -168,13 +161,23 @@ class TradingNode(OrderOutcomes, StrategyHost):
         )
         self.stream.on_update = self._on_trade_update
         self.stream.on_gap = self._on_gap
-        self.ledger = Ledger(
-            self.oms,
-            self.book,
-            self.journal,
-            on_applied=self._on_applied,
-            on_linked=self._on_linked,
+        self.ledger = Ledger(self.oms, self.book, self.journal)
+        # The strategy context: the one engine core, with this node as its venue port.
+        self.core = EngineCore(
+            strategies,
+            clock=LoopClock(),
+            port=self,
+            ids=self.ids,
+            ledger=self.ledger,
+            risk=self.risk,
+            counters=self.counters,
+            account=Account(),
+            max_errors=strategy_max_errors,
+            error_window_s=strategy_error_window_s,
+            trade_reference=(risk_config or RiskConfig()).reference_price == "quote_or_last_trade",
         )
+        self.health = self.core.health
+        self.mids = self.core.mids
         self._settling: set[str] = set()  # submissions the client is still settling
         self.reconciler = Reconciler(
             self.broker,
@@ -197,26 +200,14 @@ class TradingNode(OrderOutcomes, StrategyHost):
         )
         self.feed.on_events(self._on_feed_events)
         self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
-        self.mids: dict[str, float] = {}
-        self.last_trades: dict[str, float] = {}
-        self._trade_reference = (
-            risk_config or RiskConfig()
-        ).reference_price == "quote_or_last_trade"
-        self.handles: dict[str, OrderHandle] = {}
-        self._owner: dict[str, Strategy] = {}
-        self._quote_routes: dict[str, list[Strategy]] = {}
-        self._trade_routes: dict[str, list[Strategy]] = {}
-        self._bar_routes: dict[str, list[Strategy]] = {}
         self._frame_ns = 0
         self._sync_scheduled = False
-        self._cancel_after_ack: set[str] = set()
         self._timers: list[Every] = []
         self._tasks: set[asyncio.Future[Any]] = set()
         self._started = 0.0
         self._last_events = 0
         self._last_rate_t = 0.0
         self.stopped = asyncio.Event()
-        self.cash = Decimal(0)
         self._last_kill: CancelOutcome | None = None
 
     def __repr__(self) -> str:
@@ -236,21 +227,8 @@ class TradingNode(OrderOutcomes, StrategyHost):
         )
         await self._recover()
         await self.stream.start(timeout_s=self.stream_start_timeout_s)
-        for strategy in self.strategies:
-            strategy.bind(self)
-            for sym in strategy.symbols:
-                self._quote_routes.setdefault(sym, []).append(strategy)
-                self._trade_routes.setdefault(sym, []).append(strategy)
-                self._bar_routes.setdefault(sym, []).append(strategy)
-        for strategy in self.strategies:
-            try:
-                strategy.on_start()
-            except Exception as exc:
-                log.debug("strategy %s: on_start raised", strategy.name, exc_info=True)
-                raise StrategyError(
-                    f"strategy {strategy.name}: on_start raised {type(exc).__name__}: {exc}"
-                ) from exc
-        symbols = sorted(self._quote_routes)
+        self.core.start()  # on_start raising is a StrategyError, as in every host
+        symbols = self.core.symbols
         channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
         await self.feed.subscribe(channels)
         self._last_rate_t = loop.time()
@@ -271,20 +249,12 @@ class TradingNode(OrderOutcomes, StrategyHost):
         """
         for timer in self._timers:
             timer.cancel()
-        for strategy in self.strategies:
-            if self.health[strategy.name].stopped:
-                continue  # stopped already, on_stop included
-            try:
-                strategy.on_stop()
-            except Exception:
-                log.exception("strategy %s: on_stop raised", strategy.name)
-        # From here an order from a strategy (a late timer, a task) is denied: the journal
-        # closes below.
-        self.retire_strategies("the node is stopping")
+        # on_stop for the strategies that started; from here an order from a strategy (a
+        # late timer, a task) is denied: the journal closes below.
+        self.core.stop("the node is stopping")
         # Orders still waiting for a rate-limit token are never sent: a stop at 200/min
         # with a queue of 200 once took 53 s sending them, then cancelling them.
         self.broker.halt_orders("the node is stopping")
-        self.report_strategy_errors(final=True)
         await self.feed.close()
         pending = {t for t in self._tasks if not t.done()}
         if pending:
@@ -388,7 +358,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         for symbol in [s for s in self.book.positions if s not in held]:
             self.book.set_position(symbol, 0.0, 0.0)
         account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
-        self.cash = account.cash
+        self.core.account.read(float(account.cash), float(account.buying_power))
         self.journal.sync()
 
     # -- market data (hot path) ----------------------------------------------------------
@@ -398,160 +368,37 @@ class TradingNode(OrderOutcomes, StrategyHost):
         counters = self.counters
         counters.frames += 1
         counters.events += len(events)
-        mids = self.mids
-        first = True
-        for ev in events:
-            etype = type(ev)
-            if etype is Quote:
-                assert isinstance(ev, Quote)
-                routes = self._quote_routes.get(ev.symbol)
-                if routes is not None:
-                    # Only subscribed symbols: a hostile feed's millions of others must not
-                    # grow the dict; a non-finite mid is no reference price.
-                    mid = ev.price
-                    if 0.0 < mid < _INF:
-                        mids[ev.symbol] = mid
-                    if first:
-                        first = False
-                        # One frame in 16: the stage is a distribution, and recording every
-                        # frame of a busy feed made the drains the loop's biggest stall.
-                        if not counters.frames & 15:
-                            self.recorder.stages["frame_to_callback"].record(_perf() - recv_ns)
-                    for strategy in routes:
-                        self._guard(strategy.on_quote, ev, strategy)
-            elif etype is Trade:
-                routes = self._trade_routes.get(ev.symbol)
-                if routes is not None:
-                    if self._trade_reference:
-                        price = ev.price  # type: ignore[union-attr]
-                        if 0.0 < price < _INF:
-                            self.last_trades[ev.symbol] = price
-                    for strategy in routes:
-                        self._guard(strategy.on_trade, ev, strategy)
-            elif etype is Aggregate or etype is MinuteAggregate:
-                routes = self._bar_routes.get(ev.symbol)
-                for strategy in routes or ():
-                    self._guard(strategy.on_bar, ev, strategy)
+        # One frame in 16: the stage is a distribution, and recording every frame of a busy
+        # feed made the drains the loop's biggest stall.
+        if not counters.frames & 15:
+            self.recorder.stages["frame_to_callback"].record(_perf() - recv_ns)
+        self.core.on_market(events)
         if self.risk.state is TradingState.REDUCING and self.risk.state_reason.startswith("stale"):
             self.risk.on_feed_recovered()
 
-    # -- StrategyContext -------------------------------------------------------------------
+    # -- the venue port (engine.ports.VenuePort) -------------------------------------------
 
-    def submit(
-        self,
-        strategy: Strategy,
-        symbol: str,
-        side: str,
-        qty: float,
-        *,
-        order_type: str,
-        limit_price: float | None,
-        stop_price: float | None,
-        time_in_force: str,
-        extended_hours: bool,
-        client_order_id: str | None,
-    ) -> OrderHandle:
-        t0 = _perf()
-        cid = client_order_id or self.ids.next()
-        handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price)  # type: ignore[arg-type]
-        book = self.book
-        oms = self.oms
-        ref = self.mids.get(symbol)
-        if ref is None and self._trade_reference:
-            ref = self.last_trades.get(symbol)
-        verdict = self.risk.check(
-            symbol=symbol,
-            side=side,
-            qty=qty,
-            price=limit_price,
-            mid=ref,
-            position=book.qty(symbol),
-            open_orders=oms.open_count,
-            gross_exposure=book.gross_exposure,
-            daily_pnl=book.daily_pnl,
-            now_ns=time.monotonic_ns(),
-            working=oms.working.get(symbol),
-            working_notional=oms.working_notional,
-        )
-        if verdict is not APPROVED:
-            return self._deny(handle, strategy, str(verdict), getattr(verdict, "reason", None))
-        try:
-            request = build_order(
-                symbol=symbol,
-                side=side,
-                order_type=order_type,
-                time_in_force=time_in_force,
-                qty=qty,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                extended_hours=extended_hours,
-                client_order_id=cid,
-            )
-        except OrderValidationError as exc:
-            return self._deny(handle, strategy, f"invalid: {exc}", None)
-        assert ref is not None  # risk denies an order with no reference price
-        self.ledger.create_intent(
-            o.Order(
-                cid,
-                symbol,
-                side,
-                qty,
-                order_type,
-                limit_price,
-                strategy=strategy.name,
-                ref_price=limit_price if limit_price is not None and limit_price > ref else ref,
-            ),
-            time_in_force,
-        )
+    build = staticmethod(build_order)
+
+    def send(self, client_order_id: str, request: Any, started_ns: int) -> None:
+        """Write one order; the core journaled its intent just before."""
         task = self.broker.submit_order_nowait(request)  # the bytes leave here
         t1 = _perf()
         stages = self.recorder.stages
-        stages["callback_to_order_written"].record(t1 - t0)
+        stages["callback_to_order_written"].record(t1 - started_ns)
         if self._frame_ns:
             stages["frame_to_order_written"].record(t1 - self._frame_ns)
         # -- after the write --
-        self.handles[cid] = handle
-        self._owner[cid] = strategy
-        self.counters.orders_sent += 1
-        self._settling.add(cid)
+        self._settling.add(client_order_id)
         self._tasks.add(task)
-        task.add_done_callback(partial(self._on_submit_done, cid, t0))
+        task.add_done_callback(partial(self._on_submit_done, client_order_id, started_ns))
         self._schedule_sync()
-        return handle
-
-    def _deny(self, handle: OrderHandle, strategy: Strategy, why: str, reason: Any) -> OrderHandle:
-        handle.denied = why
-        handle.status = "denied"
-        self.counters.orders_denied += 1
-        key = reason.value if reason is not None else "invalid"
-        self.counters.denials_by_reason[key] = self.counters.denials_by_reason.get(key, 0) + 1
-        self.journal.append(
-            "denied",
-            handle.client_order_id,
-            {"why": why, "strategy": strategy.name, "symbol": handle.symbol},
-        )
-        self._schedule_sync()
-        return handle
-
-    def position(self, symbol: str) -> PositionView:
-        pos = self.book.positions.get(symbol)
-        if pos is None:
-            return PositionView(symbol)
-        return PositionView(symbol, pos.qty, pos.avg_price, pos.realized, pos.unrealized)
-
-    def open_orders(self, strategy: Strategy) -> list[OrderHandle]:
-        return [
-            h for cid, h in self.handles.items() if h.is_open and self._owner.get(cid) is strategy
-        ]
 
     def every(self, interval_s: float, callback: Callable[[], None]) -> Every:
         """The node's own periodic work (and its host's: the panel); ends at stop."""
         timer = Every(asyncio.get_running_loop(), interval_s, callback)
         self._timers.append(timer)
         return timer
-
-    def now_ns(self) -> int:
-        return time.time_ns()
 
     # -- order outcomes (after the write) ----------------------------------------------------
 
@@ -596,15 +443,9 @@ class TradingNode(OrderOutcomes, StrategyHost):
         """The symbols of the node's own strategies (a gateway never unsubscribes them)."""
         return frozenset(s for strategy in self.strategies for s in strategy.symbols)
 
-    def track(self, symbols: list[str]) -> None:
-        """Keep reference prices for ``symbols`` with no strategy of this node on them: a
-        gateway's workers trade them, and risk needs their mid."""
-        for sym in symbols:
-            for routes in (self._quote_routes, self._trade_routes, self._bar_routes):
-                routes.setdefault(sym, [])
-
     def spawn_subscribe(self, channels: list[str]) -> None:
-        self.track(sorted({ch.partition(".")[2] for ch in channels}))
+        # A gateway's workers trade these: risk needs their mids.
+        self.core.track(sorted({ch.partition(".")[2] for ch in channels}))
         self._spawn(self.feed.subscribe(channels))
 
     def spawn_unsubscribe(self, channels: list[str]) -> None:
@@ -628,7 +469,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         for sym, mid in self.mids.items():
             self.book.mark(sym, mid)
         self._bound_memory()
-        self.report_strategy_errors()
+        self.core.supervisor.report()
         if self.session_clock.new_session(time.time()):
             # max_daily_loss is per US equity session, not for the life of the process.
             self.book.start_new_day()
@@ -643,9 +484,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         # A long day at thousands of orders a second: forget ended orders beyond the bound,
         # and start a new journal segment headed by the open state once the file is large.
         cfg = self.journal_config
-        for cid in self.oms.evict_terminal(keep=cfg.keep_ended_orders):
-            self.handles.pop(cid, None)
-            self._owner.pop(cid, None)
+        self.core.forget(self.oms.evict_terminal(keep=cfg.keep_ended_orders))
         if self.journal.size > cfg.segment_mb * 1_000_000:
             archived = self.journal.rotate(snapshot_records(self.oms))
             log.info("journal: new segment; the previous one is kept as %s", archived)

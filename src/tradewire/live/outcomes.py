@@ -13,10 +13,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tradewire.engine import orders as o
-from tradewire.engine.strategy import OrderHandle, OrderUpdate
 from tradewire.engine.translate import (
     RECONCILE_EVENTS,
-    UPDATE_NAMES,
     event_from_trade_update,
     events_from_fact,
 )
@@ -32,11 +30,11 @@ from tradewire.venues.alpaca.messages import Order as BrokerOrder
 from tradewire.venues.alpaca.messages import TradeUpdate
 
 if TYPE_CHECKING:
+    from tradewire.engine.core import EngineCore
     from tradewire.engine.journal.store import Journal
     from tradewire.engine.ledger import Ledger
     from tradewire.engine.positions import PositionBook
     from tradewire.engine.risk import RiskEngine
-    from tradewire.engine.strategy import Strategy
     from tradewire.live.reconciler import Reconciler
     from tradewire.metrics.recorder import Counters, Recorder
     from tradewire.venues.alpaca.client import AlpacaClient
@@ -58,13 +56,11 @@ class OrderOutcomes:
     recorder: Recorder
     broker: AlpacaClient
     stream: TradeStream
-    handles: dict[str, OrderHandle]
+    core: EngineCore
     finish_timeout_s: float
     counters: Counters
     journal: Journal
-    _owner: dict[str, Strategy]
     mids: dict[str, float]
-    _cancel_after_ack: set[str]
     _settling: set[str]
     _tasks: set[asyncio.Future[Any]]
 
@@ -72,19 +68,60 @@ class OrderOutcomes:
 
         def _spawn(self, coro: Any) -> None: ...
 
-        def _guard(self, fn: Any, arg: Any, strategy: Strategy) -> None: ...
-
         def _schedule_sync(self) -> None: ...
 
-    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
-        order = self.oms.get(client_order_id)
-        if order is None or not order.is_open or order.status is o.OrderStatus.PENDING_CANCEL:
+    # -- the venue port's cancel and replace (engine.ports.VenuePort) -----------------------
+
+    def cancel(self, client_order_id: str, broker_id: str) -> None:
+        """Ask the broker to cancel (the core has applied ``CancelRequested``)."""
+        self._spawn(self._cancel(broker_id, client_order_id))
+
+    def replace(
+        self,
+        client_order_id: str,
+        broker_id: str,
+        *,
+        new_client_order_id: str,
+        qty: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        """PATCH the order (the core has applied ``ReplaceRequested``); the replacement is
+        adopted as the original's, under ``new_client_order_id``."""
+        self._spawn(
+            self._replace(
+                client_order_id, broker_id, new_client_order_id, qty, limit_price, stop_price
+            )
+        )
+
+    async def _replace(
+        self,
+        cid: str,
+        broker_id: str,
+        new_cid: str,
+        qty: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        try:
+            new = await self.broker.replace_order(
+                broker_id,
+                qty=int(qty) if qty is not None and float(qty).is_integer() else qty,  # type: ignore[arg-type]
+                limit_price=limit_price,
+                stop_price=stop_price,
+                client_order_id=new_cid,
+            )
+        except RetryableBrokerError as exc:
+            log.warning("replace of %s not confirmed (%s); reconciling", cid, exc)
+            self.reconciler.request(f"replace of {cid} not confirmed")
             return
-        if not order.broker_id:
-            self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
+        except TradewireError as exc:
+            self.ledger.apply(cid, o.ReplaceRejected(str(exc)))
+            self.core.replace_refused(new_cid, str(exc))
             return
-        self.ledger.apply(client_order_id, o.CancelRequested())
-        self._spawn(self._cancel(order.broker_id, client_order_id))
+        if new.client_order_id not in self.oms.orders:  # else its trade update adopted it
+            ref = self.mids.get(new.symbol or "", 0.0)
+            self.ledger.adopt_external(fact_from(new), ref_price=ref)
 
     async def _cancel(self, broker_id: str, cid: str) -> None:
         # A cancel that meets a 5xx or 429 is retried (Retry-After honoured) within a bound;
@@ -120,11 +157,7 @@ class OrderOutcomes:
         elif kind in ("acked", "resolved") and isinstance(detail, BrokerOrder):
             self.counters.orders_acked += 1
             ledger.apply_all(cid, events_from_fact(fact_from(detail)))
-            if cid in self._cancel_after_ack:
-                self._cancel_after_ack.discard(cid)
-                self.cancel(self._owner[cid], cid)
         elif kind == "rejected":
-            self.counters.orders_rejected += 1
             ledger.apply(cid, o.Rejected(str(detail)))
             if self.risk.on_reject(time.monotonic_ns()):
                 log.error("circuit breaker tripped: %s", self.risk.state_reason)
@@ -200,55 +233,6 @@ class OrderOutcomes:
             self.counters.refused_events += 1
             self.reconciler.request(f"refused an update for {cid}")
         self._schedule_sync()
-
-    def _on_linked(self, replacement: o.Order, original: o.Order) -> None:
-        # A replacement of one of ours (PATCHed elsewhere): same owner, and its own handle,
-        # so the strategy hears of the order that now works in the original's place.
-        strategy = self._owner.get(original.client_order_id)
-        if strategy is None:
-            return
-        cid = replacement.client_order_id
-        self._owner[cid] = strategy
-        self.handles[cid] = OrderHandle(
-            cid,
-            replacement.symbol,
-            replacement.side,  # type: ignore[arg-type]
-            replacement.qty,
-            replacement.order_type,  # type: ignore[arg-type]
-            replacement.limit_price,
-        )
-
-    def _on_applied(self, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:
-        # The last step of the one outcome path: the owner hears of every change.
-        order = applied.order
-        cid = order.client_order_id
-        if applied.fill_qty:
-            self.counters.fills += 1
-        if isinstance(event, o.Canceled):
-            self.counters.orders_canceled += 1
-        elif isinstance(event, o.Expired):
-            self.counters.orders_expired += 1
-        handle = self.handles.get(cid)
-        strategy = self._owner.get(cid)
-        if handle is None or strategy is None:
-            return
-        handle.status = order.status.value
-        handle.filled_qty = order.filled_qty
-        handle.filled_avg_price = order.avg_fill_price or None
-        handle.broker_order_id = order.broker_id or None
-        if isinstance(event, o.Rejected):
-            handle.reject_reason = event.reason
-        self._guard(
-            strategy.on_order_update,
-            OrderUpdate(
-                UPDATE_NAMES.get(kind, kind),
-                handle,
-                applied.fill_qty,
-                applied.fill_price or None,
-                self.book.qty(order.symbol) if applied.fill_qty else None,
-            ),
-            strategy,
-        )
 
     def _on_gap(self, since: float) -> None:
         # The stream came back: events in the gap are lost upstream; ask the broker.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -34,3 +35,15 @@ class Every:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+
+
+class LoopClock:
+    """The engine core's clock on an event loop (engine.ports.Clock): the wall clock for
+    strategies, the monotonic clock for intervals, the running loop for timers."""
+
+    time_ns = staticmethod(time.time_ns)
+    monotonic = staticmethod(time.monotonic)
+    monotonic_ns = staticmethod(time.monotonic_ns)
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(delay_s, callback)

@@ -21,26 +21,22 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from tradewire.bus import protocol as p
 from tradewire.bus.base import Bus
+from tradewire.engine.core import CoreCounters, EngineCore
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.strategy import OrderHandle, OrderUpdate, PositionView, Strategy
+from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
 from tradewire.errors import TradewireError
 from tradewire.live.conflation import conflate
 from tradewire.live.gateway_watch import GatewayWatch
-from tradewire.live.timers import Every
-from tradewire.venues.polygon.messages import (
-    FRAME_DECODER,
-    Aggregate,
-    MinuteAggregate,
-    Quote,
-    Trade,
-)
+from tradewire.live.timers import Every, LoopClock
+from tradewire.venues.alpaca.order_body import OrderRequest
+from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.polygon.messages import FRAME_DECODER
 
 log = logging.getLogger("tradewire.worker")
 
@@ -48,16 +44,27 @@ log = logging.getLogger("tradewire.worker")
 class WorkerStats:
     """What the worker's panel and metrics show."""
 
-    def __init__(self) -> None:
+    def __init__(self, counters: CoreCounters) -> None:
+        self._counters = counters  # the engine core's: denials and fills
         self.frames = self.events = self.md_gaps = self.update_gaps = 0
-        self.intents = self.resent = self.denied = self.fills = self.dropped = 0
+        self.intents = self.resent = self.dropped = 0
         self.refused = 0  # messages that did not decode
         self.conflated = 0  # quotes skipped for a newer one of the same symbol (--conflate)
         self.latency_ns: list[int] = []  # gateway send -> worker receive, a bounded sample
 
+    @property
+    def denied(self) -> int:
+        return self._counters.orders_denied
+
+    @property
+    def fills(self) -> int:
+        return self._counters.fills
+
 
 class WorkerNode:
-    """Implements ``StrategyContext`` for a worker process."""
+    """A worker process: the engine core in remote mode (its venue port publishes intents
+    to the gateway, which checks the whole account's risk; the gateway's updates come back
+    through :meth:`EngineCore.on_remote_update`)."""
 
     def __init__(
         self,
@@ -86,18 +93,16 @@ class WorkerNode:
         self.resend_s = resend_s
         self.hello_s = hello_s
         self.welcome_timeout_s = welcome_timeout_s
-        self.stats = WorkerStats()
+        counters = CoreCounters()
+        self.core = EngineCore(
+            strategies, clock=LoopClock(), port=self, ids=self.ids, counters=counters
+        )
+        self.stats = WorkerStats(counters)
         self.gateway = ""
-        self.halted: str | None = None
-        self.cash = Decimal(0)
         self.md_seq = 0
         self.update_seq = 0  # the last order update applied, in sequence
         self._gap_seen = 0  # the highest update seen beyond a gap (reported once)
-        self.handles: dict[str, OrderHandle] = {}
-        self._owner: dict[str, Strategy] = {}
         self._pending: dict[str, tuple[bytes, float]] = {}  # unacknowledged intents
-        self._positions: dict[str, PositionView] = {}
-        self._routes: dict[str, list[Strategy]] = {}
         self._timers: list[Every] = []
         self._welcomed = asyncio.Event()
         self.symbols = sorted({s for st in strategies for s in st.symbols})
@@ -113,10 +118,6 @@ class WorkerNode:
         bus.subscribe(p.CTL, self._on_ctl)
         bus.subscribe(p.update_subject(self.name), self._on_update)
         await bus.start()
-        for strategy in self.strategies:
-            strategy.bind(self)
-            for sym in strategy.symbols:
-                self._routes.setdefault(sym, []).append(strategy)
         self._hello()
         self._timers.append(Every(asyncio.get_running_loop(), self.hello_s, self._hello))
         self._timers.append(Every(asyncio.get_running_loop(), self.resend_s, self._resend))
@@ -128,17 +129,17 @@ class WorkerNode:
             raise TradewireError(
                 f"no gateway answered worker {self.name!r} within {self.welcome_timeout_s:g}s"
             ) from None
-        for strategy in self.strategies:
-            strategy.on_start()
+        self.core.start()  # on_start raising is a StrategyError, as in every host
+
+    @property
+    def halted(self) -> str | None:
+        """The gateway's halt: while set, every order is denied here."""
+        return self.core.halted
 
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
-        for strategy in self.strategies:
-            try:
-                strategy.on_stop()
-            except Exception:
-                log.exception("strategy %s: on_stop raised", strategy.name)
+        self.core.stop("the worker is stopping")  # on_stop only for strategies that started
         self.bus.publish(p.hello_subject(self.name), p.encode(p.Bye(self.name, self.instance)))
         await self.bus.close()
 
@@ -205,24 +206,8 @@ class WorkerNode:
         self._deliver(events)
 
     def _deliver(self, events: Sequence[Any]) -> None:
-        routes = self._routes
-        for ev in events:
-            if self.stopping:
-                return
-            strategies = routes.get(getattr(ev, "symbol", ""))
-            if not strategies:
-                continue
-            etype = type(ev)
-            for strategy in strategies:
-                try:
-                    if etype is Quote:
-                        strategy.on_quote(ev)
-                    elif etype is Trade:
-                        strategy.on_trade(ev)
-                    elif etype is Aggregate or etype is MinuteAggregate:
-                        strategy.on_bar(ev)
-                except Exception:
-                    log.exception("strategy %s raised", strategy.name)
+        if not self.stopping:
+            self.core.on_market(events)
 
     def _on_ctl(self, subject: str, payload: bytes) -> None:
         msg = self._decode(payload)
@@ -233,9 +218,9 @@ class WorkerNode:
                 log.warning("worker %s: the gateway restarted; resynchronising", self.name)
                 self._welcomed.clear()
                 self._hello()
-            self.halted = msg.halted
+            self.core.halted = msg.halted
         elif isinstance(msg, p.Halt):
-            self.halted = msg.reason
+            self.core.halted = msg.reason
             log.error("worker %s: trading halted by the gateway: %s", self.name, msg.reason)
 
     def _watch_tick(self) -> None:
@@ -246,14 +231,13 @@ class WorkerNode:
         if isinstance(msg, p.Ack):
             self._pending.pop(msg.client_order_id, None)
             if msg.denied is not None:
-                self._denied(msg.client_order_id, msg.denied)
+                self.core.on_remote_denied(msg.client_order_id, msg.denied)
         elif isinstance(msg, p.Update):
             self._apply(msg)
         elif isinstance(msg, p.Welcome):
             self._welcome(msg)
         elif isinstance(msg, p.State):
-            for pos in msg.positions:
-                self._positions[pos.symbol] = _view(pos)
+            self._state(msg.positions, msg.account)
         elif isinstance(msg, p.Dropped):
             self.stats.dropped += msg.count
             log.warning("worker %s: the gateway dropped %d messages to it", self.name, msg.count)
@@ -280,11 +264,11 @@ class WorkerNode:
         if not self.md_seq:
             self.md_seq = msg.md_seq  # no frame yet: the gateway's count is where we start
         self.gateway = msg.gateway
-        self.halted = msg.halted
+        self.core.halted = msg.halted
         # The gateway's count is the truth (a resync moves it forward past lost updates).
         self.update_seq = max(self.update_seq, msg.update_seq)
         for order in msg.orders:
-            handle = self.handles.get(order.client_order_id)
+            handle = self.core.handles.get(order.client_order_id)
             if handle is None:  # an order of a previous instance of this worker
                 handle = OrderHandle(
                     order.client_order_id,
@@ -294,13 +278,11 @@ class WorkerNode:
                     order.order_type,  # type: ignore[arg-type]
                     order.limit_price,
                 )
-                self.handles[order.client_order_id] = handle
                 if self.strategies:
-                    self._owner[order.client_order_id] = self._strategy_for(order.symbol)
+                    self.core.adopt(handle, self._strategy_for(order.symbol))
             handle.status = order.status
             handle.filled_qty = order.filled_qty
-        for pos in msg.positions:
-            self._positions[pos.symbol] = _view(pos)
+        self._state(msg.positions, msg.account)
         self._welcomed.set()
         self._resend()  # whatever the gateway had not acknowledged
 
@@ -323,40 +305,27 @@ class WorkerNode:
                 asyncio.get_running_loop().call_later(0.15, self._hello)
             return
         self.update_seq = msg.seq
-        handle = self.handles.get(msg.client_order_id)
-        strategy = self._owner.get(msg.client_order_id)
-        if handle is None or strategy is None:
-            return
-        handle.status = msg.status
-        handle.filled_qty = msg.filled_qty
-        handle.filled_avg_price = msg.filled_avg_price
-        handle.broker_order_id = msg.broker_order_id
-        if msg.reject_reason is not None:
-            handle.reject_reason = msg.reject_reason
-        if msg.fill_qty:
-            self.stats.fills += 1
-            if msg.position_qty is not None:
-                old = self._positions.get(handle.symbol, PositionView(handle.symbol))
-                old.qty = msg.position_qty
-                self._positions[handle.symbol] = old
-        update = OrderUpdate(msg.event, handle, msg.fill_qty, msg.fill_price, msg.position_qty)
-        try:
-            strategy.on_order_update(update)
-        except Exception:
-            log.exception("strategy %s raised in on_order_update", strategy.name)
+        self.core.on_remote_update(
+            msg.client_order_id,
+            msg.event,
+            status=msg.status,
+            filled_qty=msg.filled_qty,
+            filled_avg_price=msg.filled_avg_price,
+            broker_order_id=msg.broker_order_id,
+            reject_reason=msg.reject_reason,
+            fill_qty=msg.fill_qty,
+            fill_price=msg.fill_price,
+            position_qty=msg.position_qty,
+        )
 
-    def _denied(self, cid: str, why: str) -> None:
-        self.stats.denied += 1
-        handle = self.handles.get(cid)
-        strategy = self._owner.get(cid)
-        if handle is None or strategy is None:
-            return
-        handle.status = "denied"
-        handle.denied = why
-        try:
-            strategy.on_order_update(OrderUpdate("denied", handle))
-        except Exception:
-            log.exception("strategy %s raised in on_order_update", strategy.name)
+    def _state(self, positions: list[p.PositionState], account: p.AccountState | None) -> None:
+        """The gateway's word on positions (the account's) and money, every second."""
+        for pos in positions:
+            self.core.remote_positions[pos.symbol] = PositionView(
+                pos.symbol, pos.qty, pos.avg_price, pos.realized, pos.unrealized
+            )
+        if account is not None:
+            self.core.account.read(account.cash, account.buying_power)
 
     def _resend(self) -> None:
         now = time.monotonic()
@@ -367,78 +336,53 @@ class WorkerNode:
                 self.bus.publish(p.intent_subject(self.name), payload)
 
     def _strategy_for(self, symbol: str) -> Strategy:
-        return (self._routes.get(symbol) or self.strategies)[0]
+        return (self.core.quote_routes.get(symbol) or self.strategies)[0]
 
-    # -- StrategyContext -------------------------------------------------------------------
+    # -- the venue port (engine.ports.VenuePort): orders become intents to the gateway -----
 
-    def submit(
-        self,
-        strategy: Strategy,
-        symbol: str,
-        side: str,
-        qty: float,
-        *,
-        order_type: str,
-        limit_price: float | None,
-        stop_price: float | None,
-        time_in_force: str,
-        extended_hours: bool,
-        client_order_id: str | None,
-    ) -> OrderHandle:
-        cid = client_order_id or self.ids.next()
-        handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price)  # type: ignore[arg-type]
-        if self.halted is not None:
-            handle.status = "denied"
-            handle.denied = f"halted: {self.halted}"
-            self.stats.denied += 1
-            return handle
+    build = staticmethod(build_order)  # refused here with the venue's rule, as inline
+
+    def send(self, client_order_id: str, request: object, started_ns: int) -> None:
+        assert isinstance(request, OrderRequest)
         intent = p.Intent(
             self.name,
-            cid,
-            symbol,
-            side,
-            qty,
-            order_type,
-            limit_price,
-            stop_price,
-            time_in_force,
-            extended_hours,
+            client_order_id,
+            request.symbol,
+            request.side,
+            float(request.qty or 0),
+            request.type,
+            float(request.limit_price) if request.limit_price is not None else None,
+            float(request.stop_price) if request.stop_price is not None else None,
+            request.time_in_force,
+            request.extended_hours,
             time.time_ns(),
+            request.order_class,
+            float(request.take_profit.limit_price) if request.take_profit else None,
+            float(request.stop_loss.stop_price) if request.stop_loss else None,
         )
-        payload = p.encode(intent)
-        self.handles[cid] = handle
-        self._owner[cid] = strategy
-        self._pending[cid] = (payload, time.monotonic())
+        self._publish(client_order_id, p.encode(intent))
         self.stats.intents += 1
-        self.bus.publish(p.intent_subject(self.name), payload)
-        return handle
 
-    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
+    def cancel(self, client_order_id: str, broker_id: str) -> None:
         cancel = p.CancelIntent(self.name, client_order_id)
         self.bus.publish(p.intent_subject(self.name), p.encode(cancel))
 
-    def position(self, symbol: str) -> PositionView:
-        view = self._positions.get(symbol)
-        return PositionView(symbol) if view is None else view
+    def replace(
+        self,
+        client_order_id: str,
+        broker_id: str,
+        *,
+        new_client_order_id: str,
+        qty: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        msg = p.ReplaceIntent(
+            self.name, client_order_id, new_client_order_id, qty, limit_price, stop_price
+        )
+        self._publish(new_client_order_id, p.encode(msg))
 
-    def open_orders(self, strategy: Strategy) -> list[OrderHandle]:
-        return [
-            h for cid, h in self.handles.items() if h.is_open and self._owner.get(cid) is strategy
-        ]
-
-    def call_later(self, strategy: Strategy, delay_s: float, callback: Callable[[], None]) -> Any:
-        return asyncio.get_running_loop().call_later(delay_s, callback)
-
-    def call_every(
-        self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
-    ) -> Any:
-        timer = Every(asyncio.get_running_loop(), interval_s, callback)
-        self._timers.append(timer)
-        return timer
-
-    def now_ns(self) -> int:
-        return time.time_ns()
-
-
-def _view(pos: p.PositionState) -> PositionView:
-    return PositionView(pos.symbol, pos.qty, pos.avg_price, pos.realized, pos.unrealized)
+    def _publish(self, cid: str, payload: bytes) -> None:
+        # Resent until the gateway acknowledges it (same client_order_id: never doubled).
+        self._pending[cid] = (payload, time.monotonic())
+        self.bus.publish(p.intent_subject(self.name), payload)

@@ -92,7 +92,7 @@ def test_strategy_symbols_are_tickers_as_the_feed_names_them(tmp_path, symbol, s
 
 
 def test_a_class_missing_from_the_strategy_file_is_named_as_missing(tmp_path):
-    from tradewire.engine.strategy import StrategyConfig, load_strategy
+    from tradewire.engine.loading import StrategyConfig, load_strategy
 
     (tmp_path / "mine.py").write_text(
         "from tradewire import Strategy\nclass Other(Strategy):\n    pass\n"

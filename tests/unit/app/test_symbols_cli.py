@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tradewire.app import worker
-from tradewire.engine.strategy import OrderHandle, Strategy, StrategyConfig, load_strategy
+from tradewire.engine.loading import StrategyConfig, load_strategy
+from tradewire.engine.strategy import OrderHandle, Strategy
 from tradewire.errors import ConfigError
 
 ROOT = Path(__file__).parents[3]

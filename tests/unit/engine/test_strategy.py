@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tradewire.engine.strategy import Strategy, StrategyConfig, load_strategy
+from tradewire.engine.loading import StrategyConfig, load_strategy
+from tradewire.engine.strategy import Strategy
 from tradewire.errors import ConfigError
 
 ROOT = Path(__file__).parents[3]

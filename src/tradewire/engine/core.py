@@ -1,0 +1,720 @@
+"""The engine core: the one strategy context of every host.
+
+DESIGN.md promises one engine core and four ways to run it; before this module the strategy
+context was written three times (the inline node, the backtest, the worker) and the copies
+had drifted where users saw it: a backtest's ``call_later`` returned ``None``, a worker's
+``cash`` was always 0, a worker printed a traceback per exception and never forgot an ended
+order. Here is the one copy: market routing and dispatch, the submit pipeline (reference
+price → risk → venue request → intent → write), denials, ledger change → ``OrderUpdate``,
+handles and owners with eviction, mids and last quotes and trades, the strategies' error
+budgets and timers (:mod:`~tradewire.engine.supervisor`, :mod:`~tradewire.engine.timers`)
+and the account's money (:mod:`~tradewire.engine.account`).
+
+A host gives it a clock and a port (:mod:`~tradewire.engine.ports`) and feeds it market
+events (:meth:`EngineCore.on_market`) and order facts (through the :class:`Ledger`, whose
+hooks are the core's). With a ledger the core is *local*: it checks risk and journals the
+intent before the port writes the order (inline node, backtest). Without one it is *remote*
+(a worker): the port publishes the order as an intent to a gateway, which checks the
+whole account's risk, and the gateway's updates come back through :meth:`on_remote_update`.
+
+The hot path is one call stack: :meth:`submit` is the code that sat in the inline node, and
+the bench's ``callback_to_order_written`` stage measures it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tradewire.engine import orders as o
+from tradewire.engine.account import Account, money
+from tradewire.engine.risk import APPROVED
+from tradewire.engine.strategy import (
+    OrderEventType,
+    OrderHandle,
+    OrderUpdate,
+    PositionView,
+    Strategy,
+)
+from tradewire.engine.supervisor import Supervisor
+from tradewire.engine.timers import Timer, TimerBook
+from tradewire.engine.translate import UPDATE_NAMES
+from tradewire.errors import StrategyError
+from tradewire.venues.polygon.messages import Aggregate, MinuteAggregate, Quote, Trade
+
+if TYPE_CHECKING:
+    from tradewire.engine.ids import ClientOrderIds
+    from tradewire.engine.ledger import Ledger
+    from tradewire.engine.ports import Clock, VenuePort
+    from tradewire.engine.risk import RiskEngine
+
+log = logging.getLogger("tradewire.engine")
+_perf = time.perf_counter_ns
+_INF = float("inf")
+
+
+class Counters(Protocol):
+    """What the core counts (the metrics recorder's counters are one)."""
+
+    orders_sent: int
+    orders_denied: int
+    orders_canceled: int
+    orders_expired: int
+    orders_rejected: int
+    fills: int
+    denials_by_reason: dict[str, int]
+    strategy_errors: dict[str, int]
+    strategies_stopped: dict[str, str]
+
+
+@dataclass(slots=True)
+class CoreCounters:
+    """The core's counters when the host keeps no metrics recorder (backtest, worker)."""
+
+    orders_sent: int = 0
+    orders_denied: int = 0
+    orders_canceled: int = 0
+    orders_expired: int = 0
+    orders_rejected: int = 0
+    fills: int = 0
+    denials_by_reason: dict[str, int] = field(default_factory=dict)
+    strategy_errors: dict[str, int] = field(default_factory=dict)
+    strategies_stopped: dict[str, str] = field(default_factory=dict)
+
+
+class MarketVenue(Protocol):
+    """A simulated venue that must see each market event before the strategies do
+    (the backtest with zero feed latency; :meth:`EngineCore.on_market`)."""
+
+    @property
+    def live(self) -> Mapping[str, object]:
+        """Symbols with working orders: the venue hears of their trades."""
+
+    def on_quote(self, quote: Quote) -> None: ...
+
+    def on_trade(self, trade: Trade) -> None: ...
+
+
+AppliedObserver = Callable[[o.OrderEvent, o.Applied], None]
+
+
+class EngineCore:
+    """Implements ``StrategyContext`` once, for every host."""
+
+    def __init__(
+        self,
+        strategies: Sequence[Strategy],
+        *,
+        clock: Clock,
+        port: VenuePort,
+        ids: ClientOrderIds,
+        ledger: Ledger | None = None,
+        risk: RiskEngine | None = None,
+        counters: Counters | None = None,
+        account: Account | None = None,
+        max_errors: int = 20,
+        error_window_s: float = 60.0,
+        trade_reference: bool = False,
+        keep_ended: int = 10_000,
+    ) -> None:
+        self.strategies = list(strategies)
+        self.clock = clock
+        self.port = port
+        self.ids = ids
+        self.ledger = ledger
+        self.risk = risk
+        self.local = ledger is not None
+        if ledger is not None and risk is None:
+            raise ValueError("a local core (with a ledger) needs a risk engine")
+        self.counters: Counters = counters if counters is not None else CoreCounters()
+        self.account = account or Account()
+        self.supervisor = Supervisor(self, max_errors=max_errors, window_s=error_window_s)
+        self.health = self.supervisor.health
+        self.timers = TimerBook(clock, self._run_timer)
+        self.trade_reference = trade_reference
+        self.keep_ended = keep_ended
+        self.quote_routes: dict[str, list[Strategy]] = {}
+        self.trade_routes: dict[str, list[Strategy]] = {}
+        self.bar_routes: dict[str, list[Strategy]] = {}
+        self.mids: dict[str, float] = {}
+        self.quotes: dict[str, Quote] = {}
+        self.last_trades: dict[str, float] = {}
+        self.handles: dict[str, OrderHandle] = {}
+        self.owner: dict[str, Strategy] = {}
+        self.remote_positions: dict[str, PositionView] = {}
+        self.halted: str | None = None  # remote: the gateway's halt
+        self.observer: AppliedObserver | None = None  # a host's view of every change
+        self._ended: deque[str] = deque()
+        self._cancel_after_ack: set[str] = set()
+        if ledger is not None:
+            ledger.on_applied = self.on_applied
+            ledger.on_linked = self.on_linked
+        for strategy in self.strategies:
+            self.supervisor.watch(strategy)
+
+    def __repr__(self) -> str:
+        mode = "local" if self.local else "remote"
+        return f"EngineCore({mode}, strategies={[s.name for s in self.strategies]})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def add(self, strategy: Strategy, *, max_errors: int | None = None) -> None:
+        """A strategy the core serves without routing market data to it (a gateway's
+        proxy for a worker): its orders, updates and health are the core's."""
+        self.supervisor.watch(strategy, max_errors)
+        strategy.bind(self)
+
+    def start(self) -> None:
+        """Bind and route every strategy, then ``on_start`` each, in order.
+
+        An ``on_start`` that raises is a :class:`StrategyError` in every host; the strategies
+        started before it get their ``on_stop`` at :meth:`stop`, the one that failed does not.
+        """
+        for strategy in self.strategies:
+            strategy.bind(self)
+            self.route(strategy)
+        for strategy in self.strategies:
+            try:
+                strategy.on_start()
+            except Exception as exc:
+                log.debug("strategy %s: on_start raised", strategy.name, exc_info=True)
+                raise StrategyError(
+                    f"strategy {strategy.name}: on_start raised {type(exc).__name__}: {exc}"
+                ) from exc
+            self.supervisor.started.add(strategy.name)
+
+    def stop(self, why: str) -> None:
+        """``on_stop`` for the strategies that started, timers end, later orders are denied."""
+        self.supervisor.retire(self.strategies, why)
+        self.supervisor.report(final=True)
+
+    def route(self, strategy: Strategy) -> None:
+        for sym in strategy.symbols:
+            for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
+                subscribers = routes.setdefault(sym, [])
+                if strategy not in subscribers:
+                    subscribers.append(strategy)
+
+    def unroute(self, strategy: Strategy) -> None:
+        for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
+            for subscribers in routes.values():
+                if strategy in subscribers:
+                    subscribers.remove(strategy)
+
+    def track(self, symbols: Sequence[str]) -> None:
+        """Keep reference prices for symbols no strategy here trades (a gateway's workers)."""
+        for sym in symbols:
+            for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
+                routes.setdefault(sym, [])
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(self.quote_routes)
+
+    # -- market data (hot path) ------------------------------------------------------------
+
+    def on_market(self, events: Sequence[Any], venue: MarketVenue | None = None) -> None:
+        """Route each event to its strategies; only routed symbols are remembered (a
+        hostile feed's millions of others must not grow the tables), and a non-finite mid
+        is no reference price. With ``venue``, it sees each event first."""
+        mids, quotes, trades = self.mids, self.quotes, self.last_trades
+        quote_routes, trade_routes = self.quote_routes, self.trade_routes
+        guard = self.supervisor.guard
+        live = venue.live if venue is not None else None
+        for ev in events:
+            etype = type(ev)
+            if etype is Quote:
+                sym = ev.symbol
+                if live is not None:
+                    venue.on_quote(ev)  # type: ignore[union-attr]
+                routes = quote_routes.get(sym)
+                if routes is not None:
+                    quotes[sym] = ev
+                    mid = ev.price
+                    if 0.0 < mid < _INF:
+                        mids[sym] = mid
+                    for strategy in routes:
+                        try:
+                            strategy.on_quote(ev)
+                        except Exception as exc:
+                            self.supervisor.raised(strategy, "on_quote", exc)
+            elif etype is Trade:
+                sym = ev.symbol
+                if live is not None and live.get(sym):
+                    venue.on_trade(ev)  # type: ignore[union-attr]
+                routes = trade_routes.get(sym)
+                if routes is not None:
+                    price = ev.price
+                    if 0.0 < price < _INF:
+                        trades[sym] = price
+                    for strategy in routes:
+                        guard(strategy.on_trade, ev, strategy)
+            elif etype is Aggregate or etype is MinuteAggregate:
+                for strategy in self.bar_routes.get(ev.symbol, ()):
+                    guard(strategy.on_bar, ev, strategy)
+
+    def reference_price(self, symbol: str) -> float | None:
+        ref = self.mids.get(symbol)
+        if ref is None and self.trade_reference:
+            ref = self.last_trades.get(symbol)
+        return ref
+
+    # -- orders: strategy -> venue (hot path) ----------------------------------------------
+
+    def submit(
+        self,
+        strategy: Strategy,
+        symbol: str,
+        side: str,
+        qty: float,
+        *,
+        order_type: str,
+        limit_price: float | None,
+        stop_price: float | None,
+        time_in_force: str,
+        extended_hours: bool,
+        client_order_id: str | None,
+        order_class: str | None = None,
+        take_profit: dict[str, float] | None = None,
+        stop_loss: dict[str, float] | None = None,
+    ) -> OrderHandle:
+        t0 = _perf()
+        cid = client_order_id or self.ids.next()
+        handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price, stop_price=stop_price)  # type: ignore[arg-type]
+        ledger = self.ledger
+        ref: float | None = None
+        if ledger is not None:
+            ref = self.mids.get(symbol)
+            if ref is None and self.trade_reference:
+                ref = self.last_trades.get(symbol)
+            book, oms = ledger.book, ledger.oms
+            verdict = self.risk.check(  # type: ignore[union-attr]
+                symbol=symbol,
+                side=side,
+                qty=qty,
+                price=limit_price,
+                mid=ref,
+                position=book.qty(symbol),
+                open_orders=oms.open_count,
+                gross_exposure=book.gross_exposure,
+                daily_pnl=book.daily_pnl,
+                now_ns=self.clock.monotonic_ns(),
+                working=oms.working.get(symbol),
+                working_notional=oms.working_notional,
+            )
+            if verdict is not APPROVED:
+                reason = getattr(verdict, "reason", None)
+                return self.deny(handle, strategy, str(verdict), reason.value if reason else "risk")
+        elif self.halted is not None:
+            return self.deny(handle, strategy, f"halted: {self.halted}", "halted")
+        try:
+            request = self.port.build(
+                symbol=symbol,
+                side=side,
+                order_type=order_type,
+                time_in_force=time_in_force,
+                qty=qty,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                extended_hours=extended_hours,
+                client_order_id=cid,
+                order_class=order_class,
+                take_profit=take_profit,
+                stop_loss=stop_loss,
+            )
+        except ValueError as exc:
+            return self.deny(handle, strategy, f"invalid: {exc}", "invalid")
+        if ledger is not None:
+            assert ref is not None  # risk denies an order with no reference price
+            ledger.create_intent(
+                o.Order(
+                    cid,
+                    symbol,
+                    side,
+                    qty,
+                    order_type,
+                    limit_price,
+                    strategy=strategy.name,
+                    ref_price=limit_price if limit_price is not None and limit_price > ref else ref,
+                ),
+                time_in_force,
+            )
+        self.handles[cid] = handle
+        self.owner[cid] = strategy
+        self.port.send(cid, request, t0)  # the bytes leave here
+        # -- after the write --
+        self.counters.orders_sent += 1
+        return handle
+
+    def deny(self, handle: OrderHandle, strategy: Strategy, why: str, rule: str) -> OrderHandle:
+        handle.denied = why
+        handle.status = "denied"
+        counters = self.counters
+        counters.orders_denied += 1
+        counters.denials_by_reason[rule] = counters.denials_by_reason.get(rule, 0) + 1
+        if self.ledger is not None:
+            self.ledger.journal.append(
+                "denied",
+                handle.client_order_id,
+                {"why": why, "strategy": strategy.name, "symbol": handle.symbol},
+            )
+        return handle
+
+    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
+        ledger = self.ledger
+        if ledger is None:
+            handle = self.handles.get(client_order_id)
+            if handle is not None and handle.is_open:
+                self.port.cancel(client_order_id, handle.broker_order_id or "")
+            return
+        order = ledger.oms.get(client_order_id)
+        if order is None or not order.is_open or order.status is o.OrderStatus.PENDING_CANCEL:
+            return
+        if not order.broker_id:
+            self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
+            return
+        ledger.apply(client_order_id, o.CancelRequested())
+        self.port.cancel(client_order_id, order.broker_id)
+
+    def cancel_all(self, strategy: Strategy) -> int:
+        """Cancel every open order of ``strategy``; returns how many were asked."""
+        handles = self.open_orders(strategy)
+        for handle in handles:
+            self.cancel(strategy, handle.client_order_id)
+        return len(handles)
+
+    def replace(
+        self,
+        strategy: Strategy,
+        client_order_id: str,
+        *,
+        qty: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        new_client_order_id: str | None = None,
+    ) -> OrderHandle | None:
+        """Ask the venue to replace a working order (Alpaca's PATCH): the replacement is a
+        new order, returned as a handle now, under a new client_order_id; the original ends
+        ``replaced`` (or stays, with ``order_replace_rejected``)."""
+        old = self.handles.get(client_order_id)
+        if old is None or not old.is_open or self.owner.get(client_order_id) is not strategy:
+            return None
+        ledger = self.ledger
+        broker_id = old.broker_order_id or ""
+        if ledger is not None:
+            order = ledger.oms.get(client_order_id)
+            if order is None or not order.broker_id or order.status in _NOT_REPLACEABLE:
+                return None
+            broker_id = order.broker_id
+        cid = new_client_order_id or self.ids.next()
+        new = OrderHandle(
+            cid,
+            old.symbol,
+            old.side,
+            qty if qty is not None else old.remaining_qty,
+            old.order_type,
+            limit_price if limit_price is not None else old.limit_price,
+            stop_price=stop_price if stop_price is not None else old.stop_price,
+        )
+        new.replaces = client_order_id
+        self.handles[cid] = new
+        self.owner[cid] = strategy
+        if ledger is not None:
+            ledger.apply(client_order_id, o.ReplaceRequested())
+        self.port.replace(
+            client_order_id,
+            broker_id,
+            new_client_order_id=cid,
+            qty=qty,
+            limit_price=limit_price,
+            stop_price=stop_price,
+        )
+        return new
+
+    def replace_refused(self, new_cid: str, reason: str) -> None:
+        """The venue refused a :meth:`replace`: the replacement never existed (the original
+        heard ``order_replace_rejected`` through the ledger)."""
+        handle = self.handles.pop(new_cid, None)
+        self.owner.pop(new_cid, None)
+        if handle is not None:
+            handle.status = o.OrderStatus.REJECTED
+            handle.reject_reason = reason
+
+    def close_position(self, strategy: Strategy, symbol: str) -> OrderHandle | None:
+        """Cancel ``strategy``'s open orders on ``symbol`` and send a market order for the
+        account's whole position the other way (``None`` when flat)."""
+        for handle in self.open_orders(strategy):
+            if handle.symbol == symbol:
+                self.cancel(strategy, handle.client_order_id)
+        qty = self.position(symbol).qty
+        if not qty:
+            return None
+        return self.submit(
+            strategy,
+            symbol,
+            "sell" if qty > 0 else "buy",
+            abs(qty),
+            order_type="market",
+            limit_price=None,
+            stop_price=None,
+            time_in_force="day",
+            extended_hours=False,
+            client_order_id=None,
+        )
+
+    def close_all(self, strategy: Strategy) -> list[OrderHandle]:
+        """:meth:`close_position` for every symbol of ``strategy`` with a position."""
+        closing = []
+        for symbol in strategy.symbols:
+            handle = self.close_position(strategy, symbol)
+            if handle is not None:
+                closing.append(handle)
+        return closing
+
+    # -- order facts -> strategies (after the write) ---------------------------------------
+
+    def on_applied(self, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:
+        """The ledger's hook, the last step of the one outcome path: money moves, counters
+        count, and the owner hears of every change to its order."""
+        order = applied.order
+        cid = order.client_order_id
+        counters = self.counters
+        strategy = self.owner.get(cid)
+        if applied.fill_qty:
+            counters.fills += 1
+            self.account.on_fill(
+                strategy.name if strategy is not None else None,
+                order.symbol,
+                order.side,
+                applied.fill_qty,
+                applied.fill_price,
+            )
+        etype = type(event)
+        if etype is o.Canceled:
+            counters.orders_canceled += 1
+        elif etype is o.Expired:
+            counters.orders_expired += 1
+        elif etype is o.Rejected:
+            counters.orders_rejected += 1
+        if self.observer is not None:
+            self.observer(event, applied)
+        handle = self.handles.get(cid)
+        if handle is None or strategy is None:
+            return
+        handle.status = order.status
+        handle.filled_qty = order.filled_qty
+        handle.filled_avg_price = order.avg_fill_price or None
+        handle.broker_order_id = order.broker_id or None
+        if isinstance(event, o.Rejected):
+            handle.reject_reason = event.reason
+        position = self.ledger.book.qty(order.symbol) if applied.fill_qty else None  # type: ignore[union-attr]
+        self._tell(
+            strategy,
+            handle,
+            UPDATE_NAMES.get(kind, kind),
+            applied.fill_qty,
+            applied.fill_price,
+            position,
+        )
+        if cid in self._cancel_after_ack and order.broker_id:
+            self._cancel_after_ack.discard(cid)
+            self.cancel(strategy, cid)
+
+    def on_linked(self, replacement: o.Order, original: o.Order) -> None:
+        """A replacement of one of ours (ours from :meth:`replace`, or PATCHed elsewhere):
+        same owner, and its own handle."""
+        strategy = self.owner.get(original.client_order_id)
+        if strategy is None:
+            return
+        cid = replacement.client_order_id
+        self.owner[cid] = strategy
+        if cid not in self.handles:
+            self.handles[cid] = OrderHandle(
+                cid,
+                replacement.symbol,
+                replacement.side,  # type: ignore[arg-type]
+                replacement.qty,
+                replacement.order_type,  # type: ignore[arg-type]
+                replacement.limit_price,
+            )
+
+    def on_remote_update(
+        self,
+        cid: str,
+        event: str,
+        *,
+        status: str,
+        filled_qty: float,
+        filled_avg_price: float | None,
+        broker_order_id: str | None,
+        reject_reason: str | None,
+        fill_qty: float,
+        fill_price: float | None,
+        position_qty: float | None,
+    ) -> None:
+        """A gateway's word about one of this worker's orders (remote mode)."""
+        handle = self.handles.get(cid)
+        strategy = self.owner.get(cid)
+        if fill_qty and fill_price is not None and handle is not None:
+            self.counters.fills += 1
+            self.account.on_fill(
+                strategy.name if strategy else None,
+                handle.symbol,
+                handle.side,
+                fill_qty,
+                fill_price,
+            )
+            if position_qty is not None:
+                old = self.remote_positions.get(handle.symbol) or PositionView(handle.symbol)
+                old.qty = position_qty
+                self.remote_positions[handle.symbol] = old
+        if handle is None or strategy is None:
+            return
+        handle.status = _status(status)
+        handle.filled_qty = filled_qty
+        handle.filled_avg_price = filled_avg_price
+        handle.broker_order_id = broker_order_id
+        if reject_reason is not None:
+            handle.reject_reason = reject_reason
+        self._tell(strategy, handle, event, fill_qty, fill_price, position_qty)
+
+    def on_remote_denied(self, cid: str, why: str) -> None:
+        """The gateway refused one of this worker's orders (its risk, its halt)."""
+        handle = self.handles.get(cid)
+        strategy = self.owner.get(cid)
+        self.counters.orders_denied += 1
+        rule = why.partition(":")[0].strip() or "gateway"
+        self.counters.denials_by_reason[rule] = self.counters.denials_by_reason.get(rule, 0) + 1
+        if handle is None or strategy is None:
+            return
+        handle.status = "denied"
+        handle.denied = why
+        self._tell(strategy, handle, OrderEventType.DENIED, 0.0, None, None)
+
+    def adopt(self, handle: OrderHandle, strategy: Strategy) -> None:
+        """An order of a previous life of this host (a worker's welcome), owned again."""
+        self.handles[handle.client_order_id] = handle
+        self.owner[handle.client_order_id] = strategy
+
+    def _tell(
+        self,
+        strategy: Strategy,
+        handle: OrderHandle,
+        event: str,
+        fill_qty: float,
+        fill_price: float | None,
+        position_qty: float | None,
+    ) -> None:
+        update = OrderUpdate(_event(event), handle, fill_qty, fill_price or None, position_qty)
+        guard = self.supervisor.guard
+        guard(strategy.on_order_update, update, strategy)
+        if fill_qty:
+            guard(strategy.on_fill, update, strategy)
+        if not handle.is_open:
+            self._ended.append(handle.client_order_id)
+            if len(self._ended) > self.keep_ended:
+                self.forget((self._ended.popleft(),))
+
+    def forget(self, cids: Sequence[str]) -> None:
+        """Ended orders the host evicted: their handles go too (memory stays bounded)."""
+        for cid in cids:
+            handle = self.handles.get(cid)
+            if handle is not None and handle.is_open:
+                continue
+            self.handles.pop(cid, None)
+            self.owner.pop(cid, None)
+
+    # -- the rest of StrategyContext -------------------------------------------------------
+
+    def position(self, symbol: str) -> PositionView:
+        if self.ledger is None:
+            view = self.remote_positions.get(symbol)
+            return PositionView(symbol) if view is None else view
+        pos = self.ledger.book.positions.get(symbol)
+        if pos is None:
+            return PositionView(symbol)
+        mark = self.mids.get(symbol)
+        unrealized = (
+            (mark - pos.avg_price) * pos.qty if mark is not None and pos.qty else pos.unrealized
+        )
+        return PositionView(symbol, pos.qty, pos.avg_price, pos.realized, unrealized)
+
+    def open_orders(self, strategy: Strategy) -> list[OrderHandle]:
+        owner = self.owner
+        return [h for cid, h in self.handles.items() if h.is_open and owner.get(cid) is strategy]
+
+    def call_later(self, strategy: Strategy, delay_s: float, callback: Callable[[], None]) -> Timer:
+        return self.timers.later(strategy.name, delay_s, callback)
+
+    def call_every(
+        self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
+    ) -> Timer:
+        return self.timers.every(strategy.name, interval_s, callback)
+
+    def _run_timer(self, timer: Timer) -> None:
+        strategy = next((s for s in self.strategies if s.name == timer.owner), None)
+        if strategy is None or self.health[strategy.name].stopped:
+            return
+        try:
+            timer.callback()
+        except Exception as exc:
+            self.supervisor.raised(strategy, getattr(timer.callback, "__name__", "a timer"), exc)
+
+    def now_ns(self) -> int:
+        return self.clock.time_ns()
+
+    def last_quote(self, symbol: str) -> Quote | None:
+        return self.quotes.get(symbol)
+
+    def mid(self, symbol: str) -> float | None:
+        return self.mids.get(symbol)
+
+    @property
+    def cash(self) -> Decimal:
+        return money(self.account.cash)
+
+    @property
+    def buying_power(self) -> Decimal:
+        return money(self.account.buying_power)
+
+    @property
+    def equity(self) -> Decimal:
+        if self.ledger is None:
+            value = self.account.cash + sum(
+                p.qty * self.mids.get(s, p.avg_entry_price)
+                for s, p in self.remote_positions.items()
+            )
+            return money(value)
+        return money(self.account.equity(self.ledger.book, self.mids))
+
+    def pnl(self, strategy: Strategy) -> tuple[float, float]:
+        return self.account.pnl(strategy.name, self.mids)
+
+
+_NOT_REPLACEABLE = frozenset(
+    {
+        o.OrderStatus.PENDING_CANCEL,
+        o.OrderStatus.PENDING_REPLACE,
+        o.OrderStatus.INTENT,
+        o.OrderStatus.SENT,
+    }
+)
+
+
+def _event(name: str) -> str:
+    try:
+        return OrderEventType(name)
+    except ValueError:
+        return name  # a kind this build has no name for: passed on as the venue said it
+
+
+def _status(name: str) -> str:
+    try:
+        return o.OrderStatus(name)
+    except ValueError:
+        return name

@@ -1,0 +1,84 @@
+"""What a host gives the engine core: a clock that can call back, and a port to the venue.
+
+The core (:mod:`tradewire.engine.core`) is the strategy context of every host; the hosts
+differ only here, as NautilusTrader's kernel differs only by its clock and clients between
+backtest and live:
+
+- the inline node's clock is the event loop's, its port writes to Alpaca's REST socket;
+- the backtest's clock jumps from event to event, its port puts the order on a latency heap;
+- a worker's clock is its own loop's, its port publishes an intent to the gateway.
+
+Sans-I/O: nothing here touches a socket or a loop; the protocols are what the core calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+
+class Cancellable(Protocol):
+    """A scheduled call that can still be called off (``asyncio.TimerHandle`` is one)."""
+
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Time for strategies, timers, throttles and error windows.
+
+    ``time_ns`` is what a strategy reads (the wall clock live, the data's time in a
+    backtest); ``monotonic`` and ``monotonic_ns`` measure intervals (risk throttles, error
+    windows, timer periods); ``call_later`` schedules on the host's loop.
+    """
+
+    def time_ns(self) -> int: ...
+
+    def monotonic(self) -> float: ...
+
+    def monotonic_ns(self) -> int: ...
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> Cancellable: ...
+
+
+class VenuePort(Protocol):
+    """How the core's orders leave, and how their requests are built.
+
+    ``build`` validates and builds the venue's request (the venue's own rules; raises a
+    ``ValueError`` naming the field, which the core turns into a denial). ``send`` writes it:
+    the order is journaled as an intent before it is called, and ``started_ns`` (a
+    ``perf_counter_ns``) is when the strategy's call began, for the latency stages.
+    ``cancel`` and ``replace`` ask the venue; their outcomes come back as events (the
+    replacement is a new order, under ``new_client_order_id``).
+    """
+
+    def build(
+        self,
+        *,
+        symbol: str,
+        side: str,
+        order_type: str,
+        time_in_force: str,
+        qty: float,
+        limit_price: float | None,
+        stop_price: float | None,
+        extended_hours: bool,
+        client_order_id: str,
+        order_class: str | None,
+        take_profit: dict[str, float] | None,
+        stop_loss: dict[str, float] | None,
+    ) -> object: ...
+
+    def send(self, client_order_id: str, request: object, started_ns: int) -> None: ...
+
+    def cancel(self, client_order_id: str, broker_id: str) -> None: ...
+
+    def replace(
+        self,
+        client_order_id: str,
+        broker_id: str,
+        *,
+        new_client_order_id: str,
+        qty: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None: ...

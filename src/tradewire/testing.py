@@ -1,0 +1,274 @@
+"""Unit-test a strategy without a simulator: the engine core on a manual clock.
+
+The same :class:`~tradewire.engine.core.EngineCore` that runs a strategy live, in a worker
+and in a backtest runs it here, with a clock the test moves (:class:`ManualClock`) and a
+paper venue that fills marketable orders at the last quote (:class:`PaperVenue`). So what a
+strategy sees here (handles, updates, positions, cash, timers, risk denials, the error
+budget) is what it sees in every host, in microseconds and with no socket::
+
+    from tradewire.testing import run_on_events
+    from tradewire import Quote
+
+    ctx = run_on_events(MyStrategy(symbols=["AAPL"]), [Quote("AAPL", 99.9, 100.1, 1, 1)])
+    assert ctx.orders[0].symbol == "AAPL"
+    assert ctx.position("AAPL").qty == 10
+
+The paper venue is deliberately simple: market orders fill at the touch (a buy at the ask, a
+sell at the bid), limit orders when the touch reaches them, stop orders once the touch
+crosses their stop; the whole quantity at once, no fees. A bracket's exit legs are sent as
+asked but not worked. Backtests with queues and latency are ``tradewire backtest``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tradewire.engine import orders as o
+from tradewire.engine.account import Account
+from tradewire.engine.config import RiskConfig
+from tradewire.engine.core import CoreCounters, EngineCore
+from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.journal.store import Journal
+from tradewire.engine.ledger import Ledger
+from tradewire.engine.positions import PositionBook
+from tradewire.engine.risk import RiskEngine
+from tradewire.engine.strategy import OrderUpdate, PositionView, Strategy
+from tradewire.venues.alpaca.order_body import OrderRequest
+from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.polygon.messages import Quote
+
+__all__ = ["FakeContext", "ManualClock", "PaperVenue", "run_on_events"]
+
+START_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+
+
+class _Call:
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualClock:
+    """A clock that moves only when the test says (``advance``, ``set``), running the
+    timers that fall due on the way, in order (engine.ports.Clock)."""
+
+    def __init__(self, start_ns: int = START_NS) -> None:
+        self.now = start_ns
+        self._heap: list[tuple[int, int, _Call]] = []
+        self._seq = 0
+
+    def time_ns(self) -> int:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now / 1e9
+
+    def monotonic_ns(self) -> int:
+        return self.now
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> _Call:
+        call = _Call(callback)
+        self._seq += 1
+        heapq.heappush(self._heap, (self.now + int(delay_s * 1e9), self._seq, call))
+        return call
+
+    def advance(self, seconds: float) -> None:
+        self.set(self.now + int(seconds * 1e9))
+
+    def set(self, until_ns: int) -> None:
+        """Move to ``until_ns`` (never back), running every timer due by then."""
+        heap = self._heap
+        while heap and heap[0][0] <= until_ns:
+            at, _, call = heapq.heappop(heap)
+            self.now = max(self.now, at)
+            if not call.cancelled:
+                call.callback()
+        self.now = max(self.now, until_ns)
+
+
+class PaperVenue:
+    """Fills marketable orders at the last quote (engine.ports.VenuePort and MarketVenue)."""
+
+    def __init__(self, ledger: Ledger, quotes: dict[str, Quote]) -> None:
+        self._ledger = ledger
+        self._quotes = quotes
+        self.requests: list[OrderRequest] = []
+        self.cancels: list[str] = []
+        self.replaces: list[tuple[str, str]] = []
+        self._resting: dict[str, dict[str, OrderRequest]] = {}
+        self._ids = 0
+        self._execs = 0
+
+    build = staticmethod(build_order)
+
+    @property
+    def live(self) -> dict[str, dict[str, OrderRequest]]:
+        return self._resting
+
+    def send(self, client_order_id: str, request: object, started_ns: int) -> None:
+        assert isinstance(request, OrderRequest)
+        self.requests.append(request)
+        self._ids += 1
+        broker_id = f"paper-{self._ids}"
+        ledger = self._ledger
+        ledger.apply(client_order_id, o.Sent())
+        ledger.apply(client_order_id, o.Accepted(broker_id))
+        ledger.apply(client_order_id, o.New(broker_id))
+        if not self._try(client_order_id, request):
+            self._resting.setdefault(request.symbol, {})[client_order_id] = request
+
+    def cancel(self, client_order_id: str, broker_id: str) -> None:
+        self.cancels.append(client_order_id)
+        for resting in self._resting.values():
+            if resting.pop(client_order_id, None) is not None:
+                self._ledger.apply(client_order_id, o.Canceled())
+                return
+
+    def replace(
+        self,
+        client_order_id: str,
+        broker_id: str,
+        *,
+        new_client_order_id: str,
+        qty: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        self.replaces.append((client_order_id, new_client_order_id))
+        self._ledger.apply(client_order_id, o.ReplaceRejected("the paper venue does not replace"))
+
+    def on_quote(self, quote: Quote) -> None:
+        self._quotes[quote.symbol] = quote
+        resting = self._resting.get(quote.symbol)
+        for cid, request in list((resting or {}).items()):
+            if self._try(cid, request):
+                del resting[cid]  # type: ignore[union-attr]
+
+    def on_trade(self, trade: Any) -> None:
+        return None
+
+    def _try(self, cid: str, request: OrderRequest) -> bool:
+        quote = self._quotes.get(request.symbol)
+        if quote is None:
+            return False
+        buy = request.side == "buy"
+        touch = quote.ask_price if buy else quote.bid_price
+        if not touch > 0:
+            return False
+        if request.stop_price is not None:
+            stop = float(request.stop_price)
+            if (touch < stop) if buy else (touch > stop):
+                return False  # not triggered yet
+        if request.limit_price is not None:
+            limit = float(request.limit_price)
+            if (touch > limit) if buy else (touch < limit):
+                return False
+        qty = float(request.qty or 0)
+        self._execs += 1
+        self._ledger.apply(cid, o.Fill(f"paper-exec-{self._execs}", qty, touch, qty, touch))
+        return True
+
+
+class FakeContext:
+    """A strategy on the engine core with a manual clock and a paper venue.
+
+    ``orders`` are the requests the strategy sent, ``updates`` every update it was told
+    (in order), ``denials`` the handles risk refused; the strategy's own reads (position,
+    cash, equity, mid, open orders, timers) are the core's, as in every host.
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        *,
+        cash: float = 100_000.0,
+        risk: RiskConfig | None = None,
+        max_errors: int = 20,
+        clock: ManualClock | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.clock = clock or ManualClock()
+        self.journal = Journal(Path(os.devnull), fsync="never", clock=self.clock.time_ns)
+        self.ledger = Ledger(o.OrderManager(), PositionBook(), self.journal)
+        self.counters = CoreCounters()
+        self.core = EngineCore(
+            [strategy],
+            clock=self.clock,
+            port=_Late(self),
+            ids=ClientOrderIds(prefix="test-"),
+            ledger=self.ledger,
+            risk=RiskEngine(risk or RiskConfig()),
+            counters=self.counters,
+            account=Account(cash, cash),
+            max_errors=max_errors,
+        )
+        self.venue = PaperVenue(self.ledger, {})
+        self.updates: list[OrderUpdate] = []
+        self._seen = strategy.on_order_update
+        strategy.on_order_update = self._record  # type: ignore[method-assign]
+
+    def _record(self, update: OrderUpdate) -> None:
+        self.updates.append(update)
+        self._seen(update)
+
+    @property
+    def orders(self) -> list[OrderRequest]:
+        return self.venue.requests
+
+    def start(self) -> FakeContext:
+        self.core.start()
+        return self
+
+    def feed(self, events: Sequence[Any]) -> None:
+        """Deliver market events (the venue sees them first, as a market would)."""
+        for ev in events:
+            ts = getattr(ev, "timestamp", 0)
+            if ts:
+                self.clock.set(int(ts) * 1_000_000)  # Massive's stocks timestamps are ms
+            self.core.on_market([ev], self.venue)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def stop(self) -> None:
+        self.core.stop("the test ended")
+        self.journal.close()
+
+    def position(self, symbol: str) -> PositionView:
+        return self.core.position(symbol)
+
+
+class _Late:
+    """The venue port, resolved when used (the venue needs the ledger the core is built on)."""
+
+    def __init__(self, ctx: FakeContext) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx.venue, name)
+
+
+def run_on_events(
+    strategy: Strategy,
+    events: Iterable[Any],
+    *,
+    cash: float = 100_000.0,
+    risk: RiskConfig | None = None,
+    stop: bool = True,
+) -> FakeContext:
+    """Start ``strategy``, feed it ``events`` one by one and stop it (unless ``stop`` is
+    false); returns the context to assert on."""
+    ctx = FakeContext(strategy, cash=cash, risk=risk).start()
+    ctx.feed(list(events))
+    if stop:
+        ctx.stop()
+    return ctx
