@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tradewire._version import __version__
+from tradewire.engine.orders import OrderStatus
 from tradewire.engine.strategy import (
+    OrderClass,
+    OrderEventType,
     OrderHandle,
     OrderType,
     OrderUpdate,
@@ -20,6 +23,7 @@ from tradewire.engine.strategy import (
     Strategy,
     StrategyContext,
     TimeInForce,
+    Timer,
 )
 from tradewire.errors import (
     AuthError,
@@ -84,10 +88,13 @@ __all__ = [
     "MinuteAggregate",
     "NonRetryableBrokerError",
     "NotFound",
+    "OrderClass",
+    "OrderEventType",
     "OrderHandle",
     "OrderNotSent",
     "OrderOutcomeUnknown",
     "OrderRejected",
+    "OrderStatus",
     "OrderType",
     "OrderUpdate",
     "PolygonClient",
@@ -102,6 +109,7 @@ __all__ = [
     "StrategyContext",
     "StrategyError",
     "TimeInForce",
+    "Timer",
     "Trade",
     "TradewireError",
     "__version__",

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.config import RiskConfig
@@ -37,6 +39,7 @@ from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine
 from tradewire.engine.strategy import OrderUpdate, PositionView, Strategy
+from tradewire.engine.translate import OrderFact
 from tradewire.venues.alpaca.order_body import OrderRequest
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.polygon.messages import Quote
@@ -144,7 +147,37 @@ class PaperVenue:
         stop_price: float | None,
     ) -> None:
         self.replaces.append((client_order_id, new_client_order_id))
-        self._ledger.apply(client_order_id, o.ReplaceRejected("the paper venue does not replace"))
+        old = next((r for r in self._resting.values() if client_order_id in r), None)
+        if old is None:  # filled or ended first: the venue refuses, as Alpaca does (422)
+            self._ledger.apply(client_order_id, o.ReplaceRejected("order is not open"))
+            return
+        request = old.pop(client_order_id)
+        self._ids += 1
+        new_broker_id = f"paper-{self._ids}"
+        replacement = msgspec.structs.replace(
+            request,
+            client_order_id=new_client_order_id,
+            qty=request.qty if qty is None else repr(float(qty)),
+            limit_price=request.limit_price if limit_price is None else repr(float(limit_price)),
+            stop_price=request.stop_price if stop_price is None else repr(float(stop_price)),
+        )
+        fact = OrderFact(
+            new_client_order_id,
+            "new",
+            new_broker_id,
+            symbol=request.symbol,
+            side=request.side,
+            qty=float(replacement.qty or 0),
+            order_type=request.type,
+            limit_price=None if replacement.limit_price is None else float(replacement.limit_price),
+            replaces=broker_id,
+        )
+        self._ledger.adopt_external(
+            fact, ref_price=fact.limit_price or 0.0
+        )  # the original ends replaced
+        self._ledger.apply(new_client_order_id, o.New(new_broker_id))
+        if not self._try(new_client_order_id, replacement):
+            self._resting.setdefault(request.symbol, {})[new_client_order_id] = replacement
 
     def on_quote(self, quote: Quote) -> None:
         self._quotes[quote.symbol] = quote

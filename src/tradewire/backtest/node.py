@@ -34,7 +34,7 @@ from tradewire.engine.risk import RiskEngine
 from tradewire.engine.strategy import Strategy
 from tradewire.engine.translate import OrderFact, event_from_trade_update
 from tradewire.sim.broker.orders import Execution, OrderError
-from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.alpaca.requests import build_order, format_price, format_qty
 from tradewire.venues.polygon.messages import Quote, Trade
 
 log = logging.getLogger("tradewire.backtest")
@@ -237,7 +237,9 @@ class BacktestNode:
         return build_order(**kw)
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None:
-        self.ledger.apply(client_order_id, o.Sent())
+        # "sent" after the strategy's call returns, as live (the client reports the write
+        # later): a strategy never hears of an order inside its own buy().
+        self._schedule(self.now, self._apply, client_order_id, o.Sent())
         body = msgspec.to_builtins(request)
         at = self.now + self.latency.order.sample(self._rng)
         self._schedule(at, self._arrive, client_order_id, body)
@@ -274,10 +276,13 @@ class BacktestNode:
         limit_price: float | None,
         stop_price: float | None,
     ) -> None:
+        # The body the live client PATCHes (AlpacaClient.replace_order): the same formatting.
         body: dict[str, object] = {"client_order_id": new_client_order_id}
-        for key, value in (("qty", qty), ("limit_price", limit_price), ("stop_price", stop_price)):
-            if value is not None:
-                body[key] = str(value)
+        if qty is not None:
+            body["qty"] = format_qty(qty)
+        for key, price in (("limit_price", limit_price), ("stop_price", stop_price)):
+            if price is not None:
+                body[key] = format_price(price, key)
         at = self.now + self.latency.order.sample(self._rng)
         self._schedule(at, self._replace_at_broker, client_order_id, broker_id, body)
 
