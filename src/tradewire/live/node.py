@@ -37,6 +37,7 @@ from tradewire.engine.journal.store import Journal, read_journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
+from tradewire.engine.reconcile import startup_corrections
 from tradewire.engine.risk import APPROVED, RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
@@ -382,11 +383,19 @@ class TradingNode(OrderOutcomes, StrategyHost):
         positions = await retrying(
             self.broker.get_positions, deadline=deadline, what="list positions"
         )
-        held = {p.symbol for p in positions}
-        for pos in positions:
-            self.book.set_position(pos.symbol, float(pos.qty), float(pos.avg_entry_price))
-        for symbol in [s for s in self.book.positions if s not in held]:
-            self.book.set_position(symbol, 0.0, 0.0)
+        broker = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+        corrections = self.counters.reconcile_corrections
+        for event in startup_corrections(self.book, result.book, broker):
+            self.ledger.record(event)
+            if abs(result.book.qty(event.symbol) - event.qty) > 1e-9:
+                # The journal believed otherwise: a correction, not just the start-up's read.
+                corrections["position"] = corrections.get("position", 0) + 1
+                log.warning(
+                    "start-up: position %s corrected %s -> %s (the broker's)",
+                    event.symbol,
+                    result.book.qty(event.symbol),
+                    event.qty,
+                )
         account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
         self.cash = account.cash
         self.journal.sync()
@@ -647,7 +656,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
             self.handles.pop(cid, None)
             self._owner.pop(cid, None)
         if self.journal.size > cfg.segment_mb * 1_000_000:
-            archived = self.journal.rotate(snapshot_records(self.oms))
+            archived = self.journal.rotate(snapshot_records(self.oms, self.book))
             log.info("journal: new segment; the previous one is kept as %s", archived)
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from tradewire.engine import orders as o
+from tradewire.engine.events import PositionCorrected
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import (
     PositionCheck,
@@ -287,8 +288,7 @@ class Reconciler:
                 ledger.book, broker_positions, fills=fills
             ).items():
                 was = ledger.book.qty(symbol)
-                ledger.book.set_position(symbol, qty, avg)
-                ledger.journal.append("position", symbol, {"local": was, "broker": qty, "avg": avg})
+                ledger.record(PositionCorrected(symbol, qty, avg, "reconcile"))
                 log.warning("reconcile: position %s corrected %s -> %s", symbol, was, qty)
                 self._count("position")
         self.rounds += 1
