@@ -30,6 +30,7 @@ from pydantic import SecretStr
 
 from tradewire.engine import orders as o
 from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.events import KillEngaged, SessionStarted
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.codec import snapshot_records
 from tradewire.engine.journal.replay import replay
@@ -640,8 +641,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         self.report_strategy_errors()
         if self.session_clock.new_session(time.time()):
             # max_daily_loss is per US equity session, not for the life of the process.
-            self.book.start_new_day()
-            self.journal.append("new_day", "-", {"day": self.session_clock.day})
+            self.ledger.record(SessionStarted(self.session_clock.day))
             log.info("new trading session %s: daily P&L reset", self.session_clock.day)
         self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
         self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
@@ -671,7 +671,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         # Before the kill record: no order leaves after it. Orders waiting for a rate-limit
         # token are dropped now (answered "not sent"), not written after the cancel-all.
         dropped = self.broker.halt_orders(f"kill switch: {reason}")
-        self.journal.append("kill", "-", {"reason": reason, "flatten": flatten, "dropped": dropped})
+        self.ledger.record(KillEngaged(reason, flatten, dropped))
         self.journal.sync()
         log.error(
             "KILL SWITCH: %s (flatten=%s; %d orders not yet sent dropped)", reason, flatten, dropped
