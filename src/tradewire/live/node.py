@@ -47,7 +47,7 @@ from tradewire.engine.translate import events_from_fact
 from tradewire.errors import NotFound, StrategyError
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
-from tradewire.live.reconciler import Reconciler, fact_from, retrying
+from tradewire.live.reconciler import Reconciler, retrying
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
 from tradewire.live.strategy_host import StrategyHost
 from tradewire.live.timers import Every
@@ -56,6 +56,7 @@ from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import OrderValidationError
+from tradewire.venues.alpaca.reports import fact_from
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient

@@ -27,9 +27,9 @@ from tradewire.errors import (
     RetryableBrokerError,
     TradewireError,
 )
-from tradewire.live.reconciler import fact_from
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
 from tradewire.venues.alpaca.messages import TradeUpdate
+from tradewire.venues.alpaca.reports import fact_from
 
 if TYPE_CHECKING:
     from tradewire.engine.journal.store import Journal
