@@ -60,3 +60,46 @@ def test_the_kill_switch_is_a_kill_engaged_event(tmp_path, monkeypatch):
     node.journal.close()
     assert seen == [KillEngaged("test", True, 0)]
     assert replay(read_journal(tmp_path / "j.twj").records).kill == KillEngaged("test", True, 0)
+
+
+def test_start_up_takes_the_brokers_positions_as_corrections_the_journal_replays(
+    tmp_path, monkeypatch
+):
+    # Start-up overwrote the book with set_position: no event, no record, no count.
+    from decimal import Decimal
+
+    from tradewire.engine.events import PositionCorrected
+    from tradewire.engine.journal.store import Journal
+
+    path = tmp_path / "j.twj"
+    journal = Journal(path, fsync="never")
+    intent = {"symbol": "GONE", "side": "buy", "qty": 2, "type": "market", "strategy": "s"}
+    journal.append("intent", "c1", {**intent, "limit": None, "ref": 3.0})
+    journal.append("ack", "c1", {"broker_id": "b1"})
+    journal.append("fill", "c1", {"exec_id": "e1", "qty": 2, "price": 3.0})
+    journal.close()
+    node = _node(tmp_path)
+    seen = _spy(node, monkeypatch)
+
+    async def nothing(*_: Any, **__: Any) -> Any:
+        return None
+
+    async def positions() -> list[Any]:
+        return [SimpleNamespace(symbol="A", qty=Decimal(5), avg_entry_price=Decimal("10.5"))]
+
+    async def account() -> Any:
+        return SimpleNamespace(cash=Decimal(1000))
+
+    monkeypatch.setattr(node.reconciler, "run_once", nothing)
+    monkeypatch.setattr(node.broker, "get_positions", positions)
+    monkeypatch.setattr(node.broker, "get_account", account)
+    asyncio.run(node._recover())
+    node.journal.close()
+    assert seen == [
+        PositionCorrected("A", 5.0, 10.5, "start-up"),
+        PositionCorrected("GONE", 0.0, 0.0, "start-up"),
+    ]
+    assert (node.book.qty("A"), node.book.qty("GONE")) == (5.0, 0.0)
+    assert node.counters.reconcile_corrections == {"position": 2}
+    book = replay(read_journal(path).records).book
+    assert (book.qty("A"), book.qty("GONE")) == (5.0, 0.0)
