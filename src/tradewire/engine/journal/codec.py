@@ -119,8 +119,12 @@ def encode_belief(event: ev.LedgerEvent) -> tuple[str, str, dict[str, Any]]:
         data: dict[str, Any] = {"qty": event.qty, "avg": event.avg_price, "reason": event.reason}
         return "position", event.symbol, data
     if isinstance(event, ev.Denied):
-        data = {"why": event.why, "strategy": event.strategy, "symbol": event.symbol}
-        data["rule"] = event.rule
+        data = {
+            "why": event.why,
+            "strategy": event.strategy,
+            "symbol": event.symbol,
+            "rule": event.rule,
+        }
         return "denied", event.client_order_id, data
     if isinstance(event, ev.SessionStarted):
         return "new_day", _NO_ORDER, {"day": event.day}
