@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
+from tradewire.engine.events import Denied
 from tradewire.engine.risk import APPROVED
 from tradewire.engine.strategy import (
     OrderEventType,
@@ -357,11 +358,9 @@ class EngineCore:
         counters = self.counters
         counters.orders_denied += 1
         counters.denials_by_reason[rule] = counters.denials_by_reason.get(rule, 0) + 1
-        if self.ledger is not None:
-            self.ledger.journal.append(
-                "denied",
-                handle.client_order_id,
-                {"why": why, "strategy": strategy.name, "symbol": handle.symbol},
+        if self.ledger is not None:  # journaled as the event it is, and replayed
+            self.ledger.record(
+                Denied(handle.client_order_id, strategy.name, handle.symbol, why, rule)
             )
         return handle
 

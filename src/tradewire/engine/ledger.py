@@ -8,6 +8,11 @@ books the fill in the position book and tells the owner. Before this module, an 
 reached the state by five routes, and a fill booked by gap reconciliation never reached
 the position book.
 
+What the engine believes about no single order (a position corrected to the broker's figure,
+a denial, a new session, the kill switch) is an event too (:mod:`tradewire.engine.events`),
+taken by :meth:`Ledger.record`: applied to the book, journaled by the same codec, rebuilt
+by the same replay.
+
 Peer input is validated by the state machine before it touches anything (non-finite,
 non-positive and overfilled fills raise :class:`~tradewire.engine.orders.InvalidFill`);
 a refused event is counted and logged, never booked.
@@ -19,8 +24,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from tradewire.engine import events as ev
 from tradewire.engine import orders as o
-from tradewire.engine.journal.codec import encode, order_data
+from tradewire.engine.journal.codec import encode, encode_belief, order_data
 from tradewire.engine.journal.store import Journal
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.translate import OrderFact
@@ -54,6 +60,7 @@ class Ledger:
         self.fills = 0
         self.refused = 0
         self.invalid_transitions = 0
+        self.corrections = 0  # PositionCorrected recorded
 
     def __repr__(self) -> str:
         return f"Ledger(orders={len(self.oms.orders)}, open={self.oms.open_count})"
@@ -162,3 +169,22 @@ class Ledger:
             if applied is not None:
                 filled += applied.fill_qty
         return filled
+
+    def record(self, event: ev.LedgerEvent) -> bool:
+        """Take one belief about no single order: apply it, then journal it.
+
+        ``PositionCorrected`` sets the position to the broker's figure (counted in
+        :attr:`corrections`), ``SessionStarted`` restarts the daily P&L; ``Denied`` and
+        ``KillEngaged`` change no state here (the risk engine and the client hold theirs).
+        Every one is journaled, so replay rebuilds what live believed. Returns whether the
+        position book changed (always True for the other events).
+        """
+        changed = True
+        if isinstance(event, ev.PositionCorrected):
+            self.corrections += 1
+            changed = self.book.apply_correction(event.symbol, event.qty, event.avg_price)
+        elif isinstance(event, ev.SessionStarted):
+            self.book.start_new_day()
+        kind, cid, data = encode_belief(event)
+        self.journal.append(kind, cid, data)
+        return changed

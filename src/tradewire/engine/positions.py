@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+_EPS = 1e-9
+
 
 @dataclass(slots=True)
 class Position:
@@ -30,8 +32,35 @@ class Position:
         return abs(self.qty) * price
 
 
+@dataclass(frozen=True, slots=True)
+class PositionSnapshot:
+    """One position as it stood when read: :meth:`PositionBook.get` hands out no live object."""
+
+    symbol: str
+    qty: float = 0.0
+    avg_price: float = 0.0
+    realized: float = 0.0
+    mark: float | None = None
+
+    @property
+    def unrealized(self) -> float:
+        if self.mark is None or self.qty == 0:
+            return 0.0
+        return (self.mark - self.avg_price) * self.qty
+
+    @property
+    def exposure(self) -> float:
+        price = self.mark if self.mark is not None else self.avg_price
+        return abs(self.qty) * price
+
+
 class PositionBook:
-    """Every symbol's position; the one place fills change quantities."""
+    """Every symbol's position; the one place fills change quantities.
+
+    Only the ledger changes it (:meth:`apply_fill` for a fill, :meth:`apply_correction` for a
+    :class:`~tradewire.engine.events.PositionCorrected`, :meth:`start_new_day`); everyone
+    else reads it.
+    """
 
     def __init__(self) -> None:
         self.positions: dict[str, Position] = {}
@@ -41,8 +70,15 @@ class PositionBook:
         # and summing per order cost O(symbols) on the hot path.
         self._totals: tuple[float, float, float] | None = None
 
-    def get(self, symbol: str) -> Position:
-        self._totals = None  # the caller may change what it gets
+    def get(self, symbol: str) -> PositionSnapshot:
+        """A read-only copy of the position in ``symbol`` (flat when the book has none)."""
+        pos = self.positions.get(symbol)
+        if pos is None:
+            return PositionSnapshot(symbol)
+        return PositionSnapshot(symbol, pos.qty, pos.avg_price, pos.realized, pos.mark)
+
+    def _writable(self, symbol: str) -> Position:
+        self._totals = None  # the caller changes what it gets
         pos = self.positions.get(symbol)
         if pos is None:
             pos = self.positions[symbol] = Position(symbol)
@@ -54,7 +90,7 @@ class PositionBook:
 
     def apply_fill(self, symbol: str, side: str, qty: float, price: float) -> float:
         """Apply one fill; returns the P&L it realized."""
-        pos = self.get(symbol)  # clears the totals
+        pos = self._writable(symbol)  # clears the totals
         signed = qty if side == "buy" else -qty
         realized = 0.0
         if pos.qty == 0 or (pos.qty > 0) == (signed > 0):
@@ -77,10 +113,23 @@ class PositionBook:
             pos.mark = price
         return realized
 
-    def set_position(self, symbol: str, qty: float, avg_price: float) -> None:
-        """Adopt the broker's view (reconciliation)."""
-        pos = self.get(symbol)
+    def apply_correction(self, symbol: str, qty: float, avg_price: float) -> bool:
+        """Take the broker's figure (the ledger's ``PositionCorrected``, nobody else's).
+
+        Returns whether the book held anything else.
+        """
+        pos = self.positions.get(symbol)
+        if (
+            pos is not None
+            and abs(pos.qty - qty) <= _EPS
+            and abs(pos.avg_price - avg_price) <= (_EPS * max(1.0, abs(avg_price)))
+        ):
+            return False
+        if pos is None and abs(qty) <= _EPS:
+            return False
+        pos = self._writable(symbol)
         pos.qty, pos.avg_price = qty, avg_price
+        return True
 
     def mark(self, symbol: str, price: float) -> None:
         pos = self.positions.get(symbol)

@@ -23,7 +23,10 @@ Why each rule:
   the kill switch's flatten): adopt it as ``external`` so risk counts it.
 - A position that differs after every order agrees: corrected to the broker's, but only
   when the same difference was seen twice with no fill in between, so a fill still on
-  its way on the stream is not counted twice.
+  its way on the stream is not counted twice. At start-up, before trading, the broker's
+  positions are taken at once (:func:`startup_corrections`).
+Every position taken is a :class:`~tradewire.engine.events.PositionCorrected` the ledger
+records, so the journal says it and replay rebuilds it.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tradewire.engine import orders as o
+from tradewire.engine.events import PositionCorrected
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.translate import OrderFact
 
 _MAY_BE_MISSING = (o.OrderStatus.SENT, o.OrderStatus.UNKNOWN)
+_QTY_EPS = 1e-9  # float residue allowed on quantities (fractional shares go to 9 places)
 
 
 @dataclass(slots=True)
@@ -85,7 +90,7 @@ class PositionCheck:
         seen: dict[str, tuple[float, float]] = {}
         for symbol in set(broker) | {s for s, p in book.positions.items() if p.qty}:
             qty, avg = broker.get(symbol, (0.0, 0.0))
-            if abs(book.qty(symbol) - qty) > 1e-9:
+            if abs(book.qty(symbol) - qty) > _QTY_EPS:
                 seen[symbol] = (qty, avg)
         confirmed = {
             s: v
@@ -155,3 +160,27 @@ def resolve_missing(
     res.lookup = [order.client_order_id for order in ask[:max_lookups]]
     res.deferred = [order.client_order_id for order in ask[max_lookups:]]
     return res
+
+
+def startup_corrections(
+    book: PositionBook, journaled: PositionBook, broker: dict[str, tuple[float, float]]
+) -> list[PositionCorrected]:
+    """The positions to take from the broker at start-up, before trading (reason ``start-up``).
+
+    ``book`` is the live book (the start-up round's fills), ``journaled`` what the journal's
+    replay believed, ``broker`` symbol -> (qty, avg price). A broker position either book
+    does not hold as it stands is corrected to the broker's; a symbol either book holds and
+    the broker does not, to flat. Both books count: a correction the live book does not need
+    may still be one the journal's replay needs, and the reverse.
+    """
+    out: list[PositionCorrected] = []
+    for symbol, (qty, avg) in broker.items():
+        here, there = book.get(symbol), journaled.get(symbol)
+        if any(
+            abs(p.qty - qty) > _QTY_EPS or abs(p.avg_price - avg) > _QTY_EPS * max(1.0, abs(avg))
+            for p in (here, there)
+        ):
+            out.append(PositionCorrected(symbol, qty, avg, "start-up"))
+    held = {s for b in (book, journaled) for s, p in b.positions.items() if p.qty}
+    out.extend(PositionCorrected(s, 0.0, 0.0, "start-up") for s in sorted(held - set(broker)))
+    return out

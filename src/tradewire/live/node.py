@@ -31,6 +31,7 @@ from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.core import EngineCore
+from tradewire.engine.events import KillEngaged, SessionStarted
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.codec import snapshot_records
 from tradewire.engine.journal.replay import replay
@@ -38,6 +39,7 @@ from tradewire.engine.journal.store import Journal, read_journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
+from tradewire.engine.reconcile import startup_corrections
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import Strategy
@@ -45,13 +47,14 @@ from tradewire.engine.translate import events_from_fact
 from tradewire.errors import NotFound
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
-from tradewire.live.reconciler import Reconciler, fact_from, retrying
+from tradewire.live.reconciler import Reconciler, retrying
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
 from tradewire.live.timers import Every, LoopClock
 from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
+from tradewire.venues.alpaca.reports import fact_from
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
@@ -352,11 +355,19 @@ class TradingNode(OrderOutcomes):
         positions = await retrying(
             self.broker.get_positions, deadline=deadline, what="list positions"
         )
-        held = {p.symbol for p in positions}
-        for pos in positions:
-            self.book.set_position(pos.symbol, float(pos.qty), float(pos.avg_entry_price))
-        for symbol in [s for s in self.book.positions if s not in held]:
-            self.book.set_position(symbol, 0.0, 0.0)
+        broker = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+        corrections = self.counters.reconcile_corrections
+        for event in startup_corrections(self.book, result.book, broker):
+            self.ledger.record(event)
+            if abs(result.book.qty(event.symbol) - event.qty) > 1e-9:
+                # The journal believed otherwise: a correction, not just the start-up's read.
+                corrections["position"] = corrections.get("position", 0) + 1
+                log.warning(
+                    "start-up: position %s corrected %s -> %s (the broker's)",
+                    event.symbol,
+                    result.book.qty(event.symbol),
+                    event.qty,
+                )
         account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
         self.core.account.read(float(account.cash), float(account.buying_power))
         self.journal.sync()
@@ -472,8 +483,7 @@ class TradingNode(OrderOutcomes):
         self.core.supervisor.report()
         if self.session_clock.new_session(time.time()):
             # max_daily_loss is per US equity session, not for the life of the process.
-            self.book.start_new_day()
-            self.journal.append("new_day", "-", {"day": self.session_clock.day})
+            self.ledger.record(SessionStarted(self.session_clock.day))
             log.info("new trading session %s: daily P&L reset", self.session_clock.day)
         self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
         self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
@@ -486,7 +496,7 @@ class TradingNode(OrderOutcomes):
         cfg = self.journal_config
         self.core.forget(self.oms.evict_terminal(keep=cfg.keep_ended_orders))
         if self.journal.size > cfg.segment_mb * 1_000_000:
-            archived = self.journal.rotate(snapshot_records(self.oms))
+            archived = self.journal.rotate(snapshot_records(self.oms, self.book))
             log.info("journal: new segment; the previous one is kept as %s", archived)
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
@@ -501,7 +511,7 @@ class TradingNode(OrderOutcomes):
         # Before the kill record: no order leaves after it. Orders waiting for a rate-limit
         # token are dropped now (answered "not sent"), not written after the cancel-all.
         dropped = self.broker.halt_orders(f"kill switch: {reason}")
-        self.journal.append("kill", "-", {"reason": reason, "flatten": flatten, "dropped": dropped})
+        self.ledger.record(KillEngaged(reason, flatten, dropped))
         self.journal.sync()
         log.error(
             "KILL SWITCH: %s (flatten=%s; %d orders not yet sent dropped)", reason, flatten, dropped

@@ -25,9 +25,10 @@ from tradewire.errors import (
     RetryableBrokerError,
     TradewireError,
 )
-from tradewire.live.reconciler import fact_from
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
 from tradewire.venues.alpaca.messages import TradeUpdate
+from tradewire.venues.alpaca.reports import fact_from
+from tradewire.venues.alpaca.submission import SubmissionStep
 
 if TYPE_CHECKING:
     from tradewire.engine.core import EngineCore
@@ -147,25 +148,27 @@ class OrderOutcomes:
                 break
         self.reconciler.request(f"cancel of {cid} not confirmed")
 
-    def _on_client_event(self, kind: str, cid: str, detail: object) -> None:
+    def _on_client_event(self, step: SubmissionStep, cid: str, detail: object) -> None:
         # The client's steps of one submission, turned into engine events.
         if cid not in self.oms.orders:
             return
         ledger = self.ledger
-        if kind == "written":
+        if step == SubmissionStep.WRITTEN:
             ledger.apply(cid, o.Sent())
-        elif kind in ("acked", "resolved") and isinstance(detail, BrokerOrder):
+        elif step in (SubmissionStep.ACKED, SubmissionStep.RESOLVED) and isinstance(
+            detail, BrokerOrder
+        ):
             self.counters.orders_acked += 1
             ledger.apply_all(cid, events_from_fact(fact_from(detail)))
-        elif kind == "rejected":
+        elif step == SubmissionStep.REJECTED:
             ledger.apply(cid, o.Rejected(str(detail)))
             if self.risk.on_reject(time.monotonic_ns()):
                 log.error("circuit breaker tripped: %s", self.risk.state_reason)
-        elif kind == "unknown":
+        elif step == SubmissionStep.UNKNOWN:
             self.counters.orders_unknown += 1
             ledger.apply(cid, o.Unknown(str(detail)))
-        elif kind in ("resent", "lookup", "unresolved"):
-            self.journal.append(kind, cid)  # audit lines: they change no order
+        elif step in (SubmissionStep.RESENT, SubmissionStep.LOOKUP, SubmissionStep.UNRESOLVED):
+            self.journal.append(step.value, cid)  # audit lines: they change no order
         self._schedule_sync()
 
     def _on_submit_done(self, cid: str, t0: int, task: asyncio.Future[BrokerOrder]) -> None:

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from tradewire.engine import orders as o
+from tradewire.engine.events import PositionCorrected
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import (
     PositionCheck,
@@ -29,29 +30,11 @@ from tradewire.engine.reconcile import (
 from tradewire.engine.translate import OrderFact, events_from_fact
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
-from tradewire.venues.alpaca.messages import Order as BrokerOrder
 from tradewire.venues.alpaca.messages import received
+from tradewire.venues.alpaca.reports import fact_from, fill_from_activity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def fact_from(b: BrokerOrder) -> OrderFact:
-    """The engine's view of one broker order (prices and sizes as floats)."""
-    return OrderFact(
-        b.client_order_id,
-        b.status,
-        b.id,
-        float(b.filled_qty),
-        float(b.filled_avg_price or 0),
-        b.symbol or "",
-        b.side or "",
-        float(b.qty or 0),
-        b.type or b.order_type or "",
-        float(b.limit_price) if b.limit_price is not None else None,
-        float(b.notional or 0),
-        b.replaces or "",
-    )
 
 
 async def retrying(call: Callable[[], Awaitable[T]], *, deadline: float, what: str) -> T:
@@ -287,8 +270,7 @@ class Reconciler:
                 ledger.book, broker_positions, fills=fills
             ).items():
                 was = ledger.book.qty(symbol)
-                ledger.book.set_position(symbol, qty, avg)
-                ledger.journal.append("position", symbol, {"local": was, "broker": qty, "avg": avg})
+                ledger.record(PositionCorrected(symbol, qty, avg, "reconcile"))
                 log.warning("reconcile: position %s corrected %s -> %s", symbol, was, qty)
                 self._count("position")
         self.rounds += 1
@@ -390,12 +372,7 @@ class Reconciler:
                 if order is None:
                     continue  # not ours, or evicted: the open-orders pass and positions decide
                 filled = order.filled_qty
-                cls = o.Fill if act.order_status == "filled" else o.PartialFill
-                cum = float(act.cum_qty) if act.cum_qty is not None else None
-                self.ledger.apply(
-                    order.client_order_id,
-                    cls(f"activity:{act.id}", float(act.qty), float(act.price), cum, None),
-                )
+                self.ledger.apply(order.client_order_id, fill_from_activity(act))
                 if order.filled_qty != filled:
                     self.fills_replayed += 1
                     self._count("order")

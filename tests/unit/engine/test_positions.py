@@ -53,7 +53,7 @@ def test_totals_follow_fills_marks_and_adoption():
     assert book.gross_exposure == 1100.0
     book.apply_fill("A", "sell", 5, 120.0)
     assert book.realized == 100.0
-    book.set_position("B", -3, 50.0)
+    book.apply_correction("B", -3, 50.0)
     assert book.gross_exposure == 5 * 110.0 + 3 * 50.0
 
 

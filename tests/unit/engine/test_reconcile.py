@@ -145,3 +145,21 @@ def test_a_cut_short_history_proves_no_absence_and_lookups_go_oldest_first_withi
     assert res.abandon == []
     assert res.lookup == ["a", "b"]
     assert res.deferred == ["c", "d"]
+
+
+def test_start_up_corrects_every_position_the_broker_holds_and_zeroes_the_rest():
+    # Start-up used to overwrite the book with set_position: no event, no journal record.
+    from tradewire.engine.events import PositionCorrected
+    from tradewire.engine.reconcile import startup_corrections
+
+    live = PositionBook()  # after the start-up round: one fill adopted
+    live.apply_fill("A", "buy", 5, 10.0)
+    journaled = PositionBook()  # what the journal's replay believed
+    journaled.apply_fill("A", "buy", 5, 10.0)
+    journaled.apply_fill("GONE", "buy", 1, 3.0)
+    broker = {"A": (5.0, 10.0), "B": (-2.0, 7.0)}
+    fixes = startup_corrections(live, journaled, broker)
+    assert sorted(fixes, key=lambda e: e.symbol) == [
+        PositionCorrected("B", -2.0, 7.0, "start-up"),
+        PositionCorrected("GONE", 0.0, 0.0, "start-up"),
+    ]

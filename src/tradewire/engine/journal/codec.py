@@ -9,9 +9,13 @@ could disagree with it; an event cannot.
 Record kinds: ``intent`` and ``external`` create an order (ours, or one found at the broker);
 ``open`` restores one from a snapshot (the head of every journal segment after the first,
 see :meth:`~tradewire.engine.journal.store.Journal.rotate`); every other kind is one
-:mod:`tradewire.engine.orders` event. ``denied``, ``kill``,
-``position`` and older journals' ``resolved``/``resent``/``lookup`` are audit lines that
-change no order.
+:mod:`tradewire.engine.orders` event, or one of :mod:`tradewire.engine.events` (the
+beliefs about no single order: :func:`encode_belief`): ``position`` (cid: the symbol),
+``denied`` (cid: the denied order's), ``new_day`` and ``kill`` (cid ``-``). Those four kinds
+were notes written beside the ledger before they were events, with the same data (an old
+``position`` note names the broker's figure ``broker``): old journals read as the events.
+``kill_result``, the audit kinds and older journals' ``resolved``/``resent``/``lookup`` are
+audit lines that change nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tradewire.engine import events as ev
 from tradewire.engine import orders as o
 from tradewire.engine.journal.record import Record
+from tradewire.engine.positions import PositionBook
 
 _SIMPLE: dict[type, str] = {
     o.Sent: "sent",
@@ -34,6 +40,9 @@ _SIMPLE: dict[type, str] = {
 _SIMPLE_KINDS: dict[str, type] = {kind: cls for cls, kind in _SIMPLE.items()}
 CREATES = frozenset({"intent", "external"})
 SNAPSHOT = "open"
+BELIEFS = frozenset({"position", "denied", "new_day", "kill"})
+"""The record kinds of :mod:`tradewire.engine.events` (:func:`decode_belief`)."""
+_NO_ORDER = "-"
 
 
 def encode(event: o.OrderEvent) -> tuple[str, dict[str, Any] | None]:
@@ -104,6 +113,58 @@ def decode(rec: Record) -> o.OrderEvent | None:
     return None
 
 
+def encode_belief(event: ev.LedgerEvent) -> tuple[str, str, dict[str, Any]]:
+    """The record kind, cid and data of one belief about no single order."""
+    if isinstance(event, ev.PositionCorrected):
+        data: dict[str, Any] = {"qty": event.qty, "avg": event.avg_price, "reason": event.reason}
+        return "position", event.symbol, data
+    if isinstance(event, ev.Denied):
+        data = {
+            "why": event.why,
+            "strategy": event.strategy,
+            "symbol": event.symbol,
+            "rule": event.rule,
+        }
+        return "denied", event.client_order_id, data
+    if isinstance(event, ev.SessionStarted):
+        return "new_day", _NO_ORDER, {"day": event.day}
+    if isinstance(event, ev.KillEngaged):
+        data = {"reason": event.reason, "flatten": event.flatten, "dropped": event.dropped}
+        return "kill", _NO_ORDER, data
+    raise TypeError(f"no journal record for {type(event).__name__}")
+
+
+def decode_belief(rec: Record) -> ev.LedgerEvent | None:
+    """The belief one record holds (``None``: not one of :data:`BELIEFS`).
+
+    Raises:
+        ValueError: a ``position`` record's numbers are not finite.
+    """
+    kind = rec.kind
+    d = rec.data or {}
+    if kind == "position":
+        qty = float(d["qty"] if "qty" in d else d["broker"])  # "broker": the old note
+        avg = float(d.get("avg") or 0.0)
+        if not (math.isfinite(qty) and math.isfinite(avg)):
+            raise ValueError(f"position {rec.cid}: qty {qty!r}, avg {avg!r}")
+        return ev.PositionCorrected(rec.cid, qty, avg, str(d.get("reason", "reconcile")))
+    if kind == "denied":
+        return ev.Denied(
+            rec.cid,
+            str(d.get("strategy", "")),
+            str(d.get("symbol", "")),
+            str(d.get("why", "")),
+            str(d.get("rule", "")),
+        )
+    if kind == "new_day":
+        return ev.SessionStarted(str(d.get("day", "")))
+    if kind == "kill":
+        return ev.KillEngaged(
+            str(d.get("reason", "")), bool(d.get("flatten", False)), int(d.get("dropped") or 0)
+        )
+    return None
+
+
 def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
     """The data of the record that creates ``order`` (``intent`` or ``external``)."""
     data = {
@@ -143,9 +204,17 @@ def order_from(rec: Record) -> o.Order:
     )
 
 
-def snapshot_records(manager: o.OrderManager) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every open order as one ``open`` record: what a new segment starts from."""
-    return [
+def snapshot_records(
+    manager: o.OrderManager, book: PositionBook | None = None
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every open order as one ``open`` record, and every position held as a ``position``
+    record (reason ``snapshot``): what a new segment starts from."""
+    positions = [
+        encode_belief(ev.PositionCorrected(p.symbol, p.qty, p.avg_price, "snapshot"))
+        for p in (book.positions.values() if book is not None else ())
+        if p.qty
+    ]
+    return positions + [
         (
             SNAPSHOT,
             order.client_order_id,

@@ -1,14 +1,24 @@
 """The replay: every order rebuilt from the journal's records through the same state machine
-as live, decoded by :mod:`tradewire.engine.journal.codec`."""
+as live, decoded by :mod:`tradewire.engine.journal.codec`, and the position book rebuilt
+from the fills those orders took and the positions corrected to the broker's figure."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tradewire.engine import events as ev
 from tradewire.engine import orders as o
-from tradewire.engine.journal.codec import CREATES, SNAPSHOT, decode, order_from
+from tradewire.engine.journal.codec import (
+    BELIEFS,
+    CREATES,
+    SNAPSHOT,
+    decode,
+    decode_belief,
+    order_from,
+)
 from tradewire.engine.journal.record import Record
+from tradewire.engine.positions import PositionBook
 from tradewire.errors import JournalMalformed
 
 
@@ -27,8 +37,12 @@ def _restored(rec: Record) -> o.Order:
 @dataclass(slots=True)
 class ReplayResult:
     manager: o.OrderManager
+    book: PositionBook = field(default_factory=PositionBook)
     records: int = 0
     skipped: list[str] = field(default_factory=list)
+    day: str = ""  # the last SessionStarted's
+    denied: int = 0
+    kill: ev.KillEngaged | None = None  # the last one
 
     @property
     def in_doubt(self) -> list[o.Order]:
@@ -38,16 +52,23 @@ class ReplayResult:
 
 
 def replay(records: Iterable[Record], *, source: str = "journal") -> ReplayResult:
-    """Rebuild every order from the journal through the same state machine as live.
+    """Rebuild every order and the position book from the journal through the same state
+    machine and the same book as live.
 
     Raises:
         JournalMalformed: a record (``source`` names the file) holds no valid order data.
     """
     manager = o.OrderManager()
     result = ReplayResult(manager)
+    book = result.book
     for rec in records:
         result.records += 1
         try:
+            if rec.kind in BELIEFS:
+                belief = decode_belief(rec)
+                if belief is not None:
+                    _believe(result, belief)
+                continue
             if rec.kind in CREATES:
                 if rec.cid not in manager.orders:
                     manager.create(order_from(rec))
@@ -70,7 +91,24 @@ def replay(records: Iterable[Record], *, source: str = "journal") -> ReplayResul
         if event is None:
             continue
         try:
-            manager.apply(rec.cid, event)
+            applied = manager.apply(rec.cid, event)
         except (o.InvalidTransition, o.InvalidFill) as exc:
             result.skipped.append(str(exc))
+            continue
+        if applied.fill_qty:
+            order = applied.order
+            book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
     return result
+
+
+def _believe(result: ReplayResult, event: ev.LedgerEvent) -> None:
+    # What Ledger.record does, without the journal.
+    if isinstance(event, ev.PositionCorrected):
+        result.book.apply_correction(event.symbol, event.qty, event.avg_price)
+    elif isinstance(event, ev.SessionStarted):
+        result.book.start_new_day()
+        result.day = event.day
+    elif isinstance(event, ev.Denied):
+        result.denied += 1
+    else:
+        result.kill = event

@@ -64,16 +64,16 @@ from tradewire.venues.alpaca.submission import (
     LookUp,
     Rejected,
     SubmissionPolicy,
+    SubmissionStep,
     Unresolved,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-OrderEventHook = Callable[[str, str, object], None]
-"""``hook(kind, client_order_id, detail)`` with kind in: written, acked, rejected, unknown,
-lookup, resent, resolved, unresolved. The engine journals these; detail is an Order, an
-error or None."""
+OrderEventHook = Callable[[SubmissionStep, str, object], None]
+"""``hook(step, client_order_id, detail)``, one call per :class:`SubmissionStep` of a
+submission; detail is an Order, an error, a reason or None (see the step)."""
 
 
 class AlpacaClient:
@@ -264,7 +264,7 @@ class AlpacaClient:
         pending: asyncio.Future[Response],
         outer: asyncio.Future[m.Order],
     ) -> None:
-        self._emit("written", request.client_order_id, None)
+        self._emit(SubmissionStep.WRITTEN, request.client_order_id, None)
         loop = asyncio.get_running_loop()
         self._track(loop.create_task(self._settle(request, raw, pending)), outer)
 
@@ -309,7 +309,7 @@ class AlpacaClient:
                 await asyncio.sleep(self.config.resolve_backoff_s * (attempt + 1))
                 continue
             self.orders_written += 1
-            self._emit("written", cid, None)
+            self._emit(SubmissionStep.WRITTEN, cid, None)
             return await self._settle(request, raw, pending)
         raise AssertionError("unreachable")
 
@@ -325,13 +325,14 @@ class AlpacaClient:
         decision, reason = await self._answer(policy, pending)
         while True:
             if isinstance(decision, Accepted):
-                self._emit("resolved" if decision.resolved else "acked", cid, decision.order)
+                step = SubmissionStep.RESOLVED if decision.resolved else SubmissionStep.ACKED
+                self._emit(step, cid, decision.order)
                 return decision.order
             if isinstance(decision, Rejected):
-                self._emit("rejected", cid, decision.error)
+                self._emit(SubmissionStep.REJECTED, cid, decision.error)
                 raise decision.error
             if isinstance(decision, Unresolved):
-                self._emit("unresolved", cid, None)
+                self._emit(SubmissionStep.UNRESOLVED, cid, None)
                 raise OrderOutcomeUnknown(
                     f"alpaca: order {cid} still unresolved after {decision.lookups} lookups",
                     client_order_id=cid,
@@ -339,14 +340,14 @@ class AlpacaClient:
             if isinstance(decision, LookUp):
                 if policy.lookups == 1:
                     self.orders_unknown += 1
-                    self._emit("unknown", cid, reason)
+                    self._emit(SubmissionStep.UNKNOWN, cid, reason)
                     log.warning(
                         "alpaca: order %s outcome unknown (%s); resolving by client_order_id",
                         cid,
                         reason,
                     )
                 await asyncio.sleep(decision.delay_s)
-                self._emit("lookup", cid, None)
+                self._emit(SubmissionStep.LOOKUP, cid, None)
                 try:
                     with self.background():
                         found = await self.get_order_by_client_id(cid)
@@ -363,12 +364,12 @@ class AlpacaClient:
             try:
                 await self._budget.take(Priority.ORDER, order=True)
             except OrderNotSent:
-                self._emit("unresolved", cid, None)
+                self._emit(SubmissionStep.UNRESOLVED, cid, None)
                 raise OrderOutcomeUnknown(
                     f"alpaca: order {cid} not resent: {self._budget.halted}", client_order_id=cid
                 ) from None
             self.orders_resent += 1
-            self._emit("resent", cid, None)
+            self._emit(SubmissionStep.RESENT, cid, None)
             try:
                 resent = await self._pool.send(raw)
             except HttpError as exc:
@@ -630,7 +631,7 @@ class AlpacaClient:
             self._bucket.penalize(error.retry_after or 1.0, time.monotonic())
         return error
 
-    def _emit(self, kind: str, cid: str, detail: object) -> None:
+    def _emit(self, step: SubmissionStep, cid: str, detail: object) -> None:
         hook = self.on_order_event
         if hook is not None:
-            hook(kind, cid, detail)
+            hook(step, cid, detail)

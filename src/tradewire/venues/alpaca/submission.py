@@ -14,6 +14,7 @@ comes next, so every branch is a unit test with no sockets (tests/unit/venues/al
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -21,6 +22,23 @@ from tradewire.errors import BrokerError, RetryableBrokerError
 from tradewire.venues.alpaca.errors import is_duplicate_client_order_id
 
 T = TypeVar("T")
+
+
+class SubmissionStep(enum.StrEnum):
+    """One step of a submission, as the client reports it to its ``on_order_event`` hook.
+
+    The detail it comes with: the venue's order (``ACKED``, ``RESOLVED``), the error
+    (``REJECTED``), why the outcome is not known (``UNKNOWN``), else nothing.
+    """
+
+    WRITTEN = "written"  # the request's bytes are on the socket
+    ACKED = "acked"  # the venue's first answer accepted the order
+    RESOLVED = "resolved"  # accepted, learned after an unknown outcome (lookup or resend)
+    REJECTED = "rejected"  # a definitive refusal: the order does not exist at the venue
+    UNKNOWN = "unknown"  # no definitive answer after the write: resolving by client_order_id
+    LOOKUP = "lookup"  # asking the venue by client_order_id
+    RESENT = "resent"  # the venue had no record: the same bytes (same id) sent again
+    UNRESOLVED = "unresolved"  # still unknown after every lookup: reconciliation decides
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,3 +64,45 @@ def test_a_resend_accepted_is_reported_as_resolved():
     p.failed()
     p.not_found()
     assert p.answered("order", None) == Accepted("order", True)
+
+
+def test_the_clients_steps_are_typed_and_keep_their_strings():
+    # The client reported its steps as bare strings that the node matched by spelling
+    # (issue 21, CORE.md finding 2).
+    from tradewire.venues.alpaca.submission import SubmissionStep
+
+    assert [s.value for s in SubmissionStep] == [
+        "written",
+        "acked",
+        "resolved",
+        "rejected",
+        "unknown",
+        "lookup",
+        "resent",
+        "unresolved",
+    ]
+    assert SubmissionStep.ACKED == "acked"
+
+
+def test_the_client_reports_a_submission_step_not_a_string():
+    import asyncio
+
+    from tradewire.venues.alpaca.client import AlpacaClient
+    from tradewire.venues.alpaca.http import Response
+    from tradewire.venues.alpaca.order_body import OrderRequest
+    from tradewire.venues.alpaca.submission import SubmissionStep
+
+    body = b'{"id": "b1", "client_order_id": "u-1", "status": "accepted"}'
+    request = OrderRequest("AAPL", "buy", "limit", "day", "u-1", qty="1", limit_price="100")
+    client = AlpacaClient("k", "s", base_url="http://127.0.0.1:1")
+    steps: list[object] = []
+    client.on_order_event = lambda kind, cid, detail: steps.append(kind)
+
+    async def settle() -> None:
+        pending = asyncio.get_running_loop().create_future()
+        pending.set_result(Response(200, {}, body))
+        await client._settle(request, b"", pending)
+
+    asyncio.run(settle())
+    assert steps == [SubmissionStep.ACKED]
+    assert all(type(s) is SubmissionStep for s in steps)
