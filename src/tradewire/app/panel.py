@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tradewire.fmt import money, price, qty
 from tradewire.live.snapshot import NodeSnapshot
 
 
@@ -37,8 +38,9 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
             overflow="fold",
         ),
         Text.from_markup(
-            f"P&L [bold]{s.pnl:+,.2f}[/] (realized {s.realized_pnl:+,.2f}, "
-            f"unrealized {s.unrealized_pnl:+,.2f})",
+            f"P&L [bold]{money(s.pnl, signed=True)}[/] "
+            f"(realized {money(s.realized_pnl, signed=True)}, "
+            f"unrealized {money(s.unrealized_pnl, signed=True)})",
             overflow="fold",
         ),
     ]
@@ -75,11 +77,11 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     for p in shown:
         pos.add_row(
             p.symbol,
-            f"{p.qty:,.0f}",
-            f"{p.avg_price:,.2f}",
-            "-" if p.mark is None else f"{p.mark:,.2f}",
-            f"{p.realized:+,.2f}",
-            f"{p.unrealized:+,.2f}",
+            qty(p.qty),
+            price(p.avg_price),
+            "-" if p.mark is None else price(p.mark),
+            money(p.realized, signed=True),
+            money(p.unrealized, signed=True),
         )
     if len(shown) < len(s.positions):
         pos.add_row(f"… {len(s.positions) - len(shown)} more positions", "", "", "", "", "")
@@ -142,7 +144,9 @@ def one_line(s: NodeSnapshot) -> str:
         f"sent={s.orders_sent} acked={s.orders_acked} rej={s.orders_rejected} "
         f"unk={s.orders_unknown} denied={s.risk_denied} canceled={s.orders_canceled} "
         f"expired={s.orders_expired} fills={s.fills} open={s.open_orders} "
-        f"pnl={s.pnl:+.2f}" + (f" stopped={','.join(stopped)}" if stopped else "") + f" {lat}"
+        f"pnl={money(s.pnl, signed=True).replace(',', '')}"
+        + (f" stopped={','.join(stopped)}" if stopped else "")
+        + f" {lat}"
     )
 
 
@@ -156,8 +160,8 @@ def summary(s: NodeSnapshot) -> str:
         f"{s.orders_unknown:,} unknown, {s.risk_denied:,} denied by risk, "
         f"{s.orders_canceled:,} canceled, {s.orders_expired:,} expired; {s.fills:,} fills; "
         f"{s.open_orders:,} open",
-        f"  P&L: {s.pnl:+,.2f} (realized {s.realized_pnl:+,.2f}, "
-        f"unrealized {s.unrealized_pnl:+,.2f})",
+        f"  P&L: {money(s.pnl, signed=True)} (realized {money(s.realized_pnl, signed=True)}, "
+        f"unrealized {money(s.unrealized_pnl, signed=True)})",
     ]
     if s.unverified_orders:
         lines.append(
@@ -165,9 +169,10 @@ def summary(s: NodeSnapshot) -> str:
             "broker; these orders and positions may differ from the broker's"
         )
     lines.extend(
-        f"  position {p.symbol}: {p.qty:,.0f} @ {p.avg_price:,.2f}"
-        + ("" if p.mark is None else f", mark {p.mark:,.2f}")
-        + f", realized {p.realized:+,.2f}, unrealized {p.unrealized:+,.2f}"
+        f"  position {p.symbol}: {qty(p.qty)} @ {price(p.avg_price)}"
+        + ("" if p.mark is None else f", mark {price(p.mark)}")
+        + f", realized {money(p.realized, signed=True)}, "
+        f"unrealized {money(p.unrealized, signed=True)}"
         for p in s.positions
     )
     lines.extend(f"  strategy {name}: {why}" for name, why in s.strategies.items())

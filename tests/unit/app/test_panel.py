@@ -90,3 +90,28 @@ def test_summary_says_how_many_orders_are_not_verified_and_is_silent_when_none()
     # after a stop whose reconciliation bound was spent, the summary must not read as agreement
     assert "NOT VERIFIED" not in summary(NodeSnapshot())
     assert "NOT VERIFIED: 17 open orders" in summary(NodeSnapshot(unverified_orders=17))
+
+
+# -- issue 22, item 14: no float artefacts in what a user reads ------------------------------
+
+
+def _artefacts() -> NodeSnapshot:
+    return NodeSnapshot(
+        realized_pnl=0.1 + 0.2,
+        unrealized_pnl=1e-05,
+        positions=[
+            PositionRow("AAPL", 10.0, 143.20499999999998, 143.20499999999998, 0.1 + 0.2, 0.0),
+            PositionRow("BTCUSD", 0.5, 0.30000000000000004, None, 0.0, 1e-05),
+        ],
+    )
+
+
+def test_panel_and_summary_show_no_float_artefacts_and_fractional_quantities():
+    s = _artefacts()
+    text = "\n".join(_render_text(s, 100, 40)) + "\n" + summary(s) + "\n" + one_line(s)
+
+    for artefact in ("0000000", "9999999", "e-05", "10.0 "):
+        assert artefact not in text, text
+    assert "position AAPL: 10 @ 143.205, mark 143.205" in text
+    assert "position BTCUSD: 0.5 @ 0.30" in text  # not "0" (a fraction rounded away)
+    assert "P&L: +0.30" in text
