@@ -133,7 +133,7 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     }
     assert remaining
     assert all(qty == 0 for qty in remaining.values()), remaining
-    fills = int(re.search(r"; ([\d,]+) fills", rest).group(1).replace(",", ""))
+    fills = int(re.search(r"[;,] ([\d,]+) fills", rest).group(1).replace(",", ""))
     assert fills > 0
 
 

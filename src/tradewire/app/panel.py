@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tradewire.app.fit import fit
 from tradewire.fmt import money, price, qty
 from tradewire.live.snapshot import NodeSnapshot
 
@@ -24,41 +25,59 @@ from tradewire.live.snapshot import NodeSnapshot
 def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     """The panel for a ``width`` × ``height`` terminal: figures first, then as many position
     rows as fit (the rest counted), so an 80×24 window never scrolls or clips a figure."""
+
+    def text(items: list[str], style: str = "") -> Text:
+        return Text("\n".join(fit(items, width)), style=style, overflow="fold")
+
+    pnl = f"P&L {money(s.pnl, signed=True)}"
+    pnl_line = text(
+        [
+            pnl,
+            f"realized {money(s.realized_pnl, signed=True)}",
+            f"unrealized {money(s.unrealized_pnl, signed=True)}",
+        ]
+    )
+    pnl_line.stylize("bold", 0, len(pnl))
     lines: list[Text | Table] = [
-        Text(
-            f"tradewire {s.mode} · {s.state} · up {s.uptime_s:,.0f}s · "
-            f"feed {s.feed_rate:,.0f} ev/s · events {s.events:,} · reconnects {s.reconnects}",
-            overflow="fold",
+        text(
+            [
+                f"tradewire {s.mode}",
+                s.state,
+                f"up {s.uptime_s:,.0f}s",
+                f"feed {s.feed_rate:,.0f} ev/s",
+                f"events {s.events:,}",
+                f"reconnects {s.reconnects}",
+            ]
         ),
-        Text(
-            f"orders sent {s.orders_sent:,} · acked {s.orders_acked:,} · "
-            f"rejected {s.orders_rejected:,} · unknown {s.orders_unknown:,} · "
-            f"risk-denied {s.risk_denied:,} · canceled {s.orders_canceled:,} · "
-            f"expired {s.orders_expired:,} · fills {s.fills:,} · open {s.open_orders:,}",
-            overflow="fold",
+        text(
+            [
+                f"orders sent {s.orders_sent:,}",
+                f"acked {s.orders_acked:,}",
+                f"rejected {s.orders_rejected:,}",
+                f"unknown {s.orders_unknown:,}",
+                f"risk-denied {s.risk_denied:,}",
+                f"canceled {s.orders_canceled:,}",
+                f"expired {s.orders_expired:,}",
+                f"fills {s.fills:,}",
+                f"open {s.open_orders:,}",
+            ]
         ),
-        Text.from_markup(
-            f"P&L [bold]{money(s.pnl, signed=True)}[/] "
-            f"(realized {money(s.realized_pnl, signed=True)}, "
-            f"unrealized {money(s.unrealized_pnl, signed=True)})",
-            overflow="fold",
-        ),
+        pnl_line,
     ]
     stopped = s.stopped_strategies
     if s.strategies:
         lines.append(
-            Text(
-                f"strategies {len(s.strategies) - len(stopped)} running"
-                + "".join(f" · {name} {why}" for name, why in stopped.items())
-                + (f" · callback errors {s.strategy_errors:,}" if s.strategy_errors else ""),
+            text(
+                [f"strategies {len(s.strategies) - len(stopped)} running"]
+                + [f"{name} {why}" for name, why in stopped.items()]
+                + ([f"callback errors {s.strategy_errors:,}"] if s.strategy_errors else []),
                 style="bold red" if stopped else "",
-                overflow="fold",
             )
         )
     if s.note:
-        lines.append(Text(s.note, overflow="fold"))
+        lines.append(text([s.note]))
     for name, w in s.workers.items():
-        lines.append(Text(_worker_line(name, w), overflow="fold"))
+        lines.append(text(_worker_items(name, w)))
     used = sum(_rows(line, width) for line in lines)
     lat = Table(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), title_justify="left"
@@ -93,13 +112,15 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     return Group(*parts)
 
 
-def _worker_line(name: str, w: dict[str, object]) -> str:
+def _worker_items(name: str, w: dict[str, object]) -> list[str]:
     p50 = w.get("latency_p50_us")
-    return (
-        f"worker {name} {'up' if w.get('alive') else 'GONE'} · events {w.get('events', 0):,} · "
-        f"gaps {w.get('gaps', 0)} · dropped {w.get('dropped', 0)} · intents {w.get('intents', 0)}"
-        + (f" · gw→worker p50 {p50:,.0f} µs" if isinstance(p50, float) else "")
-    )
+    return [
+        f"worker {name} {'up' if w.get('alive') else 'GONE'}",
+        f"events {w.get('events', 0):,}",
+        f"gaps {w.get('gaps', 0)}",
+        f"dropped {w.get('dropped', 0)}",
+        f"intents {w.get('intents', 0)}",
+    ] + ([f"gw→worker p50 {p50:,.0f} µs"] if isinstance(p50, float) else [])
 
 
 def _rows(line: Text | Table, width: int) -> int:
@@ -150,37 +171,53 @@ def one_line(s: NodeSnapshot) -> str:
     )
 
 
-def summary(s: NodeSnapshot) -> str:
-    """The text printed when ``run`` stops: the same snapshot as the panel's last frame."""
-    lines = [
-        "tradewire run summary",
-        f"  mode {s.mode}, final state {s.state}, ran {s.uptime_s:,.1f}s",
-        f"  market data: {s.events:,} events in {s.frames:,} frames, {s.reconnects} reconnects",
-        f"  orders: {s.orders_sent:,} sent, {s.orders_acked:,} acked, {s.orders_rejected:,} rejected, "
-        f"{s.orders_unknown:,} unknown, {s.risk_denied:,} denied by risk, "
-        f"{s.orders_canceled:,} canceled, {s.orders_expired:,} expired; {s.fills:,} fills; "
+def summary(s: NodeSnapshot, *, width: int = 80) -> str:
+    """The text printed when ``run`` stops: the same snapshot as the panel's last frame, in
+    lines of at most ``width`` characters (a figure is never cut in two)."""
+
+    def add(*items: str, sep: str = ", ") -> None:
+        lines.extend(fit(items, width, sep=sep, first="  ", rest="    "))
+
+    lines = ["tradewire run summary"]
+    add(f"mode {s.mode}", f"final state {s.state}", f"ran {s.uptime_s:,.1f}s")
+    add(
+        f"market data: {s.events:,} events in {s.frames:,} frames",
+        f"{s.reconnects} reconnects",
+    )
+    add(
+        f"orders: {s.orders_sent:,} sent",
+        f"{s.orders_acked:,} acked",
+        f"{s.orders_rejected:,} rejected",
+        f"{s.orders_unknown:,} unknown",
+        f"{s.risk_denied:,} denied by risk",
+        f"{s.orders_canceled:,} canceled",
+        f"{s.orders_expired:,} expired",
+        f"{s.fills:,} fills",
         f"{s.open_orders:,} open",
-        f"  P&L: {money(s.pnl, signed=True)} (realized {money(s.realized_pnl, signed=True)}, "
-        f"unrealized {money(s.unrealized_pnl, signed=True)})",
-    ]
+    )
+    add(
+        f"P&L: {money(s.pnl, signed=True)}",
+        f"realized {money(s.realized_pnl, signed=True)}",
+        f"unrealized {money(s.unrealized_pnl, signed=True)}",
+    )
     if s.unverified_orders:
-        lines.append(
-            f"  NOT VERIFIED: {s.unverified_orders:,} open orders could not be confirmed at the "
+        add(
+            f"NOT VERIFIED: {s.unverified_orders:,} open orders could not be confirmed at the "
             "broker; these orders and positions may differ from the broker's"
         )
-    lines.extend(
-        f"  position {p.symbol}: {qty(p.qty)} @ {price(p.avg_price)}"
-        + ("" if p.mark is None else f", mark {price(p.mark)}")
-        + f", realized {money(p.realized, signed=True)}, "
-        f"unrealized {money(p.unrealized, signed=True)}"
-        for p in s.positions
-    )
-    lines.extend(f"  strategy {name}: {why}" for name, why in s.strategies.items())
+    for p in s.positions:
+        add(
+            f"position {p.symbol}: {qty(p.qty)} @ {price(p.avg_price)}",
+            *([] if p.mark is None else [f"mark {price(p.mark)}"]),
+            f"realized {money(p.realized, signed=True)}",
+            f"unrealized {money(p.unrealized, signed=True)}",
+        )
+    for name, why in s.strategies.items():
+        add(f"strategy {name}: {why}")
     if s.strategy_errors:
-        lines.append(f"  strategy callback errors: {s.strategy_errors:,}")
-    lines.extend(f"  {_worker_line(name, w)}" for name, w in s.workers.items())
-    lines.extend(
-        f"  latency {stage}: p50 {p50:,.1f} µs, p99 {p99:,.1f} µs ({n:,} samples)"
-        for stage, (p50, p99, n) in s.latency_us.items()
-    )
+        add(f"strategy callback errors: {s.strategy_errors:,}")
+    for name, w in s.workers.items():
+        add(*_worker_items(name, w), sep=" · ")
+    for stage, (p50, p99, n) in s.latency_us.items():
+        add(f"latency {stage}: p50 {p50:,.1f} µs", f"p99 {p99:,.1f} µs", f"{n:,} samples")
     return "\n".join(lines)

@@ -115,3 +115,49 @@ def test_panel_and_summary_show_no_float_artefacts_and_fractional_quantities():
     assert "position AAPL: 10 @ 143.205, mark 143.205" in text
     assert "position BTCUSD: 0.5 @ 0.30" in text  # not "0" (a fraction rounded away)
     assert "P&L: +0.30" in text
+
+
+# -- issue 22, item 15: the panel and the summary fit 80 columns, no figure cut in two --------
+
+
+def _wide() -> NodeSnapshot:
+    s = _snapshot(positions=6)
+    s.strategies = {
+        "mean_reversion_with_a_long_name_for_aapl_msft": "running",
+        "breakout": "stopped after 20 errors in 60s (last: ZeroDivisionError: division by zero)",
+    }
+    s.workers = {
+        "mean_reversion_worker_number_one": {
+            "alive": True,
+            "events": 123_456_789,
+            "gaps": 12,
+            "dropped": 3,
+            "intents": 55_555,
+            "latency_p50_us": 12.5,
+        }
+    }
+    s.positions.append(PositionRow("GOOGL", -12_345.0, 2_345.678, 2_346.5, -12_345.67, 98_765.43))
+    return s
+
+
+_FIGURES = (
+    "risk-denied 4,321",
+    "canceled 100,000",
+    "events 98,765,432",
+    "4,321 denied by risk",
+    "100,000 canceled",
+    "events 123,456,789",
+    "p99 8,765.4",
+)
+
+
+def test_the_panel_and_the_summary_fit_80_columns_and_keep_each_figure_whole():
+    s = _wide()
+    panel = _render_text(s, 80, 40)
+    text = summary(s).split("\n")
+
+    for lines in (panel, text):
+        assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    for figure in _FIGURES:  # a label and its number are never split across two lines
+        assert any(figure in line for line in panel + text), figure
+    assert any("realized -12,345.67" in line for line in text), text
