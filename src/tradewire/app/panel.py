@@ -26,8 +26,9 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     """The panel for a ``width`` × ``height`` terminal: figures first, then as many position
     rows as fit (the rest counted), so an 80×24 window never scrolls or clips a figure."""
 
-    def text(items: list[str], style: str = "") -> Text:
-        return Text("\n".join(fit(items, width)), style=style, overflow="fold")
+    def text(items: list[str], style: str = "", first: str = "") -> Text:
+        rest = "  " if first else ""
+        return Text("\n".join(fit(items, width, first=first, rest=rest)), style=style)
 
     pnl = f"P&L {money(s.pnl, signed=True)}"
     pnl_line = text(
@@ -64,6 +65,8 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
         ),
         pnl_line,
     ]
+    if s.denials:
+        lines.append(text(s.denials, first="risk denials: "))
     stopped = s.stopped_strategies
     if s.strategies:
         lines.append(
@@ -195,6 +198,8 @@ def summary(s: NodeSnapshot, *, width: int = 80) -> str:
         f"{s.fills:,} fills",
         f"{s.open_orders:,} open",
     )
+    if s.denials:
+        lines.extend(fit(s.denials, width, sep=", ", first="  risk denials: ", rest="    "))
     add(
         f"P&L: {money(s.pnl, signed=True)}",
         f"realized {money(s.realized_pnl, signed=True)}",

@@ -30,6 +30,7 @@ from pydantic import SecretStr
 
 from tradewire.engine import orders as o
 from tradewire.engine.config import JournalConfig, RiskConfig
+from tradewire.engine.denials import FirstDenials
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.codec import snapshot_records
 from tradewire.engine.journal.replay import replay
@@ -140,6 +141,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         for strategy in strategies:  # every strategy's series exists from the first scrape
             self.counters.strategy_errors.setdefault(strategy.name, 0)
         self.risk = RiskEngine(risk_config or RiskConfig())
+        self._first_denials = FirstDenials()  # the first denial per rule and strategy is logged
         self.oms = o.OrderManager()
         self.book = PositionBook()
         jcfg = journal_config or JournalConfig()
@@ -525,6 +527,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
         self.counters.orders_denied += 1
         key = reason.value if reason is not None else "invalid"
         self.counters.denials_by_reason[key] = self.counters.denials_by_reason.get(key, 0) + 1
+        self._first_denials.note(strategy.name, key, why, handle.side, handle.qty, handle.symbol)
         self.journal.append(
             "denied",
             handle.client_order_id,
@@ -716,6 +719,7 @@ class TradingNode(OrderOutcomes, StrategyHost):
             orders_rejected=c.orders_rejected,
             orders_unknown=c.orders_unknown,
             risk_denied=c.orders_denied,
+            denials_by_reason=dict(c.denials_by_reason),
             orders_canceled=c.orders_canceled,
             orders_expired=c.orders_expired,
             fills=c.fills,

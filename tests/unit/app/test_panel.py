@@ -161,3 +161,15 @@ def test_the_panel_and_the_summary_fit_80_columns_and_keep_each_figure_whole():
     for figure in _FIGURES:  # a label and its number are never split across two lines
         assert any(figure in line for line in panel + text), figure
     assert any("realized -12,345.67" in line for line in text), text
+
+
+# -- issue 22, item 7: the rules that denied, by name ------------------------------------------
+
+
+def test_panel_and_summary_name_the_rules_that_denied_most_first():
+    s = NodeSnapshot(risk_denied=547, denials_by_reason={"max_position": 12, "throttle": 535})
+
+    panel = "\n".join(_render_text(s, 80, 24))
+    assert "risk denials: throttle 535 · max_position 12" in panel, panel
+    assert "risk denials: throttle 535, max_position 12" in summary(s)
+    assert "risk denials" not in summary(NodeSnapshot())
