@@ -18,7 +18,7 @@ def fit(
     for item in items:
         for piece in textwrap.wrap(item, max(width - max(len(first), len(rest)), 8)) or [""]:
             candidate = line + piece if fresh else line + sep + piece
-            if fresh or len(candidate) <= width:
+            if fresh or len(candidate) + len(sep.rstrip()) <= width:  # room for the sep
                 line, fresh = candidate, False
                 continue
             lines.append(line + sep.rstrip())

@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 
+from tradewire.app.fit import fit
 from tradewire.app.panel import one_line, render, summary
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
 
@@ -173,3 +174,8 @@ def test_panel_and_summary_name_the_rules_that_denied_most_first():
     assert "risk denials: throttle 535 · max_position 12" in panel, panel
     assert "risk denials: throttle 535, max_position 12" in summary(s)
     assert "risk denials" not in summary(NodeSnapshot())
+
+
+def test_a_line_broken_between_figures_keeps_its_separator():
+    lines = fit(["a" * 30, "b" * 30, "c" * 18], 80, sep=", ", first="  ", rest="    ")
+    assert lines == ["  " + "a" * 30 + ", " + "b" * 30 + ",", "    " + "c" * 18]
