@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tradewire.app.endstate import RUNNING, end_state, open_positions, strategy_state
 from tradewire.app.fit import fit
 from tradewire.fmt import money, price, qty
 from tradewire.live.snapshot import NodeSnapshot
@@ -43,7 +44,7 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
         text(
             [
                 f"tradewire {s.mode}",
-                s.state,
+                *([s.ended, end_state(s)] if s.ended else [s.state]),
                 f"up {s.uptime_s:,.0f}s",
                 f"feed {s.feed_rate:,.0f} ev/s",
                 f"events {s.events:,}",
@@ -69,10 +70,12 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
         lines.append(text(s.denials, first="risk denials: "))
     stopped = s.stopped_strategies
     if s.strategies:
+        states = {name: strategy_state(s, name, why) for name, why in s.strategies.items()}
+        usual = "stopped" if s.ended else RUNNING
         lines.append(
             text(
-                [f"strategies {len(s.strategies) - len(stopped)} running"]
-                + [f"{name} {why}" for name, why in stopped.items()]
+                [f"strategies {sum(st == usual for st in states.values())} {usual}"]
+                + [f"{name} {st}" for name, st in states.items() if st != usual]
                 + ([f"callback errors {s.strategy_errors:,}"] if s.strategy_errors else []),
                 style="bold red" if stopped else "",
             )
@@ -164,7 +167,7 @@ def one_line(s: NodeSnapshot) -> str:
     lat = " ".join(f"{k}={v[0]:.0f}/{v[1]:.0f}µs" for k, v in s.latency_us.items())
     stopped = s.stopped_strategies
     return (
-        f"[{s.mode} {s.state}] up={s.uptime_s:.0f}s feed={s.feed_rate:,.0f}/s "
+        f"[{s.mode} {s.ended or s.state}] up={s.uptime_s:.0f}s feed={s.feed_rate:,.0f}/s "
         f"sent={s.orders_sent} acked={s.orders_acked} rej={s.orders_rejected} "
         f"unk={s.orders_unknown} denied={s.risk_denied} canceled={s.orders_canceled} "
         f"expired={s.orders_expired} fills={s.fills} open={s.open_orders} "
@@ -182,7 +185,11 @@ def summary(s: NodeSnapshot, *, width: int = 80) -> str:
         lines.extend(fit(items, width, sep=sep, first="  ", rest="    "))
 
     lines = ["tradewire run summary"]
-    add(f"mode {s.mode}", f"final state {s.state}", f"ran {s.uptime_s:,.1f}s")
+    if s.ended:
+        add(f"mode {s.mode}", f"ran {s.uptime_s:,.1f}s", s.ended)
+        add(f"end state: {end_state(s)}")
+    else:
+        add(f"mode {s.mode}", f"final state {s.state}", f"ran {s.uptime_s:,.1f}s")
     add(
         f"market data: {s.events:,} events in {s.frames:,} frames",
         f"{s.reconnects} reconnects",
@@ -217,8 +224,10 @@ def summary(s: NodeSnapshot, *, width: int = 80) -> str:
             f"realized {money(p.realized, signed=True)}",
             f"unrealized {money(p.unrealized, signed=True)}",
         )
+    if open_positions(s):
+        add(open_positions(s))
     for name, why in s.strategies.items():
-        add(f"strategy {name}: {why}")
+        add(f"strategy {name}: {strategy_state(s, name, why)}")
     if s.strategy_errors:
         add(f"strategy callback errors: {s.strategy_errors:,}")
     for name, w in s.workers.items():

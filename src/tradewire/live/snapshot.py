@@ -52,6 +52,8 @@ class NodeSnapshot:
     unverified_orders: int = 0
     # A gateway's workers: name -> their counters (Gateway.worker_rows)
     workers: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Set once the run has stopped: how it ended ("stopped (Ctrl-C)"); "" while it runs.
+    ended: str = ""
 
     @property
     def stopped_strategies(self) -> dict[str, str]:

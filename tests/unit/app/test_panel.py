@@ -179,3 +179,69 @@ def test_panel_and_summary_name_the_rules_that_denied_most_first():
 def test_a_line_broken_between_figures_keeps_its_separator():
     lines = fit(["a" * 30, "b" * 30, "c" * 18], 80, sep=", ", first="  ", rest="    ")
     assert lines == ["  " + "a" * 30 + ", " + "b" * 30 + ",", "    " + "c" * 18]
+
+
+# -- issue 22, item 9: end states are the true ones --------------------------------------------
+
+
+def test_after_ctrl_c_the_summary_says_stopped_not_active_or_running():
+    s = NodeSnapshot(state="ACTIVE", strategies={"mr": "running"}, ended="stopped (Ctrl-C)")
+
+    text = summary(s)
+
+    assert "stopped (Ctrl-C)" in text, text
+    assert "end state: stopped cleanly" in text, text
+    assert "strategy mr: stopped" in text, text
+    assert "ACTIVE" not in text, text
+    assert "running" not in text, text
+    assert "open positions" not in text  # flat: nothing to say
+
+
+def test_after_a_kill_the_summary_says_killed_and_the_strategy_stopped():
+    s = NodeSnapshot(
+        state="HALTED",
+        note="kill switch: test",
+        strategies={"mr": "running", "bad": "stopped after 20 errors in 60s"},
+        ended="stopped (Ctrl-C)",
+    )
+
+    text = summary(s)
+
+    assert "end state: killed (kill switch: test)" in text, text
+    assert "strategy mr: stopped" in text
+    assert "strategy bad: stopped after 20 errors" in text
+    assert "HALTED" not in text, text
+    assert "running" not in text, text
+
+
+def test_a_gone_worker_is_gone_in_the_strategies_too():
+    s = NodeSnapshot(
+        strategies={"worker:mr1": "running"},
+        workers={"mr1": {"alive": False, "events": 5}},
+        ended="stopped (Ctrl-C)",
+    )
+
+    text = summary(s)
+
+    assert "strategy worker:mr1: gone" in text, text
+    assert "worker mr1 GONE" in text
+
+
+def test_a_normal_stop_that_leaves_positions_open_says_so_in_one_line():
+    s = _snapshot(positions=3)
+    s.strategies, s.ended = {"mr": "running"}, "stopped after --duration 60s"
+
+    lines = [line for line in summary(s).split("\n") if "open positions left" in line]
+
+    assert lines == ["  open positions left at the stop: SYM000 100, SYM001 200, SYM002 300"]
+
+
+def test_the_last_panel_frame_says_the_run_ended():
+    s = NodeSnapshot(state="ACTIVE", strategies={"mr": "running"}, ended="stopped (Ctrl-C)")
+
+    text = "\n".join(_render_text(s, 80, 24))
+
+    assert "stopped (Ctrl-C)" in text, text
+    assert "strategies 1 stopped" in text, text
+    assert "running" not in text, text
+    assert "ACTIVE" not in text, text

@@ -1,0 +1,67 @@
+"""``tradewire run`` as a first-day user reads it (issue 22): the strategy's own log lines
+are shown by default (item 6), and the summary after a stop says what really happened
+(item 9). Each test is one short run against the built-in simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.one_loop, pytest.mark.timeout(90)]
+
+ROOT = Path(__file__).parents[2]
+
+
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"mode: sim\njournal: {{path: {tmp_path}, fsync: never}}\nmetrics: {{enabled: false}}\n"
+        "control: {enabled: false}\nrun: {panel: false}\ntuning: {enabled: false}\n"
+        "simulator: {symbols: [AAPL, MSFT]}\n"
+        f"strategies:\n  - path: {ROOT}/examples/mean_reversion.py:MeanReversion\n"
+        "    name: mr_first_day\n    symbols: [AAPL, MSFT]\n"
+    )
+    return config
+
+
+async def test_a_run_stopped_by_ctrl_c_says_so_and_no_strategy_is_still_running(
+    tmp_path, keyless_env
+):
+    # Arrange
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tradewire", "run", "--no-panel"),
+        *("--config", str(_config(tmp_path)), "--duration", "60"),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=dict(keyless_env),
+    )
+    assert proc.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while b"[sim ACTIVE]" not in await proc.stdout.readline():
+                pass
+        # Act
+        proc.send_signal(signal.SIGINT)
+        rest = (await asyncio.wait_for(proc.stdout.read(), 30)).decode()
+        code = await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    # Assert
+    assert code == 0, rest
+    summary = rest[rest.index("tradewire run summary") :]
+    assert "stopped (Ctrl-C)" in summary, summary
+    assert "end state: stopped cleanly" in summary, summary
+    assert "strategy mr_first_day: stopped" in summary, summary
+    assert "running" not in summary, summary
+    assert "final state ACTIVE" not in summary, summary
+    held = [q for q in re.findall(r"position \w+: (-?[\d,.]+) @", summary) if float(q) != 0]
+    assert ("open positions left" in summary) == bool(held), summary
