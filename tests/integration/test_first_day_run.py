@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +28,29 @@ def _config(tmp_path: Path) -> Path:
         "    name: mr_first_day\n    symbols: [AAPL, MSFT]\n"
     )
     return config
+
+
+def test_a_strategys_own_log_lines_are_shown_by_default_and_engine_info_is_not(
+    tmp_path, keyless_env
+):
+    # Act: the README's way, no --log-level
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "tradewire", "run", "--no-panel"),
+            *("--config", str(_config(tmp_path)), "--duration", "2"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(keyless_env),
+    )
+
+    # Assert: the example's on_start line, as a plain line naming the strategy
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout + done.stderr
+    assert re.search(r"^\S+ mr_first_day: started on AAPL,MSFT$", out, re.M), out[-3000:]
+    assert not re.search(r"INFO tradewire\.(live|engine|venues|app)", out), out[-3000:]
 
 
 async def test_a_run_stopped_by_ctrl_c_says_so_and_no_strategy_is_still_running(

@@ -25,6 +25,7 @@ from tradewire.app.config import AppConfig, load_config, read_credentials, resol
 from tradewire.app.control import ControlServer, resolve_control_token
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
+from tradewire.app.strategy_log import show_strategy_logs
 from tradewire.app.wiring import (
     build_control,
     build_exporter,
@@ -194,6 +195,9 @@ async def _run(
     control: ControlServer | None = None
     gw: Gateway | None = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
+    pane = show_strategy_logs(pane=panel.is_live, stream=sys.stdout)
+    if pane is not None:
+        panel.log = pane.lines
     stop = asyncio.Event()
     ending = ["stopped"]  # how the run ended, for the summary: set by what stops it
     poller = BusyPoller()

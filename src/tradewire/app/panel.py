@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from rich import box
@@ -23,9 +24,12 @@ from tradewire.fmt import money, price, qty
 from tradewire.live.snapshot import NodeSnapshot
 
 
-def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
-    """The panel for a ``width`` × ``height`` terminal: figures first, then as many position
-    rows as fit (the rest counted), so an 80×24 window never scrolls or clips a figure."""
+def render(
+    s: NodeSnapshot, *, width: int = 100, height: int = 40, log: Iterable[str] = ()
+) -> Group:
+    """The panel for a ``width`` × ``height`` terminal: figures first, the strategies' last
+    ``log`` lines, then as many position rows as fit (the rest counted), so an 80×24 window
+    never scrolls or clips a figure."""
 
     def text(items: list[str], style: str = "", first: str = "") -> Text:
         rest = "  " if first else ""
@@ -84,6 +88,7 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
         lines.append(text([s.note]))
     for name, w in s.workers.items():
         lines.append(text(_worker_items(name, w)))
+    lines.extend(Text(line, style="dim", no_wrap=True, overflow="ellipsis") for line in log)
     used = sum(_rows(line, width) for line in lines)
     lat = Table(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), title_justify="left"
@@ -143,6 +148,11 @@ class Panel:
         self._console = Console(file=self._stream)
         self._live_enabled = self._console.is_terminal if live is None else live
         self._live: Live | None = None
+        self.log: Iterable[str] = ()  # the strategies' last lines (app/strategy_log.py)
+
+    @property
+    def is_live(self) -> bool:
+        return self._live_enabled
 
     def start(self) -> None:
         if self._live_enabled:
@@ -152,7 +162,9 @@ class Panel:
     def update(self, snapshot: NodeSnapshot) -> None:
         if self._live is not None:
             size = self._console.size
-            self._live.update(render(snapshot, width=size.width, height=size.height), refresh=True)
+            self._live.update(
+                render(snapshot, width=size.width, height=size.height, log=self.log), refresh=True
+            )
         else:
             self._stream.write(one_line(snapshot) + "\n")
             self._stream.flush()
