@@ -54,7 +54,7 @@ class MeanReversion(Strategy):
     def on_order_update(self, update: OrderUpdate) -> None:
         if update.event in ("fill", "partial_fill"):
             self.log.info(
-                "%s %s %s @ %s (position %s)",
+                "%s %g %s @ %g (position %g)",
                 update.order.side,
                 update.fill_qty,
                 update.order.symbol,

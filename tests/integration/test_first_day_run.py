@@ -51,6 +51,10 @@ def test_a_strategys_own_log_lines_are_shown_by_default_and_engine_info_is_not(
     out = done.stdout + done.stderr
     assert re.search(r"^\S+ mr_first_day: started on AAPL,MSFT$", out, re.M), out[-3000:]
     assert not re.search(r"INFO tradewire\.(live|engine|venues|app)", out), out[-3000:]
+    # issue 22, item 14: the example's fill lines read "buy 10 AAPL", not "buy 10.0 AAPL"
+    fills = re.findall(r"mr_first_day: (?:buy|sell) (\S+) \w+ @ (\S+) \(position (\S+)\)", out)
+    assert fills, out[-3000:]
+    assert not [f for f in fills if any(".0" in n[-2:] or "000000" in n for n in f)], fills
 
 
 async def test_a_run_stopped_by_ctrl_c_says_so_and_no_strategy_is_still_running(
