@@ -16,7 +16,12 @@ def fit(
     lines: list[str] = []
     line, fresh = first, True
     for item in items:
-        for piece in textwrap.wrap(item, max(width - max(len(first), len(rest)), 8)) or [""]:
+        pieces = textwrap.wrap(item, max(width - max(len(first), len(rest)), 8)) or [""]
+        for k, piece in enumerate(pieces):
+            if k:  # the rest of a figure too long for a line: no separator inside it
+                lines.append(line)
+                line = rest + piece
+                continue
             candidate = line + piece if fresh else line + sep + piece
             if fresh or len(candidate) + len(sep.rstrip()) <= width:  # room for the sep
                 line, fresh = candidate, False
