@@ -24,6 +24,9 @@ def end_state(s: NodeSnapshot) -> str:
         return f"{kind} ({s.note})" if s.note else kind
     if s.state == "REDUCING":
         return f"reducing only ({s.note})" if s.note else "reducing only"
+    if s.open_orders or s.unverified_orders:
+        unverified = f" ({s.unverified_orders:,} not verified)" if s.unverified_orders else ""
+        return f"stopped with {s.open_orders:,} orders still open{unverified}"
     return "stopped cleanly"
 
 

@@ -245,3 +245,14 @@ def test_the_last_panel_frame_says_the_run_ended():
     assert "strategies 1 stopped" in text, text
     assert "running" not in text, text
     assert "ACTIVE" not in text, text
+
+
+def test_a_stop_that_left_orders_open_is_not_called_clean():
+    s = NodeSnapshot(open_orders=2, unverified_orders=1, ended="stopped (Ctrl-C)")
+
+    assert "end state: stopped with 2 orders still open (1 not verified)" in summary(s)
+
+
+def test_a_figure_wrapped_over_lines_gets_no_separator_inside_it():
+    lines = fit(["word " * 30], 40, sep=", ", first="  ", rest="    ")
+    assert all(not line.endswith(",") for line in lines), lines
