@@ -34,5 +34,5 @@ class Breakout(Strategy):
     def on_order_update(self, update: OrderUpdate) -> None:
         if update.event == "fill":
             self.log.info(
-                "filled %s %s @ %s", update.order.side, update.fill_qty, update.fill_price
+                "filled %s %g @ %g", update.order.side, update.fill_qty, update.fill_price
             )

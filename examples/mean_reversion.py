@@ -52,9 +52,14 @@ class MeanReversion(Strategy):
             self._track(self.sell(symbol, min(self.qty, position.qty), limit_price=quote.bid_price))
 
     def on_order_update(self, update: OrderUpdate) -> None:
-        if update.event in ("fill", "partial_fill"):
+        if update.event == "denied":
+            # In a worker the gateway's risk decides: the denial arrives here, later. Without
+            # this pause a worker re-sent on every quote (559 of 830 orders denied, 29 of 656
+            # inline).
+            self._pause(update.order)
+        elif update.event in ("fill", "partial_fill"):
             self.log.info(
-                "%s %s %s @ %s (position %s)",
+                "%s %g %s @ %g (position %g)",
                 update.order.side,
                 update.fill_qty,
                 update.order.symbol,
@@ -63,12 +68,15 @@ class MeanReversion(Strategy):
             )
 
     def _track(self, order: OrderHandle) -> None:
-        if order.denied is not None:
-            self.quiet_until[order.symbol] = self.now_ns() + self.cooldown_ns
-            self.log.info("order denied by risk (%s); pausing %s", order.denied, order.symbol)
+        if order.denied is not None:  # inline, risk answers at once
+            self._pause(order)
             return
         self.working[order.symbol] = order
         self.call_later(self.ttl, lambda: self._expire(order))
+
+    def _pause(self, order: OrderHandle) -> None:
+        self.quiet_until[order.symbol] = self.now_ns() + self.cooldown_ns
+        self.log.info("order denied by risk (%s); pausing %s", order.denied, order.symbol)
 
     def _expire(self, order: OrderHandle) -> None:
         if order.is_open:

@@ -125,7 +125,8 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     # Assert
     assert code == 0
     assert "tradewire run summary" in rest
-    assert "final state HALTED" in rest
+    assert "end state: killed (kill switch: test)" in rest  # issue 22, item 9
+    assert "stopped (Ctrl-C)" in rest
     # flattened by the kill switch: the broker's closing fills reached our position book too
     remaining = {
         sym: float(qty.replace(",", ""))
@@ -133,7 +134,7 @@ async def test_run_trades_sample_strategy_exposes_metrics_obeys_kill_switch_and_
     }
     assert remaining
     assert all(qty == 0 for qty in remaining.values()), remaining
-    fills = int(re.search(r"; ([\d,]+) fills", rest).group(1).replace(",", ""))
+    fills = int(re.search(r"[;,] ([\d,]+) fills", rest).group(1).replace(",", ""))
     assert fills > 0
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tradewire.app.config import AppConfig, load_config, read_credentials, resol
 from tradewire.app.control import ControlServer, resolve_control_token
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
+from tradewire.app.strategy_log import show_strategy_logs
 from tradewire.app.wiring import (
     build_control,
     build_exporter,
@@ -193,7 +195,11 @@ async def _run(
     control: ControlServer | None = None
     gw: Gateway | None = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
+    pane = show_strategy_logs(pane=panel.is_live, stream=sys.stdout)
+    if pane is not None:
+        panel.log = pane.lines
     stop = asyncio.Event()
+    ending = ["stopped"]  # how the run ended, for the summary: set by what stops it
     poller = BusyPoller()
     warmer: Every | None = None
     code = 0
@@ -208,6 +214,7 @@ async def _run(
             else ""
         )
         node.install_signal_handlers(stop.set)
+        _name_the_stop(stop, ending)
         # Start-up waits on the network (feed handshake, broker recovery): Ctrl-C and
         # SIGTERM must end it there too, not only once trading has begun.
         starting = asyncio.ensure_future(node.start())
@@ -247,6 +254,8 @@ async def _run(
         node.every(config.run.panel_refresh_s, lambda: panel.update(node.snapshot()))
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({waiter}, timeout=duration)
+        if not waiter.done():
+            ending[0] = f"stopped at the end of its duration ({duration:g}s)"
         waiter.cancel()
     except (JournalCorrupt, ConfigError) as exc:
         # Bad input found at start-up (recovery reads the journal): nothing was traded.
@@ -255,6 +264,7 @@ async def _run(
     except TradewireError as exc:
         kind = "" if type(exc) is TradewireError else f"{type(exc).__name__}: "  # a named cause
         print(f"{prog}: {kind}{exc}", file=sys.stderr)
+        ending[0] = f"stopped by an error: {kind}{exc}"
         code = 1
     finally:
         poller.stop()
@@ -290,6 +300,7 @@ async def _run(
     # The panel's last frame and the summary are one snapshot, taken after the stop's
     # cancels and flatten: they cannot disagree.
     snapshot = node.snapshot()
+    snapshot.ended = ending[0]
     panel.update(snapshot)
     panel.stop()
     print(summary(snapshot), flush=True)
@@ -308,6 +319,21 @@ async def _run(
     if args.report_json is not None:
         _write_report(args.report_json, node, snapshot)
     return code
+
+
+def _name_the_stop(stop: asyncio.Event, ending: list[str]) -> None:
+    """Ctrl-C and SIGTERM stop the run as the node's handlers do, and name themselves for the
+    summary ("stopped (Ctrl-C)"): a summary that said "final state ACTIVE" after a Ctrl-C
+    read as if the run were still trading."""
+    loop = asyncio.get_running_loop()
+
+    def stop_by(why: str) -> None:
+        if not stop.is_set():
+            ending[0] = why
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGINT, stop_by, "stopped (Ctrl-C)")
+    loop.add_signal_handler(signal.SIGTERM, stop_by, "stopped (SIGTERM)")
 
 
 def _drop_if_empty(journal: Path) -> None:

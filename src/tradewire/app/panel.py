@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from rich import box
@@ -17,46 +18,77 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tradewire.app.endstate import RUNNING, end_state, open_positions, strategy_state
+from tradewire.app.fit import fit
+from tradewire.fmt import money, price, qty
 from tradewire.live.snapshot import NodeSnapshot
 
 
-def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
-    """The panel for a ``width`` × ``height`` terminal: figures first, then as many position
-    rows as fit (the rest counted), so an 80×24 window never scrolls or clips a figure."""
+def render(
+    s: NodeSnapshot, *, width: int = 100, height: int = 40, log: Iterable[str] = ()
+) -> Group:
+    """The panel for a ``width`` × ``height`` terminal: figures first, the strategies' last
+    ``log`` lines, then as many position rows as fit (the rest counted), so an 80×24 window
+    never scrolls or clips a figure."""
+
+    def text(items: list[str], style: str = "", first: str = "") -> Text:
+        rest = "  " if first else ""
+        return Text("\n".join(fit(items, width, first=first, rest=rest)), style=style)
+
+    pnl = f"P&L {money(s.pnl, signed=True)}"
+    pnl_line = text(
+        [
+            pnl,
+            f"realized {money(s.realized_pnl, signed=True)}",
+            f"unrealized {money(s.unrealized_pnl, signed=True)}",
+        ]
+    )
+    pnl_line.stylize("bold", 0, len(pnl))
     lines: list[Text | Table] = [
-        Text(
-            f"tradewire {s.mode} · {s.state} · up {s.uptime_s:,.0f}s · "
-            f"feed {s.feed_rate:,.0f} ev/s · events {s.events:,} · reconnects {s.reconnects}",
-            overflow="fold",
+        text(
+            [
+                f"tradewire {s.mode}",
+                *([s.ended, end_state(s)] if s.ended else [s.state]),
+                f"up {s.uptime_s:,.0f}s",
+                f"feed {s.feed_rate:,.0f} ev/s",
+                f"events {s.events:,}",
+                f"reconnects {s.reconnects}",
+            ]
         ),
-        Text(
-            f"orders sent {s.orders_sent:,} · acked {s.orders_acked:,} · "
-            f"rejected {s.orders_rejected:,} · unknown {s.orders_unknown:,} · "
-            f"risk-denied {s.risk_denied:,} · canceled {s.orders_canceled:,} · "
-            f"expired {s.orders_expired:,} · fills {s.fills:,} · open {s.open_orders:,}",
-            overflow="fold",
+        text(
+            [
+                f"orders sent {s.orders_sent:,}",
+                f"acked {s.orders_acked:,}",
+                f"rejected {s.orders_rejected:,}",
+                f"unknown {s.orders_unknown:,}",
+                f"risk-denied {s.risk_denied:,}",
+                f"canceled {s.orders_canceled:,}",
+                f"expired {s.orders_expired:,}",
+                f"fills {s.fills:,}",
+                f"open {s.open_orders:,}",
+            ]
         ),
-        Text.from_markup(
-            f"P&L [bold]{s.pnl:+,.2f}[/] (realized {s.realized_pnl:+,.2f}, "
-            f"unrealized {s.unrealized_pnl:+,.2f})",
-            overflow="fold",
-        ),
+        pnl_line,
     ]
+    if s.denials:
+        lines.append(text(s.denials, first="risk denials: "))
     stopped = s.stopped_strategies
     if s.strategies:
+        states = {name: strategy_state(s, name, why) for name, why in s.strategies.items()}
+        usual = "stopped" if s.ended else RUNNING
         lines.append(
-            Text(
-                f"strategies {len(s.strategies) - len(stopped)} running"
-                + "".join(f" · {name} {why}" for name, why in stopped.items())
-                + (f" · callback errors {s.strategy_errors:,}" if s.strategy_errors else ""),
+            text(
+                [f"strategies {sum(st == usual for st in states.values())} {usual}"]
+                + [f"{name} {st}" for name, st in states.items() if st != usual]
+                + ([f"callback errors {s.strategy_errors:,}"] if s.strategy_errors else []),
                 style="bold red" if stopped else "",
-                overflow="fold",
             )
         )
     if s.note:
-        lines.append(Text(s.note, overflow="fold"))
+        lines.append(text([s.note]))
     for name, w in s.workers.items():
-        lines.append(Text(_worker_line(name, w), overflow="fold"))
+        lines.append(text(_worker_items(name, w)))
+    lines.extend(Text(line, style="dim", no_wrap=True, overflow="ellipsis") for line in log)
     used = sum(_rows(line, width) for line in lines)
     lat = Table(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), title_justify="left"
@@ -75,11 +107,11 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     for p in shown:
         pos.add_row(
             p.symbol,
-            f"{p.qty:,.0f}",
-            f"{p.avg_price:,.2f}",
-            "-" if p.mark is None else f"{p.mark:,.2f}",
-            f"{p.realized:+,.2f}",
-            f"{p.unrealized:+,.2f}",
+            qty(p.qty),
+            price(p.avg_price),
+            "-" if p.mark is None else price(p.mark),
+            money(p.realized, signed=True),
+            money(p.unrealized, signed=True),
         )
     if len(shown) < len(s.positions):
         pos.add_row(f"… {len(s.positions) - len(shown)} more positions", "", "", "", "", "")
@@ -91,13 +123,15 @@ def render(s: NodeSnapshot, *, width: int = 100, height: int = 40) -> Group:
     return Group(*parts)
 
 
-def _worker_line(name: str, w: dict[str, object]) -> str:
+def _worker_items(name: str, w: dict[str, object]) -> list[str]:
     p50 = w.get("latency_p50_us")
-    return (
-        f"worker {name} {'up' if w.get('alive') else 'GONE'} · events {w.get('events', 0):,} · "
-        f"gaps {w.get('gaps', 0)} · dropped {w.get('dropped', 0)} · intents {w.get('intents', 0)}"
-        + (f" · gw→worker p50 {p50:,.0f} µs" if isinstance(p50, float) else "")
-    )
+    return [
+        f"worker {name} {'up' if w.get('alive') else 'GONE'}",
+        f"events {w.get('events', 0):,}",
+        f"gaps {w.get('gaps', 0)}",
+        f"dropped {w.get('dropped', 0)}",
+        f"intents {w.get('intents', 0)}",
+    ] + ([f"gw→worker p50 {p50:,.0f} µs"] if isinstance(p50, float) else [])
 
 
 def _rows(line: Text | Table, width: int) -> int:
@@ -114,6 +148,11 @@ class Panel:
         self._console = Console(file=self._stream)
         self._live_enabled = self._console.is_terminal if live is None else live
         self._live: Live | None = None
+        self.log: Iterable[str] = ()  # the strategies' last lines (app/strategy_log.py)
+
+    @property
+    def is_live(self) -> bool:
+        return self._live_enabled
 
     def start(self) -> None:
         if self._live_enabled:
@@ -123,7 +162,9 @@ class Panel:
     def update(self, snapshot: NodeSnapshot) -> None:
         if self._live is not None:
             size = self._console.size
-            self._live.update(render(snapshot, width=size.width, height=size.height), refresh=True)
+            self._live.update(
+                render(snapshot, width=size.width, height=size.height, log=self.log), refresh=True
+            )
         else:
             self._stream.write(one_line(snapshot) + "\n")
             self._stream.flush()
@@ -138,44 +179,71 @@ def one_line(s: NodeSnapshot) -> str:
     lat = " ".join(f"{k}={v[0]:.0f}/{v[1]:.0f}µs" for k, v in s.latency_us.items())
     stopped = s.stopped_strategies
     return (
-        f"[{s.mode} {s.state}] up={s.uptime_s:.0f}s feed={s.feed_rate:,.0f}/s "
+        f"[{s.mode} {s.ended or s.state}] up={s.uptime_s:.0f}s feed={s.feed_rate:,.0f}/s "
         f"sent={s.orders_sent} acked={s.orders_acked} rej={s.orders_rejected} "
         f"unk={s.orders_unknown} denied={s.risk_denied} canceled={s.orders_canceled} "
         f"expired={s.orders_expired} fills={s.fills} open={s.open_orders} "
-        f"pnl={s.pnl:+.2f}" + (f" stopped={','.join(stopped)}" if stopped else "") + f" {lat}"
+        f"pnl={money(s.pnl, signed=True).replace(',', '')}"
+        + (f" stopped={','.join(stopped)}" if stopped else "")
+        + f" {lat}"
     )
 
 
-def summary(s: NodeSnapshot) -> str:
-    """The text printed when ``run`` stops: the same snapshot as the panel's last frame."""
-    lines = [
-        "tradewire run summary",
-        f"  mode {s.mode}, final state {s.state}, ran {s.uptime_s:,.1f}s",
-        f"  market data: {s.events:,} events in {s.frames:,} frames, {s.reconnects} reconnects",
-        f"  orders: {s.orders_sent:,} sent, {s.orders_acked:,} acked, {s.orders_rejected:,} rejected, "
-        f"{s.orders_unknown:,} unknown, {s.risk_denied:,} denied by risk, "
-        f"{s.orders_canceled:,} canceled, {s.orders_expired:,} expired; {s.fills:,} fills; "
+def summary(s: NodeSnapshot, *, width: int = 80) -> str:
+    """The text printed when ``run`` stops: the same snapshot as the panel's last frame, in
+    lines of at most ``width`` characters (a figure is never cut in two)."""
+
+    def add(*items: str, sep: str = ", ") -> None:
+        lines.extend(fit(items, width, sep=sep, first="  ", rest="    "))
+
+    lines = ["tradewire run summary"]
+    if s.ended:
+        add(f"mode {s.mode}", f"ran {s.uptime_s:,.1f}s", s.ended)
+        add(f"end state: {end_state(s)}")
+    else:
+        add(f"mode {s.mode}", f"final state {s.state}", f"ran {s.uptime_s:,.1f}s")
+    add(
+        f"market data: {s.events:,} events in {s.frames:,} frames",
+        f"{s.reconnects} reconnects",
+    )
+    add(
+        f"orders: {s.orders_sent:,} sent",
+        f"{s.orders_acked:,} acked",
+        f"{s.orders_rejected:,} rejected",
+        f"{s.orders_unknown:,} unknown",
+        f"{s.risk_denied:,} denied by risk",
+        f"{s.orders_canceled:,} canceled",
+        f"{s.orders_expired:,} expired",
+        f"{s.fills:,} fills",
         f"{s.open_orders:,} open",
-        f"  P&L: {s.pnl:+,.2f} (realized {s.realized_pnl:+,.2f}, "
-        f"unrealized {s.unrealized_pnl:+,.2f})",
-    ]
+    )
+    if s.denials:
+        lines.extend(fit(s.denials, width, sep=", ", first="  risk denials: ", rest="    "))
+    add(
+        f"P&L: {money(s.pnl, signed=True)}",
+        f"realized {money(s.realized_pnl, signed=True)}",
+        f"unrealized {money(s.unrealized_pnl, signed=True)}",
+    )
     if s.unverified_orders:
-        lines.append(
-            f"  NOT VERIFIED: {s.unverified_orders:,} open orders could not be confirmed at the "
+        add(
+            f"NOT VERIFIED: {s.unverified_orders:,} open orders could not be confirmed at the "
             "broker; these orders and positions may differ from the broker's"
         )
-    lines.extend(
-        f"  position {p.symbol}: {p.qty:,.0f} @ {p.avg_price:,.2f}"
-        + ("" if p.mark is None else f", mark {p.mark:,.2f}")
-        + f", realized {p.realized:+,.2f}, unrealized {p.unrealized:+,.2f}"
-        for p in s.positions
-    )
-    lines.extend(f"  strategy {name}: {why}" for name, why in s.strategies.items())
+    for p in s.positions:
+        add(
+            f"position {p.symbol}: {qty(p.qty)} @ {price(p.avg_price)}",
+            *([] if p.mark is None else [f"mark {price(p.mark)}"]),
+            f"realized {money(p.realized, signed=True)}",
+            f"unrealized {money(p.unrealized, signed=True)}",
+        )
+    if open_positions(s):
+        add(open_positions(s))
+    for name, why in s.strategies.items():
+        add(f"strategy {name}: {strategy_state(s, name, why)}")
     if s.strategy_errors:
-        lines.append(f"  strategy callback errors: {s.strategy_errors:,}")
-    lines.extend(f"  {_worker_line(name, w)}" for name, w in s.workers.items())
-    lines.extend(
-        f"  latency {stage}: p50 {p50:,.1f} µs, p99 {p99:,.1f} µs ({n:,} samples)"
-        for stage, (p50, p99, n) in s.latency_us.items()
-    )
+        add(f"strategy callback errors: {s.strategy_errors:,}")
+    for name, w in s.workers.items():
+        add(*_worker_items(name, w), sep=" · ")
+    for stage, (p50, p99, n) in s.latency_us.items():
+        add(f"latency {stage}: p50 {p50:,.1f} µs", f"p99 {p99:,.1f} µs", f"{n:,} samples")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.app.buses import NATS_PASSWORD_ENV, make_bus, worker_nats_login
+from tradewire.app.strategy_log import show_strategy_logs
 from tradewire.cliargs import non_negative
 from tradewire.engine.loading import StrategyConfig, load_strategy
 from tradewire.engine.strategy import Strategy
@@ -57,6 +58,7 @@ def main(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    show_strategy_logs(pane=False, stream=sys.stdout)  # a strategy's own lines, by default
     try:
         url, name, strategies = _setup(args)
         bus = make_bus(

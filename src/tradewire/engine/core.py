@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
+from tradewire.engine.denials import FirstDenials
 from tradewire.engine.events import Denied
 from tradewire.engine.risk import APPROVED
 from tradewire.engine.strategy import (
@@ -150,6 +151,7 @@ class EngineCore:
         self.remote_positions: dict[str, PositionView] = {}
         self.halted: str | None = None  # remote: the gateway's halt
         self.observer: AppliedObserver | None = None  # a host's view of every change
+        self.first_denials = FirstDenials()  # the first of each rule, per strategy, is logged
         self._ended: deque[str] = deque()
         self._cancel_after_ack: set[str] = set()
         if ledger is not None:
@@ -358,6 +360,7 @@ class EngineCore:
         counters = self.counters
         counters.orders_denied += 1
         counters.denials_by_reason[rule] = counters.denials_by_reason.get(rule, 0) + 1
+        self.first_denials.note(strategy.name, rule, why, handle.side, handle.qty, handle.symbol)
         if self.ledger is not None:  # journaled as the event it is, and replayed
             self.ledger.record(
                 Denied(handle.client_order_id, strategy.name, handle.symbol, why, rule)
@@ -591,6 +594,7 @@ class EngineCore:
         self.counters.denials_by_reason[rule] = self.counters.denials_by_reason.get(rule, 0) + 1
         if handle is None or strategy is None:
             return
+        self.first_denials.note(strategy.name, rule, why, handle.side, handle.qty, handle.symbol)
         handle.status = "denied"
         handle.denied = why
         self._tell(strategy, handle, OrderEventType.DENIED, 0.0, None, None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from tradewire import fmt
 from tradewire.engine.config import RiskConfig
 
 _INF = float("inf")
@@ -153,7 +154,8 @@ class RiskEngine:
         if self.state is TradingState.REDUCING and not reduces:
             return self._deny(
                 DenyReason.REDUCING_ONLY,
-                f"position {position}, working {working_buy:+}/{-working_sell:+}, order {signed:+}",
+                f"position {fmt.qty(position)}, working +{fmt.qty(working_buy)}/-{fmt.qty(working_sell)}, "
+                f"order {'+' if signed > 0 else ''}{fmt.qty(signed)}",
             )
         # Throttle: refill then take one token.
         if self._last_ns:
@@ -162,35 +164,45 @@ class RiskEngine:
             )
         self._last_ns = now_ns
         if self._tokens < 1.0:
-            return self._deny(DenyReason.THROTTLE, f"more than {cfg.max_orders_per_second}/s")
+            return self._deny(
+                DenyReason.THROTTLE, f"more than {fmt.qty(cfg.max_orders_per_second)}/s"
+            )
         if open_orders >= cfg.max_open_orders:
             return self._deny(DenyReason.MAX_OPEN_ORDERS, f"{open_orders} open")
         if qty > cfg.max_order_qty:
-            return self._deny(DenyReason.MAX_QTY, f"{qty} > {cfg.max_order_qty}")
+            return self._deny(DenyReason.MAX_QTY, f"{fmt.qty(qty)} > {fmt.qty(cfg.max_order_qty)}")
         if mid is None:
             return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
         # The worse of the limit and the reference: a sell limit far below the market is
         # worth the market, not its limit.
         notional = qty * (price if price is not None and price > mid else mid)
         if notional > cfg.max_order_notional:
-            return self._deny(DenyReason.MAX_NOTIONAL, f"{notional:.2f} > {cfg.max_order_notional}")
+            return self._deny(
+                DenyReason.MAX_NOTIONAL,
+                f"{fmt.money(notional)} > {fmt.money(cfg.max_order_notional)}",
+            )
         if price is not None:
             band = abs(price - mid) / mid * 100.0
             if band > cfg.price_band_pct:
-                return self._deny(DenyReason.PRICE_BAND, f"{band:.2f}% from reference {mid}")
+                return self._deny(
+                    DenyReason.PRICE_BAND, f"{band:.2f}% from reference {fmt.price(mid)}"
+                )
         if not reduces and abs(after) > cfg.max_position_qty:
             return self._deny(
                 DenyReason.MAX_POSITION,
-                f"{after} with working orders, beyond {cfg.max_position_qty}",
+                f"{fmt.qty(after)} with working orders, beyond {fmt.qty(cfg.max_position_qty)}",
             )
         exposure = gross_exposure + working_notional + notional
         if not reduces and exposure > cfg.max_gross_exposure:
             return self._deny(
                 DenyReason.GROSS_EXPOSURE,
-                f"{exposure:.2f} with working orders > {cfg.max_gross_exposure}",
+                f"{fmt.money(exposure)} with working orders > {fmt.money(cfg.max_gross_exposure)}",
             )
         if daily_pnl < -cfg.max_daily_loss and not reduces:
-            return self._deny(DenyReason.DAILY_LOSS, f"daily P&L {daily_pnl:.2f}")
+            return self._deny(
+                DenyReason.DAILY_LOSS,
+                f"daily P&L {fmt.money(daily_pnl, signed=True)}, limit -{fmt.money(cfg.max_daily_loss)}",
+            )
         self._tokens -= 1.0
         return APPROVED
 

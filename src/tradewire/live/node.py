@@ -565,6 +565,7 @@ class TradingNode(OrderOutcomes):
             orders_rejected=c.orders_rejected,
             orders_unknown=c.orders_unknown,
             risk_denied=c.orders_denied,
+            denials_by_reason=dict(c.denials_by_reason),
             orders_canceled=c.orders_canceled,
             orders_expired=c.orders_expired,
             fills=c.fills,

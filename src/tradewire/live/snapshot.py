@@ -32,6 +32,9 @@ class NodeSnapshot:
     orders_rejected: int = 0
     orders_unknown: int = 0
     risk_denied: int = 0
+    # The risk rule that denied -> how many times (DenyReason values; "invalid" for a request
+    # the order builder refused).
+    denials_by_reason: dict[str, int] = field(default_factory=dict)
     orders_canceled: int = 0
     orders_expired: int = 0
     fills: int = 0
@@ -49,10 +52,18 @@ class NodeSnapshot:
     unverified_orders: int = 0
     # A gateway's workers: name -> their counters (Gateway.worker_rows)
     workers: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Set once the run has stopped: how it ended ("stopped (Ctrl-C)"); "" while it runs.
+    ended: str = ""
 
     @property
     def stopped_strategies(self) -> dict[str, str]:
         return {name: why for name, why in self.strategies.items() if why != "running"}
+
+    @property
+    def denials(self) -> list[str]:
+        """``["throttle 535", "max_position 12"]``: the rules that denied, most first."""
+        ranked = sorted(self.denials_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [f"{rule} {count:,}" for rule, count in ranked if count]
 
     @property
     def pnl(self) -> float:

@@ -295,7 +295,7 @@ def test_a_denial_names_the_rule_and_never_leaves() -> None:
     s.todo.append(lambda st: setattr(st, "h", st.buy("AAPL", 5000)))
     ctx.feed([q("AAPL", 99.99, 100.01)])
     assert s.h.status == "denied"
-    assert s.h.denied == "max_qty: 5000 > 1000.0"
+    assert s.h.denied == "max_qty: 5,000 > 1,000"
     assert ctx.orders == []
     assert ctx.counters.denials_by_reason == {"max_qty": 1}
 

@@ -182,3 +182,20 @@ def test_non_finite_or_non_positive_numbers_are_denied(overrides):
     verdict = check(engine(price_band_pct=1e9), **overrides)
     assert isinstance(verdict, Denied)
     assert verdict.reason is DenyReason.INVALID_NUMBER
+
+
+# -- issue 22, item 14: a denial's numbers read as a user wrote them --------------------------
+
+
+@pytest.mark.parametrize(
+    ("cfg", "overrides", "detail"),
+    [
+        ({"max_order_qty": 5}, {}, "10 > 5"),
+        ({"max_position_qty": 15}, {"position": 10.0}, "20 with working orders, beyond 15"),
+        ({}, {"price": 110.0, "mid": 100.1 + 0.2}, "9.67% from reference 100.30"),
+    ],
+)
+def test_denial_details_show_no_float_artefacts(cfg, overrides, detail):
+    verdict = check(engine(**cfg), **overrides)
+    assert isinstance(verdict, Denied)
+    assert verdict.detail == detail
