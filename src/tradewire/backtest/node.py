@@ -25,10 +25,11 @@ from tradewire.backtest.latency import LatencyModel
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.config import RiskConfig
-from tradewire.engine.core import CoreCounters, EngineCore
+from tradewire.engine.core import EngineCore
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.store import Journal
 from tradewire.engine.ledger import Ledger
+from tradewire.engine.ports import CoreCounters
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine
 from tradewire.engine.strategy import Strategy

@@ -15,7 +15,7 @@ events (:meth:`EngineCore.on_market`) and order facts (through the :class:`Ledge
 hooks are the core's). With a ledger the core is *local*: it checks risk and journals the
 intent before the port writes the order (inline node, backtest). Without one it is *remote*
 (a worker): the port publishes the order as an intent to a gateway, which checks the
-whole account's risk, and the gateway's updates come back through :meth:`on_remote_update`.
+whole account's risk, and the gateway's updates come back through :mod:`~tradewire.engine.remote`.
 
 The hot path is one call stack: :meth:`submit` is the code that sat in the inline node, and
 the bench's ``callback_to_order_written`` stage measures it.
@@ -26,16 +26,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
+from tradewire.engine import actions
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
 from tradewire.engine.denials import FirstDenials
 from tradewire.engine.events import Denied
+from tradewire.engine.ports import CoreCounters, Counters
+from tradewire.engine.remote import RemoteOrders
 from tradewire.engine.risk import APPROVED
+from tradewire.engine.routing import MarketRouter
 from tradewire.engine.strategy import (
     OrderEventType,
     OrderHandle,
@@ -47,59 +50,17 @@ from tradewire.engine.supervisor import Supervisor
 from tradewire.engine.timers import Timer, TimerBook
 from tradewire.engine.translate import UPDATE_NAMES
 from tradewire.errors import StrategyError
-from tradewire.venues.polygon.messages import Aggregate, MinuteAggregate, Quote, Trade
 
 if TYPE_CHECKING:
     from tradewire.engine.ids import ClientOrderIds
     from tradewire.engine.ledger import Ledger
     from tradewire.engine.ports import Clock, VenuePort
     from tradewire.engine.risk import RiskEngine
+    from tradewire.venues.polygon.messages import Quote
 
 log = logging.getLogger("tradewire.engine")
 _perf = time.perf_counter_ns
 _INF = float("inf")
-
-
-class Counters(Protocol):
-    """What the core counts (the metrics recorder's counters are one)."""
-
-    orders_sent: int
-    orders_denied: int
-    orders_canceled: int
-    orders_expired: int
-    orders_rejected: int
-    fills: int
-    denials_by_reason: dict[str, int]
-    strategy_errors: dict[str, int]
-    strategies_stopped: dict[str, str]
-
-
-@dataclass(slots=True)
-class CoreCounters:
-    """The core's counters when the host keeps no metrics recorder (backtest, worker)."""
-
-    orders_sent: int = 0
-    orders_denied: int = 0
-    orders_canceled: int = 0
-    orders_expired: int = 0
-    orders_rejected: int = 0
-    fills: int = 0
-    denials_by_reason: dict[str, int] = field(default_factory=dict)
-    strategy_errors: dict[str, int] = field(default_factory=dict)
-    strategies_stopped: dict[str, str] = field(default_factory=dict)
-
-
-class MarketVenue(Protocol):
-    """A simulated venue that must see each market event before the strategies do
-    (the backtest with zero feed latency; :meth:`EngineCore.on_market`)."""
-
-    @property
-    def live(self) -> Mapping[str, object]:
-        """Symbols with working orders: the venue hears of their trades."""
-
-    def on_quote(self, quote: Quote) -> None: ...
-
-    def on_trade(self, trade: Trade) -> None: ...
 
 
 AppliedObserver = Callable[[o.OrderEvent, o.Applied], None]
@@ -140,15 +101,13 @@ class EngineCore:
         self.timers = TimerBook(clock, self._run_timer)
         self.trade_reference = trade_reference
         self.keep_ended = keep_ended
-        self.quote_routes: dict[str, list[Strategy]] = {}
-        self.trade_routes: dict[str, list[Strategy]] = {}
-        self.bar_routes: dict[str, list[Strategy]] = {}
-        self.mids: dict[str, float] = {}
-        self.quotes: dict[str, Quote] = {}
-        self.last_trades: dict[str, float] = {}
+        self.market = MarketRouter(self.supervisor)
+        self.on_market = self.market.on_market  # the hot loop, called with no extra frame
+        self.mids = self.market.mids
+        self.last_trades = self.market.last_trades
         self.handles: dict[str, OrderHandle] = {}
         self.owner: dict[str, Strategy] = {}
-        self.remote_positions: dict[str, PositionView] = {}
+        self.remote = RemoteOrders(self)  # a worker's: what its gateway reports
         self.halted: str | None = None  # remote: the gateway's halt
         self.observer: AppliedObserver | None = None  # a host's view of every change
         self.first_denials = FirstDenials()  # the first of each rule, per strategy, is logged
@@ -180,7 +139,7 @@ class EngineCore:
         """
         for strategy in self.strategies:
             strategy.bind(self)
-            self.route(strategy)
+            self.market.route(strategy)
         for strategy in self.strategies:
             try:
                 strategy.on_start()
@@ -195,77 +154,6 @@ class EngineCore:
         """``on_stop`` for the strategies that started, timers end, later orders are denied."""
         self.supervisor.retire(self.strategies, why)
         self.supervisor.report(final=True)
-
-    def route(self, strategy: Strategy) -> None:
-        for sym in strategy.symbols:
-            for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
-                subscribers = routes.setdefault(sym, [])
-                if strategy not in subscribers:
-                    subscribers.append(strategy)
-
-    def unroute(self, strategy: Strategy) -> None:
-        for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
-            for subscribers in routes.values():
-                if strategy in subscribers:
-                    subscribers.remove(strategy)
-
-    def track(self, symbols: Sequence[str]) -> None:
-        """Keep reference prices for symbols no strategy here trades (a gateway's workers)."""
-        for sym in symbols:
-            for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
-                routes.setdefault(sym, [])
-
-    @property
-    def symbols(self) -> list[str]:
-        return sorted(self.quote_routes)
-
-    # -- market data (hot path) ------------------------------------------------------------
-
-    def on_market(self, events: Sequence[Any], venue: MarketVenue | None = None) -> None:
-        """Route each event to its strategies; only routed symbols are remembered (a
-        hostile feed's millions of others must not grow the tables), and a non-finite mid
-        is no reference price. With ``venue``, it sees each event first."""
-        mids, quotes, trades = self.mids, self.quotes, self.last_trades
-        quote_routes, trade_routes = self.quote_routes, self.trade_routes
-        guard = self.supervisor.guard
-        live = venue.live if venue is not None else None
-        for ev in events:
-            etype = type(ev)
-            if etype is Quote:
-                sym = ev.symbol
-                if live is not None:
-                    venue.on_quote(ev)  # type: ignore[union-attr]
-                routes = quote_routes.get(sym)
-                if routes is not None:
-                    quotes[sym] = ev
-                    mid = ev.price
-                    if 0.0 < mid < _INF:
-                        mids[sym] = mid
-                    for strategy in routes:
-                        try:
-                            strategy.on_quote(ev)
-                        except Exception as exc:
-                            self.supervisor.raised(strategy, "on_quote", exc)
-            elif etype is Trade:
-                sym = ev.symbol
-                if live is not None and live.get(sym):
-                    venue.on_trade(ev)  # type: ignore[union-attr]
-                routes = trade_routes.get(sym)
-                if routes is not None:
-                    price = ev.price
-                    if 0.0 < price < _INF:
-                        trades[sym] = price
-                    for strategy in routes:
-                        guard(strategy.on_trade, ev, strategy)
-            elif etype is Aggregate or etype is MinuteAggregate:
-                for strategy in self.bar_routes.get(ev.symbol, ()):
-                    guard(strategy.on_bar, ev, strategy)
-
-    def reference_price(self, symbol: str) -> float | None:
-        ref = self.mids.get(symbol)
-        if ref is None and self.trade_reference:
-            ref = self.last_trades.get(symbol)
-        return ref
 
     # -- orders: strategy -> venue (hot path) ----------------------------------------------
 
@@ -400,83 +288,24 @@ class EngineCore:
         stop_price: float | None = None,
         new_client_order_id: str | None = None,
     ) -> OrderHandle | None:
-        """Ask the venue to replace a working order (Alpaca's PATCH): the replacement is a
-        new order, returned as a handle now, under a new client_order_id; the original ends
-        ``replaced`` (or stays, with ``order_replace_rejected``)."""
-        old = self.handles.get(client_order_id)
-        if old is None or not old.is_open or self.owner.get(client_order_id) is not strategy:
-            return None
-        ledger = self.ledger
-        broker_id = old.broker_order_id or ""
-        if ledger is not None:
-            order = ledger.oms.get(client_order_id)
-            if order is None or not order.broker_id or order.status in _NOT_REPLACEABLE:
-                return None
-            broker_id = order.broker_id
-        cid = new_client_order_id or self.ids.next()
-        new = OrderHandle(
-            cid,
-            old.symbol,
-            old.side,
-            qty if qty is not None else old.remaining_qty,
-            old.order_type,
-            limit_price if limit_price is not None else old.limit_price,
-            stop_price=stop_price if stop_price is not None else old.stop_price,
-        )
-        new.replaces = client_order_id
-        self.handles[cid] = new
-        self.owner[cid] = strategy
-        if ledger is not None:
-            ledger.apply(client_order_id, o.ReplaceRequested())
-        self.port.replace(
+        return actions.replace(
+            self,
+            strategy,
             client_order_id,
-            broker_id,
-            new_client_order_id=cid,
             qty=qty,
             limit_price=limit_price,
             stop_price=stop_price,
+            new_client_order_id=new_client_order_id,
         )
-        return new
 
     def replace_refused(self, new_cid: str, reason: str) -> None:
-        """The venue refused a :meth:`replace`: the replacement never existed (the original
-        heard ``order_replace_rejected`` through the ledger)."""
-        handle = self.handles.pop(new_cid, None)
-        self.owner.pop(new_cid, None)
-        if handle is not None:
-            handle.status = o.OrderStatus.REJECTED
-            handle.reject_reason = reason
+        actions.replace_refused(self, new_cid, reason)
 
     def close_position(self, strategy: Strategy, symbol: str) -> OrderHandle | None:
-        """Cancel ``strategy``'s open orders on ``symbol`` and send a market order for the
-        account's whole position the other way (``None`` when flat)."""
-        for handle in self.open_orders(strategy):
-            if handle.symbol == symbol:
-                self.cancel(strategy, handle.client_order_id)
-        qty = self.position(symbol).qty
-        if not qty:
-            return None
-        return self.submit(
-            strategy,
-            symbol,
-            "sell" if qty > 0 else "buy",
-            abs(qty),
-            order_type="market",
-            limit_price=None,
-            stop_price=None,
-            time_in_force="day",
-            extended_hours=False,
-            client_order_id=None,
-        )
+        return actions.close_position(self, strategy, symbol)
 
     def close_all(self, strategy: Strategy) -> list[OrderHandle]:
-        """:meth:`close_position` for every symbol of ``strategy`` with a position."""
-        closing = []
-        for symbol in strategy.symbols:
-            handle = self.close_position(strategy, symbol)
-            if handle is not None:
-                closing.append(handle)
-        return closing
+        return actions.close_all(self, strategy)
 
     # -- order facts -> strategies (after the write) ---------------------------------------
 
@@ -515,7 +344,7 @@ class EngineCore:
         if isinstance(event, o.Rejected):
             handle.reject_reason = event.reason
         position = self.ledger.book.qty(order.symbol) if applied.fill_qty else None  # type: ignore[union-attr]
-        self._tell(
+        self.tell(
             strategy,
             handle,
             UPDATE_NAMES.get(kind, kind),
@@ -545,66 +374,7 @@ class EngineCore:
                 replacement.limit_price,
             )
 
-    def on_remote_update(
-        self,
-        cid: str,
-        event: str,
-        *,
-        status: str,
-        filled_qty: float,
-        filled_avg_price: float | None,
-        broker_order_id: str | None,
-        reject_reason: str | None,
-        fill_qty: float,
-        fill_price: float | None,
-        position_qty: float | None,
-    ) -> None:
-        """A gateway's word about one of this worker's orders (remote mode)."""
-        handle = self.handles.get(cid)
-        strategy = self.owner.get(cid)
-        if fill_qty and fill_price is not None and handle is not None:
-            self.counters.fills += 1
-            self.account.on_fill(
-                strategy.name if strategy else None,
-                handle.symbol,
-                handle.side,
-                fill_qty,
-                fill_price,
-            )
-            if position_qty is not None:
-                old = self.remote_positions.get(handle.symbol) or PositionView(handle.symbol)
-                old.qty = position_qty
-                self.remote_positions[handle.symbol] = old
-        if handle is None or strategy is None:
-            return
-        handle.status = _status(status)
-        handle.filled_qty = filled_qty
-        handle.filled_avg_price = filled_avg_price
-        handle.broker_order_id = broker_order_id
-        if reject_reason is not None:
-            handle.reject_reason = reject_reason
-        self._tell(strategy, handle, event, fill_qty, fill_price, position_qty)
-
-    def on_remote_denied(self, cid: str, why: str) -> None:
-        """The gateway refused one of this worker's orders (its risk, its halt)."""
-        handle = self.handles.get(cid)
-        strategy = self.owner.get(cid)
-        self.counters.orders_denied += 1
-        rule = why.partition(":")[0].strip() or "gateway"
-        self.counters.denials_by_reason[rule] = self.counters.denials_by_reason.get(rule, 0) + 1
-        if handle is None or strategy is None:
-            return
-        self.first_denials.note(strategy.name, rule, why, handle.side, handle.qty, handle.symbol)
-        handle.status = "denied"
-        handle.denied = why
-        self._tell(strategy, handle, OrderEventType.DENIED, 0.0, None, None)
-
-    def adopt(self, handle: OrderHandle, strategy: Strategy) -> None:
-        """An order of a previous life of this host (a worker's welcome), owned again."""
-        self.handles[handle.client_order_id] = handle
-        self.owner[handle.client_order_id] = strategy
-
-    def _tell(
+    def tell(
         self,
         strategy: Strategy,
         handle: OrderHandle,
@@ -636,7 +406,7 @@ class EngineCore:
 
     def position(self, symbol: str) -> PositionView:
         if self.ledger is None:
-            view = self.remote_positions.get(symbol)
+            view = self.remote.positions.get(symbol)
             return PositionView(symbol) if view is None else view
         pos = self.ledger.book.positions.get(symbol)
         if pos is None:
@@ -672,7 +442,7 @@ class EngineCore:
         return self.clock.time_ns()
 
     def last_quote(self, symbol: str) -> Quote | None:
-        return self.quotes.get(symbol)
+        return self.market.quotes.get(symbol)
 
     def mid(self, symbol: str) -> float | None:
         return self.mids.get(symbol)
@@ -690,7 +460,7 @@ class EngineCore:
         if self.ledger is None:
             value = self.account.cash + sum(
                 p.qty * self.mids.get(s, p.avg_entry_price)
-                for s, p in self.remote_positions.items()
+                for s, p in self.remote.positions.items()
             )
             return money(value)
         return money(self.account.equity(self.ledger.book, self.mids))
@@ -699,25 +469,8 @@ class EngineCore:
         return self.account.pnl(strategy.name, self.mids)
 
 
-_NOT_REPLACEABLE = frozenset(
-    {
-        o.OrderStatus.PENDING_CANCEL,
-        o.OrderStatus.PENDING_REPLACE,
-        o.OrderStatus.INTENT,
-        o.OrderStatus.SENT,
-    }
-)
-
-
 def _event(name: str) -> str:
     try:
         return OrderEventType(name)
     except ValueError:
         return name  # a kind this build has no name for: passed on as the venue said it
-
-
-def _status(name: str) -> str:
-    try:
-        return o.OrderStatus(name)
-    except ValueError:
-        return name

@@ -13,8 +13,12 @@ Sans-I/O: nothing here touches a socket or a loop; the protocols are what the co
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tradewire.venues.polygon.messages import Quote, Trade
 
 
 class Cancellable(Protocol):
@@ -82,3 +86,45 @@ class VenuePort(Protocol):
         limit_price: float | None,
         stop_price: float | None,
     ) -> None: ...
+
+
+class Counters(Protocol):
+    """What the core counts (the metrics recorder's counters are one)."""
+
+    orders_sent: int
+    orders_denied: int
+    orders_canceled: int
+    orders_expired: int
+    orders_rejected: int
+    fills: int
+    denials_by_reason: dict[str, int]
+    strategy_errors: dict[str, int]
+    strategies_stopped: dict[str, str]
+
+
+@dataclass(slots=True)
+class CoreCounters:
+    """The core's counters when the host keeps no metrics recorder (backtest, worker)."""
+
+    orders_sent: int = 0
+    orders_denied: int = 0
+    orders_canceled: int = 0
+    orders_expired: int = 0
+    orders_rejected: int = 0
+    fills: int = 0
+    denials_by_reason: dict[str, int] = field(default_factory=dict)
+    strategy_errors: dict[str, int] = field(default_factory=dict)
+    strategies_stopped: dict[str, str] = field(default_factory=dict)
+
+
+class MarketVenue(Protocol):
+    """A simulated venue that must see each market event before the strategies do
+    (the backtest with zero feed latency; :meth:`EngineCore.on_market`)."""
+
+    @property
+    def live(self) -> Mapping[str, object]:
+        """Symbols with working orders: the venue hears of their trades."""
+
+    def on_quote(self, quote: Quote) -> None: ...
+
+    def on_trade(self, trade: Trade) -> None: ...

@@ -141,7 +141,7 @@ class Supervisor:
         health = self.health[strategy.name]
         health.stopped = health.stopped or why
         core.counters.strategies_stopped[strategy.name] = health.stopped
-        core.unroute(strategy)
+        core.market.unroute(strategy)
         core.timers.cancel_owner(strategy.name)
         if strategy.name in self.started:
             self.started.discard(strategy.name)

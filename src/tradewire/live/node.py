@@ -231,7 +231,7 @@ class TradingNode(OrderOutcomes):
         await self._recover()
         await self.stream.start(timeout_s=self.stream_start_timeout_s)
         self.core.start()  # on_start raising is a StrategyError, as in every host
-        symbols = self.core.symbols
+        symbols = self.core.market.symbols
         channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
         await self.feed.subscribe(channels)
         self._last_rate_t = loop.time()
@@ -456,7 +456,7 @@ class TradingNode(OrderOutcomes):
 
     def spawn_subscribe(self, channels: list[str]) -> None:
         # A gateway's workers trade these: risk needs their mids.
-        self.core.track(sorted({ch.partition(".")[2] for ch in channels}))
+        self.core.market.track(sorted({ch.partition(".")[2] for ch in channels}))
         self._spawn(self.feed.subscribe(channels))
 
     def spawn_unsubscribe(self, channels: list[str]) -> None:

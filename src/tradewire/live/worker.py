@@ -27,8 +27,9 @@ import msgspec
 
 from tradewire.bus import protocol as p
 from tradewire.bus.base import Bus
-from tradewire.engine.core import CoreCounters, EngineCore
+from tradewire.engine.core import EngineCore
 from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.ports import CoreCounters
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
 from tradewire.errors import TradewireError
 from tradewire.live.conflation import conflate
@@ -231,7 +232,7 @@ class WorkerNode:
         if isinstance(msg, p.Ack):
             self._pending.pop(msg.client_order_id, None)
             if msg.denied is not None:
-                self.core.on_remote_denied(msg.client_order_id, msg.denied)
+                self.core.remote.on_denied(msg.client_order_id, msg.denied)
         elif isinstance(msg, p.Update):
             self._apply(msg)
         elif isinstance(msg, p.Welcome):
@@ -279,7 +280,7 @@ class WorkerNode:
                     order.limit_price,
                 )
                 if self.strategies:
-                    self.core.adopt(handle, self._strategy_for(order.symbol))
+                    self.core.remote.adopt(handle, self._strategy_for(order.symbol))
             handle.status = order.status
             handle.filled_qty = order.filled_qty
         self._state(msg.positions, msg.account)
@@ -305,7 +306,7 @@ class WorkerNode:
                 asyncio.get_running_loop().call_later(0.15, self._hello)
             return
         self.update_seq = msg.seq
-        self.core.on_remote_update(
+        self.core.remote.on_update(
             msg.client_order_id,
             msg.event,
             status=msg.status,
@@ -321,7 +322,7 @@ class WorkerNode:
     def _state(self, positions: list[p.PositionState], account: p.AccountState | None) -> None:
         """The gateway's word on positions (the account's) and money, every second."""
         for pos in positions:
-            self.core.remote_positions[pos.symbol] = PositionView(
+            self.core.remote.positions[pos.symbol] = PositionView(
                 pos.symbol, pos.qty, pos.avg_price, pos.realized, pos.unrealized
             )
         if account is not None:
@@ -336,7 +337,7 @@ class WorkerNode:
                 self.bus.publish(p.intent_subject(self.name), payload)
 
     def _strategy_for(self, symbol: str) -> Strategy:
-        return (self.core.quote_routes.get(symbol) or self.strategies)[0]
+        return (self.core.market.quote_routes.get(symbol) or self.strategies)[0]
 
     # -- the venue port (engine.ports.VenuePort): orders become intents to the gateway -----
 

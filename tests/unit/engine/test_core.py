@@ -13,8 +13,9 @@ import pytest
 
 from tradewire import OrderEventType, OrderStatus, Quote, Strategy, StrategyError
 from tradewire.engine.config import RiskConfig
-from tradewire.engine.core import CoreCounters, EngineCore
+from tradewire.engine.core import EngineCore
 from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.ports import CoreCounters
 from tradewire.errors import ConfigError
 from tradewire.testing import FakeContext, ManualClock, run_on_events
 
@@ -343,7 +344,7 @@ def test_a_remote_core_books_the_gateways_fills_and_denials() -> None:
     core.start()
     h = s.buy("AAPL", 2, limit_price=100.0)
     assert port.sent == [h.client_order_id]
-    core.on_remote_update(
+    core.remote.on_update(
         h.client_order_id,
         "fill",
         status="filled",
@@ -360,7 +361,7 @@ def test_a_remote_core_books_the_gateways_fills_and_denials() -> None:
     assert s.cash == Decimal("800.00")
     assert s.buying_power == Decimal("1800.00")
     denied = s.buy("AAPL", 1, limit_price=100.0)
-    core.on_remote_denied(denied.client_order_id, "max_position: 2 + 1 > 2")
+    core.remote.on_denied(denied.client_order_id, "max_position: 2 + 1 > 2")
     assert denied.status == "denied"
     assert s.heard[-1] == (denied.client_order_id, "denied")
     core.halted = "kill switch"
