@@ -18,6 +18,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from tradewire.engine.strategy import Strategy
+    from tradewire.engine.views import (
+        OrderClass,
+        OrderHandle,
+        OrderType,
+        PositionView,
+        Side,
+        TimeInForce,
+    )
     from tradewire.venues.polygon.messages import Quote, Trade
 
 
@@ -128,3 +139,81 @@ class MarketVenue(Protocol):
     def on_quote(self, quote: Quote) -> None: ...
 
     def on_trade(self, trade: Trade) -> None: ...
+
+
+class StrategyContext(Protocol):
+    """What a host provides to a strategy: the engine core (:class:`tradewire.engine.core.
+    EngineCore`) in every host, or :class:`tradewire.testing.FakeContext` in a unit test."""
+
+    def submit(
+        self,
+        strategy: Strategy,
+        symbol: str,
+        side: Side,
+        qty: float,
+        *,
+        order_type: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        time_in_force: TimeInForce,
+        extended_hours: bool,
+        client_order_id: str | None,
+        order_class: OrderClass | None = None,
+        take_profit: dict[str, float] | None = None,
+        stop_loss: dict[str, float] | None = None,
+    ) -> OrderHandle: ...
+
+    def cancel(self, strategy: Strategy, client_order_id: str) -> None: ...
+
+    def cancel_all(self, strategy: Strategy) -> int: ...
+
+    def replace(
+        self,
+        strategy: Strategy,
+        client_order_id: str,
+        *,
+        qty: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderHandle | None: ...
+
+    def close_position(self, strategy: Strategy, symbol: str) -> OrderHandle | None: ...
+
+    def close_all(self, strategy: Strategy) -> list[OrderHandle]: ...
+
+    def position(self, symbol: str) -> PositionView: ...
+
+    def open_orders(self, strategy: Strategy) -> list[OrderHandle]: ...
+
+    def call_later(
+        self, strategy: Strategy, delay_s: float, callback: Callable[[], None]
+    ) -> Timer: ...
+
+    def call_every(
+        self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
+    ) -> Timer: ...
+
+    def now_ns(self) -> int: ...
+
+    def last_quote(self, symbol: str) -> Quote | None: ...
+
+    def mid(self, symbol: str) -> float | None: ...
+
+    def pnl(self, strategy: Strategy) -> tuple[float, float]: ...
+
+    @property
+    def cash(self) -> Decimal: ...
+
+    @property
+    def equity(self) -> Decimal: ...
+
+    @property
+    def buying_power(self) -> Decimal: ...
+
+
+class Timer(Protocol):
+    """What ``call_later`` and ``call_every`` return: ``cancel()`` stops it."""
+
+    active: bool
+
+    def cancel(self) -> None: ...

@@ -16,185 +16,43 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tradewire.engine.orders import OrderStatus
 from tradewire.engine.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradewire.venues.polygon.messages import Aggregate, Quote, Trade
 
-Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
-TimeInForce = Literal["day", "gtc", "opg", "cls", "ioc", "fok"]
-OrderClass = Literal["bracket", "oco", "oto"]
+from tradewire.engine.params import typed_params
+from tradewire.engine.ports import StrategyContext, Timer
+from tradewire.engine.views import (
+    OrderClass,
+    OrderEventType,
+    OrderHandle,
+    OrderType,
+    OrderUpdate,
+    PositionView,
+    Side,
+    TimeInForce,
+)
 
-
-class OrderEventType(enum.StrEnum):
-    """What happened to an order (``OrderUpdate.event``); equal to the plain strings."""
-
-    SENT = "sent"
-    ACCEPTED = "accepted"
-    NEW = "new"
-    PARTIAL_FILL = "partial_fill"
-    FILL = "fill"
-    PENDING_CANCEL = "pending_cancel"
-    CANCELED = "canceled"
-    PENDING_REPLACE = "pending_replace"
-    REPLACED = "replaced"
-    ORDER_CANCEL_REJECTED = "order_cancel_rejected"
-    ORDER_REPLACE_REJECTED = "order_replace_rejected"
-    EXPIRED = "expired"
-    DONE_FOR_DAY = "done_for_day"
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-    ABANDONED = "abandoned"
-    DENIED = "denied"
-
-
-@dataclass(slots=True)
-class OrderHandle:
-    """A live view of one order, returned as soon as its request bytes are written.
-
-    ``status`` follows the order state machine (an :class:`OrderStatus`: ``intent`` →
-    ``sent`` → ``new`` → ``filled`` …); it is ``"denied"`` instead, with ``denied`` saying
-    why, when pre-trade risk refused the order, which then never left. ``replaces`` names
-    the order a :meth:`Strategy.replace` made this one replace.
-    """
-
-    client_order_id: str
-    symbol: str
-    side: Side
-    qty: float
-    order_type: OrderType
-    limit_price: float | None = None
-    status: str = OrderStatus.INTENT
-    filled_qty: float = 0.0
-    filled_avg_price: float | None = None
-    broker_order_id: str | None = None
-    denied: str | None = None
-    reject_reason: str | None = None
-    stop_price: float | None = None
-    replaces: str | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.denied is None and self.status not in _TERMINAL
-
-    @property
-    def remaining_qty(self) -> float:
-        return max(self.qty - self.filled_qty, 0.0)
-
-
-_TERMINAL = frozenset({"filled", "canceled", "expired", "replaced", "rejected", "abandoned"})
-
-
-@dataclass(slots=True, frozen=True)
-class OrderUpdate:
-    """One change to one order, as the strategy sees it (from REST replies or trade_updates).
-
-    ``event`` is an :class:`OrderEventType`; ``fill_qty`` and ``fill_price`` are this fill's
-    (0 and ``None`` when the change is no fill); ``position_qty`` is the account's position in
-    the symbol after a fill.
-    """
-
-    event: str
-    order: OrderHandle
-    fill_qty: float = 0.0
-    fill_price: float | None = None
-    position_qty: float | None = None
-
-
-@dataclass(slots=True)
-class PositionView:
-    symbol: str
-    qty: float = 0.0
-    avg_entry_price: float = 0.0
-    realized_pnl: float = 0.0
-    unrealized_pnl: float = 0.0
-
-
-class StrategyContext(Protocol):
-    """What a host provides to a strategy: the engine core (:class:`tradewire.engine.core.
-    EngineCore`) in every host, or :class:`tradewire.testing.FakeContext` in a unit test."""
-
-    def submit(
-        self,
-        strategy: Strategy,
-        symbol: str,
-        side: Side,
-        qty: float,
-        *,
-        order_type: OrderType,
-        limit_price: float | None,
-        stop_price: float | None,
-        time_in_force: TimeInForce,
-        extended_hours: bool,
-        client_order_id: str | None,
-        order_class: OrderClass | None = None,
-        take_profit: dict[str, float] | None = None,
-        stop_loss: dict[str, float] | None = None,
-    ) -> OrderHandle: ...
-
-    def cancel(self, strategy: Strategy, client_order_id: str) -> None: ...
-
-    def cancel_all(self, strategy: Strategy) -> int: ...
-
-    def replace(
-        self,
-        strategy: Strategy,
-        client_order_id: str,
-        *,
-        qty: float | None = None,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-    ) -> OrderHandle | None: ...
-
-    def close_position(self, strategy: Strategy, symbol: str) -> OrderHandle | None: ...
-
-    def close_all(self, strategy: Strategy) -> list[OrderHandle]: ...
-
-    def position(self, symbol: str) -> PositionView: ...
-
-    def open_orders(self, strategy: Strategy) -> list[OrderHandle]: ...
-
-    def call_later(
-        self, strategy: Strategy, delay_s: float, callback: Callable[[], None]
-    ) -> Timer: ...
-
-    def call_every(
-        self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
-    ) -> Timer: ...
-
-    def now_ns(self) -> int: ...
-
-    def last_quote(self, symbol: str) -> Quote | None: ...
-
-    def mid(self, symbol: str) -> float | None: ...
-
-    def pnl(self, strategy: Strategy) -> tuple[float, float]: ...
-
-    @property
-    def cash(self) -> Decimal: ...
-
-    @property
-    def equity(self) -> Decimal: ...
-
-    @property
-    def buying_power(self) -> Decimal: ...
-
-
-class Timer(Protocol):
-    """What ``call_later`` and ``call_every`` return: ``cancel()`` stops it."""
-
-    active: bool
-
-    def cancel(self) -> None: ...
+__all__ = [
+    "OrderClass",
+    "OrderEventType",
+    "OrderHandle",
+    "OrderType",
+    "OrderUpdate",
+    "PositionView",
+    "Side",
+    "Strategy",
+    "StrategyContext",
+    "TimeInForce",
+    "Timer",
+    "typed_params",
+]
 
 
 class Strategy:
@@ -489,32 +347,3 @@ class Strategy:
         if self._ctx is None:
             raise RuntimeError(f"strategy {self.name!r} is not attached to a node yet")
         return self._ctx
-
-
-def typed_params(schema: type | None, params: dict[str, Any], name: str) -> Any:
-    """``params`` as the strategy's declared ``Params`` type (or the dict when none is).
-
-    An unknown key is refused by name (a typo must not silently fall back to a default),
-    and so is a value of the wrong type.
-    """
-    if schema is None:
-        return params
-    from tradewire.errors import ConfigError
-
-    fields = getattr(schema, "__struct_fields__", None)
-    if fields is None:
-        fields = tuple(getattr(schema, "model_fields", {}))
-    unknown = sorted(set(params) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"strategy {name}: unknown parameter {unknown[0]!r} (it takes: {', '.join(fields) or 'none'})"
-        )
-    try:
-        if hasattr(schema, "model_validate"):
-            return schema.model_validate(params)
-        import msgspec
-
-        return msgspec.convert(params, schema, strict=False)
-    except Exception as exc:  # pydantic's and msgspec's validation errors, one line
-        detail = " ".join(str(exc).split())
-        raise ConfigError(f"strategy {name}: invalid parameters: {detail}") from None
