@@ -49,7 +49,6 @@ from tradewire.engine.strategy import (
 from tradewire.engine.supervisor import Supervisor
 from tradewire.engine.timers import Timer, TimerBook
 from tradewire.engine.translate import UPDATE_NAMES
-from tradewire.errors import StrategyError
 
 if TYPE_CHECKING:
     from tradewire.engine.ids import ClientOrderIds
@@ -98,7 +97,7 @@ class EngineCore:
         self.account = account or Account()
         self.supervisor = Supervisor(self, max_errors=max_errors, window_s=error_window_s)
         self.health = self.supervisor.health
-        self.timers = TimerBook(clock, self._run_timer)
+        self.timers = TimerBook(clock, self.supervisor.run_timer)
         self.trade_reference = trade_reference
         self.keep_ended = keep_ended
         self.market = MarketRouter(self.supervisor)
@@ -140,15 +139,7 @@ class EngineCore:
         for strategy in self.strategies:
             strategy.bind(self)
             self.market.route(strategy)
-        for strategy in self.strategies:
-            try:
-                strategy.on_start()
-            except Exception as exc:
-                log.debug("strategy %s: on_start raised", strategy.name, exc_info=True)
-                raise StrategyError(
-                    f"strategy {strategy.name}: on_start raised {type(exc).__name__}: {exc}"
-                ) from exc
-            self.supervisor.started.add(strategy.name)
+        self.supervisor.start(self.strategies)
 
     def stop(self, why: str) -> None:
         """``on_stop`` for the strategies that started, timers end, later orders are denied."""
@@ -428,15 +419,6 @@ class EngineCore:
         self, strategy: Strategy, interval_s: float, callback: Callable[[], None]
     ) -> Timer:
         return self.timers.every(strategy.name, interval_s, callback)
-
-    def _run_timer(self, timer: Timer) -> None:
-        strategy = next((s for s in self.strategies if s.name == timer.owner), None)
-        if strategy is None or self.health[strategy.name].stopped:
-            return
-        try:
-            timer.callback()
-        except Exception as exc:
-            self.supervisor.raised(strategy, getattr(timer.callback, "__name__", "a timer"), exc)
 
     def now_ns(self) -> int:
         return self.clock.time_ns()

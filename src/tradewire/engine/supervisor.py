@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from tradewire.engine.strategy import OrderHandle, PositionView, Strategy
 from tradewire.engine.strategy_health import StrategyHealth, Verdict
+from tradewire.errors import StrategyError
 
 if TYPE_CHECKING:
     from tradewire.engine.core import EngineCore
+    from tradewire.engine.timers import Timer
 
 log = logging.getLogger("tradewire.engine")
 
@@ -84,6 +86,7 @@ class Supervisor:
         self.window_s = window_s
         self.health: dict[str, StrategyHealth] = {}
         self.started: set[str] = set()  # strategies whose on_start ran (they get on_stop)
+        self._by_name: dict[str, Strategy] = {}
 
     def watch(self, strategy: Strategy, max_errors: int | None = None) -> None:
         self.health.setdefault(
@@ -91,6 +94,30 @@ class Supervisor:
             StrategyHealth(self.max_errors if max_errors is None else max_errors, self.window_s),
         )
         self._core.counters.strategy_errors.setdefault(strategy.name, 0)
+
+    def start(self, strategies: list[Strategy]) -> None:
+        """``on_start`` each, in order: one that raises is a :class:`StrategyError` in every
+        host; those started before it get their ``on_stop`` at retirement, it does not."""
+        for strategy in strategies:
+            try:
+                strategy.on_start()
+            except Exception as exc:
+                log.debug("strategy %s: on_start raised", strategy.name, exc_info=True)
+                raise StrategyError(
+                    f"strategy {strategy.name}: on_start raised {type(exc).__name__}: {exc}"
+                ) from exc
+            self.started.add(strategy.name)
+            self._by_name[strategy.name] = strategy
+
+    def run_timer(self, timer: Timer) -> None:
+        """A timer's callback, under its strategy's budget (never once it is stopped)."""
+        strategy = self._by_name.get(timer.owner)
+        if strategy is None or self.health[strategy.name].stopped:
+            return
+        try:
+            timer.callback()
+        except Exception as exc:
+            self.raised(strategy, getattr(timer.callback, "__name__", "a timer"), exc)
 
     def guard(self, fn: Callable[[Any], None], arg: Any, strategy: Strategy) -> None:
         # A strategy bug must not take the feed (and every other strategy) down with it.
