@@ -71,3 +71,11 @@ def test_the_examples_run_on_the_test_kit() -> None:
     assert len(blocks) >= 2
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), {"__name__": "strategy_api_doc"})  # noqa: S102
+
+
+def test_the_readmes_strategy_runs_on_the_test_kit_as_its_snippet_says() -> None:
+    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    strategy = next(b for b in blocks if "class Breakout(Strategy)" in b)
+    kit = next(b for b in blocks if "run_on_events(" in b)
+    exec(compile(strategy + "\n" + kit, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102
