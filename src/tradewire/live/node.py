@@ -34,27 +34,23 @@ from tradewire.engine.core import EngineCore
 from tradewire.engine.events import KillEngaged, SessionStarted
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.codec import snapshot_records
-from tradewire.engine.journal.replay import replay
-from tradewire.engine.journal.store import Journal, read_journal
+from tradewire.engine.journal.store import Journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
-from tradewire.engine.reconcile import startup_corrections
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import Strategy
-from tradewire.engine.translate import events_from_fact
-from tradewire.errors import NotFound
 from tradewire.live.finish import CancelOutcome, cancel_everything
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, retrying
+from tradewire.live.recovery import replay_journal, settle_with_broker
 from tradewire.live.snapshot import NodeSnapshot, PositionRow
 from tradewire.live.timers import Every, LoopClock
 from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.reports import fact_from
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
@@ -327,49 +323,17 @@ class TradingNode(OrderOutcomes):
     async def _recover(self) -> None:
         """Rebuild from the journal, then take the broker's word for everything open."""
         deadline = time.monotonic() + self.reconcile_timeout_s
-        result = replay(read_journal(self.journal.path).records, source=str(self.journal.path))
+        result = replay_journal(self.journal.path, self.ids)
         self.oms = self.ledger.oms = result.manager
-        for order in self.oms.orders.values():
-            self.ids.observe(order.client_order_id)
-        # 1. In-doubt orders (intent, sent, unknown) by client_order_id; never resend.
-        decided: dict[str, str] = {}
-        for order in result.in_doubt:
-            cid = order.client_order_id
-            try:
-                b = await retrying(
-                    partial(self.broker.get_order_by_client_id, cid),
-                    deadline=deadline,
-                    what=f"recover {cid}",
-                )
-            except NotFound:
-                self.ledger.apply(cid, o.Abandoned())
-                decided[cid] = "abandoned: not at the broker"
-                continue
-            self.ledger.apply_all(cid, events_from_fact(fact_from(b)))
-            decided[cid] = f"adopted: {b.status}"
-        if decided:
-            log.warning("recovered %d in-doubt orders from the journal: %s", len(decided), decided)
-        # 2. Every other open order (filled or cancelled while we were down), orders placed
-        # outside the engine, then the broker's positions as they stand.
-        await self.reconciler.run_once("start-up")
-        positions = await retrying(
-            self.broker.get_positions, deadline=deadline, what="list positions"
+        await settle_with_broker(
+            result,
+            broker=self.broker,
+            ledger=self.ledger,
+            reconciler=self.reconciler,
+            corrections=self.counters.reconcile_corrections,
+            account=self.core.account,
+            deadline=deadline,
         )
-        broker = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
-        corrections = self.counters.reconcile_corrections
-        for event in startup_corrections(self.book, result.book, broker):
-            self.ledger.record(event)
-            if abs(result.book.qty(event.symbol) - event.qty) > 1e-9:
-                # The journal believed otherwise: a correction, not just the start-up's read.
-                corrections["position"] = corrections.get("position", 0) + 1
-                log.warning(
-                    "start-up: position %s corrected %s -> %s (the broker's)",
-                    event.symbol,
-                    result.book.qty(event.symbol),
-                    event.qty,
-                )
-        account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
-        self.core.account.read(float(account.cash), float(account.buying_power))
         self.journal.sync()
 
     # -- market data (hot path) ----------------------------------------------------------
