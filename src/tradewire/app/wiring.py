@@ -28,8 +28,9 @@ from tradewire.bus.nats_auth import NatsUser
 from tradewire.bus.nats_server import NatsServer, find_nats_server
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.gateway import Gateway
-from tradewire.live.node import TradingNode, Venues
+from tradewire.live.node import TradingNode
 from tradewire.live.timers import Every
+from tradewire.live.venues import Venues
 from tradewire.live.warm import OrderPathWarmer
 from tradewire.metrics.config import MetricsConfig
 from tradewire.metrics.exporter import MetricsExporter

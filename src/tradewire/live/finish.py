@@ -16,11 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tradewire.engine.events import KillEngaged
+from tradewire.engine.journal.store import Journal
+from tradewire.engine.ledger import Ledger
+from tradewire.engine.risk import RiskEngine
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
+from tradewire.live.reconciler import Reconciler
+from tradewire.metrics.recorder import Counters
 from tradewire.venues.alpaca.client import AlpacaClient
 
 log = logging.getLogger(__name__)
@@ -96,6 +103,95 @@ async def cancel_everything(
         outcome.still_open = sorted(believed_open())
         outcome.error = f"unverified: the broker could not be asked ({outcome.error})"
     return outcome
+
+
+async def kill_switch(
+    reason: str,
+    *,
+    flatten: bool,
+    risk: RiskEngine,
+    broker: AlpacaClient,
+    ledger: Ledger,
+    journal: Journal,
+    tasks: set[asyncio.Future[Any]],
+    finish_timeout_s: float,
+    cancel: Callable[[], Awaitable[CancelOutcome]],
+) -> tuple[CancelOutcome, dict[str, Any]]:
+    """Kill switch: halt, cancel every open order (``cancel``), optionally flatten.
+
+    Cancel-all and flatten are retried with backoff (429 honoured) until the broker
+    shows nothing open, within ``finish_timeout_s``. The result names anything still
+    live, and ``ok`` is False then: every entry point reports it.
+    """
+    risk.engage_kill_switch(reason, time.monotonic_ns())
+    # Before the kill record: no order leaves after it. Orders waiting for a rate-limit
+    # token are dropped now (answered "not sent"), not written after the cancel-all.
+    dropped = broker.halt_orders(f"kill switch: {reason}")
+    ledger.record(KillEngaged(reason, flatten, dropped))
+    journal.sync()
+    log.error(
+        "KILL SWITCH: %s (flatten=%s; %d orders not yet sent dropped)", reason, flatten, dropped
+    )
+    # Orders already written could land after the cancel-all and fill after the flatten:
+    # let them settle first, for at most half of the time there is.
+    in_flight = {t for t in tasks if not t.done()}
+    if in_flight:
+        wait = min(broker.config.request_timeout_s, finish_timeout_s / 2)
+        await asyncio.wait(in_flight, timeout=wait)
+    outcome = await cancel()
+    result = {"state": risk.state.value, **outcome.as_dict()}
+    journal.append("kill_result", "-", result)
+    if not outcome.ok:
+        log.error("KILL SWITCH incomplete: %s", outcome.describe())
+    return outcome, result
+
+
+async def cancel_and_verify(
+    broker: AlpacaClient,
+    reconciler: Reconciler,
+    counters: Counters,
+    *,
+    flatten: bool,
+    deadline: float,
+    killing: bool,
+    verify_timeout_s: float,
+    believed_open: Callable[[], list[str]] = list,
+) -> CancelOutcome:
+    """Cancel (and flatten) by ``deadline`` (monotonic), then apply the broker's word
+    through reconciliation: for ``verify_timeout_s``, or a kill's what is left of it."""
+    outcome = await cancel_everything(
+        broker,
+        flatten=flatten,
+        timeout_s=max(0.0, deadline - time.monotonic()),
+        believed_open=believed_open,
+    )
+    # Each position closed is an order the broker accepted on our behalf.
+    counters.orders_sent += outcome.closed_positions
+    counters.orders_acked += outcome.closed_positions
+    # What the broker says now is the truth: reconciliation applies all of it. A stop
+    # takes verify_timeout_s for it; a kill's answer is not late for it: it verifies
+    # within what is left of its deadline, and goes on in the background after.
+    if not killing:
+        await verify(reconciler, "after cancel-all", verify_timeout_s)
+    else:
+        left = deadline - time.monotonic()
+        if left <= 0.05 or await verify(reconciler, "after the kill's cancel-all", left):
+            reconciler.request("after the kill's cancel-all")
+    return outcome
+
+
+async def verify(reconciler: Reconciler, reason: str, timeout_s: float) -> int:
+    """Reconcile until every open order is confirmed; returns how many are not."""
+    unverified = await reconciler.run_until_verified(reason, timeout_s=timeout_s)
+    if unverified:
+        log.error(
+            "%d open orders not verified at the broker within %.1fs (%s): the engine's "
+            "orders and positions may differ from the broker's",
+            unverified,
+            timeout_s,
+            reason,
+        )
+    return unverified
 
 
 async def _until_verified(broker: AlpacaClient, outcome: CancelOutcome, *, flatten: bool) -> None:

@@ -30,8 +30,6 @@ import base64
 import logging
 import os
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -44,16 +42,13 @@ from tradewire.errors import TradewireError
 from tradewire.live.admission import Admission
 from tradewire.live.node import TradingNode
 from tradewire.live.timers import Every
+from tradewire.live.worker_links import WorkerLink, account_state, positions, welcome
 
 log = logging.getLogger("tradewire.gateway")
 # Answers remembered per worker for resends. A worker resends only until it is answered
 # (every 0.5 s), so a resend older than this many newer intents does not happen in
 # practice; if it does, the ledger answers for an order it knows (never a second order).
 ACK_MEMORY = 65_536
-# Order updates kept per worker to resend what a worker says it has not got (a NATS
-# restart loses messages in flight); older than this, the worker gets a full resync.
-UPDATE_MEMORY = 65_536
-REPLAY_AFTER_S = 0.1  # younger updates may still be on their way: not resent yet
 
 
 class WorkerProxy(Strategy):
@@ -66,27 +61,6 @@ class WorkerProxy(Strategy):
 
     def on_order_update(self, update: OrderUpdate) -> None:
         self.gateway.forward(self.worker, update)
-
-
-@dataclass
-class WorkerLink:
-    name: str
-    instance: str
-    symbols: list[str]
-    bus: Bus
-    proxy: WorkerProxy
-    last_seen: float
-    update_seq: int = 0
-    alive: bool = True
-    intents: int = 0
-    acks: dict[str, p.Ack] = field(default_factory=dict)
-    # (seq, encoded update, when sent): what a replay resends
-    sent: deque[tuple[int, bytes, float]] = field(
-        default_factory=lambda: deque(maxlen=UPDATE_MEMORY)
-    )
-    replayed: int = 0
-    report: p.Hello | None = None  # its last hello: its own counters
-    told_dropped: int = 0
 
 
 class Gateway:
@@ -179,8 +153,13 @@ class Gateway:
         if link is not None and link.instance == msg.instance and link.alive:
             link.last_seen = now
             link.report = msg
-            if msg.update_seq < link.update_seq:
-                self._replay(link, msg.update_seq, now)
+            if msg.update_seq < link.update_seq and not link.replay(msg.update_seq, now):
+                log.warning(
+                    "worker %s missed updates older than the %d kept: resynchronising it",
+                    link.name,
+                    len(link.sent),
+                )
+                link.send(self._welcome(link))
             return
         if not self.admission.hello(msg, link is not None, now):
             return
@@ -196,7 +175,7 @@ class Gateway:
             link.symbols = list(msg.symbols)
         self._want(link.symbols)
         log.info("worker %s connected (%s)", msg.worker, ",".join(link.symbols))
-        self._send(link, self._welcome(link))
+        link.send(self._welcome(link))
 
     def _on_intent(self, bus: Bus, subject: str, payload: bytes) -> None:
         msg = self._from(bus, subject, self._decode(payload))
@@ -212,18 +191,18 @@ class Gateway:
                     seen = p.Ack(cid, None)  # answered long ago: the ledger knows the order
                 else:  # another owner's id: booking it would overwrite that order's record
                     self.admission.refused += 1
-                    self._send(link, p.Ack(cid, f"client_order_id {cid} is already in use"))
+                    link.send(p.Ack(cid, f"client_order_id {cid} is already in use"))
                     return
             if seen is not None:  # a resend: the first answer again, never a second order
                 self.duplicates += 1
-                self._send(link, seen)
+                link.send(seen)
                 return
             link.intents += 1
             ack = self._submit(link, msg)
             link.acks[cid] = ack
             if len(link.acks) > ACK_MEMORY:
                 del link.acks[next(iter(link.acks))]  # the oldest (dicts keep insertion order)
-            self._send(link, ack)
+            link.send(ack)
         elif isinstance(msg, p.ReplaceIntent):
             link = self.workers.get(msg.worker)
             if link is None or subject != p.intent_subject(msg.worker):
@@ -232,7 +211,7 @@ class Gateway:
             seen = link.acks.get(msg.new_client_order_id)
             if seen is None:  # a resend gets the first answer again, never a second PATCH
                 seen = link.acks[msg.new_client_order_id] = self._replace(link, msg)
-            self._send(link, seen)
+            link.send(seen)
         elif isinstance(msg, p.CancelIntent):
             link = self.workers.get(msg.worker)
             if link is None or subject != p.intent_subject(msg.worker):
@@ -287,87 +266,23 @@ class Gateway:
 
     def forward(self, worker: str, update: OrderUpdate) -> None:
         link = self.workers.get(worker)
-        if link is None:
-            return
-        link.update_seq += 1
-        h = update.order
-        message = p.Update(
-            link.update_seq,
-            h.client_order_id,
-            update.event,
-            h.status,
-            h.filled_qty,
-            h.filled_avg_price,
-            update.fill_qty,
-            update.fill_price,
-            update.position_qty,
-            h.broker_order_id,
-            h.reject_reason,
-        )
-        payload = p.encode(message)
-        link.sent.append((link.update_seq, payload, time.monotonic()))
-        link.bus.publish(p.update_subject(link.name), payload)
-
-    def _replay(self, link: WorkerLink, applied: int, now: float) -> None:
-        """Resend, in order, the updates after ``applied`` that should have arrived by now."""
-        sent = link.sent
-        if not sent or sent[0][0] > applied + 1:
-            log.warning(
-                "worker %s missed updates older than the %d kept: resynchronising it",
-                link.name,
-                len(sent),
-            )
-            self._send(link, self._welcome(link))
-            return
-        subject = p.update_subject(link.name)
-        for seq, payload, at in sent:
-            if seq > applied and now - at >= REPLAY_AFTER_S:
-                link.bus.publish(subject, payload)
-                link.replayed += 1
-
-    def _send(self, link: WorkerLink, message: p.Message) -> None:
-        link.bus.publish(p.update_subject(link.name), p.encode(message))
+        if link is not None:
+            link.forward(update)
 
     def _welcome(self, link: WorkerLink) -> p.Welcome:
         node = self.node
-        orders = [
-            p.OrderState(
-                h.client_order_id,
-                h.symbol,
-                h.side,
-                h.qty,
-                h.order_type,
-                h.limit_price,
-                h.status,
-                h.filled_qty,
-            )
-            for h in node.core.open_orders(link.proxy)
-        ]
-        return p.Welcome(
-            self.instance,
-            link.name,
-            link.update_seq,
-            self.md_seq,
-            orders,
-            self._positions(link),
-            self.halted,
-            self._account(),
+        return welcome(
+            link,
+            instance=self.instance,
+            md_seq=self.md_seq,
+            halted=self.halted,
+            core=node.core,
+            book=node.book,
         )
 
-    def _account(self) -> p.AccountState:
-        account = self.node.core.account
-        return p.AccountState(account.cash, account.buying_power)
-
-    def _positions(self, link: WorkerLink) -> list[p.PositionState]:
-        book = self.node.book
-        out = []
-        for sym in link.symbols:
-            pos = book.positions.get(sym)
-            if pos is not None:
-                out.append(
-                    p.PositionState(sym, pos.qty, pos.avg_price, pos.realized, pos.unrealized)
-                )
-        return out
+    def _state(self, link: WorkerLink) -> p.State:
+        node = self.node
+        return p.State(positions(node.book, link.symbols), account_state(node.core.account))
 
     # -- liveness, heartbeat, kill ---------------------------------------------------------
 
@@ -380,10 +295,10 @@ class Gateway:
             if link.alive and now - link.last_seen > self.worker_timeout_s:
                 self._gone(link, f"silent for {self.worker_timeout_s:g}s")
             elif link.alive:
-                self._send(link, p.State(self._positions(link), self._account()))
+                link.send(self._state(link))
                 dropped = self._dropped_to(link.name)
                 if dropped > link.told_dropped:  # told, best effort: it may be full still
-                    self._send(link, p.Dropped(dropped - link.told_dropped))
+                    link.send(p.Dropped(dropped - link.told_dropped))
                     link.told_dropped = dropped
 
     def _gone(self, link: WorkerLink, why: str) -> None:
@@ -403,21 +318,9 @@ class Gateway:
 
     def worker_rows(self) -> dict[str, dict[str, Any]]:
         """Per worker, for the panel, the summary and the metrics."""
-        rows = {}
-        for name, link in sorted(self.workers.items()):
-            r = link.report
-            rows[name] = {
-                "alive": link.alive,
-                "symbols": link.symbols,
-                "frames": r.frames if r else 0,
-                "events": r.events if r else 0,
-                "gaps": r.gaps if r else 0,
-                "dropped": max(r.dropped if r else 0, self._dropped_to(name)),
-                "intents": link.intents,
-                "conflated": r.conflated if r else 0,
-                "latency_p50_us": r.latency_p50_us if r else None,
-            }
-        return rows
+        return {
+            name: link.row(self._dropped_to(name)) for name, link in sorted(self.workers.items())
+        }
 
     def _dropped_to(self, worker: str) -> int:
         """Messages the gateway's transports could not deliver to ``worker`` (buffer full)."""

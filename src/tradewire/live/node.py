@@ -16,45 +16,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
-
-from pydantic import SecretStr
 
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.core import EngineCore
-from tradewire.engine.events import KillEngaged, SessionStarted
+from tradewire.engine.events import SessionStarted
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.journal.codec import snapshot_records
-from tradewire.engine.journal.replay import replay
-from tradewire.engine.journal.store import Journal, read_journal
+from tradewire.engine.journal.store import Journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
-from tradewire.engine.reconcile import startup_corrections
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import Strategy
-from tradewire.engine.translate import events_from_fact
-from tradewire.errors import NotFound
-from tradewire.live.finish import CancelOutcome, cancel_everything
+from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
+from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, retrying
-from tradewire.live.snapshot import NodeSnapshot, PositionRow
+from tradewire.live.recovery import replay_journal, settle_with_broker
+from tradewire.live.snapshot import NodeSnapshot, node_snapshot
 from tradewire.live.timers import Every, LoopClock
+from tradewire.live.venues import Venues as Venues  # the node's settings, named here too
 from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.reports import fact_from
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
@@ -64,41 +57,6 @@ from tradewire.venues.polygon.messages import MarketEvent
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
 _INF = float("inf")
-
-
-@dataclass(slots=True)
-class Venues:
-    """Where to connect and with which keys (sim, paper or live differ only here)."""
-
-    mode: str
-    feed_url: str
-    broker_url: str
-    stream_url: str
-    polygon_key: SecretStr | str
-    alpaca_key: SecretStr | str
-    alpaca_secret: SecretStr | str
-
-    @classmethod
-    def simulator(cls, feed_url: str, broker_url: str, stream_url: str) -> Venues:
-        """Our venue simulator's endpoints, with the fixed keys it accepts (never real ones)."""
-        return cls("sim", feed_url, broker_url, stream_url, "test-key", "test-key", "test-secret")
-
-    def __post_init__(self) -> None:
-        # Held as secrets whatever the caller passed: dataclasses.asdict() of the venue
-        # settings, a repr or a log line must never show a key.
-        for name in ("polygon_key", "alpaca_key", "alpaca_secret"):
-            value = getattr(self, name)
-            if not isinstance(value, SecretStr):
-                setattr(self, name, SecretStr(value))
-
-    def __repr__(self) -> str:
-        return f"Venues(mode={self.mode!r}, feed={self.feed_url!r}, broker={self.broker_url!r})"
-
-
-def _housekeeping_cpus() -> set[int] | None:
-    """CPUs this process is not pinned to (for helpers that must not take the engine's core)."""
-    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
-    return others or None
 
 
 class TradingNode(OrderOutcomes):
@@ -271,7 +229,7 @@ class TradingNode(OrderOutcomes):
         else:
             # Rounds until every open order is confirmed, so what the engine reports at exit
             # is the broker's truth; past the bound, the report says how many are not.
-            await self._verify("stop", self.reconcile_timeout_s)
+            await verify(self.reconciler, "stop", self.reconcile_timeout_s)
         for order in list(self.oms.orders.values()):
             if order.status is o.OrderStatus.INTENT:
                 self.ledger.apply(order.client_order_id, o.Abandoned())
@@ -290,86 +248,31 @@ class TradingNode(OrderOutcomes):
     ) -> CancelOutcome:
         """Cancel (and flatten) within finish_timeout_s, or what is left of a kill's
         deadline (monotonic), then apply the broker's word through reconciliation."""
-        deadline = kill_deadline or time.monotonic() + self.finish_timeout_s
-        outcome = await cancel_everything(
+        return await cancel_and_verify(
             self.broker,
+            self.reconciler,
+            self.counters,
             flatten=flatten,
-            timeout_s=max(0.0, deadline - time.monotonic()),
+            deadline=kill_deadline or time.monotonic() + self.finish_timeout_s,
+            killing=kill_deadline is not None,
+            verify_timeout_s=self.reconcile_timeout_s,
             believed_open=lambda: [c for c, x in self.oms.orders.items() if x.is_open],
         )
-        # Each position closed is an order the broker accepted on our behalf.
-        self.counters.orders_sent += outcome.closed_positions
-        self.counters.orders_acked += outcome.closed_positions
-        # What the broker says now is the truth: reconciliation applies all of it. A stop
-        # takes reconcile_timeout_s for it; a kill's answer is not late for it: it verifies
-        # within what is left of its deadline, and goes on in the background after.
-        if kill_deadline is None:
-            await self._verify("after cancel-all", self.reconcile_timeout_s)
-        else:
-            left = kill_deadline - time.monotonic()
-            if left <= 0.05 or await self._verify("after the kill's cancel-all", left):
-                self.reconciler.request("after the kill's cancel-all")
-        return outcome
-
-    async def _verify(self, reason: str, timeout_s: float) -> int:
-        """Reconcile until every open order is confirmed; returns how many are not."""
-        unverified = await self.reconciler.run_until_verified(reason, timeout_s=timeout_s)
-        if unverified:
-            log.error(
-                "%d open orders not verified at the broker within %.1fs (%s): the engine's "
-                "orders and positions may differ from the broker's",
-                unverified,
-                timeout_s,
-                reason,
-            )
-        return unverified
 
     async def _recover(self) -> None:
         """Rebuild from the journal, then take the broker's word for everything open."""
         deadline = time.monotonic() + self.reconcile_timeout_s
-        result = replay(read_journal(self.journal.path).records, source=str(self.journal.path))
+        result = replay_journal(self.journal.path, self.ids)
         self.oms = self.ledger.oms = result.manager
-        for order in self.oms.orders.values():
-            self.ids.observe(order.client_order_id)
-        # 1. In-doubt orders (intent, sent, unknown) by client_order_id; never resend.
-        decided: dict[str, str] = {}
-        for order in result.in_doubt:
-            cid = order.client_order_id
-            try:
-                b = await retrying(
-                    partial(self.broker.get_order_by_client_id, cid),
-                    deadline=deadline,
-                    what=f"recover {cid}",
-                )
-            except NotFound:
-                self.ledger.apply(cid, o.Abandoned())
-                decided[cid] = "abandoned: not at the broker"
-                continue
-            self.ledger.apply_all(cid, events_from_fact(fact_from(b)))
-            decided[cid] = f"adopted: {b.status}"
-        if decided:
-            log.warning("recovered %d in-doubt orders from the journal: %s", len(decided), decided)
-        # 2. Every other open order (filled or cancelled while we were down), orders placed
-        # outside the engine, then the broker's positions as they stand.
-        await self.reconciler.run_once("start-up")
-        positions = await retrying(
-            self.broker.get_positions, deadline=deadline, what="list positions"
+        await settle_with_broker(
+            result,
+            broker=self.broker,
+            ledger=self.ledger,
+            reconciler=self.reconciler,
+            corrections=self.counters.reconcile_corrections,
+            account=self.core.account,
+            deadline=deadline,
         )
-        broker = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
-        corrections = self.counters.reconcile_corrections
-        for event in startup_corrections(self.book, result.book, broker):
-            self.ledger.record(event)
-            if abs(result.book.qty(event.symbol) - event.qty) > 1e-9:
-                # The journal believed otherwise: a correction, not just the start-up's read.
-                corrections["position"] = corrections.get("position", 0) + 1
-                log.warning(
-                    "start-up: position %s corrected %s -> %s (the broker's)",
-                    event.symbol,
-                    result.book.qty(event.symbol),
-                    event.qty,
-                )
-        account = await retrying(self.broker.get_account, deadline=deadline, what="get account")
-        self.core.account.read(float(account.cash), float(account.buying_power))
         self.journal.sync()
 
     # -- market data (hot path) ----------------------------------------------------------
@@ -423,19 +326,9 @@ class TradingNode(OrderOutcomes):
     # -- housekeeping (off the hot path) -----------------------------------------------------
 
     def _start_journal_syncer(self) -> None:
-        if self.journal.fsync != "batch":
-            return
-        syncer = JournalSyncer(
-            self.journal.path,
-            self.journal_config.fsync_interval_ms,
-            cpus=set(self.housekeeping_cpus) if self.housekeeping_cpus else _housekeeping_cpus(),
-        )
-        try:
-            syncer.start()
-        except OSError as exc:
-            log.warning("journal syncer process not started (%s); syncing on the loop", exc)
-            return
-        self._journal_syncer = syncer
+        if self.journal.fsync == "batch":
+            cpus = set(self.housekeeping_cpus) if self.housekeeping_cpus else None
+            self._journal_syncer = start_journal_syncer(self.journal, self.journal_config, cpus)
 
     def _schedule_sync(self) -> None:
         if self._journal_syncer is not None:
@@ -479,55 +372,30 @@ class TradingNode(OrderOutcomes):
         self.counters.stream_reconnects = self.stream.reconnects
         for sym, mid in self.mids.items():
             self.book.mark(sym, mid)
-        self._bound_memory()
+        self.core.forget(bound_memory(self.oms, self.book, self.journal, self.journal_config))
         self.core.supervisor.report()
         if self.session_clock.new_session(time.time()):
             # max_daily_loss is per US equity session, not for the life of the process.
             self.ledger.record(SessionStarted(self.session_clock.day))
             log.info("new trading session %s: daily P&L reset", self.session_clock.day)
-        self.recorder.gauges["tradewire_pnl_realized_usd"] = self.book.realized
-        self.recorder.gauges["tradewire_pnl_unrealized_usd"] = self.book.unrealized
-        self.recorder.gauges["tradewire_open_orders"] = float(self.oms.open_count)
-        self.recorder.gauges["tradewire_gross_exposure_usd"] = self.book.gross_exposure
-
-    def _bound_memory(self) -> None:
-        # A long day at thousands of orders a second: forget ended orders beyond the bound,
-        # and start a new journal segment headed by the open state once the file is large.
-        cfg = self.journal_config
-        self.core.forget(self.oms.evict_terminal(keep=cfg.keep_ended_orders))
-        if self.journal.size > cfg.segment_mb * 1_000_000:
-            archived = self.journal.rotate(snapshot_records(self.oms, self.book))
-            log.info("journal: new segment; the previous one is kept as %s", archived)
+        self.recorder.gauges.update(book_gauges(self.book, self.oms))
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
-        """Kill switch: halt, cancel every open order, optionally flatten every position.
-
-        Cancel-all and flatten are retried with backoff (429 honoured) until the broker
-        shows nothing open, within ``finish_timeout_s``. The result names anything still
-        live, and ``ok`` is False then: every entry point reports it.
-        """
+        """Kill switch: halt, cancel every open order, optionally flatten every position
+        (:func:`~tradewire.live.finish.kill_switch`); the result names anything still live."""
         deadline = time.monotonic() + self.finish_timeout_s
-        self.risk.engage_kill_switch(reason, time.monotonic_ns())
-        # Before the kill record: no order leaves after it. Orders waiting for a rate-limit
-        # token are dropped now (answered "not sent"), not written after the cancel-all.
-        dropped = self.broker.halt_orders(f"kill switch: {reason}")
-        self.ledger.record(KillEngaged(reason, flatten, dropped))
-        self.journal.sync()
-        log.error(
-            "KILL SWITCH: %s (flatten=%s; %d orders not yet sent dropped)", reason, flatten, dropped
+        outcome, result = await kill_switch(
+            reason,
+            flatten=flatten,
+            risk=self.risk,
+            broker=self.broker,
+            ledger=self.ledger,
+            journal=self.journal,
+            tasks=self._tasks,
+            finish_timeout_s=self.finish_timeout_s,
+            cancel=lambda: self._cancel_everything(flatten=flatten, kill_deadline=deadline),
         )
-        # Orders already written could land after the cancel-all and fill after the flatten:
-        # let them settle first, for at most half of the time there is.
-        in_flight = {t for t in self._tasks if not t.done()}
-        if in_flight:
-            wait = min(self.broker.config.request_timeout_s, self.finish_timeout_s / 2)
-            await asyncio.wait(in_flight, timeout=wait)
-        outcome = await self._cancel_everything(flatten=flatten, kill_deadline=deadline)
         self._last_kill = outcome
-        result = {"state": self.risk.state.value, **outcome.as_dict()}
-        self.journal.append("kill_result", "-", result)
-        if not outcome.ok:
-            log.error("KILL SWITCH incomplete: %s", outcome.describe())
         return result
 
     def install_signal_handlers(self, stop: Callable[[], None]) -> None:
@@ -537,46 +405,6 @@ class TradingNode(OrderOutcomes):
         loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.kill("SIGUSR1")))
 
     def snapshot(self) -> NodeSnapshot:
-        self.recorder.drain()
-        c = self.counters
-        for sym, mid in self.mids.items():  # unrealized P&L at the latest marks
-            self.book.mark(sym, mid)
-        positions = [
-            PositionRow(p.symbol, p.qty, p.avg_price, p.mark, p.realized, p.unrealized)
-            for p in sorted(self.book.positions.values(), key=lambda p: p.symbol)
-            if p.qty or p.realized
-        ]
-        latency = {
-            name: (pct[50.0], pct[99.0], stage.count)
-            for name, stage in self.recorder.stages.items()
-            if stage.count
-            for pct in (stage.percentiles_us((50.0, 99.0)),)
-        }
-        return NodeSnapshot(
-            mode=self.venues.mode,
-            state=self.risk.state.value,
-            uptime_s=time.monotonic() - self._started if self._started else 0.0,
-            feed_rate=self.recorder.market_data_rate,
-            events=c.events,
-            frames=c.frames,
-            reconnects=self.feed.reconnects + self.stream.reconnects,
-            orders_sent=c.orders_sent,
-            orders_acked=c.orders_acked,
-            orders_rejected=c.orders_rejected,
-            orders_unknown=c.orders_unknown,
-            risk_denied=c.orders_denied,
-            denials_by_reason=dict(c.denials_by_reason),
-            orders_canceled=c.orders_canceled,
-            orders_expired=c.orders_expired,
-            fills=c.fills,
-            open_orders=self.oms.open_count,
-            realized_pnl=self.book.realized,
-            unrealized_pnl=self.book.unrealized,
-            positions=positions,
-            latency_us=latency,
-            note=self.risk.state_reason,
-            strategies={name: health.stopped or "running" for name, health in self.health.items()},
-            strategy_errors=sum(c.strategy_errors.values()),
-            unverified_orders=self.reconciler.unverified,
-            workers=self.recorder.worker_rows() if self.recorder.worker_rows else {},
-        )
+        """What the panel, the summary and ``--report-json`` show (off the hot path)."""
+        uptime_s = time.monotonic() - self._started if self._started else 0.0
+        return node_snapshot(self, uptime_s=uptime_s)

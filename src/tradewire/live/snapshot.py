@@ -4,6 +4,10 @@ panel, the summary and ``--report-json``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tradewire.live.node import TradingNode
 
 
 @dataclass(slots=True)
@@ -68,3 +72,50 @@ class NodeSnapshot:
     @property
     def pnl(self) -> float:
         return self.realized_pnl + self.unrealized_pnl
+
+
+def node_snapshot(node: TradingNode, *, uptime_s: float) -> NodeSnapshot:
+    """The node as it stands: counters, P&L at the latest marks, latency, strategies."""
+    node.recorder.drain()
+    c = node.counters
+    for sym, mid in node.mids.items():  # unrealized P&L at the latest marks
+        node.book.mark(sym, mid)
+    positions = [
+        PositionRow(p.symbol, p.qty, p.avg_price, p.mark, p.realized, p.unrealized)
+        for p in sorted(node.book.positions.values(), key=lambda p: p.symbol)
+        if p.qty or p.realized
+    ]
+    latency = {
+        name: (pct[50.0], pct[99.0], stage.count)
+        for name, stage in node.recorder.stages.items()
+        if stage.count
+        for pct in (stage.percentiles_us((50.0, 99.0)),)
+    }
+    return NodeSnapshot(
+        mode=node.venues.mode,
+        state=node.risk.state.value,
+        uptime_s=uptime_s,
+        feed_rate=node.recorder.market_data_rate,
+        events=c.events,
+        frames=c.frames,
+        reconnects=node.feed.reconnects + node.stream.reconnects,
+        orders_sent=c.orders_sent,
+        orders_acked=c.orders_acked,
+        orders_rejected=c.orders_rejected,
+        orders_unknown=c.orders_unknown,
+        risk_denied=c.orders_denied,
+        denials_by_reason=dict(c.denials_by_reason),
+        orders_canceled=c.orders_canceled,
+        orders_expired=c.orders_expired,
+        fills=c.fills,
+        open_orders=node.oms.open_count,
+        realized_pnl=node.book.realized,
+        unrealized_pnl=node.book.unrealized,
+        positions=positions,
+        latency_us=latency,
+        note=node.risk.state_reason,
+        strategies={name: health.stopped or "running" for name, health in node.health.items()},
+        strategy_errors=sum(c.strategy_errors.values()),
+        unverified_orders=node.reconciler.unverified,
+        workers=node.recorder.worker_rows() if node.recorder.worker_rows else {},
+    )

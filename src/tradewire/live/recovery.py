@@ -1,0 +1,90 @@
+"""Start-up recovery: rebuild from the journal, then take the broker's word for everything.
+
+Start-up is reconciliation before trading. :func:`replay_journal` rebuilds the orders and
+positions the journal holds; :func:`settle_with_broker` then settles every in-doubt order
+by client_order_id (never resending one), reconciles every other open order, and reads the
+broker's positions and account. Every fact goes through the ledger; the collaborators are
+parameters (the node passes its own).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+from tradewire.engine import orders as o
+from tradewire.engine.account import Account
+from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.journal.replay import ReplayResult, replay
+from tradewire.engine.journal.store import read_journal
+from tradewire.engine.ledger import Ledger
+from tradewire.engine.reconcile import startup_corrections
+from tradewire.engine.translate import events_from_fact
+from tradewire.errors import NotFound
+from tradewire.live.reconciler import Reconciler, retrying
+from tradewire.venues.alpaca.client import AlpacaClient
+from tradewire.venues.alpaca.reports import fact_from
+
+log = logging.getLogger("tradewire.live.node")
+
+
+def replay_journal(path: Path, ids: ClientOrderIds) -> ReplayResult:
+    """What the journal at ``path`` holds; every client_order_id in it is taken."""
+    result = replay(read_journal(path).records, source=str(path))
+    for order in result.manager.orders.values():
+        ids.observe(order.client_order_id)
+    return result
+
+
+async def settle_with_broker(
+    result: ReplayResult,
+    *,
+    broker: AlpacaClient,
+    ledger: Ledger,
+    reconciler: Reconciler,
+    corrections: dict[str, int],
+    account: Account,
+    deadline: float,
+) -> None:
+    """Take the broker's word, by ``deadline`` (monotonic), for what the journal left open.
+
+    ``ledger`` already holds ``result.manager``; ``corrections`` counts the positions the
+    journal believed otherwise.
+    """
+    # 1. In-doubt orders (intent, sent, unknown) by client_order_id; never resend.
+    decided: dict[str, str] = {}
+    for order in result.in_doubt:
+        cid = order.client_order_id
+        try:
+            b = await retrying(
+                partial(broker.get_order_by_client_id, cid),
+                deadline=deadline,
+                what=f"recover {cid}",
+            )
+        except NotFound:
+            ledger.apply(cid, o.Abandoned())
+            decided[cid] = "abandoned: not at the broker"
+            continue
+        ledger.apply_all(cid, events_from_fact(fact_from(b)))
+        decided[cid] = f"adopted: {b.status}"
+    if decided:
+        log.warning("recovered %d in-doubt orders from the journal: %s", len(decided), decided)
+    # 2. Every other open order (filled or cancelled while we were down), orders placed
+    # outside the engine, then the broker's positions as they stand.
+    await reconciler.run_once("start-up")
+    positions = await retrying(broker.get_positions, deadline=deadline, what="list positions")
+    held = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+    for event in startup_corrections(ledger.book, result.book, held):
+        ledger.record(event)
+        if abs(result.book.qty(event.symbol) - event.qty) > 1e-9:
+            # The journal believed otherwise: a correction, not just the start-up's read.
+            corrections["position"] = corrections.get("position", 0) + 1
+            log.warning(
+                "start-up: position %s corrected %s -> %s (the broker's)",
+                event.symbol,
+                result.book.qty(event.symbol),
+                event.qty,
+            )
+    state = await retrying(broker.get_account, deadline=deadline, what="get account")
+    account.read(float(state.cash), float(state.buying_power))
