@@ -53,6 +53,7 @@ from tradewire.venues.polygon.protocol import (
     SessionError,
     SessionState,
     SubscriptionAck,
+    market_url,
     normalize_channels,
 )
 
@@ -85,6 +86,8 @@ class PolygonClient:
         api_key: The Polygon/Massive key (str or SecretStr); overrides ``config.api_key``.
         url: Full WebSocket URL (e.g. ``ws://127.0.0.1:PORT/stocks`` for the simulator);
             overrides ``config``'s feed host.
+        market: The Massive cluster: ``stocks`` (default) or ``crypto``; its path replaces the
+            URL's (``.../stocks`` -> ``.../crypto``), and its events are decoded.
         config: Everything else; defaults to the real-time stocks feed.
         seed: Seed for the reconnect jitter, for reproducible tests.
     """
@@ -97,6 +100,7 @@ class PolygonClient:
         config: PolygonFeedConfig | None = None,
         seed: int | None = None,
         socket_options: SocketOptions | None = None,
+        market: str = "stocks",
     ) -> None:
         cfg = config or PolygonFeedConfig()
         key = api_key if api_key is not None else cfg.api_key
@@ -108,8 +112,8 @@ class PolygonClient:
             raise AuthError("no Polygon API key: pass api_key= or set POLYGON_API_KEY")
         self._key = key if isinstance(key, SecretStr) else SecretStr(key)
         self.config = cfg
-        self.url = url or cfg.url
-        self.session = FeedSession(self._key)
+        self.url = market_url(url or cfg.url, market) if market != "stocks" else url or cfg.url
+        self.session = FeedSession(self._key, market=market)
         self._seed = seed
         self._routes: dict[tuple[str, str], list[Handler]] = {}
         self._route_cache: dict[tuple[str, str], tuple[Handler, ...]] = {}

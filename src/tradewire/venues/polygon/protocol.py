@@ -17,11 +17,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from pydantic import SecretStr
 
 from tradewire.errors import AuthError, MaxConnectionsError, RemoteProtocolError, TradewireError
+from tradewire.venues.polygon.crypto import CRYPTO_FRAME_DECODER, CRYPTO_ITEM_DECODERS
 from tradewire.venues.polygon.messages import (
     FRAME_DECODER,
     ITEM_DECODERS,
@@ -32,6 +34,24 @@ from tradewire.venues.polygon.messages import (
 )
 
 log = logging.getLogger(__name__)
+
+# Each Massive cluster is a path of the one host (wss://socket.massive.com/stocks, /crypto):
+# its frame decoder (the fast path) and its per-event decoders (the tolerant path).
+MARKETS: dict[str, tuple[msgspec.json.Decoder[Any], dict[str, msgspec.json.Decoder[Any]]]] = {
+    "stocks": (FRAME_DECODER, ITEM_DECODERS),
+    "crypto": (CRYPTO_FRAME_DECODER, CRYPTO_ITEM_DECODERS),
+}
+
+
+def market_url(url: str, market: str) -> str:
+    """The feed URL of ``market`` on the host ``url`` names (its last path segment, a
+    market, is replaced; a URL with no path gets one): ``--sim-feed-url ws://H:P/stocks``
+    gives the crypto cluster at ``ws://H:P/crypto``."""
+    scheme, sep, rest = url.partition("://")
+    host, _slash, path = rest.partition("/")
+    head = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    return f"{scheme}{sep}{host}/{head}{market}"
+
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -151,7 +171,17 @@ class FeedSession:
     :meth:`receive` in frame order; control events are queued in :attr:`control_events`.
     """
 
-    def __init__(self, api_key: SecretStr, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        api_key: SecretStr,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        market: str = "stocks",
+    ) -> None:
+        if market not in MARKETS:
+            raise ValueError(f"market {market!r}: one of {', '.join(MARKETS)}")
+        self.market = market
+        self._frame_decoder, self._item_decoders = MARKETS[market]
         self._api_key = api_key
         self.state = SessionState.CONNECTING
         self.desired: set[str] = set()
@@ -228,7 +258,7 @@ class FeedSession:
         """
         self.frames += 1
         try:
-            items = FRAME_DECODER.decode(data)
+            items = self._frame_decoder.decode(data)
         except msgspec.DecodeError:
             items = self._decode_per_item(data)
         events: list[MarketEvent] = []
@@ -236,7 +266,7 @@ class FeedSession:
             if type(item) is Status:
                 self._on_status(item)
             else:
-                events.append(item)  # type: ignore[arg-type]
+                events.append(item)
         self.events += len(events)
         return events
 
@@ -264,7 +294,7 @@ class FeedSession:
                 self._malformed(raw, f"not an object: {exc}")
                 continue
             ev = head.get("ev")
-            decoder = ITEM_DECODERS.get(ev) if isinstance(ev, str) else None
+            decoder = self._item_decoders.get(ev) if isinstance(ev, str) else None
             if decoder is None:
                 self.unknown_events += 1
                 self._unknown(ev)
