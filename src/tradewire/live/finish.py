@@ -22,6 +22,7 @@ from typing import Any
 
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
+from tradewire.venues.alpaca.reports import broker_positions
 
 log = logging.getLogger(__name__)
 
@@ -147,4 +148,5 @@ async def _until_verified(broker: AlpacaClient, outcome: CancelOutcome, *, flatt
 
 
 async def _held(broker: AlpacaClient) -> dict[str, float]:
-    return {p.symbol: float(p.qty) for p in await broker.get_positions() if float(p.qty)}
+    held = broker_positions(await broker.get_positions())  # by key: BTCUSD is BTC/USD
+    return {key: qty for key, (qty, _) in held.items() if qty}

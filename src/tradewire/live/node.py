@@ -54,7 +54,7 @@ from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.reports import fact_from
+from tradewire.venues.alpaca.reports import broker_positions, fact_from
 from tradewire.venues.alpaca.requests import build_order
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
@@ -355,7 +355,7 @@ class TradingNode(OrderOutcomes):
         positions = await retrying(
             self.broker.get_positions, deadline=deadline, what="list positions"
         )
-        broker = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+        broker = broker_positions(positions)  # one key per asset (BTCUSD is BTC/USD)
         corrections = self.counters.reconcile_corrections
         for event in startup_corrections(self.book, result.book, broker):
             self.ledger.record(event)
