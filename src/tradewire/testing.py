@@ -42,7 +42,8 @@ from tradewire.engine.risk import RiskEngine
 from tradewire.engine.strategy import OrderUpdate, PositionView, Strategy
 from tradewire.engine.translate import OrderFact
 from tradewire.venues.alpaca.order_body import OrderRequest
-from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.alpaca.order_builder import build_any
+from tradewire.venues.polygon.crypto import CryptoQuote
 from tradewire.venues.polygon.messages import Quote
 
 __all__ = ["FakeContext", "ManualClock", "PaperVenue", "run_on_events"]
@@ -102,7 +103,7 @@ class ManualClock:
 class PaperVenue:
     """Fills marketable orders at the last quote (engine.ports.VenuePort and MarketVenue)."""
 
-    def __init__(self, ledger: Ledger, quotes: dict[str, Quote]) -> None:
+    def __init__(self, ledger: Ledger, quotes: dict[str, Quote | CryptoQuote]) -> None:
         self._ledger = ledger
         self._quotes = quotes
         self.requests: list[OrderRequest] = []
@@ -112,7 +113,7 @@ class PaperVenue:
         self._ids = 0
         self._execs = 0
 
-    build = staticmethod(build_order)
+    build = staticmethod(build_any)
 
     @property
     def live(self) -> dict[str, dict[str, OrderRequest]]:
@@ -180,7 +181,7 @@ class PaperVenue:
         if not self._try(new_client_order_id, replacement):
             self._resting.setdefault(request.symbol, {})[new_client_order_id] = replacement
 
-    def on_quote(self, quote: Quote) -> None:
+    def on_quote(self, quote: Quote | CryptoQuote) -> None:
         self._quotes[quote.symbol] = quote
         resting = self._resting.get(quote.symbol)
         for cid, request in list((resting or {}).items()):

@@ -35,7 +35,8 @@ from tradewire.engine.risk import RiskEngine
 from tradewire.engine.strategy import Strategy
 from tradewire.engine.translate import OrderFact, event_from_trade_update
 from tradewire.sim.broker.orders import Execution, OrderError
-from tradewire.venues.alpaca.requests import build_order, format_price, format_qty
+from tradewire.venues.alpaca.order_builder import build_any
+from tradewire.venues.alpaca.requests import format_price, format_qty
 from tradewire.venues.polygon.messages import Quote, Trade
 
 log = logging.getLogger("tradewire.backtest")
@@ -235,7 +236,7 @@ class BacktestNode:
     # -- the venue port (engine.ports.VenuePort): orders through the latency model ----------
 
     def build(self, **kw: Any) -> object:
-        return build_order(**kw)
+        return build_any(**kw)
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None:
         # "sent" after the strategy's call returns, as live (the client reports the write

@@ -170,18 +170,20 @@ class EngineCore:
         handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price, stop_price=stop_price)  # type: ignore[arg-type]
         ledger = self.ledger
         ref: float | None = None
+        held: float | None = None  # unknown without a ledger (a worker: its gateway knows)
         if ledger is not None:
             ref = self.mids.get(symbol)
             if ref is None and self.trade_reference:
                 ref = self.last_trades.get(symbol)
             book, oms = ledger.book, ledger.oms
+            held = book.qty(symbol)
             verdict = self.risk.check(  # type: ignore[union-attr]
                 symbol=symbol,
                 side=side,
                 qty=qty,
                 price=limit_price,
                 mid=ref,
-                position=book.qty(symbol),
+                position=held,
                 open_orders=oms.open_count,
                 gross_exposure=book.gross_exposure,
                 daily_pnl=book.daily_pnl,
@@ -208,6 +210,7 @@ class EngineCore:
                 order_class=order_class,
                 take_profit=take_profit,
                 stop_loss=stop_loss,
+                held=held,
             )
         except ValueError as exc:
             return self.deny(handle, strategy, f"invalid: {exc}", "invalid")

@@ -59,7 +59,9 @@ class VenuePort(Protocol):
     """How the core's orders leave, and how their requests are built.
 
     ``build`` validates and builds the venue's request (the venue's own rules; raises a
-    ``ValueError`` naming the field, which the core turns into a denial). ``send`` writes it:
+    ``ValueError`` naming the field, which the core turns into a denial); ``held`` is the
+    position in the symbol now (crypto cannot be sold short), ``None`` when this core keeps
+    no book. Alpaca's is :func:`tradewire.venues.alpaca.order_builder.build_any`. ``send`` writes it:
     the order is journaled as an intent before it is called, and ``started_ns`` (a
     ``perf_counter_ns``) is when the strategy's call began, for the latency stages.
     ``cancel`` and ``replace`` ask the venue; their outcomes come back as events (the
@@ -81,6 +83,7 @@ class VenuePort(Protocol):
         order_class: str | None,
         take_profit: dict[str, float] | None,
         stop_loss: dict[str, float] | None,
+        held: float | None,
     ) -> object: ...
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None: ...

@@ -4,6 +4,10 @@ Only routed symbols are remembered (a hostile feed's millions of others must not
 tables), a non-finite mid is no reference price, and with a simulated venue
 (:class:`~tradewire.engine.ports.MarketVenue`) the venue sees each event before the
 strategies, in the same one pass (the backtest with zero feed latency).
+
+Massive's crypto events (``XQ``, ``XT``, ``XAS``, ``XA``) take the stock paths: the same field
+names, keyed by ``.symbol`` (``BTC-USD`` on the socket is the instrument key ``BTC/USD``).
+Each stock type is tested first, so a stock event pays nothing for them (issue 23).
 """
 
 from __future__ import annotations
@@ -11,6 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tradewire.venues.polygon.crypto import (
+    CryptoAggregate,
+    CryptoMinuteAggregate,
+    CryptoQuote,
+    CryptoTrade,
+)
 from tradewire.venues.polygon.messages import Aggregate, MinuteAggregate, Quote, Trade
 
 if TYPE_CHECKING:
@@ -19,6 +29,7 @@ if TYPE_CHECKING:
     from tradewire.engine.supervisor import Supervisor
 
 _INF = float("inf")
+_BARS = frozenset({Aggregate, MinuteAggregate, CryptoAggregate, CryptoMinuteAggregate})
 
 
 class MarketRouter:
@@ -67,7 +78,7 @@ class MarketRouter:
         live = venue.live if venue is not None else None
         for ev in events:
             etype = type(ev)
-            if etype is Quote:
+            if etype is Quote or etype is CryptoQuote:
                 sym = ev.symbol
                 if live is not None:
                     venue.on_quote(ev)  # type: ignore[union-attr]
@@ -82,7 +93,7 @@ class MarketRouter:
                             strategy.on_quote(ev)
                         except Exception as exc:
                             self._supervisor.raised(strategy, "on_quote", exc)
-            elif etype is Trade:
+            elif etype is Trade or etype is CryptoTrade:
                 sym = ev.symbol
                 if live is not None and live.get(sym):
                     venue.on_trade(ev)  # type: ignore[union-attr]
@@ -93,6 +104,6 @@ class MarketRouter:
                         trades[sym] = price
                     for strategy in routes:
                         guard(strategy.on_trade, ev, strategy)
-            elif etype is Aggregate or etype is MinuteAggregate:
+            elif etype in _BARS:
                 for strategy in self.bar_routes.get(ev.symbol, ()):
                     guard(strategy.on_bar, ev, strategy)

@@ -116,7 +116,7 @@ class Strategy:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce = "day",
+        time_in_force: TimeInForce | None = None,
         take_profit: float | None = None,
         stop_loss: float | None = None,
         client_order_id: str | None = None,
@@ -143,7 +143,7 @@ class Strategy:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce = "day",
+        time_in_force: TimeInForce | None = None,
         take_profit: float | None = None,
         stop_loss: float | None = None,
         client_order_id: str | None = None,
@@ -168,7 +168,7 @@ class Strategy:
         qty: float,
         limit_price: float | None,
         stop_price: float | None,
-        time_in_force: TimeInForce,
+        time_in_force: TimeInForce | None,
         take_profit: float | None,
         stop_loss: float | None,
         client_order_id: str | None,
@@ -203,7 +203,7 @@ class Strategy:
         order_type: OrderType = "market",
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce = "day",
+        time_in_force: TimeInForce | None = None,
         extended_hours: bool = False,
         client_order_id: str | None = None,
         order_class: OrderClass | None = None,
@@ -216,10 +216,14 @@ class Strategy:
         ``aapl`` means ``AAPL`` (:mod:`tradewire.engine.symbols`); what is no ticker at all
         goes on as given, for risk or the venue to refuse. ``order_class`` ``oco`` (an exit
         pair: a limit at ``limit_price`` and ``stop_loss``) is only reachable from here.
+        ``time_in_force`` ``None`` (the default) chooses for the asset: ``day`` for a stock,
+        ``gtc`` for a crypto pair (``BTC/USD``), which refuses ``day``.
         """
         if not symbol.isupper():  # the usual upper-case ticker pays for this test alone
             with contextlib.suppress(ValueError, AttributeError):
                 symbol = normalize_symbol(symbol)
+        if time_in_force is None:  # chosen for the asset: crypto refuses day (issue 23)
+            time_in_force = "gtc" if "/" in symbol else "day"
         ctx = self._context
         if order_class is None:
             return ctx.submit(

@@ -6,6 +6,10 @@ selected"), be upper-cased silently by ``record`` and pass unchanged to the brok
 config, ``worker --symbols``, ``backtest --symbols``, ``record --symbols``, a strategy's own
 orders and the Alpaca client all go through :func:`normalize_symbol`: ``aapl`` means
 ``AAPL``, and what is no ticker at all is one clear error. Sans-I/O.
+
+A crypto pair (a ``/`` in it, or ``asset_class="crypto"``) is the instrument key of
+:func:`tradewire.engine.instruments.instrument_key`: ``btc/usd`` and ``BTCUSD`` (as crypto) mean
+``BTC/USD`` (issue 23). Without a ``/`` or the class, the stock rule above, unchanged.
 """
 
 from __future__ import annotations
@@ -17,11 +21,18 @@ TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,15}")
 """A ticker as normalized: a letter, then letters, digits, ``.`` or ``-`` (16 at most)."""
 
 
-def normalize_symbol(raw: str) -> str:
-    """``" aapl "`` → ``"AAPL"``; ValueError (naming the input) if it is no ticker."""
+def normalize_symbol(raw: str, asset_class: str | None = None) -> str:
+    """``" aapl "`` → ``"AAPL"``, ``"btc/usd"`` → ``"BTC/USD"``; ValueError (naming the
+    input) if it is no ticker or pair. ``asset_class`` (``us_equity`` or ``crypto``) is what
+    the caller knows of it: ``BTCUSD`` is a pair only as ``crypto``."""
     symbol = raw.strip().upper() if isinstance(raw, str) else ""
     if not symbol:
         raise ValueError("a symbol is empty")
+    if asset_class == "crypto" or (asset_class is None and "/" in symbol):
+        # Imported here: instruments builds on this module (its equity rule is the one above).
+        from tradewire.engine.instruments import instrument_key
+
+        return instrument_key(symbol, "crypto")  # InstrumentError is a ValueError
     if not TICKER.fullmatch(symbol):
         raise ValueError(f"symbol {raw[:40]!r} is not a ticker (e.g. AAPL, BRK.B)")
     return symbol

@@ -29,6 +29,7 @@ from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.live.reconciler import Reconciler
 from tradewire.metrics.recorder import Counters
 from tradewire.venues.alpaca.client import AlpacaClient
+from tradewire.venues.alpaca.reports import broker_positions
 
 log = logging.getLogger(__name__)
 
@@ -243,4 +244,5 @@ async def _until_verified(broker: AlpacaClient, outcome: CancelOutcome, *, flatt
 
 
 async def _held(broker: AlpacaClient) -> dict[str, float]:
-    return {p.symbol: float(p.qty) for p in await broker.get_positions() if float(p.qty)}
+    held = broker_positions(await broker.get_positions())  # by key: BTCUSD is BTC/USD
+    return {key: qty for key, (qty, _) in held.items() if qty}

@@ -48,7 +48,7 @@ from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.alpaca.order_builder import build_any
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
 from tradewire.venues.polygon.config import PolygonFeedConfig
@@ -292,7 +292,7 @@ class TradingNode(OrderOutcomes):
 
     # -- the venue port (engine.ports.VenuePort) -------------------------------------------
 
-    build = staticmethod(build_order)
+    build = staticmethod(build_any)
 
     def send(self, client_order_id: str, request: Any, started_ns: int) -> None:
         """Write one order; the core journaled its intent just before."""

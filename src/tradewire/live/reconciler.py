@@ -31,7 +31,7 @@ from tradewire.engine.translate import OrderFact, events_from_fact
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.messages import received
-from tradewire.venues.alpaca.reports import fact_from, fill_from_activity
+from tradewire.venues.alpaca.reports import broker_positions, fact_from, fill_from_activity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -264,10 +264,10 @@ class Reconciler:
             self.broker.get_positions, deadline=deadline, what="list positions"
         )
         requests += 1
-        broker_positions = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+        by_key = broker_positions(positions)  # one key per asset (BTCUSD is BTC/USD)
         if ledger.fills == fills:  # no fill arrived while we asked: the two views are comparable
             for symbol, (qty, avg) in self.positions.compare(
-                ledger.book, broker_positions, fills=fills
+                ledger.book, by_key, fills=fills
             ).items():
                 was = ledger.book.qty(symbol)
                 ledger.record(PositionCorrected(symbol, qty, avg, "reconcile"))

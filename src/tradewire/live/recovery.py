@@ -24,7 +24,7 @@ from tradewire.engine.translate import events_from_fact
 from tradewire.errors import NotFound
 from tradewire.live.reconciler import Reconciler, retrying
 from tradewire.venues.alpaca.client import AlpacaClient
-from tradewire.venues.alpaca.reports import fact_from
+from tradewire.venues.alpaca.reports import broker_positions, fact_from
 
 log = logging.getLogger("tradewire.live.node")
 
@@ -74,7 +74,7 @@ async def settle_with_broker(
     # outside the engine, then the broker's positions as they stand.
     await reconciler.run_once("start-up")
     positions = await retrying(broker.get_positions, deadline=deadline, what="list positions")
-    held = {p.symbol: (float(p.qty), float(p.avg_entry_price)) for p in positions}
+    held = broker_positions(positions)  # one key per asset (BTCUSD is BTC/USD)
     for event in startup_corrections(ledger.book, result.book, held):
         ledger.record(event)
         if abs(result.book.qty(event.symbol) - event.qty) > 1e-9:

@@ -36,7 +36,7 @@ from tradewire.live.conflation import conflate
 from tradewire.live.gateway_watch import GatewayWatch
 from tradewire.live.timers import Every, LoopClock
 from tradewire.venues.alpaca.order_body import OrderRequest
-from tradewire.venues.alpaca.requests import build_order
+from tradewire.venues.alpaca.order_builder import build_any
 from tradewire.venues.polygon.messages import FRAME_DECODER
 
 log = logging.getLogger("tradewire.worker")
@@ -341,7 +341,7 @@ class WorkerNode:
 
     # -- the venue port (engine.ports.VenuePort): orders become intents to the gateway -----
 
-    build = staticmethod(build_order)  # refused here with the venue's rule, as inline
+    build = staticmethod(build_any)  # refused here with the venue's rule, as inline
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None:
         assert isinstance(request, OrderRequest)

@@ -324,9 +324,9 @@ class Intents:
     """A remote core's port: what a worker would publish."""
 
     def __init__(self) -> None:
-        from tradewire.venues.alpaca.requests import build_order
+        from tradewire.venues.alpaca.order_builder import build_any
 
-        self.build = build_order
+        self.build = build_any
         self.sent: list[str] = []
 
     def send(self, cid: str, request: object, started_ns: int) -> None:

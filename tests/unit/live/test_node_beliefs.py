@@ -14,6 +14,7 @@ from tradewire.engine.events import KillEngaged, SessionStarted
 from tradewire.engine.journal.replay import replay
 from tradewire.engine.journal.store import read_journal
 from tradewire.live.node import TradingNode, Venues
+from tradewire.venues.alpaca.messages import Position
 
 
 def _node(tmp_path: Path) -> TradingNode:
@@ -85,7 +86,7 @@ def test_start_up_takes_the_brokers_positions_as_corrections_the_journal_replays
         return None
 
     async def positions() -> list[Any]:
-        return [SimpleNamespace(symbol="A", qty=Decimal(5), avg_entry_price=Decimal("10.5"))]
+        return [Position(symbol="A", qty=Decimal(5), avg_entry_price=Decimal("10.5"), side="long")]
 
     async def account() -> Any:
         return SimpleNamespace(cash=Decimal(1000), buying_power=Decimal(2000))

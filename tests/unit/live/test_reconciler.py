@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from tradewire.engine import orders as o
@@ -20,6 +19,7 @@ from tradewire.engine.journal.store import Journal, read_journal
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
 from tradewire.live.reconciler import Reconciler
+from tradewire.venues.alpaca.messages import Position
 
 
 class StubBroker:
@@ -41,7 +41,9 @@ def test_a_confirmed_position_difference_is_a_position_corrected_event(tmp_path:
     path = tmp_path / "j.twj"
     ledger = Ledger(o.OrderManager(), PositionBook(), Journal(path, fsync="never"))
     ledger.book.apply_fill("A", "buy", 3, 10.0)
-    broker = StubBroker([SimpleNamespace(symbol="A", qty=Decimal(5), avg_entry_price=Decimal(12))])
+    broker = StubBroker(
+        [Position(symbol="A", qty=Decimal(5), avg_entry_price=Decimal(12), side="long")]
+    )
     corrections: dict[str, int] = {}
     rec = Reconciler(broker, ledger, settling=set, corrections=corrections)  # type: ignore[arg-type]
 

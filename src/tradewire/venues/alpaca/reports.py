@@ -5,14 +5,47 @@ account's fill activities a fill event. Sans-I/O.
 The venue says what its reports mean; the engine's hosts (``live/``) only fetch them and
 hand the facts to the ledger (like NautilusTrader's ``generate_order_status_reports`` /
 ``generate_fill_reports`` on an adapter's execution client).
+
+Every symbol a report carries becomes the engine's instrument key here, read with the
+message's own ``asset_class`` (issue 23): Alpaca's crypto orders say ``BTC/USD``, its
+positions ``BTCUSD``, and keyed raw the reconciler zeroed one and booked the other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tradewire.engine import orders as o
+from tradewire.engine.instruments import ASSET_CLASSES, InstrumentError, instrument_key
 from tradewire.engine.translate import OrderFact
-from tradewire.venues.alpaca.messages import FillActivity
+from tradewire.venues.alpaca.messages import FillActivity, Position
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
+
+_KEYED = ASSET_CLASSES | {None}
+
+
+def report_key(symbol: str, asset_class: str | None) -> str:
+    """The engine's key of a symbol as an Alpaca message names it, under that message's
+    ``asset_class`` (``crypto``: ``BTCUSD`` and ``BTC/USD`` are ``BTC/USD``; ``us_equity``: the
+    ticker). A class the engine has no instruments for (``us_option``), or a symbol the
+    instrument rules refuse, keeps the venue's spelling: a report is never dropped for it.
+    """
+    if asset_class == "us_equity" or asset_class not in _KEYED:
+        return symbol  # Alpaca's ticker is the key already; a class with no instruments here
+    if asset_class is None and "/" not in symbol:
+        return symbol  # a message with no class (a stock, or an old one): as the venue says
+    try:
+        return instrument_key(symbol, asset_class)  # type: ignore[arg-type]
+    except InstrumentError:
+        return symbol
+
+
+def broker_positions(positions: Iterable[Position]) -> dict[str, tuple[float, float]]:
+    """The broker's positions by instrument key: key -> (qty, average entry price)."""
+    return {
+        report_key(p.symbol, p.asset_class): (float(p.qty), float(p.avg_entry_price))
+        for p in positions
+    }
 
 
 def fact_from(b: BrokerOrder) -> OrderFact:
@@ -23,7 +56,7 @@ def fact_from(b: BrokerOrder) -> OrderFact:
         b.id,
         float(b.filled_qty),
         float(b.filled_avg_price or 0),
-        b.symbol or "",
+        report_key(b.symbol, b.asset_class) if b.symbol else "",
         b.side or "",
         float(b.qty or 0),
         b.type or b.order_type or "",
