@@ -36,6 +36,7 @@ from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock
 from tradewire.engine.strategy import Strategy
+from tradewire.live.feeds import channels_by_market
 from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
 from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
 from tradewire.live.outcomes import OrderOutcomes
@@ -159,8 +160,12 @@ class TradingNode(OrderOutcomes):
             config=feed_config,
             socket_options=socket_options,
         )
-        self.feed.on_events(self._on_feed_events)
-        self.feed.on_stale = lambda err: self.risk.on_stale_feed(str(err))
+        # Each Massive market its symbols need is a connection of its own (live/feeds.py);
+        # the crypto one is opened at start when a strategy trades a pair.
+        self.feeds: dict[str, PolygonClient] = {"stocks": self.feed}
+        self._feed_args = (venues.polygon_key, venues.feed_url, feed_config, socket_options)
+        for client in self.feeds.values():
+            self._listen(client)
         self._frame_ns = 0
         self._sync_scheduled = False
         self._timers: list[Every] = []
@@ -189,9 +194,8 @@ class TradingNode(OrderOutcomes):
         await self._recover()
         await self.stream.start(timeout_s=self.stream_start_timeout_s)
         self.core.start()  # on_start raising is a StrategyError, as in every host
-        symbols = self.core.market.symbols
-        channels = [f"{ch}.{s}" for s in symbols for ch in ("Q", "T", "AM")]
-        await self.feed.subscribe(channels)
+        for market, channels in channels_by_market(self.core.market.symbols).items():
+            await self._feed_of(market).subscribe(channels)
         self._last_rate_t = loop.time()
         self._tick()  # every gauge exists from the first scrape, not only after a second
         self.every(1.0, self._tick)
@@ -216,7 +220,8 @@ class TradingNode(OrderOutcomes):
         # Orders still waiting for a rate-limit token are never sent: a stop at 200/min
         # with a queue of 200 once took 53 s sending them, then cancelling them.
         self.broker.halt_orders("the node is stopping")
-        await self.feed.close()
+        for client in self.feeds.values():
+            await client.close()
         pending = {t for t in self._tasks if not t.done()}
         if pending:
             await asyncio.wait(pending, timeout=3)
@@ -347,6 +352,20 @@ class TradingNode(OrderOutcomes):
         """The symbols of the node's own strategies (a gateway never unsubscribes them)."""
         return frozenset(s for strategy in self.strategies for s in strategy.symbols)
 
+    def _feed_of(self, market: str) -> PolygonClient:
+        client = self.feeds.get(market)
+        if client is None:
+            key, url, config, options = self._feed_args
+            client = self.feeds[market] = PolygonClient(
+                key, url=url, config=config, socket_options=options, market=market
+            )
+            self._listen(client)
+        return client
+
+    def _listen(self, client: PolygonClient) -> None:
+        client.on_events(self._on_feed_events)
+        client.on_stale = lambda err: self.risk.on_stale_feed(str(err))
+
     def spawn_subscribe(self, channels: list[str]) -> None:
         # A gateway's workers trade these: risk needs their mids.
         self.core.market.track(sorted({ch.partition(".")[2] for ch in channels}))
@@ -368,7 +387,7 @@ class TradingNode(OrderOutcomes):
             now - self._last_rate_t, 1e-9
         )
         self._last_events, self._last_rate_t = events, now
-        self.counters.feed_reconnects = self.feed.reconnects
+        self.counters.feed_reconnects = sum(f.reconnects for f in self.feeds.values())
         self.counters.stream_reconnects = self.stream.reconnects
         for sym, mid in self.mids.items():
             self.book.mark(sym, mid)

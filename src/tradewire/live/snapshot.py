@@ -98,7 +98,7 @@ def node_snapshot(node: TradingNode, *, uptime_s: float) -> NodeSnapshot:
         feed_rate=node.recorder.market_data_rate,
         events=c.events,
         frames=c.frames,
-        reconnects=node.feed.reconnects + node.stream.reconnects,
+        reconnects=sum(f.reconnects for f in node.feeds.values()) + node.stream.reconnects,
         orders_sent=c.orders_sent,
         orders_acked=c.orders_acked,
         orders_rejected=c.orders_rejected,
