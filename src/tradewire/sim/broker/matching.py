@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from tradewire.sim.broker import crypto
 from tradewire.sim.broker.account import AccountFigures
+from tradewire.sim.broker.crypto import CryptoAsset
 from tradewire.sim.broker.orders import (
     CENT,
     ORDER_TYPES,
@@ -53,6 +55,7 @@ class SimBook(AccountFigures):
         shorting_enabled: bool = True,
         new_id: Callable[[], str] | None = None,
         clock: Clock = wall_clock,
+        crypto: Mapping[str, CryptoAsset] | None = None,
     ) -> None:
         # The book's own time, stamped on its orders, events and fills: a backtest passes
         # its simulated clock; two books in one process never share one.
@@ -74,6 +77,15 @@ class SimBook(AccountFigures):
         # Every execution, in the order it happened, whether or not anyone watched the stream.
         self.fills: list[FillRecord] = []
         self.fill_index: dict[str, int] = {}  # FillRecord.id -> its place in ``fills``
+        # The crypto pairs the venue lists, by pair key (BTC/USD): their orders follow
+        # Alpaca's crypto rules (sim/broker/crypto.py), their positions are keyed BTC/USD.
+        self.crypto: dict[str, CryptoAsset] = dict(crypto or {})
+
+    def book_symbol(self, symbol: str) -> str:
+        """The book's key of a symbol in any form: ``BTC/USD`` for a listed pair (also when
+        written ``BTCUSD``), the upper-case ticker otherwise."""
+        asset = crypto.find(symbol, self.crypto)
+        return asset.symbol if asset is not None else symbol.upper()
 
     @property
     def live_by_symbol(self) -> Mapping[str, list[SimOrder]]:
@@ -92,6 +104,15 @@ class SimBook(AccountFigures):
         tif = body.get("time_in_force")
         if not isinstance(symbol, str) or not symbol:
             raise OrderError(422, 40010001, "symbol is required")
+        pair = crypto.find(symbol, self.crypto)
+        if pair is not None:
+            return crypto.build_order(
+                body,
+                pair,
+                client_order_id=self._client_order_id(body),
+                new_id=self._new_id,
+                at=self.clock(),
+            )
         if side not in ("buy", "sell"):
             raise OrderError(422, 40010001, "side must be buy or sell")
         if otype not in ORDER_TYPES:
@@ -128,15 +149,7 @@ class SimBook(AccountFigures):
             )
         if qty is not None and qty != qty.to_integral_value() and tif != "day":
             raise OrderError(422, 40010001, "fractional orders must be day orders")
-        cid = body.get("client_order_id")
-        if cid is None or cid == "":
-            cid = self._new_id()
-        if not isinstance(cid, str):
-            raise OrderError(422, 40010001, "client_order_id must be a string")
-        if len(cid) > 128:
-            raise OrderError(422, 40010001, "client_order_id must be no more than 128 characters")
-        if cid in self.orders_by_client_id:
-            raise OrderError(422, 40010001, "client_order_id must be unique")
+        cid = self._client_order_id(body)
         if order_class not in ("simple", "bracket", "oco", "oto", ""):
             raise OrderError(422, 40010001, f"invalid order_class: {order_class!r}")
         at = self.clock()
@@ -161,6 +174,18 @@ class SimBook(AccountFigures):
             submitted_at=at,
         )
         return order
+
+    def _client_order_id(self, body: dict[str, object]) -> str:
+        cid = body.get("client_order_id")
+        if cid is None or cid == "":
+            cid = self._new_id()
+        if not isinstance(cid, str):
+            raise OrderError(422, 40010001, "client_order_id must be a string")
+        if len(cid) > 128:
+            raise OrderError(422, 40010001, "client_order_id must be no more than 128 characters")
+        if cid in self.orders_by_client_id:
+            raise OrderError(422, 40010001, "client_order_id must be unique")
+        return cid
 
     def _legs(self, parent: SimOrder, body: dict[str, object]) -> list[SimOrder]:
         # bracket: entry + take-profit limit + stop-loss; oto: entry + one; oco: exit pair.
@@ -258,6 +283,9 @@ class SimBook(AccountFigures):
                     buying_power=str(self.buying_power),
                     cost_basis=str(cost.quantize(CENT)),
                 )
+        elif order.symbol in self.crypto:
+            live = self._live_by_symbol.get(order.symbol, [])
+            crypto.refuse_short(self.crypto[order.symbol], order, self.positions, live)
         elif not self.shorting_enabled:
             held = self.positions.get(order.symbol, SimPosition(order.symbol)).qty
             if order.qty is not None and order.qty > held:
@@ -428,7 +456,9 @@ class SimBook(AccountFigures):
             # Notional market order: whole shares and fractions at the touch, all at once;
             # ``qty`` stays null, as in Alpaca's frames (tests/fixtures ws_trade_update_fill).
             assert order.notional is not None
-            qty = (order.notional / price).quantize(Decimal("0.000000001"), rounding=ROUND_DOWN)
+            pair = self.crypto.get(order.symbol)
+            step = pair.min_trade_increment if pair is not None else Decimal("0.000000001")
+            qty = (order.notional / price).quantize(step, rounding=ROUND_DOWN)
             return self._fill(order, qty, price)
         fill_qty = qty
         if (

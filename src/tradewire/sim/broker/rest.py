@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tradewire.sim.broker import lifecycle, wire
+from tradewire.sim.broker.crypto import is_crypto
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
@@ -200,17 +201,27 @@ class RestRoutes:
 
     async def _assets(self, request: web.Request) -> web.Response:
         market = self.market
-        symbols = sorted(market.listed | set(market.quotes) | set(self.book.positions))
-        return web.json_response([wire.asset_json(s) for s in symbols])
+        book = self.book
+        symbols = sorted(market.listed | set(market.quotes) | set(book.positions))
+        return web.json_response(
+            [
+                wire.crypto_asset_json(book.crypto[s]) if s in book.crypto else wire.asset_json(s)
+                for s in symbols
+                if s in book.crypto or not is_crypto(s)
+            ]
+        )
 
     async def _asset(self, request: web.Request) -> web.Response:
-        symbol = request.match_info["symbol"].upper()
+        symbol = self.book.book_symbol(request.match_info["symbol"])
+        if symbol in self.book.crypto:
+            return web.json_response(wire.crypto_asset_json(self.book.crypto[symbol]))
         if not self._lists(symbol):
             # 404 40410000 "asset not found for X": Alpaca's answer for an unknown asset.
             raise OrderError(404, 40410000, f"asset not found for {symbol[:40]}")
         return web.json_response(wire.asset_json(symbol))
 
     def _lists(self, symbol: str) -> bool:
+        symbol = self.book.book_symbol(symbol)
         return self.market.lists(symbol) or symbol in self.book.positions
 
     async def _post_order(self, request: web.Request) -> web.Response:
@@ -301,13 +312,13 @@ class RestRoutes:
         return web.json_response([wire.position_json(book, p) for p in book.positions.values()])
 
     async def _position(self, request: web.Request) -> web.Response:
-        pos = self.book.positions.get(request.match_info["symbol"].upper())
+        pos = self.book.positions.get(self.book.book_symbol(request.match_info["symbol"]))
         if pos is None:
             raise OrderError(404, 40410000, "position does not exist")
         return web.json_response(wire.position_json(self.book, pos))
 
     async def _close_position(self, request: web.Request) -> web.Response:
-        symbol = request.match_info["symbol"].upper()
+        symbol = self.book.book_symbol(request.match_info["symbol"])
         order = self._close(symbol, request.query.get("qty"), request.query.get("percentage"))
         return web.json_response(wire.order_json(order, self.book))
 
@@ -356,7 +367,8 @@ class RestRoutes:
                 "qty": str(qty),
                 "side": side,
                 "type": "market",
-                "time_in_force": "day",
+                # Crypto takes gtc/ioc only; equities close with a day order.
+                "time_in_force": "gtc" if symbol in self.book.crypto else "day",
             }
         )
         asyncio.get_running_loop().call_soon(self._activate, order)
