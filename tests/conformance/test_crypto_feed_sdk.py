@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import massive
-from massive.websocket.models import CryptoQuote, CryptoTrade
+from massive.websocket.models import CryptoQuote, CryptoTrade, CurrencyAgg, Level2Book
 
+from tradewire.sim.crypto_source import SyntheticCrypto
 from tradewire.sim.venue import VenueConfig, VenueSimulator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "polygon" / "crypto"
@@ -134,3 +135,50 @@ async def test_a_stocks_and_a_crypto_connection_of_one_key_both_stay_up() -> Non
     assert isinstance(crypto_msgs[0], CryptoQuote)
     assert sim.feed.actions  # both connections authenticated and subscribed
     assert not any(isinstance(m, CryptoQuote) for m in got)
+
+
+async def test_massive_sdk_reads_crypto_aggregates_and_the_book() -> None:
+    # The real XA/XAS/XL2 payloads, then the synthetic source's own second and minute bars.
+    synthetic = SyntheticCrypto(["ETH/USD"], seed=1, start_ms=1_700_000_000_000)
+    events = [e for _ in range(1300) for e in synthetic.batch(2, advance_ms=100)]
+    bars = [next(e for e in events if e["ev"] == ev) for ev in ("XAS", "XA")]
+    subs = ["XA.*", "XAS.*", "XL2.BTC-USD"]
+    async with VenueSimulator(VenueConfig(crypto=("BTC/USD", "ETH/USD"))) as sim:
+
+        async def publish_when_subscribed() -> None:
+            for channel in subs:
+                await sim.feed.wait_for_subscribers(channel, timeout_s=10)
+            sim.feed.publish([_fixture("XA"), _fixture("XAS"), _fixture("XL2"), *bars])
+
+        pub = asyncio.create_task(publish_when_subscribed())
+        received = await _read_crypto(sim, subs, 5)
+        await pub
+
+    minute, second, book, synth_second, synth_minute = received
+    for agg, ev in ((minute, "XA"), (second, "XAS")):
+        assert isinstance(agg, CurrencyAgg)
+        assert (agg.event_type, agg.pair, agg.open, agg.close, agg.volume) == (
+            ev,
+            "BCD-USD",
+            0.772,
+            0.784,
+            951.6112,
+        )
+        assert (agg.start_timestamp, agg.end_timestamp, agg.avg_trade_size) == (
+            1610463240000,
+            1610463300000,
+            73,
+        )
+    assert isinstance(book, Level2Book)
+    assert book.pair == "BTC-USD"
+    assert book.bid_prices == [[33712.71, 0.18635], [33712.7, 0.134]]
+    for agg, bar in ((synth_second, bars[0]), (synth_minute, bars[1])):
+        assert isinstance(agg, CurrencyAgg)
+        assert (agg.event_type, agg.pair, agg.high, agg.low, agg.vwap) == (
+            bar["ev"],
+            "ETH-USD",
+            bar["h"],
+            bar["l"],
+            bar["vw"],
+        )
+        assert agg.end_timestamp - agg.start_timestamp == (1_000 if bar["ev"] == "XAS" else 60_000)

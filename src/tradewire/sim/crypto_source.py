@@ -5,7 +5,10 @@ in tests/fixtures/polygon/crypto): ``XQ`` quotes ``{ev, pair, bp, bs, ap, as, t,
 ``XT`` trades ``{ev, pair, p, t, s, c, i, x, r}``, the pair in the socket form ``BTC-USD``,
 prices and sizes as floats (sizes in coins), ``c`` a list with 0 (none), 1 (sellside) or 2
 (buyside), ``i`` an integer trade id (as the spec's example), ``r`` Massive's receive time in
-Unix ms a few ms after ``t``. Crypto never closes, so nothing here knows a session. Same seed,
+Unix ms a few ms after ``t``. With ``bars``, the trades also make ``XAS`` (second) and ``XA``
+(minute) aggregates ``{ev, pair, v, vw, z, o, c, h, l, s, e}``, published once a later trade
+passes the window's end and only for pairs that traded in it, as Massive publishes no bar for
+a window without trades (reference 3d). Crypto never closes, so nothing here knows a session. Same seed,
 same events, like :class:`~tradewire.sim.sources.SyntheticMarket`, whose ``batch`` interface
 this shares so :func:`~tradewire.sim.sources.run_synthetic` drives either.
 """
@@ -16,6 +19,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tradewire.sim.sources import Event
 
@@ -36,6 +40,51 @@ def feed_pair(symbol: str) -> str:
     return symbol.strip().upper().replace("/", "-", 1)
 
 
+class CryptoBarBuilder:
+    """Second (``XAS``) and minute (``XA``) aggregates of ``XT`` trades, per pair."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(self, trade: Event) -> list[Event]:
+        out: list[Event] = []
+        pair, price, size, ts = trade["pair"], float(trade["p"]), float(trade["s"]), trade["t"]
+        for ev, width in (("XAS", 1_000), ("XA", 60_000)):
+            start = ts - ts % width
+            bar = self._open.get((ev, pair))
+            if bar is not None and bar["s"] != start:
+                out.append(_close(ev, pair, bar))
+                bar = None
+            if bar is None:
+                bar = {"s": start, "e": start + width, "o": price, "h": price, "l": price}
+                bar.update({"c": price, "v": 0.0, "n": 0.0, "cnt": 0})
+                self._open[(ev, pair)] = bar
+            bar["h"] = max(bar["h"], price)
+            bar["l"] = min(bar["l"], price)
+            bar["c"] = price
+            bar["v"] += size
+            bar["n"] += price * size
+            bar["cnt"] += 1
+        return out
+
+
+def _close(ev: str, pair: str, bar: dict[str, Any]) -> Event:
+    volume = bar["v"]
+    return {
+        "ev": ev,
+        "pair": pair,
+        "v": round(volume, 8),
+        "vw": round(bar["n"] / volume, 4) if volume else bar["c"],
+        "z": round(volume / bar["cnt"]),  # the average trade size, an integer as in the spec
+        "o": bar["o"],
+        "c": bar["c"],
+        "h": bar["h"],
+        "l": bar["l"],
+        "s": bar["s"],
+        "e": bar["e"],
+    }
+
+
 class SyntheticCrypto:
     """Deterministic ``XQ`` quotes and ``XT`` trades for crypto pairs, around the clock."""
 
@@ -46,6 +95,7 @@ class SyntheticCrypto:
         seed: int = 7,
         quotes_per_trade: int = 3,
         start_ms: int | None = None,
+        bars: bool = True,
     ) -> None:
         self.rng = random.Random(seed)
         self.pairs = [feed_pair(p) for p in pairs]
@@ -61,6 +111,7 @@ class SyntheticCrypto:
             for p in self.pairs
         }
         self._trade_id = 10_000_000
+        self.bars = CryptoBarBuilder() if bars else None
 
     def __repr__(self) -> str:
         return f"SyntheticCrypto(pairs={self.pairs}, now_ms={self.now_ms})"
@@ -103,7 +154,8 @@ class SyntheticCrypto:
         }
 
     def batch(self, count: int, *, advance_ms: int = 1) -> list[Event]:
-        """``count`` quotes and trades (one more when the last quote prints a trade)."""
+        """``count`` quotes and trades (one more when the last quote prints a trade), and
+        the aggregates those trades closed."""
         rng = self.rng
         out: list[Event] = []
         pairs = self.pairs
@@ -114,6 +166,9 @@ class SyntheticCrypto:
             # The trade may make the batch one longer than asked: at a low rate every batch
             # is one event, and a trade that had to fit would never print.
             if rng.randrange(self.quotes_per_trade) == 0:
-                out.append(self.trade(pair, q))
+                trade = self.trade(pair, q)
+                out.append(trade)
+                if self.bars is not None:
+                    out.extend(self.bars.add(trade))
         self.now_ms += advance_ms
         return out

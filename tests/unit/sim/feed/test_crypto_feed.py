@@ -51,11 +51,11 @@ def test_event_channel_of_a_crypto_event_is_its_pair(ev: str) -> None:
 
 def test_synthetic_crypto_events_have_the_real_keys_and_types() -> None:
     market = SyntheticCrypto(["BTC/USD", "ETH/USD"], seed=3, start_ms=1_700_000_000_000)
-    events = market.batch(400)
+    events = [e for _ in range(1500) for e in market.batch(4, advance_ms=100)]
     by_ev: dict[str, list[dict[str, Any]]] = {}
     for e in events:
         by_ev.setdefault(e["ev"], []).append(e)
-    assert set(by_ev) == {"XQ", "XT"}
+    assert set(by_ev) == {"XQ", "XT", "XA", "XAS"}
     for ev, items in by_ev.items():
         real = _fixture(ev)
         for e in items:
@@ -79,3 +79,21 @@ def test_synthetic_crypto_is_deterministic_for_a_seed() -> None:
     a = SyntheticCrypto(["BTC/USD"], seed=5, start_ms=1).batch(50)
     b = SyntheticCrypto(["BTC/USD"], seed=5, start_ms=1).batch(50)
     assert a == b
+
+
+def test_bars_aggregate_the_trades_of_their_window() -> None:
+    market = SyntheticCrypto(["BTC/USD"], seed=9, start_ms=60_000_000)
+    events = [e for _ in range(3000) for e in market.batch(2, advance_ms=50)]
+    trades = [e for e in events if e["ev"] == "XT"]
+    for ev, width in (("XAS", 1_000), ("XA", 60_000)):
+        bars = [e for e in events if e["ev"] == ev]
+        assert bars
+        for bar in bars:
+            assert bar["e"] - bar["s"] == width
+            inside = [t for t in trades if bar["s"] <= t["t"] < bar["e"]]
+            assert inside
+            assert bar["o"] == inside[0]["p"]
+            assert bar["c"] == inside[-1]["p"]
+            assert bar["h"] == max(t["p"] for t in inside)
+            assert bar["l"] == min(t["p"] for t in inside)
+            assert bar["v"] == pytest.approx(sum(t["s"] for t in inside))
