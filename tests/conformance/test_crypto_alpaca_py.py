@@ -223,3 +223,45 @@ async def test_trade_updates_carry_the_crypto_order(broker, until):  # type: ign
     assert (fill.order.symbol, fill.order.asset_class) == ("BTC/USD", AssetClass.CRYPTO)
     assert fill.qty == 0.001
     assert fill.position_qty == 0.001
+
+
+async def test_alpaca_py_replaces_lists_and_closes_crypto(broker, until):  # type: ignore[no-untyped-def]
+    from alpaca.trading.enums import QueryOrderStatus
+    from alpaca.trading.requests import (
+        ClosePositionRequest,
+        GetOrdersRequest,
+        ReplaceOrderRequest,
+    )
+
+    client = _client(broker)
+    buy = await call(
+        client.submit_order,
+        MarketOrderRequest(
+            symbol="BTC/USD", qty=0.0103, side=OrderSide.BUY, time_in_force=TimeInForce.GTC
+        ),
+    )
+    await until(lambda: broker.book.orders[str(buy.id)].status == "filled")
+    limit = await call(
+        client.submit_order,
+        LimitOrderRequest(
+            symbol="BTC/USD",
+            qty=0.001,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.GTC,
+            limit_price=50000,
+        ),
+    )
+    # alpaca-py types ReplaceOrderRequest.qty as an int: a crypto replace changes the price.
+    replaced = await call(
+        client.replace_order_by_id, limit.id, ReplaceOrderRequest(limit_price=50001)
+    )
+    assert (replaced.qty, replaced.limit_price, replaced.replaces) == ("0.001", "50001", limit.id)
+    listed = await call(
+        client.get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=["BTCUSD"])
+    )
+    assert [o.id for o in listed] == [replaced.id]
+    close = await call(client.close_position, "BTCUSD", ClosePositionRequest(percentage="50"))
+    assert (close.symbol, close.qty, close.time_in_force) == ("BTC/USD", "0.0051", TimeInForce.GTC)
+    await until(lambda: broker.book.orders[str(close.id)].status == "filled")
+    (position,) = await call(client.get_all_positions)
+    assert position.qty == "0.0052"

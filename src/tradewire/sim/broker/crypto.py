@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from tradewire.engine.instruments import InstrumentError, instrument_key
 from tradewire.sim.broker.orders import OrderError, SimOrder, SimPosition, _dec, asset_id_for
@@ -136,16 +136,7 @@ def build_order(
     if (qty is None) == (notional is None):
         raise OrderError(422, 40010001, "qty or notional is required (exactly one)")
     if qty is not None:
-        if qty < asset.min_order_size:
-            raise OrderError(
-                422, 40010001, f"qty must be >= {asset.min_order_size} for {asset.symbol}"
-            )
-        if not _on_step(qty, asset.min_trade_increment):
-            raise OrderError(
-                422,
-                40010001,
-                f"qty must be a multiple of {asset.min_trade_increment} for {asset.symbol}",
-            )
+        _check_qty(qty, asset)
     if notional is not None and notional <= 0:
         raise OrderError(422, 40010001, "notional must be > 0")
     limit = _dec(body.get("limit_price"), "limit_price")
@@ -154,17 +145,7 @@ def build_order(
         raise OrderError(422, 40010001, "limit_price is required for limit orders")
     if otype == "stop_limit" and stop is None:
         raise OrderError(422, 40010001, "stop_price is required for stop orders")
-    for name, price in (("limit_price", limit), ("stop_price", stop)):
-        if price is None:
-            continue
-        if price <= 0:
-            raise OrderError(422, 40010001, f"{name} must be > 0")
-        if not _on_step(price, asset.price_increment):
-            raise OrderError(
-                422,
-                42210000,
-                f"invalid {name} {price}: must be a multiple of {asset.price_increment}",
-            )
+    _check_prices(limit, stop, asset)
     return SimOrder(
         id=new_id(),
         client_order_id=client_order_id,
@@ -181,6 +162,57 @@ def build_order(
         updated_at=at,
         submitted_at=at,
     )
+
+
+def check_replacement(
+    asset: CryptoAsset,
+    qty: Decimal | None,
+    limit: Decimal | None,
+    stop: Decimal | None,
+    tif: object,
+) -> None:
+    """A ``PATCH /v2/orders/{id}`` of a crypto order: the pair's increments and TIFs.
+
+    UNCONFIRMED: Alpaca documents no crypto-specific replace rule; these are its order rules.
+    alpaca-py's ``ReplaceOrderRequest`` types ``qty`` as an integer, so a fractional new qty
+    can only be sent as a raw body.
+    """
+    if tif is not None and tif not in CRYPTO_TIFS:
+        raise OrderError(422, 42210000, "invalid crypto time_in_force")
+    if qty is not None:
+        _check_qty(qty, asset)
+    _check_prices(limit, stop, asset)
+
+
+def _check_qty(qty: Decimal, asset: CryptoAsset) -> None:
+    if qty < asset.min_order_size:
+        raise OrderError(422, 40010001, f"qty must be >= {asset.min_order_size} for {asset.symbol}")
+    if not _on_step(qty, asset.min_trade_increment):
+        raise OrderError(
+            422,
+            40010001,
+            f"qty must be a multiple of {asset.min_trade_increment} for {asset.symbol}",
+        )
+
+
+def _check_prices(limit: Decimal | None, stop: Decimal | None, asset: CryptoAsset) -> None:
+    for name, price in (("limit_price", limit), ("stop_price", stop)):
+        if price is None:
+            continue
+        if price <= 0:
+            raise OrderError(422, 40010001, f"{name} must be > 0")
+        if not _on_step(price, asset.price_increment):
+            raise OrderError(
+                422,
+                42210000,
+                f"invalid {name} {price}: must be a multiple of {asset.price_increment}",
+            )
+
+
+def close_qty(asset: CryptoAsset, held: Decimal, percentage: Decimal) -> Decimal:
+    """``DELETE /v2/positions/BTCUSD?percentage=P``: that share of the holding, rounded down
+    to the pair's quantity increment (an order off the increment would be refused)."""
+    return (held * percentage / 100).quantize(asset.min_trade_increment, rounding=ROUND_DOWN)
 
 
 def refuse_short(

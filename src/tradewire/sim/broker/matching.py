@@ -377,12 +377,16 @@ class SimBook(AccountFigures):
         if not old.is_open:
             raise OrderError(422, 42210000, "order is not replaceable")
         qty = _dec(body.get("qty"), "qty")
-        if qty is not None and (qty <= 0 or qty != qty.to_integral_value()):
-            raise OrderError(422, 40010001, "qty must be a whole number > 0")
         limit = _dec(body.get("limit_price"), "limit_price")
         stop = _dec(body.get("stop_price"), "stop_price")
-        _check_tick(limit, "limit_price")
-        _check_tick(stop, "stop_price")
+        pair = self.crypto.get(old.symbol)
+        if pair is not None:
+            crypto.check_replacement(pair, qty, limit, stop, body.get("time_in_force"))
+        else:
+            if qty is not None and (qty <= 0 or qty != qty.to_integral_value()):
+                raise OrderError(422, 40010001, "qty must be a whole number > 0")
+            _check_tick(limit, "limit_price")
+            _check_tick(stop, "stop_price")
         cid = body.get("client_order_id")
         if isinstance(cid, str) and cid in self.orders_by_client_id:
             raise OrderError(422, 40010001, "client_order_id must be unique")

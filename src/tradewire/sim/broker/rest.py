@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tradewire.sim.broker import lifecycle, wire
-from tradewire.sim.broker.crypto import is_crypto
+from tradewire.sim.broker.crypto import close_qty, is_crypto
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
@@ -247,7 +247,8 @@ class RestRoutes:
         if direction not in ("asc", "desc"):
             raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
         limit = _list_limit(q.get("limit"))
-        symbols = {s.strip().upper() for s in q.get("symbols", "").split(",") if s.strip()}
+        book_symbol = self.book.book_symbol  # BTCUSD finds the BTC/USD orders
+        symbols = {book_symbol(s.strip()) for s in q.get("symbols", "").split(",") if s.strip()}
         after = _parse_time(q.get("after"))
         until = _parse_time(q.get("until"))
         # nested=true rolls bracket legs up into their parent; otherwise legs list on their own.
@@ -352,6 +353,8 @@ class RestRoutes:
         qty = abs(pos.qty)
         if qty_arg:
             qty = Decimal(qty_arg)
+        elif pct_arg and symbol in self.book.crypto:
+            qty = close_qty(self.book.crypto[symbol], pos.qty, Decimal(pct_arg))
         elif pct_arg:
             qty = (abs(pos.qty) * Decimal(pct_arg) / 100).quantize(Decimal("0.000000001"))
         if qty <= 0 or qty > abs(pos.qty):

@@ -134,3 +134,20 @@ def test_stocks_keep_their_rules_beside_crypto() -> None:
     assert wire.order_json(order, book)["asset_class"] == "us_equity"
     with pytest.raises(OrderError):
         book.submit(_order(symbol="AAPL", qty="0.5", time_in_force="gtc"))
+
+
+def test_a_resting_crypto_limit_is_replaced_at_the_pair_increments() -> None:
+    book = _book()
+    old = book.submit(_order(type="limit", limit_price="59000", qty="0.0105"))
+    book.activate(old)
+    new, _ = book.replace(old.id, {"qty": "0.0205", "limit_price": "59001"})
+    assert (new.qty, new.limit_price, new.symbol) == (Decimal("0.0205"), 59001, "BTC/USD")
+    with pytest.raises(OrderError) as exc:
+        book.replace(new.id, {"qty": "0.00015"})
+    assert exc.value.status == 422
+    with pytest.raises(OrderError) as exc:
+        book.replace(new.id, {"limit_price": "59000.5"})
+    assert exc.value.code == 42210000
+    with pytest.raises(OrderError) as exc:
+        book.replace(new.id, {"time_in_force": "day"})
+    assert exc.value.message == "invalid crypto time_in_force"
