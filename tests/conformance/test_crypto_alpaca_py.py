@@ -265,3 +265,14 @@ async def test_alpaca_py_replaces_lists_and_closes_crypto(broker, until):  # typ
     await until(lambda: broker.book.orders[str(close.id)].status == "filled")
     (position,) = await call(client.get_all_positions)
     assert position.qty == "0.0052"
+
+
+async def test_alpaca_py_lists_assets_by_class(broker):  # type: ignore[no-untyped-def]
+    from alpaca.trading.requests import GetAssetsRequest
+
+    client = _client(broker)
+    crypto = await call(client.get_all_assets, GetAssetsRequest(asset_class=AssetClass.CRYPTO))
+    assert sorted(a.symbol for a in crypto) == ["BTC/USD", "ETH/USD"]
+    stocks = await call(client.get_all_assets, GetAssetsRequest(asset_class=AssetClass.US_EQUITY))
+    assert [a.symbol for a in stocks] == ["AAPL"]
+    assert len(await call(client.get_all_assets)) == 3

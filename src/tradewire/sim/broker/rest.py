@@ -203,11 +203,14 @@ class RestRoutes:
         market = self.market
         book = self.book
         symbols = sorted(market.listed | set(market.quotes) | set(book.positions))
+        # ``asset_class`` filters as on Alpaca (alpaca-py GetAssetsRequest); unset, all.
+        klass = request.query.get("asset_class")
         return web.json_response(
             [
                 wire.crypto_asset_json(book.crypto[s]) if s in book.crypto else wire.asset_json(s)
                 for s in symbols
-                if s in book.crypto or not is_crypto(s)
+                if (s in book.crypto or not is_crypto(s))
+                and (klass is None or klass == wire.asset_class(s))
             ]
         )
 
