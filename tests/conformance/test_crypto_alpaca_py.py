@@ -276,3 +276,28 @@ async def test_alpaca_py_lists_assets_by_class(broker):  # type: ignore[no-untyp
     stocks = await call(client.get_all_assets, GetAssetsRequest(asset_class=AssetClass.US_EQUITY))
     assert [a.symbol for a in stocks] == ["AAPL"]
     assert len(await call(client.get_all_assets)) == 3
+
+
+async def test_alpaca_py_reads_cfee_activities(until):  # type: ignore[no-untyped-def]
+    from alpaca.trading.enums import ActivityType
+    from alpaca.trading.models import NonTradeActivity
+
+    async with AlpacaBrokerServer(crypto=("BTC/USD",), crypto_fee_bps=25) as broker:
+        broker.market.publish_quote(NBBO("BTC/USD", 60000.0, 1, 60010.0, 1, 1))
+        client = _client(broker)
+        order = await call(
+            client.submit_order,
+            MarketOrderRequest(
+                symbol="BTC/USD", qty=0.01, side=OrderSide.BUY, time_in_force=TimeInForce.GTC
+            ),
+        )
+        await until(lambda: broker.book.orders[str(order.id)].status == "filled")
+        (position,) = await call(client.get_all_positions)
+        assert position.qty == "0.009975"
+        account_id = (await call(client.get_account)).id
+        raw = await call(client.get, "/account/activities/CFEE")
+        fills = await call(client.get, "/account/activities", {"activity_types": "FILL"})
+    (fee,) = [NonTradeActivity(account_id=account_id, **item) for item in raw]
+    assert fee.activity_type == ActivityType.CFEE
+    assert (fee.symbol, fee.qty, fee.net_amount) == ("BTCUSD", -0.000025, 0)
+    assert [f["qty"] for f in fills] == ["0.01"]

@@ -52,6 +52,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--crypto-rate", type=positive, default=100.0, help="synthetic crypto events per second"
     )
+    parser.add_argument(
+        "--crypto-fee-bps",
+        type=non_negative,
+        default=0.0,
+        help="crypto fee per fill in basis points, charged in the asset received and posted as "
+        "CFEE activities (0 = none; Alpaca's tier-1 taker fee is 25)",
+    )
     parser.add_argument("--rate", type=positive, default=1000.0, help="synthetic events per second")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument(
@@ -186,6 +193,7 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         trigger_warmup_s=args.trigger_warmup,
         crypto=tuple(getattr(args, "crypto", ()) or ()),
         crypto_rate=getattr(args, "crypto_rate", 100.0),
+        crypto_fee_bps=getattr(args, "crypto_fee_bps", 0.0),
     )
 
 

@@ -107,6 +107,9 @@ class VenueConfig:
     # cluster (XQ/XT) at ``crypto_rate`` events/s, beside the stocks on /stocks.
     crypto: Sequence[str] = ()
     crypto_rate: float = 100.0
+    # Crypto fee per fill in basis points, in the asset received, posted as CFEE activities;
+    # 0 = none (Alpaca's tier-1 taker fee is 25).
+    crypto_fee_bps: float = 0.0
 
 
 class VenueSimulator:
@@ -143,6 +146,7 @@ class VenueSimulator:
             seed=config.seed,
             arrival_sink=arrival_sink,
             crypto=config.crypto,
+            crypto_fee_bps=config.crypto_fee_bps,
         )
         self.source_task: asyncio.Task[int] | None = None
         self.crypto_task: asyncio.Task[int] | None = None

@@ -35,3 +35,14 @@ def test_a_bad_pair_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> 
         _parse("--crypto", "BTC/USD,??")
     assert exc.value.code == 2
     assert "--crypto" in capsys.readouterr().err
+
+
+def test_crypto_fee_flag_reaches_the_broker() -> None:
+    from decimal import Decimal
+
+    from tradewire.sim.venue import VenueSimulator
+
+    config = cli.venue_config(_parse("--crypto", "BTC/USD", "--crypto-fee-bps", "25"))
+    assert config.crypto_fee_bps == 25
+    assert VenueSimulator(config).broker.book.crypto_fee_rate == Decimal("0.0025")
+    assert VenueSimulator(cli.venue_config(_parse())).broker.book.crypto_fee_rate == 0

@@ -32,7 +32,14 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from tradewire.engine.instruments import InstrumentError, instrument_key
-from tradewire.sim.broker.orders import OrderError, SimOrder, SimPosition, _dec, asset_id_for
+from tradewire.sim.broker.orders import (
+    EASTERN,
+    OrderError,
+    SimOrder,
+    SimPosition,
+    _dec,
+    asset_id_for,
+)
 
 CRYPTO_ORDER_TYPES = frozenset({"market", "limit", "stop_limit"})
 CRYPTO_TIFS = frozenset({"gtc", "ioc"})
@@ -45,6 +52,7 @@ _INCREMENTS: dict[str, tuple[str, str, str]] = {
     "ETH/USD": ("0.001", "0.001", "0.1"),
 }
 _DEFAULT_INCREMENTS = ("0.0001", "0.0001", "0.0001")
+_FEE_PLACES = Decimal("0.000000001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,7 @@ def build_order(
     client_order_id: str,
     new_id: Callable[[], str],
     at: datetime,
+    held: Decimal = Decimal(0),
 ) -> SimOrder:
     """Validate a ``POST /v2/orders`` body for a crypto pair and build the order (not booked).
 
@@ -135,7 +144,9 @@ def build_order(
     notional = _dec(body.get("notional"), "notional")
     if (qty is None) == (notional is None):
         raise OrderError(422, 40010001, "qty or notional is required (exactly one)")
-    if qty is not None:
+    # Selling the whole holding is always allowed: fees paid in the coin leave a holding off
+    # the increment (0.01 bought, 0.009975 held), which must still be sellable (UNCONFIRMED).
+    if qty is not None and not (side == "sell" and qty == held):
         _check_qty(qty, asset)
     if notional is not None and notional <= 0:
         raise OrderError(422, 40010001, "notional must be > 0")
@@ -213,6 +224,42 @@ def close_qty(asset: CryptoAsset, held: Decimal, percentage: Decimal) -> Decimal
     """``DELETE /v2/positions/BTCUSD?percentage=P``: that share of the holding, rounded down
     to the pair's quantity increment (an order off the increment would be refused)."""
     return (held * percentage / 100).quantize(asset.min_trade_increment, rounding=ROUND_DOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRecord:
+    """One crypto fee, as the ``CFEE`` activity reports it: ``qty`` of the coin on a buy,
+    ``usd`` on a sell (the other is 0), at the fill's ``price``."""
+
+    id: str
+    symbol: str  # BTC/USD
+    qty: Decimal
+    usd: Decimal
+    price: Decimal
+    at: datetime
+
+
+def fee(
+    order: SimOrder, qty: Decimal, price: Decimal, rate: Decimal, at: datetime, execution_id: str
+) -> FeeRecord:
+    """The fee of one crypto fill, charged in the asset received (reference 3a): the coin on a
+    buy, dollars on a sell, to 9 decimals.
+
+    UNCONFIRMED: Alpaca posts CFEE/FEE activities at the end of the day; the simulator
+    deducts the fee at the fill and posts the activity at once, one per fill (an engine can
+    reconcile each as it happens). The average entry price stays the fill price.
+    """
+    amount = qty * rate if order.side == "buy" else qty * price * rate
+    amount = amount.quantize(_FEE_PLACES)
+    day = at.astimezone(EASTERN).date()
+    return FeeRecord(
+        id=f"{day:%Y%m%d}000000000::{execution_id}",
+        symbol=order.symbol,
+        qty=amount if order.side == "buy" else Decimal(0),
+        usd=amount if order.side == "sell" else Decimal(0),
+        price=price,
+        at=at,
+    )
 
 
 def refuse_short(

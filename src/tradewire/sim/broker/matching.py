@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from tradewire.sim.broker import crypto
 from tradewire.sim.broker.account import AccountFigures
-from tradewire.sim.broker.crypto import CryptoAsset
+from tradewire.sim.broker.crypto import CryptoAsset, FeeRecord
 from tradewire.sim.broker.orders import (
     CENT,
     ORDER_TYPES,
@@ -56,6 +56,7 @@ class SimBook(AccountFigures):
         new_id: Callable[[], str] | None = None,
         clock: Clock = wall_clock,
         crypto: Mapping[str, CryptoAsset] | None = None,
+        crypto_fee_rate: Decimal = Decimal(0),
     ) -> None:
         # The book's own time, stamped on its orders, events and fills: a backtest passes
         # its simulated clock; two books in one process never share one.
@@ -80,6 +81,9 @@ class SimBook(AccountFigures):
         # The crypto pairs the venue lists, by pair key (BTC/USD): their orders follow
         # Alpaca's crypto rules (sim/broker/crypto.py), their positions are keyed BTC/USD.
         self.crypto: dict[str, CryptoAsset] = dict(crypto or {})
+        # Crypto fee per fill (0.0025 = Alpaca's tier-1 taker 0.25 %), in the asset received.
+        self.crypto_fee_rate = crypto_fee_rate
+        self.fees: list[FeeRecord] = []
 
     def book_symbol(self, symbol: str) -> str:
         """The book's key of a symbol in any form: ``BTC/USD`` for a listed pair (also when
@@ -112,6 +116,7 @@ class SimBook(AccountFigures):
                 client_order_id=self._client_order_id(body),
                 new_id=self._new_id,
                 at=self.clock(),
+                held=self.positions.get(pair.symbol, SimPosition(pair.symbol)).qty,
             )
         if side not in ("buy", "sell"):
             raise OrderError(422, 40010001, "side must be buy or sell")
@@ -545,6 +550,11 @@ class SimBook(AccountFigures):
                 pos.avg_entry_price = price
         else:
             pos.avg_entry_price = (pos.avg_entry_price * pos.qty + price * signed) / new_qty
+        if self.crypto_fee_rate and order.symbol in self.crypto:
+            fee = crypto.fee(order, qty, price, self.crypto_fee_rate, at, self._new_id())
+            new_qty -= fee.qty
+            self.cash -= fee.usd
+            self.fees.append(fee)
         pos.qty = new_qty
         if new_qty == 0:
             del self.positions[order.symbol]

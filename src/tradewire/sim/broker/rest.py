@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -164,8 +165,9 @@ class RestRoutes:
         """
         q = request.query
         types = request.match_info.get("activity_type") or q.get("activity_types") or "FILL"
-        if "FILL" not in {t.strip().upper() for t in types.split(",")}:
-            return web.json_response([])
+        wanted = {t.strip().upper() for t in types.split(",")}
+        if "FILL" not in wanted:
+            return web.json_response(self._fees(q) if "CFEE" in wanted else [])
         direction = q.get("direction", "desc")
         if direction not in ("asc", "desc"):
             raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
@@ -192,6 +194,18 @@ class RestRoutes:
                 if len(page) >= page_size:
                     break
         return web.json_response(page)
+
+    def _fees(self, q: Mapping[str, str]) -> list[dict[str, Any]]:
+        # CFEE on its own (/v2/account/activities/CFEE): ``date``, ``direction``, ``page_size``
+        # as for fills; no page_token (a fee list longer than a page is not simulated).
+        direction = q.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
+        day = _activity_date(q.get("date"))
+        fees = [f for f in self.book.fees if day is None or f.at.astimezone(EASTERN).date() == day]
+        if direction == "desc":
+            fees.reverse()
+        return [wire.fee_activity_json(f) for f in fees[: _page_size(q.get("page_size"))]]
 
     async def _clock(self, request: web.Request) -> web.Response:
         return web.json_response(wire.clock_json())

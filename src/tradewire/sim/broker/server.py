@@ -132,6 +132,7 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         arrival_sink: Callable[[str, int], None] | None = None,
         binary_frames: bool = True,
         crypto: Sequence[str] = (),
+        crypto_fee_bps: float = 0.0,
     ) -> None:
         self.market = market if market is not None else MarketState()
         self.host = host
@@ -144,6 +145,7 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
             partial_fill_probability=partial_fill_probability,
             seed=seed,
             crypto=crypto_assets(crypto),
+            crypto_fee_rate=Decimal(str(crypto_fee_bps)) / 10_000,
         )
         # The listed pairs are assets before their first quote, as the configured stocks are.
         self.market.listed.update(self.book.crypto)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tradewire.sim.broker.crypto import CRYPTO_EXCHANGE, CryptoAsset, is_crypto
+from tradewire.sim.broker.crypto import CRYPTO_EXCHANGE, CryptoAsset, FeeRecord, is_crypto
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
     CENT,
@@ -273,6 +273,24 @@ def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
     if execution.execution_id is None:
         del data["execution_id"]
     return {"stream": "trade_updates", "data": data}
+
+
+def fee_activity_json(fee: FeeRecord) -> dict[str, Any]:
+    """One ``CFEE`` activity, keys as tests/fixtures/alpaca/crypto/crypto__activities__1.json:
+    a coin fee as a negative ``qty`` with ``net_amount`` 0 ("Non USD"); a dollar fee as a
+    negative ``net_amount`` with ``qty`` 0 (its description is UNCONFIRMED)."""
+    usd = fee.usd > 0
+    return {
+        "id": fee.id,
+        "activity_type": "CFEE",
+        "date": fee.id[:4] + "-" + fee.id[4:6] + "-" + fee.id[6:8],
+        "net_amount": dec(-fee.usd) if usd else "0",
+        "description": f"Coin Pair Transaction Fee ({'USD' if usd else 'Non USD'})",
+        "symbol": activity_symbol(fee.symbol),
+        "qty": "0" if usd else dec(-fee.qty),
+        "price": dec(fee.price),
+        "status": "executed",
+    }
 
 
 def fill_activity_json(fill: FillRecord) -> dict[str, Any]:
