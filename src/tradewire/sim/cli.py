@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from tradewire.cliargs import non_negative, port, positive, probability
+from tradewire.engine.instruments import InstrumentError, instrument_key
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.venue import VenueConfig, VenueSimulator, is_recording
 from tradewire.tuning.busy_poll import BusyPoller
@@ -39,6 +40,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=symbols_arg,
         default="20",
         help="comma-separated tickers, or a count of generated symbols (default 20)",
+    )
+    parser.add_argument(
+        "--crypto",
+        type=crypto_arg,
+        default=(),
+        metavar="PAIRS",
+        help="comma-separated crypto pairs, e.g. BTC/USD,ETH/USD: quoted 24/7 on the feed's "
+        "/crypto path (XQ/XT) and traded on the broker under Alpaca's crypto rules",
+    )
+    parser.add_argument(
+        "--crypto-rate", type=positive, default=100.0, help="synthetic crypto events per second"
+    )
+    parser.add_argument(
+        "--crypto-fee-bps",
+        type=non_negative,
+        default=0.0,
+        help="crypto fee per fill in basis points, charged in the asset received and posted as "
+        "CFEE activities (0 = none; Alpaca's tier-1 taker fee is 25)",
     )
     parser.add_argument("--rate", type=positive, default=1000.0, help="synthetic events per second")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
@@ -137,6 +156,17 @@ def symbols_arg(text: str) -> str:
     return spec
 
 
+def crypto_arg(text: str) -> tuple[str, ...]:
+    """A comma list of crypto pairs in any form (BTC/USD, BTCUSD, BTC-USD) -> ``BTC/USD``s."""
+    pairs: list[str] = []
+    for raw in (s.strip() for s in text.split(",")):
+        try:
+            pairs.append(instrument_key(raw, "crypto"))
+        except InstrumentError as exc:
+            raise argparse.ArgumentTypeError(f"{text[:80]!r}: {exc}") from None
+    return tuple(dict.fromkeys(pairs))
+
+
 def venue_config(args: argparse.Namespace) -> VenueConfig:
     return VenueConfig(
         host=args.host,
@@ -161,6 +191,9 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         trigger_rate=args.trigger_rate,
         trigger_symbol=args.trigger_symbol.upper(),
         trigger_warmup_s=args.trigger_warmup,
+        crypto=tuple(getattr(args, "crypto", ()) or ()),
+        crypto_rate=getattr(args, "crypto_rate", 100.0),
+        crypto_fee_bps=getattr(args, "crypto_fee_bps", 0.0),
     )
 
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class NBBO:
-    """Best bid and offer for one symbol. Sizes in shares; timestamp in Unix ms (SIP)."""
+    """Best bid and offer for one symbol. Sizes in shares (coins for a crypto pair);
+    timestamp in Unix ms (SIP). A pair's symbol is Alpaca's order form, ``BTC/USD``."""
 
     symbol: str
     bid_price: float
-    bid_size: int
+    bid_size: float
     ask_price: float
-    ask_size: int
+    ask_size: float
     timestamp_ms: int
 
 
@@ -29,6 +30,11 @@ class LastTrade:
     price: float
     size: float
     timestamp_ms: int
+
+
+def pair_key(pair: str) -> str:
+    """Massive's socket pair ``BTC-USD`` as the broker names it: ``BTC/USD``."""
+    return pair.upper().replace("-", "/", 1)
 
 
 QuoteListener = Callable[[NBBO], None]

@@ -19,10 +19,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 Event = dict[str, Any]
 Publisher = Callable[[Sequence[Event]], int]
+
+
+class EventSource(Protocol):
+    """What :func:`run_synthetic` drives: stocks (:class:`SyntheticMarket`) or crypto
+    (:class:`~tradewire.sim.crypto_source.SyntheticCrypto`)."""
+
+    now_ms: int
+
+    def batch(self, count: int, *, advance_ms: int = 1) -> list[Event]: ...
+
 
 DEFAULT_SYMBOLS = (
     "AAPL",
@@ -232,7 +242,7 @@ class BarBuilder:
 
 async def run_synthetic(
     publish: Publisher,
-    market: SyntheticMarket,
+    market: EventSource,
     *,
     rate: float,
     duration_s: float = 0.0,

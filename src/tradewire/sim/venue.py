@@ -20,6 +20,7 @@ import msgspec
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
 from tradewire.record.reader import iter_frames, segment_files
 from tradewire.sim.broker.server import AlpacaBrokerServer
+from tradewire.sim.crypto_source import SyntheticCrypto
 from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.sim.market import MarketState
 from tradewire.sim.sources import (
@@ -101,6 +102,14 @@ class VenueConfig:
     trigger_rate: float = 200.0
     trigger_symbol: str = TRIGGER_SYMBOL
     trigger_warmup_s: float = 1.0
+    # Crypto pairs (``BTC/USD``; ``BTCUSD`` and ``BTC-USD`` are read too): listed by the broker
+    # under Alpaca's crypto rules and, unless replaying, quoted 24/7 on the feed's /crypto
+    # cluster (XQ/XT) at ``crypto_rate`` events/s, beside the stocks on /stocks.
+    crypto: Sequence[str] = ()
+    crypto_rate: float = 100.0
+    # Crypto fee per fill in basis points, in the asset received, posted as CFEE activities;
+    # 0 = none (Alpaca's tier-1 taker fee is 25).
+    crypto_fee_bps: float = 0.0
 
 
 class VenueSimulator:
@@ -136,8 +145,11 @@ class VenueSimulator:
             partial_fill_probability=config.partial_fill_probability,
             seed=config.seed,
             arrival_sink=arrival_sink,
+            crypto=config.crypto,
+            crypto_fee_bps=config.crypto_fee_bps,
         )
         self.source_task: asyncio.Task[int] | None = None
+        self.crypto_task: asyncio.Task[int] | None = None
         self.triggers = TriggerLog(config.trigger_symbol, config.trigger_rate, config.trigger_count)
         self.trigger_task: asyncio.Task[None] | None = None
         if config.trigger_count and arrival_sink is None:
@@ -180,6 +192,18 @@ class VenueSimulator:
             )
         loop = asyncio.get_running_loop()
         self.source_task = loop.create_task(coro, name="sim-source")
+        if cfg.crypto and not cfg.replay_files:
+            self.crypto_task = loop.create_task(
+                run_synthetic(
+                    self.feed.publish,
+                    SyntheticCrypto(cfg.crypto, seed=cfg.seed),
+                    rate=cfg.crypto_rate,
+                    duration_s=cfg.duration_s,
+                    tick_s=max(cfg.tick_s, 0.001),
+                    bars=False,
+                ),
+                name="sim-crypto-source",
+            )
         if cfg.trigger_count:
             channel = f"Q.{cfg.trigger_symbol}"
             self.trigger_task = loop.create_task(
@@ -200,10 +224,11 @@ class VenueSimulator:
         return await replay_batches(self.feed.publish, batches, speed=cfg.speed)
 
     async def stop(self) -> None:
-        if self.trigger_task is not None:
-            self.trigger_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.trigger_task
+        for task in (self.trigger_task, self.crypto_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.source_task is not None:
             self.source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from tradewire.sim.broker import crypto
 from tradewire.sim.broker.account import AccountFigures
+from tradewire.sim.broker.crypto import CryptoAsset, FeeRecord
 from tradewire.sim.broker.orders import (
     CENT,
     ORDER_TYPES,
@@ -53,6 +55,8 @@ class SimBook(AccountFigures):
         shorting_enabled: bool = True,
         new_id: Callable[[], str] | None = None,
         clock: Clock = wall_clock,
+        crypto: Mapping[str, CryptoAsset] | None = None,
+        crypto_fee_rate: Decimal = Decimal(0),
     ) -> None:
         # The book's own time, stamped on its orders, events and fills: a backtest passes
         # its simulated clock; two books in one process never share one.
@@ -74,6 +78,18 @@ class SimBook(AccountFigures):
         # Every execution, in the order it happened, whether or not anyone watched the stream.
         self.fills: list[FillRecord] = []
         self.fill_index: dict[str, int] = {}  # FillRecord.id -> its place in ``fills``
+        # The crypto pairs the venue lists, by pair key (BTC/USD): their orders follow
+        # Alpaca's crypto rules (sim/broker/crypto.py), their positions are keyed BTC/USD.
+        self.crypto: dict[str, CryptoAsset] = dict(crypto or {})
+        # Crypto fee per fill (0.0025 = Alpaca's tier-1 taker 0.25 %), in the asset received.
+        self.crypto_fee_rate = crypto_fee_rate
+        self.fees: list[FeeRecord] = []
+
+    def book_symbol(self, symbol: str) -> str:
+        """The book's key of a symbol in any form: ``BTC/USD`` for a listed pair (also when
+        written ``BTCUSD``), the upper-case ticker otherwise."""
+        asset = crypto.find(symbol, self.crypto)
+        return asset.symbol if asset is not None else symbol.upper()
 
     @property
     def live_by_symbol(self) -> Mapping[str, list[SimOrder]]:
@@ -92,6 +108,16 @@ class SimBook(AccountFigures):
         tif = body.get("time_in_force")
         if not isinstance(symbol, str) or not symbol:
             raise OrderError(422, 40010001, "symbol is required")
+        pair = crypto.find(symbol, self.crypto)
+        if pair is not None:
+            return crypto.build_order(
+                body,
+                pair,
+                client_order_id=self._client_order_id(body),
+                new_id=self._new_id,
+                at=self.clock(),
+                held=self.positions.get(pair.symbol, SimPosition(pair.symbol)).qty,
+            )
         if side not in ("buy", "sell"):
             raise OrderError(422, 40010001, "side must be buy or sell")
         if otype not in ORDER_TYPES:
@@ -128,15 +154,7 @@ class SimBook(AccountFigures):
             )
         if qty is not None and qty != qty.to_integral_value() and tif != "day":
             raise OrderError(422, 40010001, "fractional orders must be day orders")
-        cid = body.get("client_order_id")
-        if cid is None or cid == "":
-            cid = self._new_id()
-        if not isinstance(cid, str):
-            raise OrderError(422, 40010001, "client_order_id must be a string")
-        if len(cid) > 128:
-            raise OrderError(422, 40010001, "client_order_id must be no more than 128 characters")
-        if cid in self.orders_by_client_id:
-            raise OrderError(422, 40010001, "client_order_id must be unique")
+        cid = self._client_order_id(body)
         if order_class not in ("simple", "bracket", "oco", "oto", ""):
             raise OrderError(422, 40010001, f"invalid order_class: {order_class!r}")
         at = self.clock()
@@ -161,6 +179,18 @@ class SimBook(AccountFigures):
             submitted_at=at,
         )
         return order
+
+    def _client_order_id(self, body: dict[str, object]) -> str:
+        cid = body.get("client_order_id")
+        if cid is None or cid == "":
+            cid = self._new_id()
+        if not isinstance(cid, str):
+            raise OrderError(422, 40010001, "client_order_id must be a string")
+        if len(cid) > 128:
+            raise OrderError(422, 40010001, "client_order_id must be no more than 128 characters")
+        if cid in self.orders_by_client_id:
+            raise OrderError(422, 40010001, "client_order_id must be unique")
+        return cid
 
     def _legs(self, parent: SimOrder, body: dict[str, object]) -> list[SimOrder]:
         # bracket: entry + take-profit limit + stop-loss; oto: entry + one; oco: exit pair.
@@ -258,6 +288,9 @@ class SimBook(AccountFigures):
                     buying_power=str(self.buying_power),
                     cost_basis=str(cost.quantize(CENT)),
                 )
+        elif order.symbol in self.crypto:
+            live = self._live_by_symbol.get(order.symbol, [])
+            crypto.refuse_short(self.crypto[order.symbol], order, self.positions, live)
         elif not self.shorting_enabled:
             held = self.positions.get(order.symbol, SimPosition(order.symbol)).qty
             if order.qty is not None and order.qty > held:
@@ -349,12 +382,16 @@ class SimBook(AccountFigures):
         if not old.is_open:
             raise OrderError(422, 42210000, "order is not replaceable")
         qty = _dec(body.get("qty"), "qty")
-        if qty is not None and (qty <= 0 or qty != qty.to_integral_value()):
-            raise OrderError(422, 40010001, "qty must be a whole number > 0")
         limit = _dec(body.get("limit_price"), "limit_price")
         stop = _dec(body.get("stop_price"), "stop_price")
-        _check_tick(limit, "limit_price")
-        _check_tick(stop, "stop_price")
+        pair = self.crypto.get(old.symbol)
+        if pair is not None:
+            crypto.check_replacement(pair, qty, limit, stop, body.get("time_in_force"))
+        else:
+            if qty is not None and (qty <= 0 or qty != qty.to_integral_value()):
+                raise OrderError(422, 40010001, "qty must be a whole number > 0")
+            _check_tick(limit, "limit_price")
+            _check_tick(stop, "stop_price")
         cid = body.get("client_order_id")
         if isinstance(cid, str) and cid in self.orders_by_client_id:
             raise OrderError(422, 40010001, "client_order_id must be unique")
@@ -428,7 +465,9 @@ class SimBook(AccountFigures):
             # Notional market order: whole shares and fractions at the touch, all at once;
             # ``qty`` stays null, as in Alpaca's frames (tests/fixtures ws_trade_update_fill).
             assert order.notional is not None
-            qty = (order.notional / price).quantize(Decimal("0.000000001"), rounding=ROUND_DOWN)
+            pair = self.crypto.get(order.symbol)
+            step = pair.min_trade_increment if pair is not None else Decimal("0.000000001")
+            qty = (order.notional / price).quantize(step, rounding=ROUND_DOWN)
             return self._fill(order, qty, price)
         fill_qty = qty
         if (
@@ -511,6 +550,11 @@ class SimBook(AccountFigures):
                 pos.avg_entry_price = price
         else:
             pos.avg_entry_price = (pos.avg_entry_price * pos.qty + price * signed) / new_qty
+        if self.crypto_fee_rate and order.symbol in self.crypto:
+            fee = crypto.fee(order, qty, price, self.crypto_fee_rate, at, self._new_id())
+            new_qty -= fee.qty
+            self.cash -= fee.usd
+            self.fees.append(fee)
         pos.qty = new_qty
         if new_qty == 0:
             del self.positions[order.symbol]

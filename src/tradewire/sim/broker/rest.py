@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tradewire.sim.broker import lifecycle, wire
+from tradewire.sim.broker.crypto import close_qty, is_crypto
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
@@ -163,8 +165,9 @@ class RestRoutes:
         """
         q = request.query
         types = request.match_info.get("activity_type") or q.get("activity_types") or "FILL"
-        if "FILL" not in {t.strip().upper() for t in types.split(",")}:
-            return web.json_response([])
+        wanted = {t.strip().upper() for t in types.split(",")}
+        if "FILL" not in wanted:
+            return web.json_response(self._fees(q) if "CFEE" in wanted else [])
         direction = q.get("direction", "desc")
         if direction not in ("asc", "desc"):
             raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
@@ -192,6 +195,18 @@ class RestRoutes:
                     break
         return web.json_response(page)
 
+    def _fees(self, q: Mapping[str, str]) -> list[dict[str, Any]]:
+        # CFEE on its own (/v2/account/activities/CFEE): ``date``, ``direction``, ``page_size``
+        # as for fills; no page_token (a fee list longer than a page is not simulated).
+        direction = q.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
+        day = _activity_date(q.get("date"))
+        fees = [f for f in self.book.fees if day is None or f.at.astimezone(EASTERN).date() == day]
+        if direction == "desc":
+            fees.reverse()
+        return [wire.fee_activity_json(f) for f in fees[: _page_size(q.get("page_size"))]]
+
     async def _clock(self, request: web.Request) -> web.Response:
         return web.json_response(wire.clock_json())
 
@@ -200,17 +215,30 @@ class RestRoutes:
 
     async def _assets(self, request: web.Request) -> web.Response:
         market = self.market
-        symbols = sorted(market.listed | set(market.quotes) | set(self.book.positions))
-        return web.json_response([wire.asset_json(s) for s in symbols])
+        book = self.book
+        symbols = sorted(market.listed | set(market.quotes) | set(book.positions))
+        # ``asset_class`` filters as on Alpaca (alpaca-py GetAssetsRequest); unset, all.
+        klass = request.query.get("asset_class")
+        return web.json_response(
+            [
+                wire.crypto_asset_json(book.crypto[s]) if s in book.crypto else wire.asset_json(s)
+                for s in symbols
+                if (s in book.crypto or not is_crypto(s))
+                and (klass is None or klass == wire.asset_class(s))
+            ]
+        )
 
     async def _asset(self, request: web.Request) -> web.Response:
-        symbol = request.match_info["symbol"].upper()
+        symbol = self.book.book_symbol(request.match_info["symbol"])
+        if symbol in self.book.crypto:
+            return web.json_response(wire.crypto_asset_json(self.book.crypto[symbol]))
         if not self._lists(symbol):
             # 404 40410000 "asset not found for X": Alpaca's answer for an unknown asset.
             raise OrderError(404, 40410000, f"asset not found for {symbol[:40]}")
         return web.json_response(wire.asset_json(symbol))
 
     def _lists(self, symbol: str) -> bool:
+        symbol = self.book.book_symbol(symbol)
         return self.market.lists(symbol) or symbol in self.book.positions
 
     async def _post_order(self, request: web.Request) -> web.Response:
@@ -236,7 +264,8 @@ class RestRoutes:
         if direction not in ("asc", "desc"):
             raise OrderError(422, 40010001, f"invalid direction: {direction[:40]!r}")
         limit = _list_limit(q.get("limit"))
-        symbols = {s.strip().upper() for s in q.get("symbols", "").split(",") if s.strip()}
+        book_symbol = self.book.book_symbol  # BTCUSD finds the BTC/USD orders
+        symbols = {book_symbol(s.strip()) for s in q.get("symbols", "").split(",") if s.strip()}
         after = _parse_time(q.get("after"))
         until = _parse_time(q.get("until"))
         # nested=true rolls bracket legs up into their parent; otherwise legs list on their own.
@@ -301,13 +330,13 @@ class RestRoutes:
         return web.json_response([wire.position_json(book, p) for p in book.positions.values()])
 
     async def _position(self, request: web.Request) -> web.Response:
-        pos = self.book.positions.get(request.match_info["symbol"].upper())
+        pos = self.book.positions.get(self.book.book_symbol(request.match_info["symbol"]))
         if pos is None:
             raise OrderError(404, 40410000, "position does not exist")
         return web.json_response(wire.position_json(self.book, pos))
 
     async def _close_position(self, request: web.Request) -> web.Response:
-        symbol = request.match_info["symbol"].upper()
+        symbol = self.book.book_symbol(request.match_info["symbol"])
         order = self._close(symbol, request.query.get("qty"), request.query.get("percentage"))
         return web.json_response(wire.order_json(order, self.book))
 
@@ -341,6 +370,8 @@ class RestRoutes:
         qty = abs(pos.qty)
         if qty_arg:
             qty = Decimal(qty_arg)
+        elif pct_arg and symbol in self.book.crypto:
+            qty = close_qty(self.book.crypto[symbol], pos.qty, Decimal(pct_arg))
         elif pct_arg:
             qty = (abs(pos.qty) * Decimal(pct_arg) / 100).quantize(Decimal("0.000000001"))
         if qty <= 0 or qty > abs(pos.qty):
@@ -356,7 +387,8 @@ class RestRoutes:
                 "qty": str(qty),
                 "side": side,
                 "type": "market",
-                "time_in_force": "day",
+                # Crypto takes gtc/ioc only; equities close with a day order.
+                "time_in_force": "gtc" if symbol in self.book.crypto else "day",
             }
         )
         asyncio.get_running_loop().call_soon(self._activate, order)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from aiohttp import web
 
 from tradewire.sim.broker import wire
 from tradewire.sim.broker.admin import AdminRoutes, is_loopback_peer
+from tradewire.sim.broker.crypto import crypto_assets
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
@@ -130,6 +131,8 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         seed: int = 0,
         arrival_sink: Callable[[str, int], None] | None = None,
         binary_frames: bool = True,
+        crypto: Sequence[str] = (),
+        crypto_fee_bps: float = 0.0,
     ) -> None:
         self.market = market if market is not None else MarketState()
         self.host = host
@@ -141,7 +144,11 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
             starting_cash=starting_cash,
             partial_fill_probability=partial_fill_probability,
             seed=seed,
+            crypto=crypto_assets(crypto),
+            crypto_fee_rate=Decimal(str(crypto_fee_bps)) / 10_000,
         )
+        # The listed pairs are assets before their first quote, as the configured stocks are.
+        self.market.listed.update(self.book.crypto)
         self.arrival_sink = arrival_sink
         self.binary_frames = binary_frames
         self.requests_seen: list[tuple[str, str]] = []

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tradewire.sim.broker.crypto import CRYPTO_EXCHANGE, CryptoAsset, FeeRecord, is_crypto
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
     CENT,
@@ -58,7 +59,7 @@ def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
         "replaces": order.replaces,
         "asset_id": order.asset_id,
         "symbol": order.symbol,
-        "asset_class": "us_equity",
+        "asset_class": asset_class(order.symbol),
         "notional": dec(order.notional),
         "qty": dec(order.qty),
         "filled_qty": dec(order.filled_qty) or "0",
@@ -81,6 +82,16 @@ def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
     }
 
 
+def asset_class(symbol: str) -> str:
+    """``crypto`` for a pair (the book keys it ``BTC/USD``), ``us_equity`` otherwise."""
+    return "crypto" if is_crypto(symbol) else "us_equity"
+
+
+def activity_symbol(symbol: str) -> str:
+    """Positions and activities name a pair without its slash: ``BTCUSD``."""
+    return symbol.replace("/", "")
+
+
 def error_json(code: int, message: str, **extra: object) -> dict[str, Any]:
     return {"code": code, "message": message, **{k: str(v) for k, v in extra.items()}}
 
@@ -91,7 +102,7 @@ def account_json(book: SimBook) -> dict[str, Any]:
         "id": book.account_id,
         "account_number": "PA" + book.account_id.replace("-", "")[:10].upper(),
         "status": "ACTIVE",
-        "crypto_status": "INACTIVE",
+        "crypto_status": "ACTIVE" if book.crypto else "INACTIVE",
         "currency": "USD",
         "cash": dec(book.cash.quantize(CENT)),
         "buying_power": dec(book.buying_power.quantize(CENT)),
@@ -125,6 +136,8 @@ def position_json(book: SimBook, pos: SimPosition) -> dict[str, Any]:
     value = pos.qty * mark
     pl = value - cost
     plpc = pl / abs(cost) if cost else Decimal(0)
+    if is_crypto(pos.symbol):
+        return _crypto_position_json(pos, mark, cost, value, pl, plpc)
     return {
         "asset_id": pos.asset_id or asset_id_for(pos.symbol),
         "symbol": pos.symbol,
@@ -143,6 +156,32 @@ def position_json(book: SimBook, pos: SimPosition) -> dict[str, Any]:
         "unrealized_intraday_plpc": dec(plpc.quantize(Decimal("0.0001"))),
         "current_price": dec(mark.quantize(CENT)),
         "lastday_price": dec(mark.quantize(CENT)),
+        "change_today": "0",
+    }
+
+
+def _crypto_position_json(
+    pos: SimPosition, mark: Decimal, cost: Decimal, value: Decimal, pl: Decimal, plpc: Decimal
+) -> dict[str, Any]:
+    # The keys of Alpaca's crypto position (tests/fixtures/alpaca/crypto/
+    # entity__position-crypto.json): symbol BTCUSD, no asset_marginable, prices unrounded.
+    return {
+        "asset_id": pos.asset_id or asset_id_for(pos.symbol),
+        "symbol": activity_symbol(pos.symbol),
+        "exchange": CRYPTO_EXCHANGE,
+        "asset_class": "crypto",
+        "avg_entry_price": dec(pos.avg_entry_price),
+        "qty": dec(pos.qty),
+        "qty_available": dec(pos.qty),
+        "side": "long",
+        "market_value": dec(value),
+        "cost_basis": dec(cost),
+        "unrealized_pl": dec(pl),
+        "unrealized_plpc": dec(plpc.quantize(Decimal("0.0000000000000001"))),
+        "unrealized_intraday_pl": dec(pl),
+        "unrealized_intraday_plpc": dec(plpc.quantize(Decimal("0.0000000000000001"))),
+        "current_price": dec(mark),
+        "lastday_price": dec(mark),
         "change_today": "0",
     }
 
@@ -193,6 +232,28 @@ def asset_json(symbol: str) -> dict[str, Any]:
     }
 
 
+def crypto_asset_json(asset: CryptoAsset) -> dict[str, Any]:
+    """``GET /v2/assets/BTC/USD``: the keys of Alpaca's crypto asset (tests/fixtures/alpaca/
+    crypto/crypto__assets__1.json); the exchange is today's ``CRYPTO``, not the fixture's
+    2022 ``FTXU``."""
+    return {
+        "id": asset.asset_id,
+        "class": "crypto",
+        "exchange": CRYPTO_EXCHANGE,
+        "symbol": asset.symbol,
+        "name": f"{asset.symbol} pair",
+        "status": "active",
+        "tradable": True,
+        "marginable": False,
+        "shortable": False,
+        "easy_to_borrow": False,
+        "fractionable": True,
+        "min_order_size": dec(asset.min_order_size),
+        "min_trade_increment": dec(asset.min_trade_increment),
+        "price_increment": dec(asset.price_increment),
+    }
+
+
 def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
     order = order_json(execution.order, book)
     del order["subtag"], order["source"]
@@ -214,6 +275,24 @@ def trade_update_json(execution: Execution, book: SimBook) -> dict[str, Any]:
     return {"stream": "trade_updates", "data": data}
 
 
+def fee_activity_json(fee: FeeRecord) -> dict[str, Any]:
+    """One ``CFEE`` activity, keys as tests/fixtures/alpaca/crypto/crypto__activities__1.json:
+    a coin fee as a negative ``qty`` with ``net_amount`` 0 ("Non USD"); a dollar fee as a
+    negative ``net_amount`` with ``qty`` 0 (its description is UNCONFIRMED)."""
+    usd = fee.usd > 0
+    return {
+        "id": fee.id,
+        "activity_type": "CFEE",
+        "date": fee.id[:4] + "-" + fee.id[4:6] + "-" + fee.id[6:8],
+        "net_amount": dec(-fee.usd) if usd else "0",
+        "description": f"Coin Pair Transaction Fee ({'USD' if usd else 'Non USD'})",
+        "symbol": activity_symbol(fee.symbol),
+        "qty": "0" if usd else dec(-fee.qty),
+        "price": dec(fee.price),
+        "status": "executed",
+    }
+
+
 def fill_activity_json(fill: FillRecord) -> dict[str, Any]:
     """One ``GET /v2/account/activities`` item of activity_type ``FILL`` (Trading API shape).
 
@@ -228,7 +307,7 @@ def fill_activity_json(fill: FillRecord) -> dict[str, Any]:
         "price": dec(fill.price),
         "qty": dec(fill.qty),
         "side": fill.side,
-        "symbol": fill.symbol,
+        "symbol": activity_symbol(fill.symbol),
         "leaves_qty": dec(fill.leaves_qty) or "0",
         "order_id": fill.order_id,
         "cum_qty": dec(fill.cum_qty),

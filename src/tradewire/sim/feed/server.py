@@ -29,19 +29,20 @@ from picows import (
 )
 
 from tradewire.sim.feed import wire
-from tradewire.sim.market import NBBO, LastTrade, MarketState
+from tradewire.sim.market import NBBO, LastTrade, MarketState, pair_key
 
 log = logging.getLogger(__name__)
 
-MARKETS = frozenset({"stocks", "options", "indices", "crypto", "forex", "futures"})
+MARKETS = wire.MARKETS
 ROUND_LOT = 100  # quote sizes are documented in round lots; MarketState holds shares
 
 
 class _Conn(WSListener):
     # One client connection; all state on the instance.
-    def __init__(self, server: PolygonFeedServer, conn_id: int) -> None:
+    def __init__(self, server: PolygonFeedServer, conn_id: int, market: str = "stocks") -> None:
         self.server = server
         self.id = conn_id
+        self.market = market  # the cluster of the path: its channels, its connection limit
         self.transport: WSTransport | None = None
         self.key: str | None = None
         self.authed = False
@@ -157,7 +158,8 @@ class PolygonFeedServer:
         self._server: asyncio.Server | None = None
         self._ids = itertools.count(1)
         self._conns: dict[int, _Conn] = {}
-        self._by_key: dict[str, list[_Conn]] = {}
+        # Massive allows one connection per key per cluster (/stocks, /crypto, ...).
+        self._by_key: dict[tuple[str, str], list[_Conn]] = {}
         self._subs: dict[str, set[_Conn]] = {}
         self._sub_waiters: list[tuple[str, int, asyncio.Future[None]]] = []
 
@@ -168,10 +170,10 @@ class PolygonFeedServer:
 
     async def start(self) -> None:
         def route(request: WSUpgradeRequest) -> _Conn | None:
-            path = request.path.decode("latin-1").split("?", 1)[0].rstrip("/")
-            if path.rsplit("/", 1)[-1] not in MARKETS:
+            market = wire.market_of_path(request.path.decode("latin-1"))
+            if market is None:
                 return None  # picows answers 404
-            return _Conn(self, next(self._ids))
+            return _Conn(self, next(self._ids), market)
 
         self._server = await ws_create_server(
             route,
@@ -227,6 +229,28 @@ class PolygonFeedServer:
                 market.publish_trade(
                     LastTrade(
                         sym, float(event["p"]), float(event.get("s", 0)), int(event.get("t", 0))
+                    )
+                )
+            elif ev == "XQ":
+                # Crypto sizes are in coins (no round lots); the broker knows the pair as
+                # Alpaca orders name it, BTC/USD, where Massive says BTC-USD.
+                market.publish_quote(
+                    NBBO(
+                        pair_key(sym),
+                        float(event.get("bp", 0.0)),
+                        float(event.get("bs", 0.0)),
+                        float(event.get("ap", 0.0)),
+                        float(event.get("as", 0.0)),
+                        int(event.get("t", 0)),
+                    )
+                )
+            elif ev == "XT":
+                market.publish_trade(
+                    LastTrade(
+                        pair_key(sym),
+                        float(event["p"]),
+                        float(event.get("s", 0)),
+                        int(event.get("t", 0)),
                     )
                 )
             items.append((ev, sym, wire.encode_event(dict(event))))
@@ -309,7 +333,7 @@ class PolygonFeedServer:
     def _on_authed(self, conn: _Conn) -> None:
         self._conns[conn.id] = conn
         assert conn.key is not None
-        peers = self._by_key.setdefault(conn.key, [])
+        peers = self._by_key.setdefault((conn.key, conn.market), [])
         peers.append(conn)
         live = [c for c in peers if not c.closing]
         if len(live) > self.max_connections_per_key:
@@ -318,7 +342,7 @@ class PolygonFeedServer:
 
     def _on_subscription(self, conn: _Conn, subscribe: bool, params: str) -> None:
         for channel in wire.split_channels(params):
-            if not wire.channel_valid(channel):
+            if not wire.channel_valid(channel, conn.market):
                 conn.send(wire.status("error", f"invalid channel: {channel}"))
                 continue
             if subscribe:
@@ -350,7 +374,7 @@ class PolygonFeedServer:
         conn.closing = True
         self._conns.pop(conn.id, None)
         if conn.key is not None:
-            peers = self._by_key.get(conn.key, [])
+            peers = self._by_key.get((conn.key, conn.market), [])
             if conn in peers:
                 peers.remove(conn)
         for channel in conn.subs:

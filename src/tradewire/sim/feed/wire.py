@@ -16,6 +16,11 @@ _encode = msgspec.json.Encoder().encode
 _decode_any = msgspec.json.Decoder().decode
 
 STOCKS_EVENTS = frozenset({"T", "Q", "A", "AM", "LULD", "FMV", "NOI", "LV"})
+# The crypto cluster (reference/crypto-options.md 3d; massive ``.massive/websocket.json``):
+# XT trades, XQ quotes, XL2 book, XA minute and XAS second aggregates, plus business FMV.
+CRYPTO_EVENTS = frozenset({"XT", "XQ", "XL2", "XA", "XAS", "FMV"})
+MARKETS = frozenset({"stocks", "options", "indices", "crypto", "forex", "futures"})
+_EVENTS_BY_MARKET = {"stocks": STOCKS_EVENTS, "crypto": CRYPTO_EVENTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +55,21 @@ def split_channels(params: str) -> list[str]:
     return [c.strip() for c in params.split(",") if c.strip()]
 
 
-def channel_valid(channel: str) -> bool:
+def channel_valid(channel: str, market: str = "stocks") -> bool:
+    """A channel of ``market``'s cluster: ``Q.AAPL`` on /stocks, ``XQ.BTC-USD`` on /crypto.
+
+    The other markets (options, forex, ...) are routed but not simulated: they take the
+    stocks channels, as they did before the crypto cluster existed.
+    """
     prefix, dot, ticker = channel.partition(".")  # split on the first dot only: T.BRK.B
-    return bool(dot and prefix in STOCKS_EVENTS and ticker)
+    events = _EVENTS_BY_MARKET.get(market, STOCKS_EVENTS)
+    return bool(dot and prefix in events and ticker)
+
+
+def market_of_path(path: str) -> str | None:
+    """The market a WebSocket path names (``/crypto`` -> ``crypto``), None when none."""
+    market = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return market if market in MARKETS else None
 
 
 def status(status: str, message: str) -> bytes:
@@ -70,11 +87,14 @@ SLOW_CONSUMER = status("slow_consumer", "Slow consumer: server-side buffer full,
 
 
 def event_channel(event: dict[str, Any]) -> tuple[str, str]:
-    """(ev, symbol) of a wire event; the symbol key is ``T`` for LULD/NOI, ``sym`` otherwise."""
+    """(ev, symbol) of a wire event; the symbol key is ``pair`` for crypto (``BTC-USD``),
+    ``T`` for LULD/NOI, ``sym`` otherwise."""
     ev = event["ev"]
     sym = event.get("sym")
     if sym is None:
-        sym = event.get("T", "")
+        sym = event.get("pair")
+        if sym is None:
+            sym = event.get("T", "")
     return ev, sym
 
 
