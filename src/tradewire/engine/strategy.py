@@ -78,7 +78,7 @@ class Strategy:
         name: str | None = None,
     ) -> None:
         self.name = name or type(self).__name__
-        self.symbols = list(symbols)
+        self.symbols = [_normalized(s) for s in symbols]  # aapl is AAPL, btc/usd is BTC/USD
         self.params: Any = typed_params(type(self).Params, dict(params or {}), self.name)
         self.log = logging.getLogger(f"tradewire.strategy.{self.name}")
         self._ctx: StrategyContext | None = None
@@ -351,3 +351,11 @@ class Strategy:
         if self._ctx is None:
             raise RuntimeError(f"strategy {self.name!r} is not attached to a node yet")
         return self._ctx
+
+
+def _normalized(symbol: str) -> str:
+    """The one symbol rule (engine.symbols); what is no symbol at all stays as given."""
+    try:
+        return normalize_symbol(symbol)
+    except (ValueError, AttributeError):
+        return symbol
