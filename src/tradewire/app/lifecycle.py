@@ -303,7 +303,7 @@ async def _run(
     snapshot.ended = ending[0]
     panel.update(snapshot)
     panel.stop()
-    print(summary(snapshot), flush=True)
+    print(summary(snapshot, prog=prog), flush=True)
     if snapshot.unverified_orders:
         # The numbers above are the engine's, not confirmed by the broker: say so, and fail.
         print(

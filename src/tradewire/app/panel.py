@@ -189,14 +189,14 @@ def one_line(s: NodeSnapshot) -> str:
     )
 
 
-def summary(s: NodeSnapshot, *, width: int = 80) -> str:
+def summary(s: NodeSnapshot, *, width: int = 80, prog: str = "tradewire run") -> str:
     """The text printed when ``run`` stops: the same snapshot as the panel's last frame, in
     lines of at most ``width`` characters (a figure is never cut in two)."""
 
     def add(*items: str, sep: str = ", ") -> None:
         lines.extend(fit(items, width, sep=sep, first="  ", rest="    "))
 
-    lines = ["tradewire run summary"]
+    lines = [f"{prog} summary"]
     if s.ended:
         add(f"mode {s.mode}", f"ran {s.uptime_s:,.1f}s", s.ended)
         add(f"end state: {end_state(s)}")

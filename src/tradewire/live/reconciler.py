@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from tradewire import fmt
 from tradewire.engine import orders as o
 from tradewire.engine.events import PositionCorrected
 from tradewire.engine.ledger import Ledger
@@ -271,7 +272,9 @@ class Reconciler:
             ).items():
                 was = ledger.book.qty(symbol)
                 ledger.record(PositionCorrected(symbol, qty, avg, "reconcile"))
-                log.warning("reconcile: position %s corrected %s -> %s", symbol, was, qty)
+                log.warning(
+                    "reconcile: position %s corrected %s -> %s", symbol, fmt.qty(was), fmt.qty(qty)
+                )
                 self._count("position")
         self.rounds += 1
         self.unverified = unverified

@@ -256,3 +256,9 @@ def test_a_stop_that_left_orders_open_is_not_called_clean():
 def test_a_figure_wrapped_over_lines_gets_no_separator_inside_it():
     lines = fit(["word " * 30], 40, sep=", ", first="  ", rest="    ")
     assert all(not line.endswith(",") for line in lines), lines
+
+
+def test_the_gateways_summary_says_it_is_the_gateways() -> None:
+    # issue 22: `tradewire gateway` printed "tradewire run summary"
+    assert summary(NodeSnapshot(), prog="tradewire gateway").startswith("tradewire gateway summary")
+    assert summary(NodeSnapshot()).startswith("tradewire run summary")
