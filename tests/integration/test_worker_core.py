@@ -168,3 +168,44 @@ async def test_on_start_raising_is_a_strategy_error_in_a_worker(gateway: Any) ->
     with pytest.raises(StrategyError, match="strategy FailsToStart: on_start raised KeyError"):
         await worker.start()
     await worker.stop()  # no on_stop: it never started
+
+
+class BuysBitcoin(Strategy):
+    def on_start(self) -> None:
+        self.order: Any = None
+
+    def on_quote(self, q: Any) -> None:
+        if self.order is None:
+            self.order = self.buy(q.symbol, 0.001)
+
+
+async def test_a_worker_trades_a_crypto_pair_through_the_gateway(tmp_path: Any, until: Any) -> None:
+    # issue 23: the gateway streams the pair on /crypto and forwards its frames; the worker
+    # decodes them and its order leaves as BTC/USD gtc
+    async with VenueSimulator(VenueConfig(symbols=("AAPL",), crypto=("BTC/USD",))) as venue:
+        venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
+        node = TradingNode(
+            venues,
+            [],
+            risk_config=RiskConfig(price_band_pct=50, max_order_notional=1_000_000),
+            journal_config=JournalConfig(fsync="never"),
+            journal_path=tmp_path / "gw.twj",
+        )
+        hub = LocalHub()
+        gw = Gateway(node, [LocalBus(hub)], heartbeat_s=0.2)
+        await node.start()
+        await gw.start()
+        strategy = BuysBitcoin(symbols=["BTC/USD"])
+        worker = await run_worker(hub, strategy)
+        try:
+            await until(lambda: venue.feed.subscriber_count("XQ.BTC-USD") == 1)
+            xq = {"ev": "XQ", "pair": "BTC-USD", "bp": 60000, "bs": 1.5, "ap": 60010, "as": 2}
+            venue.feed.publish([{**xq, "t": 1767268800000, "x": 1, "r": 1767268800010}])
+            await until(lambda: strategy.order is not None and strategy.order.status == "filled")
+            sent = venue.broker.book.orders_by_client_id[strategy.order.client_order_id]
+            assert (sent.symbol, sent.time_in_force) == ("BTC/USD", "gtc")
+            assert node.book.qty("BTC/USD") == pytest.approx(0.001)
+        finally:
+            await worker.stop()
+            await gw.stop()
+            await node.stop()

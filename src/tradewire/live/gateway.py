@@ -101,14 +101,14 @@ class Gateway:
             bus.subscribe(p.HELLO_ANY, partial(self._on_hello, bus))
             bus.subscribe(p.INTENT_ANY, partial(self._on_intent, bus))
             await bus.start()
-        self.node.feed.raw_sink = self._on_frame
+        self.node.forward_frames(self._on_frame)
         self.node.recorder.worker_rows = self.worker_rows
         self._timer = Every(asyncio.get_running_loop(), self.heartbeat_s, self._tick)
 
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self.node.feed.raw_sink = None
+        self.node.forward_frames(None)
         for bus in self.buses:
             await bus.close()
 
@@ -343,8 +343,7 @@ class Gateway:
         for s in symbols:
             self._wanted[s] = self._wanted.get(s, 0) + 1
         if new:
-            channels = [f"{ch}.{s}" for s in new for ch in ("Q", "T", "AM")]
-            self.node.spawn_subscribe(channels)
+            self.node.spawn_subscribe(new)
 
     def _release(self, symbols: list[str]) -> None:
         gone = []
@@ -354,8 +353,7 @@ class Gateway:
             if left <= 0 and s not in self.node.own_symbols:
                 gone.append(s)
         if gone:
-            channels = [f"{ch}.{s}" for s in gone for ch in ("Q", "T", "AM")]
-            self.node.spawn_unsubscribe(channels)
+            self.node.spawn_unsubscribe(gone)
 
     def _decode(self, payload: bytes) -> p.Message | None:
         try:

@@ -360,19 +360,27 @@ class TradingNode(OrderOutcomes):
                 key, url=url, config=config, socket_options=options, market=market
             )
             self._listen(client)
+            client.raw_sink = self.feed.raw_sink  # a gateway forwards every market's frames
         return client
+
+    def forward_frames(self, sink: Callable[[memoryview, int], None] | None) -> None:
+        """Hand every market connection's raw frames (and those opened later) to ``sink``."""
+        for client in self.feeds.values():
+            client.raw_sink = sink
 
     def _listen(self, client: PolygonClient) -> None:
         client.on_events(self._on_feed_events)
         client.on_stale = lambda err: self.risk.on_stale_feed(str(err))
 
-    def spawn_subscribe(self, channels: list[str]) -> None:
-        # A gateway's workers trade these: risk needs their mids.
-        self.core.market.track(sorted({ch.partition(".")[2] for ch in channels}))
-        self._spawn(self.feed.subscribe(channels))
+    def spawn_subscribe(self, symbols: list[str]) -> None:
+        """Stream ``symbols`` for a gateway's workers, each on its market (risk needs mids)."""
+        self.core.market.track(symbols)
+        for market, channels in channels_by_market(symbols).items():
+            self._spawn(self._feed_of(market).subscribe(channels))
 
-    def spawn_unsubscribe(self, channels: list[str]) -> None:
-        self._spawn(self.feed.unsubscribe(channels))
+    def spawn_unsubscribe(self, symbols: list[str]) -> None:
+        for market, channels in channels_by_market(symbols).items():
+            self._spawn(self._feed_of(market).unsubscribe(channels))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -37,6 +37,7 @@ from tradewire.live.gateway_watch import GatewayWatch
 from tradewire.live.timers import Every, LoopClock
 from tradewire.venues.alpaca.order_body import OrderRequest
 from tradewire.venues.alpaca.order_builder import build_any
+from tradewire.venues.polygon.crypto import CRYPTO_FRAME_DECODER
 from tradewire.venues.polygon.messages import FRAME_DECODER
 
 log = logging.getLogger("tradewire.worker")
@@ -169,7 +170,7 @@ class WorkerNode:
             return
         try:
             seq, sent_ns, frame = p.decode_md(payload)
-            events = FRAME_DECODER.decode(frame)
+            events = _decode_frame(frame)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
             self.stats.refused += 1
             return
@@ -387,3 +388,13 @@ class WorkerNode:
         # Resent until the gateway acknowledges it (same client_order_id: never doubled).
         self._pending[cid] = (payload, time.monotonic())
         self.bus.publish(p.intent_subject(self.name), payload)
+
+
+def _decode_frame(frame: bytes | memoryview) -> list[Any]:
+    """A market frame as the gateway forwards it: the stocks cluster's (the usual case, one
+    decode), else the crypto cluster's (its events are tagged XQ/XT/…, which the stocks
+    decoder refuses)."""
+    try:
+        return FRAME_DECODER.decode(frame)
+    except msgspec.DecodeError:
+        return CRYPTO_FRAME_DECODER.decode(frame)
