@@ -6,12 +6,13 @@ broker's (which lists it as BTCUSD) after reconciliation, a restart included."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tradewire import Strategy
+from tradewire import ConfigError, Strategy
 from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.live.node import TradingNode, Venues
 from tradewire.sim.venue import VenueConfig, VenueSimulator
@@ -91,3 +92,40 @@ async def test_a_strategy_trades_a_stock_and_a_pair_and_the_engine_agrees_with_t
         assert again.counters.reconcile_corrections.get("position", 0) == 0
     finally:
         await again.stop(cancel_open_orders=True)
+
+
+class BuysEther(Strategy):
+    def on_start(self) -> None:
+        self.order: Any = None
+
+    def on_quote(self, quote: Any) -> None:
+        if self.order is None:
+            self.order = self.buy(quote.symbol, 0.01, limit_price=3000.5)
+
+
+async def test_a_pairs_increments_are_loaded_from_the_brokers_assets_at_start(
+    tmp_path: Path, until: Any
+) -> None:
+    # Before: only BTC/USD was known, and an ETH/USD order was denied "unknown crypto asset
+    # ETH/USD: load it first"; now its asset (price increment 0.1 on the simulator) is loaded.
+    async with VenueSimulator(VenueConfig(symbols=("AAPL",), crypto=("ETH/USD",))) as venue:
+        strategy = BuysEther(symbols=["ETH/USD"])
+        node = node_for(venue, tmp_path, strategy)
+        await node.start()
+        try:
+            assert node.instruments.get("ETH/USD").price_increment == Decimal("0.1")
+            await until(lambda: venue.feed.subscriber_count("XQ.ETH-USD") == 1)
+            xq = {"ev": "XQ", "pair": "ETH-USD", "bp": 3000.0, "bs": 4, "ap": 3000.5, "as": 3}
+            venue.feed.publish([{**xq, "t": 1767268800000, "x": 1, "r": 1767268800010}])
+            await until(lambda: strategy.order is not None and strategy.order.status == "filled")
+            assert strategy.order.denied is None
+        finally:
+            await node.stop(cancel_open_orders=True)
+
+
+async def test_a_pair_the_broker_does_not_list_is_a_config_error(tmp_path: Path) -> None:
+    async with VenueSimulator(VenueConfig(symbols=("AAPL",), crypto=("BTC/USD",))) as venue:
+        node = node_for(venue, tmp_path, BuysEther(symbols=["DOGE/USD"]))
+        with pytest.raises(ConfigError, match="crypto asset DOGE/USD is not known to the broker"):
+            await node.start()
+        await node.stop(cancel_open_orders=False)

@@ -29,6 +29,7 @@ from tradewire.engine.config import JournalConfig, RiskConfig
 from tradewire.engine.core import EngineCore
 from tradewire.engine.events import SessionStarted
 from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.instruments import InstrumentTable
 from tradewire.engine.journal.store import Journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
@@ -41,7 +42,7 @@ from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch,
 from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
 from tradewire.live.outcomes import OrderOutcomes
 from tradewire.live.reconciler import Reconciler, retrying
-from tradewire.live.recovery import replay_journal, settle_with_broker
+from tradewire.live.recovery import load_instruments, replay_journal, settle_with_broker
 from tradewire.live.snapshot import NodeSnapshot, node_snapshot
 from tradewire.live.timers import Every, LoopClock
 from tradewire.live.venues import Venues as Venues  # the node's settings, named here too
@@ -49,7 +50,7 @@ from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
-from tradewire.venues.alpaca.order_builder import build_any
+from tradewire.venues.alpaca.order_builder import DEFAULT_INSTRUMENTS, build_any
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
 from tradewire.venues.polygon.config import PolygonFeedConfig
@@ -124,6 +125,9 @@ class TradingNode(OrderOutcomes):
         self.stream.on_update = self._on_trade_update
         self.stream.on_gap = self._on_gap
         self.ledger = Ledger(self.oms, self.book, self.journal)
+        # The venue port's request builder, with the crypto assets loaded at start.
+        self.instruments = InstrumentTable(DEFAULT_INSTRUMENTS)
+        self.build = partial(build_any, instruments=self.instruments)
         # The strategy context: the one engine core, with this node as its venue port.
         self.core = EngineCore(
             strategies,
@@ -192,6 +196,9 @@ class TradingNode(OrderOutcomes):
             what="connect to the broker",
         )
         await self._recover()
+        symbols = sorted({s for strategy in self.strategies for s in strategy.symbols})
+        deadline = time.monotonic() + self.reconcile_timeout_s
+        await load_instruments(self.broker, symbols, self.instruments, deadline=deadline)
         await self.stream.start(timeout_s=self.stream_start_timeout_s)
         self.core.start()  # on_start raising is a StrategyError, as in every host
         for market, channels in channels_by_market(self.core.market.symbols).items():
@@ -296,8 +303,6 @@ class TradingNode(OrderOutcomes):
             self.risk.on_feed_recovered()
 
     # -- the venue port (engine.ports.VenuePort) -------------------------------------------
-
-    build = staticmethod(build_any)
 
     def send(self, client_order_id: str, request: Any, started_ns: int) -> None:
         """Write one order; the core journaled its intent just before."""

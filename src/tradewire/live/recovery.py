@@ -13,15 +13,18 @@ import logging
 from functools import partial
 from pathlib import Path
 
+import msgspec
+
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.ids import ClientOrderIds
+from tradewire.engine.instruments import Instrument, InstrumentTable
 from tradewire.engine.journal.replay import ReplayResult, replay
 from tradewire.engine.journal.store import read_journal
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import startup_corrections
 from tradewire.engine.translate import events_from_fact
-from tradewire.errors import NotFound
+from tradewire.errors import ConfigError, NotFound
 from tradewire.live.reconciler import Reconciler, retrying
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.reports import broker_positions, fact_from
@@ -88,3 +91,21 @@ async def settle_with_broker(
             )
     state = await retrying(broker.get_account, deadline=deadline, what="get account")
     account.read(float(state.cash), float(state.buying_power))
+
+
+async def load_instruments(
+    broker: AlpacaClient, symbols: list[str], table: InstrumentTable, *, deadline: float
+) -> None:
+    """The increments of every crypto pair the strategies trade, from Alpaca's assets, into
+    ``table`` before the first order (a guessed increment sends orders Alpaca rejects). An
+    asset the broker does not know is a config error naming it."""
+    for symbol in symbols:
+        if "/" not in symbol:
+            continue  # stocks: the equity rules (cent ticks) need no asset
+        try:
+            asset = await retrying(
+                partial(broker.get_asset, symbol), deadline=deadline, what=f"asset {symbol}"
+            )
+        except NotFound:
+            raise ConfigError(f"crypto asset {symbol} is not known to the broker") from None
+        table.add(Instrument.from_alpaca_asset(msgspec.to_builtins(asset)))

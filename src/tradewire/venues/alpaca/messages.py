@@ -142,6 +142,10 @@ class Asset(Struct, frozen=True, gc=False, rename={"asset_class": "class"}):
     easy_to_borrow: bool = False
     fractionable: bool = False
     name: str | None = None
+    # crypto only: the increments orders must respect (strings, as Alpaca sends them)
+    min_order_size: str | None = None
+    min_trade_increment: str | None = None
+    price_increment: str | None = None
 
 
 class CancelResult(Struct, frozen=True, gc=False):
