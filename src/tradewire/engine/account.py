@@ -5,8 +5,9 @@ never moved in a backtest. Here it is the broker's figure at its last read (star
 reconciliation; the starting cash in a backtest; the gateway's in a worker), moved by every
 fill since at the fill's price, the way the broker moves it (a buy spends, a sell brings).
 Buying power is the broker's figure at that read, less what fills have spent since; equity
-is cash plus every position at its mark. Fees are not modelled here: the next read of the
-account brings them in.
+is cash plus every position at its mark. A fee charged in dollars (a ``FeeCharged`` with
+``usd``: a crypto sell's) comes off cash as the ledger books it; a fee charged in the coin
+moves no cash (it shrinks the position).
 
 A strategy's own P&L comes from its own fills (average cost, as the account's book), so
 two strategies on one symbol each see what their orders made.
@@ -56,6 +57,10 @@ class Account:
             if book is None:
                 book = self.by_strategy[strategy] = PositionBook()
             book.apply_fill(symbol, side, qty, price)
+
+    def on_fee(self, usd: float) -> None:
+        """A fee the broker charged in dollars (the ledger's ``FeeCharged``)."""
+        self.cash -= usd
 
     @property
     def buying_power(self) -> float:

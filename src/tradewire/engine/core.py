@@ -34,7 +34,7 @@ from tradewire.engine import actions
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
 from tradewire.engine.denials import FirstDenials
-from tradewire.engine.events import Denied
+from tradewire.engine.events import Denied, FeeCharged
 from tradewire.engine.ports import CoreCounters, Counters
 from tradewire.engine.remote import RemoteOrders
 from tradewire.engine.risk import APPROVED
@@ -115,6 +115,7 @@ class EngineCore:
         if ledger is not None:
             ledger.on_applied = self.on_applied
             ledger.on_linked = self.on_linked
+            ledger.on_fee = self.on_fee
         for strategy in self.strategies:
             self.supervisor.watch(strategy)
 
@@ -302,6 +303,11 @@ class EngineCore:
         return actions.close_all(self, strategy)
 
     # -- order facts -> strategies (after the write) ---------------------------------------
+
+    def on_fee(self, fee: FeeCharged) -> None:
+        """The ledger's hook for a fee it booked: a dollar fee comes off the account's cash."""
+        if fee.usd:
+            self.account.on_fee(fee.usd)
 
     def on_applied(self, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:
         """The ledger's hook, the last step of the one outcome path: money moves, counters

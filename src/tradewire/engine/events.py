@@ -30,6 +30,23 @@ class PositionCorrected:
 
 
 @dataclass(frozen=True, slots=True)
+class FeeCharged:
+    """A fee the broker charged, as its fee activity (Alpaca's ``CFEE``/``FEE``) reports it.
+
+    ``qty``: units of ``symbol``'s asset taken (a crypto buy pays its fee in the coin
+    received: 0.01 BTC bought at 25 bps leaves 0.009975), so the position shrinks and its
+    average entry price stays; ``usd``: dollars taken (a crypto sell pays in the dollars
+    received), so realized P&L and cash fall. Both are positive amounts charged.
+    ``activity_id`` is the broker's id of the activity: one activity books once.
+    """
+
+    symbol: str
+    qty: float
+    usd: float
+    activity_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Denied:
     """An order refused before it existed: ``rule`` is the risk rule's name, or ``invalid``."""
 
@@ -57,5 +74,5 @@ class KillEngaged:
     dropped: int = 0
 
 
-LedgerEvent = PositionCorrected | Denied | SessionStarted | KillEngaged
+LedgerEvent = PositionCorrected | FeeCharged | Denied | SessionStarted | KillEngaged
 """What :meth:`~tradewire.engine.ledger.Ledger.record` takes."""

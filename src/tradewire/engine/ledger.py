@@ -61,6 +61,11 @@ class Ledger:
         self.refused = 0
         self.invalid_transitions = 0
         self.corrections = 0  # PositionCorrected recorded
+        self.fees = 0  # FeeCharged booked
+        # Fee activity ids booked (and, from replay, booked before): one activity books once.
+        self.fee_ids: set[str] = set()
+        # ``hook(fee)`` after a fee is booked: the account's cash pays a dollar fee.
+        self.on_fee: Callable[[ev.FeeCharged], None] | None = None
 
     def __repr__(self) -> str:
         return f"Ledger(orders={len(self.oms.orders)}, open={self.oms.open_count})"
@@ -174,12 +179,25 @@ class Ledger:
         """Take one belief about no single order: apply it, then journal it.
 
         ``PositionCorrected`` sets the position to the broker's figure (counted in
-        :attr:`corrections`), ``SessionStarted`` restarts the daily P&L; ``Denied`` and
-        ``KillEngaged`` change no state here (the risk engine and the client hold theirs).
-        Every one is journaled, so replay rebuilds what live believed. Returns whether the
-        position book changed (always True for the other events).
+        :attr:`corrections`), ``FeeCharged`` takes a fee off the position and realized P&L
+        (counted in :attr:`fees`; an activity id already booked is neither applied nor
+        journaled again, and returns False), ``SessionStarted`` restarts the daily P&L;
+        ``Denied`` and ``KillEngaged`` change no state here (the risk engine and the client
+        hold theirs). Every one is journaled, so replay rebuilds what live believed. Returns
+        whether the position book changed (always True for the other events).
         """
         changed = True
+        if isinstance(event, ev.FeeCharged):
+            if event.activity_id in self.fee_ids:
+                return False
+            self.fee_ids.add(event.activity_id)
+            self.fees += 1
+            self.book.apply_fee(event.symbol, event.qty, event.usd)
+            kind, cid, data = encode_belief(event)
+            self.journal.append(kind, cid, data)
+            if self.on_fee is not None:
+                self.on_fee(event)
+            return True
         if isinstance(event, ev.PositionCorrected):
             self.corrections += 1
             changed = self.book.apply_correction(event.symbol, event.qty, event.avg_price)

@@ -131,6 +131,18 @@ class PositionBook:
         pos.qty, pos.avg_price = qty, avg_price
         return True
 
+    def apply_fee(self, symbol: str, qty: float, usd: float) -> None:
+        """Take a fee (the ledger's ``FeeCharged``, nobody else's): ``qty`` units of the asset
+        leave the position (its average entry price stays), ``usd`` comes off realized P&L."""
+        pos = self._writable(symbol)  # clears the totals
+        if qty:
+            # Rounded to 12 places: the broker's figure is a decimal (0.009975), and 0.01 -
+            # 0.000025 in floats is not quite it.
+            pos.qty = round(pos.qty - qty, 12)
+            if abs(pos.qty) < 1e-12:
+                pos.qty, pos.avg_price = 0.0, 0.0
+        pos.realized -= usd
+
     def mark(self, symbol: str, price: float) -> None:
         pos = self.positions.get(symbol)
         if pos is not None:

@@ -276,6 +276,7 @@ class TradingNode(OrderOutcomes):
         deadline = time.monotonic() + self.reconcile_timeout_s
         result = replay_journal(self.journal.path, self.ids)
         self.oms = self.ledger.oms = result.manager
+        self.ledger.fee_ids |= result.fee_ids  # a fee activity booked before books once
         await settle_with_broker(
             result,
             broker=self.broker,

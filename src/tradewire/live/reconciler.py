@@ -13,13 +13,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 from tradewire import fmt
 from tradewire.engine import orders as o
-from tradewire.engine.events import PositionCorrected
+from tradewire.engine.events import FeeCharged, PositionCorrected
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import (
     PositionCheck,
@@ -31,8 +31,13 @@ from tradewire.engine.reconcile import (
 from tradewire.engine.translate import OrderFact, events_from_fact
 from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.venues.alpaca.client import AlpacaClient
-from tradewire.venues.alpaca.messages import received
-from tradewire.venues.alpaca.reports import broker_positions, fact_from, fill_from_activity
+from tradewire.venues.alpaca.messages import FeeActivity, received
+from tradewire.venues.alpaca.reports import (
+    broker_positions,
+    fact_from,
+    fee_from_activity,
+    fill_from_activity,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +63,8 @@ async def retrying(call: Callable[[], Awaitable[T]], *, deadline: float, what: s
 
 
 HISTORY_PAGE = 500  # Alpaca's largest ``limit`` for GET /v2/orders
+ACTIVITY_PAGE = 100  # Alpaca's largest ``page_size`` for GET /v2/account/activities
+FEE_WAIT_ROUNDS = 5  # a coin fee larger than the position waits this many rounds for its fill
 
 
 def _stamp(ns: int) -> str:
@@ -136,6 +143,12 @@ class Reconciler:
         self._again = False
         self._fills_since: float | None = None
         self.fills_replayed = 0
+        # Fee activities: ids read and not booked (present at the first read, so already in
+        # the start-up figures, or charging nothing); None until the first read.
+        self._fees_ignored: set[str] | None = None
+        self._fees_after: str | None = None
+        self._fee_waits: dict[str, int] = {}  # coin fees waiting for their fill: rounds
+        self.fees_booked = 0
 
     def __repr__(self) -> str:
         return f"Reconciler(rounds={self.rounds}, failures={self.failures})"
@@ -260,6 +273,8 @@ class Reconciler:
             for cid in plan.lookup
             if cid not in answered and (x := oms.orders.get(cid)) is not None and x.is_open
         )
+        # Fees before positions: the broker's position is net of the fees it charged.
+        requests += await self._book_fees(deadline)
         fills = ledger.fills
         positions = await retrying(
             self.broker.get_positions, deadline=deadline, what="list positions"
@@ -384,6 +399,75 @@ class Reconciler:
                 return pages
             token = page[-1].id
         return pages
+
+    async def _book_fees(self, deadline: float) -> int:
+        """Book the fee activities (CFEE/FEE) posted since the last read through the ledger
+        as :class:`~tradewire.engine.events.FeeCharged`; returns the requests made.
+
+        Newest first, page by page, until a page holds a fee already known (everything
+        older is known), a short page, or a page that adds nothing (the simulator pages no
+        fees). The first read books nothing: the fees it finds were charged before this
+        engine started, and start-up took the broker's positions and cash, net of them. A
+        fee in the coin larger than the position waits up to :data:`FEE_WAIT_ROUNDS` rounds
+        for its fill (still on the stream) before it is booked anyway.
+        """
+        ledger = self.ledger
+        first = self._fees_ignored is None
+        ignored = self._fees_ignored if self._fees_ignored is not None else set()
+        if self._fees_after is None:
+            # Alpaca posts fees at the end of the day, dated: a day of margin.
+            start = datetime.now(UTC) - timedelta(days=1)
+            self._fees_after = start.date().isoformat()
+        read: dict[str, FeeActivity] = {}
+        token: str | None = None
+        pages = 0
+        for _ in range(self.max_activity_pages):
+            pages += 1
+            page = await retrying(
+                partial(
+                    self.broker.get_fee_activities,
+                    after=self._fees_after,
+                    page_token=token,
+                    direction="desc",
+                    page_size=ACTIVITY_PAGE,
+                ),
+                deadline=deadline,
+                what="read fee activities",
+            )
+            fresh = [a for a in page if a.id not in read]
+            known = False
+            for act in fresh:
+                read[act.id] = act
+                known = known or act.id in ledger.fee_ids or act.id in ignored
+            if known or not fresh or received(page) < ACTIVITY_PAGE:
+                break
+            token = page[-1].id
+        if first:
+            self._fees_ignored = set(read)
+            return pages
+        for act in reversed(list(read.values())):  # oldest first
+            if act.id in ledger.fee_ids or act.id in ignored:
+                continue
+            fee = fee_from_activity(act)
+            if fee is None:
+                ignored.add(act.id)
+            elif self._fee_waits_for_fill(fee):
+                continue
+            elif ledger.record(fee):
+                self._fee_waits.pop(fee.activity_id, None)
+                self.fees_booked += 1
+        return pages
+
+    def _fee_waits_for_fill(self, fee: FeeCharged) -> bool:
+        # A coin fee is charged on a buy: more than the position holds means the buy is
+        # not booked yet (the activity was read before the stream's fill).
+        if not fee.qty or self.ledger.book.qty(fee.symbol) >= fee.qty:
+            return False
+        waited = self._fee_waits.get(fee.activity_id, 0)
+        if waited >= FEE_WAIT_ROUNDS:
+            return False
+        self._fee_waits[fee.activity_id] = waited + 1
+        return True
 
     def _adopt(self, fact: OrderFact) -> None:
         order = self.ledger.oms.orders.get(fact.client_order_id)

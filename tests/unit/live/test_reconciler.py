@@ -36,6 +36,9 @@ class StubBroker:
     async def get_positions(self) -> list[Any]:
         return self.positions
 
+    async def get_fee_activities(self, **kw: Any) -> list[Any]:
+        return []
+
 
 def test_a_confirmed_position_difference_is_a_position_corrected_event(tmp_path: Path):
     path = tmp_path / "j.twj"
@@ -61,3 +64,82 @@ def test_a_confirmed_position_difference_is_a_position_corrected_event(tmp_path:
         ("position", "A", {"qty": 5.0, "avg": 12.0, "reason": "reconcile"})
     ]
     assert replay(records).book.qty("A") == 5.0
+
+
+class FeeBroker(StubBroker):
+    """A broker with fills charged a fee in the coin, posted as CFEE activities."""
+
+    def __init__(self, positions: list[Any]) -> None:
+        super().__init__(positions)
+        self.fees: list[Any] = []  # newest first, as Alpaca's default direction
+        self.fee_reads: list[dict[str, Any]] = []
+
+    async def get_fee_activities(self, **kw: Any) -> list[Any]:
+        self.fee_reads.append(kw)
+        return list(self.fees)
+
+
+def _cfee(act_id: str, qty: str) -> Any:
+    from tradewire.venues.alpaca.messages import FeeActivity
+
+    return FeeActivity(
+        id=act_id, activity_type="CFEE", date="2026-12-04", symbol="BTCUSD", qty=Decimal(qty)
+    )
+
+
+def _btc(qty: str) -> Position:
+    return Position(
+        symbol="BTCUSD",
+        qty=Decimal(qty),
+        avg_entry_price=Decimal(60010),
+        side="long",
+        asset_class="crypto",
+    )
+
+
+def test_fees_since_the_last_read_are_booked_before_positions_are_compared(tmp_path: Path):
+    path = tmp_path / "j.twj"
+    ledger = Ledger(o.OrderManager(), PositionBook(), Journal(path, fsync="never"))
+    broker = FeeBroker([])
+    broker.fees = [_cfee("old", "-0.000025")]  # before start: in the start-up figures already
+    corrections: dict[str, int] = {}
+    rec = Reconciler(broker, ledger, settling=set, corrections=corrections)  # type: ignore[arg-type]
+
+    async def rounds() -> None:
+        await rec.run_once("start-up")
+        ledger.book.apply_fill("BTC/USD", "buy", 0.01, 60010.0)
+        broker.positions = [_btc("0.009975")]
+        broker.fees = [_cfee("new", "-0.000025"), *broker.fees]
+        for _ in range(3):  # the same activities on every read: each books once
+            await rec.run_once("timer")
+
+    asyncio.run(rounds())
+    ledger.journal.close()
+    assert ledger.book.qty("BTC/USD") == 0.009975
+    assert corrections.get("position", 0) == 0
+    assert ledger.fee_ids == {"new"}
+    assert rec.fees_booked == 1
+    assert all(r.get("direction", "desc") == "desc" for r in broker.fee_reads)
+    records = read_journal(path).records
+    assert [(r.kind, r.cid) for r in records] == [("fee", "BTC/USD")]
+
+
+def test_a_coin_fee_read_before_its_fill_waits_for_the_fill(tmp_path: Path):
+    ledger = Ledger(o.OrderManager(), PositionBook(), Journal(tmp_path / "j", fsync="never"))
+    broker = FeeBroker([])
+    corrections: dict[str, int] = {}
+    rec = Reconciler(broker, ledger, settling=set, corrections=corrections)  # type: ignore[arg-type]
+
+    async def rounds() -> None:
+        await rec.run_once("start-up")
+        broker.positions = [_btc("0.009975")]
+        broker.fees = [_cfee("f1", "-0.000025")]
+        await rec.run_once("timer")  # the fill is still on the stream: the fee waits
+        assert ledger.book.qty("BTC/USD") == 0.0
+        ledger.book.apply_fill("BTC/USD", "buy", 0.01, 60010.0)
+        await rec.run_once("timer")
+
+    asyncio.run(rounds())
+    assert ledger.book.qty("BTC/USD") == 0.009975
+    assert ledger.book.realized == 0.0
+    assert corrections.get("position", 0) == 0

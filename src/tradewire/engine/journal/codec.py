@@ -10,7 +10,8 @@ Record kinds: ``intent`` and ``external`` create an order (ours, or one found at
 ``open`` restores one from a snapshot (the head of every journal segment after the first,
 see :meth:`~tradewire.engine.journal.store.Journal.rotate`); every other kind is one
 :mod:`tradewire.engine.orders` event, or one of :mod:`tradewire.engine.events` (the
-beliefs about no single order: :func:`encode_belief`): ``position`` (cid: the symbol),
+beliefs about no single order: :func:`encode_belief`): ``position`` and ``fee`` (cid: the
+symbol; a fee's data names its activity ``id``),
 ``denied`` (cid: the denied order's), ``new_day`` and ``kill`` (cid ``-``). Those four kinds
 were notes written beside the ledger before they were events, with the same data (an old
 ``position`` note names the broker's figure ``broker``): old journals read as the events.
@@ -40,7 +41,7 @@ _SIMPLE: dict[type, str] = {
 _SIMPLE_KINDS: dict[str, type] = {kind: cls for cls, kind in _SIMPLE.items()}
 CREATES = frozenset({"intent", "external"})
 SNAPSHOT = "open"
-BELIEFS = frozenset({"position", "denied", "new_day", "kill"})
+BELIEFS = frozenset({"position", "fee", "denied", "new_day", "kill"})
 """The record kinds of :mod:`tradewire.engine.events` (:func:`decode_belief`)."""
 _NO_ORDER = "-"
 
@@ -118,6 +119,8 @@ def encode_belief(event: ev.LedgerEvent) -> tuple[str, str, dict[str, Any]]:
     if isinstance(event, ev.PositionCorrected):
         data: dict[str, Any] = {"qty": event.qty, "avg": event.avg_price, "reason": event.reason}
         return "position", event.symbol, data
+    if isinstance(event, ev.FeeCharged):
+        return "fee", event.symbol, {"qty": event.qty, "usd": event.usd, "id": event.activity_id}
     if isinstance(event, ev.Denied):
         data = {
             "why": event.why,
@@ -138,7 +141,7 @@ def decode_belief(rec: Record) -> ev.LedgerEvent | None:
     """The belief one record holds (``None``: not one of :data:`BELIEFS`).
 
     Raises:
-        ValueError: a ``position`` record's numbers are not finite.
+        ValueError: a ``position`` or ``fee`` record's numbers are not finite.
     """
     kind = rec.kind
     d = rec.data or {}
@@ -148,6 +151,11 @@ def decode_belief(rec: Record) -> ev.LedgerEvent | None:
         if not (math.isfinite(qty) and math.isfinite(avg)):
             raise ValueError(f"position {rec.cid}: qty {qty!r}, avg {avg!r}")
         return ev.PositionCorrected(rec.cid, qty, avg, str(d.get("reason", "reconcile")))
+    if kind == "fee":
+        fee_qty, usd = float(d.get("qty") or 0.0), float(d.get("usd") or 0.0)
+        if not (math.isfinite(fee_qty) and math.isfinite(usd)):
+            raise ValueError(f"fee {rec.cid}: qty {fee_qty!r}, usd {usd!r}")
+        return ev.FeeCharged(rec.cid, fee_qty, usd, str(d["id"]))
     if kind == "denied":
         return ev.Denied(
             rec.cid,

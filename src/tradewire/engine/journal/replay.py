@@ -1,6 +1,7 @@
 """The replay: every order rebuilt from the journal's records through the same state machine
 as live, decoded by :mod:`tradewire.engine.journal.codec`, and the position book rebuilt
-from the fills those orders took and the positions corrected to the broker's figure."""
+from the fills those orders took, the fees charged and the positions corrected to the
+broker's figure."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class ReplayResult:
     day: str = ""  # the last SessionStarted's
     denied: int = 0
     kill: ev.KillEngaged | None = None  # the last one
+    fee_ids: set[str] = field(default_factory=set)  # fee activities booked
 
     @property
     def in_doubt(self) -> list[o.Order]:
@@ -105,6 +107,10 @@ def _believe(result: ReplayResult, event: ev.LedgerEvent) -> None:
     # What Ledger.record does, without the journal.
     if isinstance(event, ev.PositionCorrected):
         result.book.apply_correction(event.symbol, event.qty, event.avg_price)
+    elif isinstance(event, ev.FeeCharged):
+        if event.activity_id not in result.fee_ids:
+            result.fee_ids.add(event.activity_id)
+            result.book.apply_fee(event.symbol, event.qty, event.usd)
     elif isinstance(event, ev.SessionStarted):
         result.book.start_new_day()
         result.day = event.day

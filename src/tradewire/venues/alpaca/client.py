@@ -522,6 +522,27 @@ class AlpacaClient:
             "GET", f"/v2/account/activities/FILL?{qs}", m.FILL_ACTIVITIES_DECODER
         )
 
+    async def get_fee_activities(
+        self,
+        *,
+        after: str | None = None,
+        page_token: str | None = None,
+        direction: str = "desc",
+        page_size: int = 100,
+    ) -> list[m.FeeActivity]:
+        """One page of ``GET /v2/account/activities?activity_types=CFEE,FEE`` (the fees the
+        account was charged; newest first by default)."""
+        qs = query_string(
+            {
+                "activity_types": "CFEE,FEE",
+                "after": after,
+                "page_token": page_token,
+                "direction": direction,
+                "page_size": page_size,
+            }
+        )
+        return await self._call("GET", f"/v2/account/activities?{qs}", m.FEE_ACTIVITIES_DECODER)
+
     # -- account, positions, market info --------------------------------------------------
 
     async def get_account(self) -> m.Account:

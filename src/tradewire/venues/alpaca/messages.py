@@ -205,6 +205,27 @@ class FillActivity(Struct, frozen=True, gc=False):
     order_status: str | None = None
 
 
+class FeeActivity(Struct, frozen=True, gc=False):
+    """One fee from ``GET /v2/account/activities/CFEE,FEE`` (a non-trade activity).
+
+    As tests/fixtures/alpaca/crypto/crypto__activities__1.json: a crypto fee (``CFEE``,
+    "Coin Pair Transaction Fee") charged in the coin is a negative ``qty`` of the asset with
+    ``net_amount`` 0; one charged in dollars (or a ``FEE``) a negative ``net_amount``.
+    ``symbol`` names a pair as positions do (``ETHUSD``). No ``transaction_time``: Alpaca
+    posts fees at the end of the day, dated ``date``.
+    """
+
+    id: str
+    activity_type: str
+    date: str | None = None
+    net_amount: Decimal = Decimal(0)
+    symbol: str | None = None
+    qty: Decimal | None = None
+    price: Decimal | None = None
+    description: str | None = None
+    status: str | None = None
+
+
 class StreamMessage(Struct, frozen=True, gc=False):
     """Envelope of every trade-stream frame: ``{"stream": ..., "data": {...}}``."""
 
@@ -290,3 +311,4 @@ STREAM_DECODER = msgspec.json.Decoder(StreamMessage)
 TRADE_UPDATE_DECODER = msgspec.json.Decoder(TradeUpdate)
 ERROR_DECODER = msgspec.json.Decoder(ErrorBody)
 FILL_ACTIVITIES_DECODER = ListDecoder(FillActivity, "fill activities")
+FEE_ACTIVITIES_DECODER = ListDecoder(FeeActivity, "fee activities")

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tradewire.engine import orders as o
+from tradewire.engine.events import FeeCharged
 from tradewire.engine.instruments import ASSET_CLASSES, InstrumentError, instrument_key
 from tradewire.engine.translate import OrderFact
-from tradewire.venues.alpaca.messages import FillActivity, Position
+from tradewire.venues.alpaca.messages import FeeActivity, FillActivity, Position
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
 
 _KEYED = ASSET_CLASSES | {None}
@@ -75,3 +76,23 @@ def fill_from_activity(act: FillActivity) -> o.Fill | o.PartialFill:
     cls = o.Fill if act.order_status == "filled" else o.PartialFill
     cum = float(act.cum_qty) if act.cum_qty is not None else None
     return cls(f"activity:{act.id}", float(act.qty), float(act.price), cum, None)
+
+
+def fee_from_activity(act: FeeActivity) -> FeeCharged | None:
+    """One fee activity as the ledger's :class:`~tradewire.engine.events.FeeCharged`, keyed
+    by the instrument (``CFEE`` on ``BTCUSD`` is a ``BTC/USD`` fee); ``None`` when it charges
+    nothing or names no symbol (a fee on no position: the next read of the account's cash
+    brings it in).
+
+    A negative ``qty`` is the coin taken, a negative ``net_amount`` the dollars taken
+    (reference/crypto-options.md 3a; the fixture's CFEE). UNCONFIRMED: whether a ``FEE``
+    activity ever carries a coin quantity; it is read the same way.
+    """
+    if not act.symbol:
+        return None
+    qty = -float(act.qty) if act.qty is not None and act.qty < 0 else 0.0
+    usd = -float(act.net_amount) if act.net_amount < 0 else 0.0
+    if not qty and not usd:
+        return None
+    asset_class = "crypto" if act.activity_type == "CFEE" else None
+    return FeeCharged(report_key(act.symbol, asset_class), qty, usd, act.id)
