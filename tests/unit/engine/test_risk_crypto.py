@@ -172,3 +172,28 @@ def test_without_a_crypto_pnl_source_a_pair_reads_the_daily_pnl_given():
     assert isinstance(verdict, Denied)
     assert verdict.reason is DenyReason.DAILY_LOSS
 
+
+def test_a_host_gives_risk_the_pairs_pnl_so_an_equity_loss_does_not_stop_crypto():
+    # Wiring (the test harness builds its engine as the live and backtest nodes do): an
+    # equity loss past the crypto limit leaves the crypto day's P&L at zero.
+    from tradewire import Strategy
+    from tradewire.testing import FakeContext
+    from tradewire.venues.polygon.crypto import CryptoQuote
+
+    class BuyBtc(Strategy):
+        def on_quote(self, quote: object) -> None:
+            self.handle = self.buy("BTC/USD", 0.001)
+
+    s = BuyBtc(symbols=["BTC/USD"])
+    ctx = FakeContext(s, risk=RiskConfig(price_band_pct=50)).start()
+    book = ctx.ledger.book
+    book.apply_fill("AAPL", "buy", 100, 100.0)
+    book.mark("AAPL", 70.0)  # -3,000 on the equity session, past crypto's 2,500
+    ctx.feed([CryptoQuote("BTC-USD", bid_price=50_000.0, ask_price=50_002.0, timestamp=1)])
+    assert s.handle.denied is None, s.handle.denied
+    book.apply_fill("BTC/USD", "buy", 1.0, 50_001.0)
+    book.mark("BTC/USD", 47_000.0)  # -3,001 on the pairs
+    ctx.feed([CryptoQuote("BTC-USD", bid_price=47_000.0, ask_price=47_002.0, timestamp=2)])
+    assert s.handle.denied is not None
+    assert s.handle.denied.startswith("daily_loss (crypto): crypto day P&L -3,00")
+
