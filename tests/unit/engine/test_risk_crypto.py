@@ -197,3 +197,11 @@ def test_a_host_gives_risk_the_pairs_pnl_so_an_equity_loss_does_not_stop_crypto(
     assert s.handle.denied is not None
     assert s.handle.denied.startswith("daily_loss (crypto): crypto day P&L -3,00")
 
+
+def test_the_shipped_config_documents_the_crypto_defaults():
+    from pathlib import Path
+
+    from tradewire.app.config import load_config
+
+    root = Path(__file__).resolve().parents[3]
+    assert load_config(root / "config" / "trading_apis.yaml").risk.crypto == RiskConfig().crypto
