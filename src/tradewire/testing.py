@@ -39,6 +39,7 @@ from tradewire.engine.ledger import Ledger
 from tradewire.engine.ports import CoreCounters
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine
+from tradewire.engine.session import crypto_pnl
 from tradewire.engine.strategy import OrderUpdate, PositionView, Strategy
 from tradewire.engine.translate import OrderFact
 from tradewire.venues.alpaca.order_body import OrderRequest
@@ -233,7 +234,8 @@ class FakeContext:
         self.strategy = strategy
         self.clock = clock or ManualClock()
         self.journal = Journal(Path(os.devnull), fsync="never", clock=self.clock.time_ns)
-        self.ledger = Ledger(o.OrderManager(), PositionBook(), self.journal)
+        book = PositionBook()
+        self.ledger = Ledger(o.OrderManager(), book, self.journal)
         self.counters = CoreCounters()
         self.core = EngineCore(
             [strategy],
@@ -241,7 +243,7 @@ class FakeContext:
             port=_Late(self),
             ids=ClientOrderIds(prefix="test-"),
             ledger=self.ledger,
-            risk=RiskEngine(risk or RiskConfig()),
+            risk=RiskEngine(risk or RiskConfig(), crypto_pnl=lambda: crypto_pnl(book.positions)),
             counters=self.counters,
             account=Account(cash, cash),
             max_errors=max_errors,

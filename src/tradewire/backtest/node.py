@@ -32,6 +32,7 @@ from tradewire.engine.ledger import Ledger
 from tradewire.engine.ports import CoreCounters
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine
+from tradewire.engine.session import crypto_pnl
 from tradewire.engine.strategy import Strategy
 from tradewire.engine.translate import OrderFact, event_from_trade_update
 from tradewire.sim.broker.orders import Execution, OrderError
@@ -88,9 +89,11 @@ class BacktestNode:
         self.broker = broker
         self.latency = latency
         self._rng = random.Random(seed)
-        self.risk = RiskEngine(risk_config or RiskConfig())
         self.oms = o.OrderManager()
         self.book = PositionBook()
+        self.risk = RiskEngine(
+            risk_config or RiskConfig(), crypto_pnl=lambda: crypto_pnl(self.book.positions)
+        )
         self.ledger = Ledger(self.oms, self.book, journal)
         self.stats = CoreCounters()
         self.core = EngineCore(

@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field, Strict
 
 from tradewire.configbase import NonNegativeFloat, PositiveFloat, PositiveInt, StrictModel
+
+UtcHour = Annotated[int, Strict(), Field(ge=0, le=23)]
+
+
+class CryptoRiskConfig(StrictModel):
+    """The limits of an order in a crypto pair (a symbol with ``/``, e.g. ``BTC/USD``).
+
+    Quantities are in units of the asset (1 = one bitcoin, one ether), money in USD. The
+    defaults are conservative and sized for BTC and ETH; a pair whose unit is cheap (DOGE,
+    SHIB) needs larger ``max_order_qty`` and ``max_position_qty`` — the USD notional limit
+    still bounds every order. Gross exposure, open orders, the throttle and the price band
+    are the account's (the top-level keys), shared with stocks.
+
+    The daily loss of a 24/7 market is counted over the crypto day, which starts at
+    ``day_starts_utc_hour`` (UTC midnight by default), not at the US equity session.
+    """
+
+    max_order_qty: PositiveFloat = 1.0
+    max_order_notional: PositiveFloat = 25_000
+    max_position_qty: PositiveFloat = 2.0
+    max_daily_loss: PositiveFloat = 2_500
+    day_starts_utc_hour: UtcHour = 0
 
 
 class RiskConfig(StrictModel):
     """Pre-trade limits. Quantities in shares, money in USD, rates per second.
 
-    Defaults suit the sample strategy on the simulator's $100k paper account.
+    Defaults suit the sample strategy on the simulator's $100k paper account. A crypto pair's
+    order takes its size, notional and daily-loss limits from :attr:`crypto` instead.
     """
 
     max_order_qty: PositiveFloat = 1_000
@@ -29,6 +54,7 @@ class RiskConfig(StrictModel):
     # "quote": the NBBO mid only; "quote_or_last_trade": the last trade print when no quote
     # has arrived yet. With neither, priced orders are denied (no_reference_price).
     reference_price: Literal["quote", "quote_or_last_trade"] = "quote"
+    crypto: CryptoRiskConfig = CryptoRiskConfig()
 
 
 class JournalConfig(StrictModel):

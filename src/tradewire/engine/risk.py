@@ -9,7 +9,17 @@ buys, position minus working sells); "reducing" means the order, with every work
 on its side, moves the position toward zero without crossing it; gross exposure adds the
 notional of every working order. With no reference price there is no price-sensitive order,
 and a non-finite or non-positive number anywhere is a denial: ``nan < limit`` is False, so
-an unchecked NaN would pass every limit. The approve path returns the
+an unchecked NaN would pass every limit.
+
+Per asset class (issue 23): an order in a crypto pair (a symbol with ``/``) takes its size,
+notional and daily-loss limits from ``RiskConfig.crypto`` — quantities in units of the asset,
+money in USD — and its daily loss is the pairs' P&L since the crypto day began
+(:class:`~tradewire.engine.session.CryptoDayClock`, UTC midnight by default), not the
+equity session's. Open orders, the throttle, the price band and gross exposure stay the
+account's: crypto exposure counts in the one gross exposure. A crypto denial names its rule
+(``max_qty (crypto): 5 > 1``) under the same reason. The stock path pays one ``"/" in symbol``.
+
+The approve path returns the
 module constant :data:`APPROVED`: it neither allocates nor logs. A denial is a
 :class:`Denied` with a reason; the node journals and counts it, and the order never leaves.
 """
@@ -17,10 +27,12 @@ module constant :data:`APPROVED`: it neither allocates nor logs. A denial is a
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tradewire import fmt
 from tradewire.engine.config import RiskConfig
+from tradewire.engine.session import CryptoDayClock
 
 _INF = float("inf")
 
@@ -51,8 +63,11 @@ class DenyReason(enum.Enum):
 class Denied:
     reason: DenyReason
     detail: str
+    scope: str = ""  # the asset class whose limit denied ("crypto"), "" for the stock limits
 
     def __str__(self) -> str:
+        if self.scope:
+            return f"{self.reason.value} ({self.scope}): {self.detail}"
         return f"{self.reason.value}: {self.detail}"
 
 
@@ -67,6 +82,38 @@ APPROVED = _Approved()
 Verdict = _Approved | Denied
 
 
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The limits one asset class's order is checked against (the shared ones copied in)."""
+
+    scope: str
+    pnl_label: str
+    max_open_orders: int
+    max_orders_per_second: float
+    max_order_qty: float
+    max_order_notional: float
+    price_band_pct: float
+    max_position_qty: float
+    max_gross_exposure: float
+    max_daily_loss: float
+
+    @classmethod
+    def of(cls, config: RiskConfig, *, crypto: bool, own_day: bool = False) -> _Limits:
+        own = config.crypto if crypto else config
+        return cls(
+            "crypto" if crypto else "",
+            "crypto day P&L" if own_day else "daily P&L",
+            config.max_open_orders,
+            config.max_orders_per_second,
+            own.max_order_qty,
+            own.max_order_notional,
+            config.price_band_pct,
+            own.max_position_qty,
+            config.max_gross_exposure,
+            own.max_daily_loss,
+        )
+
+
 @dataclass(slots=True)
 class KillSwitch:
     engaged: bool = False
@@ -79,10 +126,22 @@ class RiskEngine:
 
     Positions, exposure and P&L are read through the callables given at construction, so
     the engine has one source of truth (the position book) and nothing to keep in sync.
+
+    ``crypto_pnl`` gives the crypto pairs' realized plus unrealized P&L (e.g.
+    ``partial(crypto_pnl, book.positions)``); the host calls :meth:`roll_crypto_day` with the
+    wall time (as it rolls the equity session), and a crypto order's daily loss is that P&L
+    since the crypto day began. Without it a crypto order reads the ``daily_pnl`` given.
     """
 
-    def __init__(self, config: RiskConfig) -> None:
+    def __init__(
+        self, config: RiskConfig, *, crypto_pnl: Callable[[], float] | None = None
+    ) -> None:
         self.config = config
+        self._stock = _Limits.of(config, crypto=False)
+        self._crypto = _Limits.of(config, crypto=True, own_day=crypto_pnl is not None)
+        self.crypto_pnl = crypto_pnl
+        self.crypto_day = CryptoDayClock(config.crypto.day_starts_utc_hour)
+        self.crypto_day_start_pnl = 0.0
         self.state = TradingState.ACTIVE
         self.state_reason = ""
         self.kill_switch = KillSwitch()
@@ -120,7 +179,11 @@ class RiskEngine:
         ``working`` the open, unfilled quantity of this symbol as ``[buy, sell]`` (None:
         none), ``working_notional`` that of every working order of the account.
         """
-        cfg = self.config
+        cfg = self._stock
+        if "/" in symbol:  # a crypto pair: its own limits and its own day
+            cfg = self._crypto
+            if self.crypto_pnl is not None:
+                daily_pnl = self.crypto_pnl() - self.crypto_day_start_pnl
         if self.kill_switch.engaged:
             return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
         if self.state is TradingState.HALTED:
@@ -141,7 +204,7 @@ class RiskEngine:
             return self._deny(
                 DenyReason.INVALID_NUMBER,
                 f"qty {qty}, price {price}, reference {mid}, position {position}, "
-                f"exposure {gross_exposure}, daily P&L {daily_pnl}",
+                f"exposure {gross_exposure}, {cfg.pnl_label} {daily_pnl}",
             )
         if side == "buy":
             signed = qty
@@ -170,7 +233,9 @@ class RiskEngine:
         if open_orders >= cfg.max_open_orders:
             return self._deny(DenyReason.MAX_OPEN_ORDERS, f"{open_orders} open")
         if qty > cfg.max_order_qty:
-            return self._deny(DenyReason.MAX_QTY, f"{fmt.qty(qty)} > {fmt.qty(cfg.max_order_qty)}")
+            return self._deny(
+                DenyReason.MAX_QTY, f"{fmt.qty(qty)} > {fmt.qty(cfg.max_order_qty)}", cfg.scope
+            )
         if mid is None:
             return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
         # The worse of the limit and the reference: a sell limit far below the market is
@@ -180,6 +245,7 @@ class RiskEngine:
             return self._deny(
                 DenyReason.MAX_NOTIONAL,
                 f"{fmt.money(notional)} > {fmt.money(cfg.max_order_notional)}",
+                cfg.scope,
             )
         if price is not None:
             band = abs(price - mid) / mid * 100.0
@@ -191,6 +257,7 @@ class RiskEngine:
             return self._deny(
                 DenyReason.MAX_POSITION,
                 f"{fmt.qty(after)} with working orders, beyond {fmt.qty(cfg.max_position_qty)}",
+                cfg.scope,
             )
         exposure = gross_exposure + working_notional + notional
         if not reduces and exposure > cfg.max_gross_exposure:
@@ -201,7 +268,9 @@ class RiskEngine:
         if daily_pnl < -cfg.max_daily_loss and not reduces:
             return self._deny(
                 DenyReason.DAILY_LOSS,
-                f"daily P&L {fmt.money(daily_pnl, signed=True)}, limit -{fmt.money(cfg.max_daily_loss)}",
+                f"{cfg.pnl_label} {fmt.money(daily_pnl, signed=True)}, "
+                f"limit -{fmt.money(cfg.max_daily_loss)}",
+                cfg.scope,
             )
         self._tokens -= 1.0
         return APPROVED
@@ -210,9 +279,21 @@ class RiskEngine:
         """A full throttle bucket: for a twin engine that only keeps the check warm."""
         self._tokens = self._rate
 
-    def _deny(self, reason: DenyReason, detail: str) -> Denied:
+    def _deny(self, reason: DenyReason, detail: str, scope: str = "") -> Denied:
         self.denials[reason] += 1
-        return Denied(reason, detail)
+        return Denied(reason, detail, scope)
+
+    def roll_crypto_day(self, now_s: float) -> bool:
+        """Start a new crypto day when ``now_s`` (wall time, Unix seconds) is past its start.
+
+        The crypto daily P&L then counts from the pairs' P&L at that moment. The first call
+        only records the day (as the equity session does: the day's P&L counts from the
+        book's start). Returns whether a new day began.
+        """
+        if not self.crypto_day.new_day(now_s):
+            return False
+        self.crypto_day_start_pnl = self.crypto_pnl() if self.crypto_pnl is not None else 0.0
+        return True
 
     # -- state changes -------------------------------------------------------------------
 

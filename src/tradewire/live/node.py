@@ -35,7 +35,7 @@ from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine, TradingState
-from tradewire.engine.session import SessionClock
+from tradewire.engine.session import SessionClock, crypto_pnl
 from tradewire.engine.strategy import Strategy
 from tradewire.live.feeds import channels_by_market
 from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
@@ -95,9 +95,12 @@ class TradingNode(OrderOutcomes):
         self.strategies = strategies
         self.recorder = recorder or Recorder()
         self.counters = self.recorder.counters
-        self.risk = RiskEngine(risk_config or RiskConfig())
         self.oms = o.OrderManager()
         self.book = PositionBook()
+        # A crypto order's daily loss is the pairs' P&L over the crypto day (_tick rolls it).
+        self.risk = RiskEngine(
+            risk_config or RiskConfig(), crypto_pnl=lambda: crypto_pnl(self.book.positions)
+        )
         jcfg = journal_config or JournalConfig()
         self.journal_config = jcfg
         self.journal = Journal(journal_path or jcfg.path / "engine.twj", fsync=jcfg.fsync)
@@ -411,6 +414,9 @@ class TradingNode(OrderOutcomes):
             # max_daily_loss is per US equity session, not for the life of the process.
             self.ledger.record(SessionStarted(self.session_clock.day))
             log.info("new trading session %s: daily P&L reset", self.session_clock.day)
+        if self.risk.roll_crypto_day(time.time()):
+            # Crypto trades 24/7: its daily loss is per crypto day (risk.crypto.day_starts_utc_hour).
+            log.info("new crypto day %s: crypto daily P&L reset", self.risk.crypto_day.day)
         self.recorder.gauges.update(book_gauges(self.book, self.oms))
 
     async def kill(self, reason: str, *, flatten: bool = False) -> dict[str, Any]:
