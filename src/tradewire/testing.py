@@ -21,9 +21,11 @@ asked but not worked. Backtests with queues and latency are ``tradewire backtest
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 from collections.abc import Callable, Iterable, Sequence
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from tradewire.engine.session import crypto_pnl
 from tradewire.engine.strategy import OrderUpdate, PositionView, Strategy
 from tradewire.engine.translate import OrderFact
 from tradewire.venues.alpaca.order_body import OrderRequest
-from tradewire.venues.alpaca.order_builder import build_any
+from tradewire.venues.alpaca.order_builder import DEFAULT_INSTRUMENTS, build_any
 from tradewire.venues.polygon.crypto import CryptoQuote
 from tradewire.venues.polygon.messages import Quote
 
@@ -208,10 +210,27 @@ class PaperVenue:
             limit = float(request.limit_price)
             if (touch > limit) if buy else (touch < limit):
                 return False
-        qty = float(request.qty or 0)
+        if request.qty is None and request.notional is not None:
+            qty = _notional_qty(request.symbol, float(request.notional), touch)
+            if qty <= 0.0:
+                return False  # less than one increment: it rests, as Alpaca's would not fill
+        else:
+            qty = float(request.qty or 0)
         self._execs += 1
         self._ledger.apply(cid, o.Fill(f"paper-exec-{self._execs}", qty, touch, qty, touch))
         return True
+
+
+def _notional_qty(symbol: str, notional: float, price: float) -> float:
+    """What ``notional`` dollars buy at ``price``: down to the asset's quantity increment (a
+    pair's, from :data:`~tradewire.venues.alpaca.order_builder.DEFAULT_INSTRUMENTS`), or to
+    Alpaca's 9 decimals for a stock."""
+    step = Decimal("0.000000001")
+    if "/" in symbol:
+        with contextlib.suppress(KeyError, ValueError):
+            step = DEFAULT_INSTRUMENTS.get(symbol, "crypto").qty_increment
+    units = (Decimal(repr(notional)) / Decimal(repr(price))).quantize(step, rounding=ROUND_DOWN)
+    return float(units)
 
 
 class FakeContext:

@@ -154,7 +154,7 @@ class EngineCore:
         strategy: Strategy,
         symbol: str,
         side: str,
-        qty: float,
+        qty: float | None,
         *,
         order_type: str,
         limit_price: float | None,
@@ -165,10 +165,22 @@ class EngineCore:
         order_class: str | None = None,
         take_profit: dict[str, float] | None = None,
         stop_loss: dict[str, float] | None = None,
+        notional: float | None = None,
     ) -> OrderHandle:
+        """``qty`` units or ``notional`` dollars (then the order's ``qty`` is 0, as in
+        :class:`~tradewire.engine.orders.Order`): exactly one, or it is denied ``invalid``."""
         t0 = _perf()
         cid = client_order_id or self.ids.next()
+        both = False
+        if notional is not None or qty is None:  # sized in dollars (or not sized at all)
+            both = (qty is None) == (notional is None)
+            qty = 0.0
         handle = OrderHandle(cid, symbol, side, qty, order_type, limit_price, stop_price=stop_price)  # type: ignore[arg-type]
+        if notional is not None:
+            handle.notional = notional
+        if both:
+            why = "invalid: give exactly one of qty and notional"
+            return self.deny(handle, strategy, why, "invalid")
         ledger = self.ledger
         ref: float | None = None
         held: float | None = None  # unknown without a ledger (a worker: its gateway knows)
@@ -191,6 +203,7 @@ class EngineCore:
                 now_ns=self.clock.monotonic_ns(),
                 working=oms.working.get(symbol),
                 working_notional=oms.working_notional,
+                notional=notional or 0.0,
             )
             if verdict is not APPROVED:
                 reason = getattr(verdict, "reason", None)
@@ -203,7 +216,7 @@ class EngineCore:
                 side=side,
                 order_type=order_type,
                 time_in_force=time_in_force,
-                qty=qty,
+                qty=None if notional is not None else qty,
                 limit_price=limit_price,
                 stop_price=stop_price,
                 extended_hours=extended_hours,
@@ -212,6 +225,7 @@ class EngineCore:
                 take_profit=take_profit,
                 stop_loss=stop_loss,
                 held=held,
+                notional=notional,
             )
         except ValueError as exc:
             return self.deny(handle, strategy, f"invalid: {exc}", "invalid")
@@ -227,6 +241,7 @@ class EngineCore:
                     limit_price,
                     strategy=strategy.name,
                     ref_price=limit_price if limit_price is not None and limit_price > ref else ref,
+                    notional=notional or 0.0,
                 ),
                 time_in_force,
             )

@@ -136,6 +136,8 @@ class Ledger:
         }
         if order.ref_price != order.limit_price:
             data["ref"] = order.ref_price
+        if order.notional:
+            data["notional"] = order.notional  # a notional order: qty is 0 (codec.order_from)
         self.journal.append("intent", order.client_order_id, data, ts_ns=now)
 
     def apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:

@@ -75,7 +75,7 @@ class VenuePort(Protocol):
         side: str,
         order_type: str,
         time_in_force: str,
-        qty: float,
+        qty: float | None,
         limit_price: float | None,
         stop_price: float | None,
         extended_hours: bool,
@@ -84,6 +84,7 @@ class VenuePort(Protocol):
         take_profit: dict[str, float] | None,
         stop_loss: dict[str, float] | None,
         held: float | None,
+        notional: float | None = None,
     ) -> object: ...
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None: ...
@@ -153,7 +154,7 @@ class StrategyContext(Protocol):
         strategy: Strategy,
         symbol: str,
         side: Side,
-        qty: float,
+        qty: float | None,
         *,
         order_type: OrderType,
         limit_price: float | None,
@@ -164,6 +165,7 @@ class StrategyContext(Protocol):
         order_class: OrderClass | None = None,
         take_profit: dict[str, float] | None = None,
         stop_loss: dict[str, float] | None = None,
+        notional: float | None = None,
     ) -> OrderHandle: ...
 
     def cancel(self, strategy: Strategy, client_order_id: str) -> None: ...

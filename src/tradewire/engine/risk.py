@@ -172,12 +172,16 @@ class RiskEngine:
         now_ns: int,
         working: list[float] | None = None,
         working_notional: float = 0.0,
+        notional: float = 0.0,
     ) -> Verdict:
         """Return :data:`APPROVED` or a :class:`Denied`.
 
         ``price`` is the limit (None: market); ``mid`` the reference price (None: none yet);
         ``working`` the open, unfilled quantity of this symbol as ``[buy, sell]`` (None:
         none), ``working_notional`` that of every working order of the account.
+        ``notional`` (dollars, ``qty`` then 0): a notional order, checked at that USD value
+        against the notional and exposure limits, its units estimated at the reference price
+        for the quantity and position limits.
         """
         cfg = self._stock
         if "/" in symbol:  # a crypto pair: its own limits and its own day
@@ -188,6 +192,10 @@ class RiskEngine:
             return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
         if self.state is TradingState.HALTED:
             return self._deny(DenyReason.HALTED, self.state_reason)
+        if notional:
+            if mid is None and notional == notional:  # NaN: the invalid-number check below
+                return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
+            qty = notional / mid if mid else notional  # units at the reference price
         if working is None:
             working_buy = working_sell = 0.0
         else:
@@ -240,7 +248,8 @@ class RiskEngine:
             return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
         # The worse of the limit and the reference: a sell limit far below the market is
         # worth the market, not its limit.
-        notional = qty * (price if price is not None and price > mid else mid)
+        if not notional:
+            notional = qty * (price if price is not None and price > mid else mid)
         if notional > cfg.max_order_notional:
             return self._deny(
                 DenyReason.MAX_NOTIONAL,

@@ -112,8 +112,9 @@ class Strategy:
     def buy(
         self,
         symbol: str,
-        qty: float,
+        qty: float | None = None,
         *,
+        notional: float | None = None,
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: TimeInForce | None = None,
@@ -121,13 +122,16 @@ class Strategy:
         stop_loss: float | None = None,
         client_order_id: str | None = None,
     ) -> OrderHandle:
-        """Buy ``qty``: market, limit (``limit_price``), stop (``stop_price``) or stop-limit
-        (both). ``take_profit`` (a limit price) and ``stop_loss`` (a stop price) attach exit
-        legs: both make a bracket order, one an OTO (Alpaca's order classes)."""
+        """Buy ``qty`` units, or ``notional`` dollars' worth (exactly one of the two): market,
+        limit (``limit_price``), stop (``stop_price``) or stop-limit (both). ``take_profit``
+        (a limit price) and ``stop_loss`` (a stop price) attach exit legs: both make a bracket
+        order, one an OTO (Alpaca's order classes). A notional order is a market ``day`` order
+        for a stock, a market, limit or stop-limit order for a crypto pair (Alpaca's rules)."""
         return self._simple(
             "buy",
             symbol,
             qty,
+            notional,
             limit_price,
             stop_price,
             time_in_force,
@@ -139,8 +143,9 @@ class Strategy:
     def sell(
         self,
         symbol: str,
-        qty: float,
+        qty: float | None = None,
         *,
+        notional: float | None = None,
         limit_price: float | None = None,
         stop_price: float | None = None,
         time_in_force: TimeInForce | None = None,
@@ -148,11 +153,12 @@ class Strategy:
         stop_loss: float | None = None,
         client_order_id: str | None = None,
     ) -> OrderHandle:
-        """Sell ``qty``; the same order kinds as :meth:`buy`."""
+        """Sell ``qty`` units or ``notional`` dollars' worth; the same order kinds as :meth:`buy`."""
         return self._simple(
             "sell",
             symbol,
             qty,
+            notional,
             limit_price,
             stop_price,
             time_in_force,
@@ -165,7 +171,8 @@ class Strategy:
         self,
         side: Side,
         symbol: str,
-        qty: float,
+        qty: float | None,
+        notional: float | None,
         limit_price: float | None,
         stop_price: float | None,
         time_in_force: TimeInForce | None,
@@ -184,6 +191,7 @@ class Strategy:
             symbol,
             side,
             qty,
+            notional=notional,
             order_type=order_type,
             limit_price=limit_price,
             stop_price=stop_price,
@@ -198,8 +206,9 @@ class Strategy:
         self,
         symbol: str,
         side: Side,
-        qty: float,
+        qty: float | None = None,
         *,
+        notional: float | None = None,
         order_type: OrderType = "market",
         limit_price: float | None = None,
         stop_price: float | None = None,
@@ -217,7 +226,9 @@ class Strategy:
         goes on as given, for risk or the venue to refuse. ``order_class`` ``oco`` (an exit
         pair: a limit at ``limit_price`` and ``stop_loss``) is only reachable from here.
         ``time_in_force`` ``None`` (the default) chooses for the asset: ``day`` for a stock,
-        ``gtc`` for a crypto pair (``BTC/USD``), which refuses ``day``.
+        ``gtc`` for a crypto pair (``BTC/USD``), which refuses ``day``. ``notional`` (dollars)
+        instead of ``qty``: exactly one of them, or the order is denied ``invalid``; risk counts
+        it at its USD value, its units estimated at the reference price.
         """
         if not symbol.isupper():  # the usual upper-case ticker pays for this test alone
             with contextlib.suppress(ValueError, AttributeError):
@@ -225,6 +236,23 @@ class Strategy:
         if time_in_force is None:  # chosen for the asset: crypto refuses day (issue 23)
             time_in_force = "gtc" if "/" in symbol else "day"
         ctx = self._context
+        if notional is not None or qty is None:  # sized in dollars (or not at all: denied)
+            return ctx.submit(
+                self,
+                symbol,
+                side,
+                qty,
+                order_type=order_type,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                time_in_force=time_in_force,
+                extended_hours=extended_hours,
+                client_order_id=client_order_id,
+                order_class=order_class,
+                take_profit=take_profit,
+                stop_loss=stop_loss,
+                notional=notional,
+            )
         if order_class is None:
             return ctx.submit(
                 self,

@@ -40,8 +40,11 @@ class RetiredContext:
         # Reading (position, cash, mid, open_orders, pnl …) is the core's, unchanged.
         return getattr(self._core, name)
 
-    def submit(self, strategy: Strategy, symbol: str, side: Any, qty: float, **kw: Any) -> Any:
-        handle = OrderHandle("", symbol, side, qty, kw.get("order_type", "market"), None)
+    def submit(
+        self, strategy: Strategy, symbol: str, side: Any, qty: float | None, **kw: Any
+    ) -> Any:
+        handle = OrderHandle("", symbol, side, qty or 0.0, kw.get("order_type", "market"), None)
+        handle.notional = kw.get("notional")
         handle.status = "denied"
         handle.denied = f"strategy {strategy.name} is stopped: {self._why}"
         return handle

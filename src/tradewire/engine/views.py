@@ -63,6 +63,7 @@ class OrderHandle:
     reject_reason: str | None = None
     stop_price: float | None = None
     replaces: str | None = None
+    notional: float | None = None  # a notional order's dollars (``qty`` is then 0)
 
     @property
     def is_open(self) -> bool:

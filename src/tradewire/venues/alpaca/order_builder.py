@@ -48,7 +48,7 @@ def build_any(
     side: str,
     order_type: str = "market",
     time_in_force: str = "day",
-    qty: float,
+    qty: float | None = None,
     limit_price: float | None = None,
     stop_price: float | None = None,
     extended_hours: bool = False,
@@ -58,6 +58,7 @@ def build_any(
     stop_loss: dict[str, float] | None = None,
     held: float | None = None,
     instruments: InstrumentTable | None = None,
+    notional: float | None = None,
 ) -> OrderRequest:
     """The venue request for one order, by the rules of its asset class
     (:meth:`tradewire.engine.ports.VenuePort.build`'s keywords).
@@ -65,7 +66,8 @@ def build_any(
     ``held`` is the quantity of the asset held now, for crypto's no-short rule; ``None``
     means this host does not know it (a worker: its gateway's core builds the order again
     with its book and checks then). ``instruments``: the loaded assets, by default
-    :data:`DEFAULT_INSTRUMENTS`.
+    :data:`DEFAULT_INSTRUMENTS`. ``notional`` (dollars) instead of ``qty``: exactly one; a
+    stock's is a market ``day`` order only, a pair's a market, limit or stop-limit order.
 
     Raises:
         OrderValidationError: one message naming the offending field, or the unknown asset.
@@ -77,6 +79,7 @@ def build_any(
             order_type=order_type,
             time_in_force=time_in_force,
             qty=qty,
+            notional=notional,
             limit_price=limit_price,
             stop_price=stop_price,
             extended_hours=extended_hours,
@@ -104,8 +107,10 @@ def build_any(
         order_type=order_type,
         time_in_force=time_in_force,
         qty=qty,
+        notional=notional,
         limit_price=limit_price,
         stop_price=stop_price,
         client_order_id=client_order_id,
-        held=qty if held is None else max(held, 0.0),
+        # unknown (a worker): assumed held; its gateway builds the order again with its book
+        held=(qty if qty is not None else notional or 0.0) if held is None else max(held, 0.0),
     )
