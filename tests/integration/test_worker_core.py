@@ -176,12 +176,18 @@ class BuysBitcoin(Strategy):
 
     def on_quote(self, q: Any) -> None:
         if self.order is None:
-            self.order = self.buy(q.symbol, 0.001)
+            if self.params.get("notional"):
+                self.order = self.buy(q.symbol, notional=self.params["notional"])
+            else:
+                self.order = self.buy(q.symbol, 0.001)
 
 
-async def test_a_worker_trades_a_crypto_pair_through_the_gateway(tmp_path: Any, until: Any) -> None:
+@pytest.mark.parametrize("notional", [None, 250], ids=["qty", "notional"])
+async def test_a_worker_trades_a_crypto_pair_through_the_gateway(
+    tmp_path: Any, until: Any, notional: float | None
+) -> None:
     # issue 23: the gateway streams the pair on /crypto and forwards its frames; the worker
-    # decodes them and its order leaves as BTC/USD gtc
+    # decodes them and its order leaves as BTC/USD gtc; a notional order's intent carries it
     async with VenueSimulator(VenueConfig(symbols=("AAPL",), crypto=("BTC/USD",))) as venue:
         venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
         node = TradingNode(
@@ -195,7 +201,7 @@ async def test_a_worker_trades_a_crypto_pair_through_the_gateway(tmp_path: Any, 
         gw = Gateway(node, [LocalBus(hub)], heartbeat_s=0.2)
         await node.start()
         await gw.start()
-        strategy = BuysBitcoin(symbols=["BTC/USD"])
+        strategy = BuysBitcoin(symbols=["BTC/USD"], params={"notional": notional})
         worker = await run_worker(hub, strategy)
         try:
             await until(lambda: venue.feed.subscriber_count("XQ.BTC-USD") == 1)
@@ -204,7 +210,12 @@ async def test_a_worker_trades_a_crypto_pair_through_the_gateway(tmp_path: Any, 
             await until(lambda: strategy.order is not None and strategy.order.status == "filled")
             sent = venue.broker.book.orders_by_client_id[strategy.order.client_order_id]
             assert (sent.symbol, sent.time_in_force) == ("BTC/USD", "gtc")
-            assert node.book.qty("BTC/USD") == pytest.approx(0.001)
+            if notional is None:
+                assert node.book.qty("BTC/USD") == pytest.approx(0.001)
+            else:  # 250 dollars at the 60,010 ask, down to BTC/USD's 0.0001 increment
+                assert (sent.qty, sent.notional) == (None, Decimal(250))
+                assert node.book.qty("BTC/USD") == pytest.approx(0.0041)
+                assert strategy.order.filled_qty == pytest.approx(0.0041)
         finally:
             await worker.stop()
             await gw.stop()

@@ -104,6 +104,9 @@ class Intent(msgspec.Struct, tag="intent", frozen=True):
     order_class: str | None = None
     take_profit: float | None = None  # the exit's limit price
     stop_loss: float | None = None  # the exit's stop price
+    # A notional order (dollars; ``qty`` is then 0), null for a qty order. An older gateway
+    # ignores the field (msgspec skips unknown fields) and denies the order's 0 qty.
+    notional: float | None = None
 
 
 class CancelIntent(msgspec.Struct, tag="cancel", frozen=True):

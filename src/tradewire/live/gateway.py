@@ -245,7 +245,7 @@ class Gateway:
             link.proxy,
             msg.symbol,
             msg.side,
-            msg.qty,
+            None if msg.notional is not None else msg.qty,
             order_type=msg.order_type,
             limit_price=msg.limit_price,
             stop_price=msg.stop_price,
@@ -255,6 +255,7 @@ class Gateway:
             order_class=msg.order_class,
             take_profit=None if msg.take_profit is None else {"limit_price": msg.take_profit},
             stop_loss=None if msg.stop_loss is None else {"stop_price": msg.stop_loss},
+            notional=msg.notional,
         )
         if handle.denied is None and msg.sent_ns:
             self.node.recorder.stages["worker_to_order_written"].record(

@@ -361,6 +361,7 @@ class WorkerNode:
             request.order_class,
             float(request.take_profit.limit_price) if request.take_profit else None,
             float(request.stop_loss.stop_price) if request.stop_loss else None,
+            float(request.notional) if request.notional is not None else None,
         )
         self._publish(client_order_id, p.encode(intent))
         self.stats.intents += 1
