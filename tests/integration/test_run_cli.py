@@ -432,3 +432,42 @@ def test_run_refused_at_start_prints_one_line_and_no_summary(tmp_path, keyless_e
     assert "control token file is readable by others" in done.stderr
     assert "summary" not in done.stdout, done.stdout
     assert "final state" not in done.stdout
+
+
+def test_run_trades_the_crypto_example_against_the_simulator_with_no_keys(tmp_path, keyless_env):
+    # issue 23, "done means": `tradewire run` with no keys trades the crypto example; the
+    # simulator is started with the config's pairs (its /crypto feed and crypto broker)
+    import subprocess
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tradewire",
+            "run",
+            "--config",
+            "config/crypto.yaml",
+            "--duration",
+            "6",
+            "--no-panel",
+            "--journal",
+            str(tmp_path / "crypto.twj"),
+            "--metrics-port",
+            "0",
+            "--control-port",
+            "0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(keyless_env),
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    out = done.stdout
+    fills = re.search(r"[;,] ([\d,]+) fills", out)
+    assert fills is not None, out[-3000:]
+    assert int(fills.group(1).replace(",", "")) >= 2, out[-3000:]
+    assert " 0 denied by risk" in out, out[-3000:]
+    assert re.search(r"position BTC/USD: 0\.\d+ @", out), out[-3000:]  # the pair was bought
+    assert "crypto_dca: bought 0.0041 BTC/USD @" in done.stdout + done.stderr

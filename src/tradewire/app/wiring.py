@@ -157,19 +157,7 @@ async def open_venues(
         venues = Venues.simulator(args.sim_feed_url, args.sim_broker_url, stream_url)
         journal = args.journal or config.journal.path / "sim-external.twj"
     elif mode == "sim":
-        sc = config.simulator
-        symbols = sorted({s for e in config.strategies for s in e.symbols} | set(sc.symbols))
-        sim = SimProcess(
-            [
-                "--symbols",
-                ",".join(symbols),
-                "--rate",
-                str(sc.rate),
-                "--seed",
-                str(sc.seed),
-                *sc.extra_args,
-            ]
-        )
+        sim = SimProcess(sim_args(config))
         try:
             await sim.start()
         except asyncio.CancelledError:
@@ -194,6 +182,20 @@ async def open_venues(
         )
         journal = args.journal or config.journal.path / f"{mode}.twj"
     return venues, journal, sim
+
+
+def sim_args(config: AppConfig) -> list[str]:
+    """The arguments of the ``tradewire sim`` that ``run`` starts: the stocks of the strategies
+    and of ``simulator.symbols`` as ``--symbols``, their crypto pairs (``BTC/USD``) as
+    ``--crypto`` (the feed's ``/crypto`` path and the broker's crypto rules, issue 23)."""
+    sc = config.simulator
+    symbols = {s for e in config.strategies for s in e.symbols} | set(sc.symbols)
+    pairs = sorted(s for s in symbols if "/" in s)
+    stocks = sorted(s for s in symbols if "/" not in s)
+    args = ["--symbols", ",".join(stocks)] if stocks else ["--symbols", "1"]
+    if pairs:
+        args += ["--crypto", ",".join(pairs)]
+    return [*args, "--rate", str(sc.rate), "--seed", str(sc.seed), *sc.extra_args]
 
 
 def tune_process(tuning: TuningConfig, sim: SimProcess | None) -> tuple[CpuPlan, list[Outcome]]:
