@@ -242,3 +242,86 @@ async def test_an_erroring_on_start_is_the_same_strategy_error_in_every_host(
         with pytest.raises(StrategyError) as err:
             await host(venue, tmp_path / host.__name__, FailsToStart(symbols=["AAPL"]), until)
         assert str(err.value) == message, host.__name__
+
+
+class BuysDollars(Strategy):
+    """On the first quote: a notional market buy of $250 (issue 23)."""
+
+    def on_start(self) -> None:
+        self.order: Any = None
+        self.fills: list[tuple[float, float]] = []
+
+    def on_quote(self, q: Quote) -> None:
+        if self.order is None:
+            self.order = self.buy(q.symbol, notional=250)
+
+    def on_fill(self, update: Any) -> None:
+        self.fills.append((update.fill_qty, update.fill_price))
+
+
+def _notional_outcome(s: BuysDollars, position: float, sent: list[Any]) -> dict[str, Any]:
+    bodies = [(o["symbol"], o["side"], o["type"], o["qty"], o["notional"]) for o in sent]
+    return {
+        "status": str(s.order.status),
+        "denied": s.order.denied,
+        "filled": round(s.order.filled_qty, 9),
+        "fills": [(round(q, 9), p) for q, p in s.fills],
+        "position": round(position, 9),
+        "sent": bodies,
+    }
+
+
+async def test_a_notional_order_is_the_same_in_every_host(tmp_path: Path, until: Any) -> None:
+    # issue 23: buy(symbol, notional=250) leaves as a notional request from every host (a
+    # worker's through the gateway) and books the fill the venue makes of it
+    s = BuysDollars(symbols=["AAPL"])
+    broker = BacktestBroker(fill_model="touch", seed=0, starting_cash=CASH)
+    node = BacktestNode(
+        [s],
+        journal=Journal(tmp_path / "bt.twj", fsync="never"),
+        broker=broker,
+        latency=parse_latency_model("constant:300,500"),
+        risk_config=RISK,
+        starting_cash=float(CASH),
+    )
+    node.run([(T0 + i * 100_000_000, [Quote("AAPL", BID, ASK, 1, 1)]) for i in range(5)])
+    sent = [msgspec.to_builtins(o) for o in broker.book.orders.values()]
+    expected = _notional_outcome(s, node.book.qty("AAPL"), sent)
+    assert expected["status"] == "filled"
+    assert expected["sent"] == [("AAPL", "buy", "market", None, "250")]
+    assert expected["position"] == pytest.approx(250 / ASK, abs=1e-8)
+
+    frame = {"ev": "Q", "sym": "AAPL", "bp": BID, "bs": 1, "ap": ASK, "as": 1, "t": 1}
+    for host in ("inline", "worker"):
+        s = BuysDollars(symbols=["AAPL"])
+        async with VenueSimulator(VenueConfig(symbols=("AAPL",))) as venue:
+            venues = Venues.simulator(venue.feed_url, venue.broker_url, venue.broker.stream_url)
+            tn = TradingNode(
+                venues,
+                [] if host == "worker" else [s],
+                risk_config=RISK,
+                journal_config=JournalConfig(fsync="never"),
+                journal_path=tmp_path / f"{host}.twj",
+            )
+            await tn.start()
+            gateway = w = None
+            try:
+                if host == "worker":
+                    hub = LocalHub()
+                    gateway = Gateway(tn, [LocalBus(hub)], heartbeat_s=0.2)
+                    await gateway.start()
+                    w = WorkerNode(LocalBus(hub), [s], name="w", resend_s=0.1, hello_s=0.2)
+                    await w.start()
+                await until(lambda: venue.feed.subscriber_count("Q.AAPL") >= 1)
+                venue.feed.publish([frame])
+                await until(lambda s=s: bool(s.fills) and str(s.order.status) == "filled")
+                position = w.core.position("AAPL").qty if w is not None else tn.book.qty("AAPL")
+                got_sent = [msgspec.to_builtins(o) for o in venue.broker.book.orders.values()]
+                got = _notional_outcome(s, position, got_sent)
+            finally:
+                if w is not None:
+                    await w.stop()
+                if gateway is not None:
+                    await gateway.stop()
+                await tn.stop(cancel_open_orders=True)
+        assert got == expected, host

@@ -13,6 +13,9 @@ import pytest
 
 from tradewire import Strategy
 from tradewire.engine.config import RiskConfig
+from tradewire.engine.journal.record import Record
+from tradewire.engine.journal.replay import replay
+from tradewire.engine.orders import OrderStatus
 from tradewire.testing import FakeContext, run_on_events
 from tradewire.venues.polygon.crypto import CryptoQuote
 from tradewire.venues.polygon.messages import Quote
@@ -63,16 +66,16 @@ def test_a_notional_crypto_buy_fills_the_dollars_at_the_assets_increment() -> No
 def test_the_intent_is_journaled_with_its_notional() -> None:
     s = Once(symbols=["BTC/USD"], params={"symbol": "BTC/USD", "notional": 250})
     ctx = FakeContext(s, risk=RISK)
-    seen: list[tuple[str, dict[str, Any]]] = []
+    seen: list[tuple[str, str, dict[str, Any]]] = []
     append = ctx.journal.append
 
     def record(kind: str, cid: str, data: dict[str, Any], **kw: Any) -> Any:
-        seen.append((kind, data))
+        seen.append((kind, cid, data))
         return append(kind, cid, data, **kw)
 
     ctx.journal.append = record  # type: ignore[method-assign]
     ctx.start().feed(_btc())
-    intents = [data for kind, data in seen if kind == "intent"]
+    intents = [data for kind, _, data in seen if kind == "intent"]
     assert intents
     assert intents[0]["notional"] == 250.0
     assert intents[0]["qty"] == 0.0
@@ -170,3 +173,23 @@ def test_submit_takes_a_notional() -> None:
     ctx = run_on_events(s, _btc(), risk=RISK, stop=False)
     assert _body(ctx)["notional"] == "50.5"
     assert s.h.status == "filled"
+
+
+def test_a_restart_replays_a_notional_order_with_its_notional_and_fills() -> None:
+    s = Once(symbols=["BTC/USD"], params={"symbol": "BTC/USD", "notional": 250})
+    ctx = FakeContext(s, risk=RISK)
+    records: list[Record] = []
+    append = ctx.journal.append
+
+    def record(kind: str, cid: str, data: dict[str, Any], **kw: Any) -> Any:
+        records.append(
+            Record(kind, cid, kw.get("ts_ns") or 1, msgspec.json.decode(msgspec.json.encode(data)))
+        )
+        return append(kind, cid, data, **kw)
+
+    ctx.journal.append = record  # type: ignore[method-assign]
+    ctx.start().feed(_btc())
+    result = replay(records)
+    order = result.manager.orders[s.handle.client_order_id]
+    assert (order.qty, order.notional, order.status) == (0.0, 250.0, OrderStatus.FILLED)
+    assert result.book.qty("BTC/USD") == pytest.approx(0.0041)
