@@ -173,6 +173,7 @@ class PaperVenue:
             symbol=request.symbol,
             side=request.side,
             qty=float(replacement.qty or 0),
+            notional=float(replacement.notional or 0),  # a notional order stays one
             order_type=request.type,
             limit_price=None if replacement.limit_price is None else float(replacement.limit_price),
             replaces=broker_id,

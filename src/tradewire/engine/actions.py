@@ -57,6 +57,8 @@ def replace(
         stop_price=stop_price if stop_price is not None else old.stop_price,
     )
     new.replaces = client_order_id
+    if qty is None and old.notional is not None:
+        new.notional = old.notional  # a notional order's replacement spends the same dollars
     core.handles[cid] = new
     core.owner[cid] = strategy
     if ledger is not None:

@@ -193,3 +193,20 @@ def test_a_restart_replays_a_notional_order_with_its_notional_and_fills() -> Non
     order = result.manager.orders[s.handle.client_order_id]
     assert (order.qty, order.notional, order.status) == (0.0, 250.0, OrderStatus.FILLED)
     assert result.book.qty("BTC/USD") == pytest.approx(0.0041)
+
+
+def test_a_resting_notional_order_replaced_keeps_its_notional() -> None:
+    class Rests(Strategy):
+        def on_quote(self, quote: Any) -> None:
+            if not hasattr(self, "h"):
+                self.h = self.buy("BTC/USD", notional=250, limit_price=59_000.0)
+            elif not hasattr(self, "new"):
+                self.new = self.replace(self.h, limit_price=60_000.0)
+
+    s = Rests(symbols=["BTC/USD"])
+    ctx = run_on_events(s, _btc() + _btc(), risk=RISK, stop=False)
+    assert s.h.status == "replaced"
+    assert s.new is not None
+    assert s.new.notional == 250
+    assert s.new.status == "filled"
+    assert ctx.position("BTC/USD").qty == pytest.approx(0.0041)
