@@ -157,7 +157,8 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
         return [path], []
     if not path.is_dir():
         raise BacktestDataError(
-            f"{path}: unknown file type (expected a Polygon trades/quotes flat file "
+            f"{path}: unknown file type (expected a Polygon trades/quotes (or crypto trades/minute "
+            f"aggs) flat file "
             f"{'/'.join(FLAT_SUFFIXES)}, a {SEGMENT_SUFFIX} segment or a recording folder)"
         )
     entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))

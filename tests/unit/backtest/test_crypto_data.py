@@ -169,3 +169,16 @@ def test_a_bad_crypto_row_names_the_file_and_line(tmp_path: Path) -> None:
     gz(tmp_path / "t.csv.gz", TRADES.replace("65000.5", "abc"))
     with pytest.raises(Exception, match=r"t\.csv\.gz:2: bad row"):
         list(iter_batches(tmp_path))
+
+
+def test_a_crypto_only_recording_reads_from_its_crypto_part(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    RecordingWriter(rec, feed_url="ws://h/stocks", symbols=[]).close()  # no stock frames
+    with RecordingWriter(
+        rec / "crypto", feed_url="ws://h/crypto", symbols=["BTC/USD"], market="crypto"
+    ) as w:
+        w.append(NS, _frame([{"ev": "XT", "pair": "BTC-USD", "p": 1.5, "s": 2, "t": MS}]))
+    [(clock, [trade])] = list(iter_batches(rec))
+    assert clock == NS
+    assert isinstance(trade, CryptoTrade)
+    assert trade.symbol == "BTC/USD"
