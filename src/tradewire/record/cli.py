@@ -124,6 +124,16 @@ def parse_args(args: argparse.Namespace) -> RecordArgs:
     limit = parse_size("--max-bytes", args.max_bytes) if args.max_bytes is not None else None
     if limit is not None and limit < rotate:
         raise BadArgument(f"--max-bytes ({limit}) must be at least --rotate-bytes ({rotate})")
+    stocks, pairs = split_markets(symbols)
+    if limit is not None and stocks and pairs:
+        # The crypto/ part lives inside the folder --max-bytes bounds: each market's writer
+        # keeps half of it.
+        if limit // 2 < rotate:
+            raise BadArgument(
+                f"--max-bytes ({limit}) must be at least twice --rotate-bytes ({rotate}) "
+                "when recording stocks and crypto"
+            )
+        limit //= 2
     options = WriterOptions(
         rotate_bytes=rotate,
         max_bytes=limit,
