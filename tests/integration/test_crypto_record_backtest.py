@@ -22,6 +22,8 @@ from tradewire.engine.journal.store import read_journal
 from tradewire.record import iter_frames
 from tradewire.record.manifest import MANIFEST_NAME, decode_manifest
 from tradewire.sim.venue import VenueConfig, VenueSimulator
+from tradewire.venues.polygon.client import PolygonClient
+from tradewire.venues.polygon.config import PolygonFeedConfig
 from tradewire.venues.polygon.crypto import CRYPTO_FRAME_DECODER, CryptoQuote
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.one_loop]
@@ -122,6 +124,27 @@ async def test_record_crypto_beside_stocks_then_backtest_fills_at_the_recorded_a
         if isinstance(e, CryptoQuote)
     }
     assert asks
+
+    # Replayed by the simulator, the crypto part goes out again on /crypto.
+    got: list[Any] = []
+    async with VenueSimulator(VenueConfig(replay_files=[rec], speed=0)) as venue:
+        client = PolygonClient(
+            "test-key",
+            url=venue.feed_url,
+            config=PolygonFeedConfig(stale_after_s=0),
+            market="crypto",
+        )
+        client.on_events(lambda events, _ns: got.extend(events))
+        await client.subscribe(["XQ.BTC-USD"])
+        session = asyncio.ensure_future(client.run())
+        try:
+            await venue.feed.wait_for_subscribers("XQ.BTC-USD", timeout_s=10)
+            await venue.start_source()
+            await until(lambda: len(got) >= 10, timeout_s=10)
+        finally:
+            session.cancel()
+            await client.close()
+    assert {e.ask_price for e in got if isinstance(e, CryptoQuote)} <= asks
 
     report, bt = _backtest(tmp_path, rec)
     assert report["fills"] == 1

@@ -30,9 +30,7 @@ import msgspec
 from tradewire.backtest.sanity import Skips
 from tradewire.engine.instruments import InstrumentError, instrument_key
 from tradewire.errors import TradewireError
-from tradewire.record.format import RecordingCorrupt
-from tradewire.record.manifest import MANIFEST_NAME, decode_manifest
-from tradewire.record.reader import iter_frames
+from tradewire.record.reader import CRYPTO_MARKET, crypto_part, iter_frames, recording_market
 from tradewire.venues.polygon.crypto import (
     CRYPTO_FRAME_DECODER,
     CRYPTO_ITEM_DECODERS,
@@ -45,9 +43,9 @@ from tradewire.venues.polygon.messages import RAW_FRAME_DECODER, RAW_ITEM_HEAD, 
 CRYPTO_TRADE_COLUMNS: tuple[str, ...] = ("ticker", "conditions", "exchange", "id")
 CRYPTO_TRADE_COLUMNS += ("participant_timestamp", "price", "size")
 AGG_COLUMNS = ("ticker", "volume", "open", "close", "high", "low", "window_start", "transactions")
-CRYPTO_MARKET = "crypto"
-"""The market a crypto sub-recording's manifest names, and the sub-folder it lives in."""
 MINUTE_MS = 60_000
+
+__all__ = ["CRYPTO_MARKET", "crypto_part", "crypto_streams", "recording_market"]
 
 _Row = tuple[int, CryptoEvent | None]
 _Batch = tuple[int, list[Any]]
@@ -55,27 +53,6 @@ _Batch = tuple[int, list[Any]]
 
 class CryptoDataError(TradewireError):
     """A crypto file cannot be read; the message names the file (and line)."""
-
-
-def recording_market(path: Path) -> str:
-    """The market a recording (folder, or a segment in one) holds: its manifest's ``market``;
-    ``stocks`` for recordings written before crypto was recorded."""
-    folder = path if path.is_dir() else path.parent
-    manifest = folder / MANIFEST_NAME
-    if not manifest.exists():
-        return "stocks"
-    try:
-        return decode_manifest(manifest.read_bytes()).market
-    except RecordingCorrupt:
-        return "stocks"
-
-
-def crypto_part(recording: Path) -> Path | None:
-    """The crypto sub-recording of a recording folder, None when it has none."""
-    part = recording / CRYPTO_MARKET
-    if recording.is_dir() and part.is_dir() and recording_market(part) == CRYPTO_MARKET:
-        return part
-    return None
 
 
 def crypto_streams(
