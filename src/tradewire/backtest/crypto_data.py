@@ -137,7 +137,22 @@ def crypto_flat_kind(path: Path) -> str | None:
 def read_crypto_flat(
     path: Path, kind: str, symbols: frozenset[str] | None, skips: Skips
 ) -> Iterator[_Row]:
-    """``(ns, event)`` rows of a crypto flat file in time order (None: another symbol)."""
+    """``(ns, event)`` of the selected rows of a crypto flat file, in time order.
+
+    Massive's day files may list one ticker after another, so the selected rows are read
+    whole and sorted (stable: rows of one nanosecond keep the file's order) when out of
+    order; a crypto pair's day is small next to the stocks' quotes. Lazy, like the others:
+    the file is read when the backtest reaches its first row.
+    """
+    rows = list(_flat_rows(path, kind, symbols, skips))
+    if any(rows[i][0] > rows[i + 1][0] for i in range(len(rows) - 1)):
+        rows.sort(key=itemgetter(0))
+    yield from rows
+
+
+def _flat_rows(
+    path: Path, kind: str, symbols: frozenset[str] | None, skips: Skips
+) -> Iterator[_Row]:
     line = 1
     try:
         with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as f:
@@ -149,27 +164,24 @@ def read_crypto_flat(
             # A bar is published when its minute ends: delivered at the window's end, so no
             # strategy sees a minute's close before the minute is over.
             delay = MINUTE_MS * 1_000_000 if kind == "minute_aggs" else 0
-            last = -1
             for row in reader:
                 line = reader.line_num
                 if not row:
                     continue
                 try:
-                    ns = int(row[ts_])
                     pair = _pair(row[ticker_], pairs)
-                    event = parse(row, pair, ns) if pair else None
+                    if pair is None or (
+                        symbols is not None and pair.replace("-", "/") not in symbols
+                    ):
+                        continue
+                    ns = int(row[ts_])
+                    event = parse(row, pair, ns)
                 except (ValueError, IndexError) as exc:
                     raise CryptoDataError(
                         f"{path}:{line}: bad row: {exc}: {','.join(row)[:200]!r}"
                     ) from None
-                if ns < last:
-                    raise CryptoDataError(f"{path}:{line}: rows are not in time order")
-                last = ns
-                if event is not None and (
-                    (symbols is not None and event.symbol not in symbols) or not skips.keep(event)
-                ):
-                    event = None
-                yield ns + delay, event
+                if skips.keep(event):
+                    yield ns + delay, event
     except (OSError, EOFError, csv.Error, UnicodeDecodeError) as exc:
         raise CryptoDataError(f"{path}:{line}: unreadable: {exc}") from None
 

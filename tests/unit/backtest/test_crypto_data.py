@@ -182,3 +182,16 @@ def test_a_crypto_only_recording_reads_from_its_crypto_part(tmp_path: Path) -> N
     assert clock == NS
     assert isinstance(trade, CryptoTrade)
     assert trade.symbol == "BTC/USD"
+
+
+def test_a_crypto_flat_file_sorted_by_ticker_is_read_in_time_order(tmp_path: Path) -> None:
+    # Massive's day files list one ticker after another; a backtest needs them in time order.
+    rows = TRADES.splitlines()
+    by_ticker = "\n".join([rows[0], rows[2], rows[1], rows[3]]) + "\n"  # ETH first, then BTC
+    gz(tmp_path / "trades.csv.gz", by_ticker)
+    events = [e for _, evs in iter_batches(tmp_path) for e in evs]
+    assert [(e.symbol, e.timestamp) for e in events] == [
+        ("BTC/USD", MS + 1),
+        ("ETH/USD", MS + 2),
+        ("BTC/USD", MS + 90_000),
+    ]
