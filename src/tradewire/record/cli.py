@@ -57,7 +57,9 @@ class BadArgument(ValueError):
 def configure(parser: argparse.ArgumentParser) -> None:
     # No argparse types or required=: their errors print the usage block too, and a bad
     # argument must be exactly one line (checked in main()).
-    parser.add_argument("--symbols", help="comma-separated tickers, or * for every ticker")
+    parser.add_argument(
+        "--symbols", help="comma-separated tickers and pairs (AAPL,BTC/USD), or * for every ticker"
+    )
     parser.add_argument("--out", help="recording folder (created; an existing one is continued)")
     parser.add_argument("--duration", help="stop after S seconds (default: until Ctrl-C)")
     parser.add_argument(
