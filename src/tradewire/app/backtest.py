@@ -38,7 +38,9 @@ log = logging.getLogger("tradewire.backtest")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="recording, flat file or folder")
     parser.add_argument("--strategy", required=True, help="FILE.py:Class or package.module:Class")
-    parser.add_argument("--symbols", required=True, help="comma-separated tickers, e.g. AAPL,MSFT")
+    parser.add_argument(
+        "--symbols", required=True, help="comma-separated tickers and pairs, e.g. AAPL,BTC/USD"
+    )
     parser.add_argument("--params", default="{}", help="strategy params as a JSON object")
     parser.add_argument(
         "--config", type=Path, default=None, help="take risk limits from this config"

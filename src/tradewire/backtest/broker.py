@@ -23,10 +23,15 @@ import random
 import uuid
 from decimal import Decimal
 
+from tradewire.sim.broker.crypto import crypto_assets, is_crypto
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import TERMINAL, Clock, Execution, SimOrder, wall_clock
 from tradewire.sim.market import NBBO
+from tradewire.venues.polygon.crypto import CryptoQuote, CryptoTrade
 from tradewire.venues.polygon.messages import Quote, Trade
+
+AnyQuote = Quote | CryptoQuote
+AnyTrade = Trade | CryptoTrade
 
 FILL_MODELS = ("touch", "queue")
 ROUND_LOT = 100  # quote sizes are round lots on the wire, as sim/feed/server.py reads them
@@ -50,18 +55,27 @@ class BacktestBroker:
         self.queue_model = fill_model == "queue"
         # The latest quote of a symbol with nothing working at the broker: turned into the
         # book's NBBO only when an order arrives (most quotes of a backtest touch no order).
-        self.last_quotes: dict[str, Quote] = {}
+        self.last_quotes: dict[str, AnyQuote] = {}
         # order id -> shares displayed ahead of it at its price (inf: not at the best yet)
         self._ahead: dict[str, float] = {}
 
-    def quote(self, q: Quote) -> list[Execution]:
+    def quote(self, q: AnyQuote) -> list[Execution]:
+        """A stock quote, or a crypto pair's (keyed ``BTC/USD``, sizes in coins)."""
         self.last_quotes.pop(q.symbol, None)
+        if type(q) is CryptoQuote:
+            self.list_pair(q.symbol)
         nbbo = _nbbo(q)
         if self.queue_model and self._ahead:
             self._requeue(nbbo)
         return self.book.on_quote(nbbo)
 
-    def trade(self, t: Trade) -> list[Execution]:
+    def list_pair(self, symbol: str) -> None:
+        """List a crypto pair at the book (Alpaca's crypto rules and increments) the first
+        time the data or an order names it: a backtest lists what its data holds."""
+        if symbol not in self.book.crypto:
+            self.book.crypto.update(crypto_assets([symbol]))
+
+    def trade(self, t: AnyTrade) -> list[Execution]:
         if not self.queue_model or not self._ahead:
             return []
         execs: list[Execution] = []
@@ -87,7 +101,10 @@ class BacktestBroker:
 
     def submit(self, body: dict[str, object]) -> tuple[SimOrder, list[Execution]]:
         """Book and route one order (raises ``OrderError`` as the REST server would answer)."""
-        pending = self.last_quotes.pop(str(body.get("symbol", "")), None)
+        symbol = str(body.get("symbol", ""))
+        if is_crypto(symbol):
+            self.list_pair(symbol)
+        pending = self.last_quotes.pop(symbol, None)
         if pending is not None:
             self.book.quotes[pending.symbol] = _nbbo(pending)
         order = self.book.submit(body)
@@ -145,7 +162,11 @@ class BacktestBroker:
                 self._ahead[order.id] = float(size) if ahead == _INF else min(ahead, float(size))
 
 
-def _nbbo(q: Quote) -> NBBO:
+def _nbbo(q: AnyQuote) -> NBBO:
+    if type(q) is CryptoQuote:  # coins, not round lots; the book names the pair BTC/USD
+        ts = q.timestamp
+        return NBBO(q.symbol, q.bid_price, q.bid_size, q.ask_price, q.ask_size, ts)
+    assert type(q) is Quote
     return NBBO(
         q.symbol,
         q.bid_price,

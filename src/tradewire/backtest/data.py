@@ -26,11 +26,13 @@ from pathlib import Path
 
 import msgspec
 
+from tradewire.backtest import crypto_data
 from tradewire.backtest.sanity import Skips
 from tradewire.errors import TradewireError
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
 from tradewire.record.reader import iter_frames, segment_files
 from tradewire.sim.sources import QUOTE_COLUMNS, REPLAY_BATCH_MAX, TRADE_COLUMNS
+from tradewire.venues.polygon.crypto import CryptoEvent
 from tradewire.venues.polygon.messages import (
     FRAME_DECODER,
     ITEM_DECODERS,
@@ -42,11 +44,11 @@ from tradewire.venues.polygon.messages import (
     Trade,
 )
 
-Batch = tuple[int, list[MarketEvent]]
+Batch = tuple[int, list[MarketEvent | CryptoEvent]]
 _first = itemgetter(0)
 # (sip ns, event) of one flat-file row; the event is None when its symbol is not selected,
 # because the row still counts towards its frame's 500-event cap on the wire.
-_Row = tuple[int, MarketEvent | None]
+_Row = tuple[int, MarketEvent | CryptoEvent | None]
 _RowParser = Callable[[list[str]], _Row]
 
 FLAT_SUFFIXES = (".csv", ".csv.gz")
@@ -86,6 +88,8 @@ def iter_batches(
     skips = Skips() if skips is None else skips
     flat, recordings = _sources(path)
     streams: list[Iterator[Batch]] = [_read_recording(p, symbols, skips) for p in recordings]
+    # The crypto part of each source, on its own clock as its own connection (issue 23).
+    streams += crypto_data.crypto_streams(flat, recordings, symbols, skips, _batch_rows)
     if flat:
         rows = [_read_flat(p, symbols, skips) for p in flat]
         merged = rows[0] if len(rows) == 1 else heapq.merge(*rows, key=_first)
@@ -153,7 +157,8 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
         return [path], []
     if not path.is_dir():
         raise BacktestDataError(
-            f"{path}: unknown file type (expected a Polygon trades/quotes flat file "
+            f"{path}: unknown file type (expected a Polygon trades/quotes (or crypto trades/minute "
+            f"aggs) flat file "
             f"{'/'.join(FLAT_SUFFIXES)}, a {SEGMENT_SUFFIX} segment or a recording folder)"
         )
     entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
@@ -166,12 +171,15 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
 
 def _read_recording(path: Path, symbols: frozenset[str] | None, skips: Skips) -> Iterator[Batch]:
     """One batch per recorded frame, decoded as the live client decodes it."""
+    if crypto_data.recording_market(path) == crypto_data.CRYPTO_MARKET:
+        yield from crypto_data.read_crypto_recording(path, symbols, skips)
+        return
     for recv_ns, frame in iter_frames(path):
         try:
             items = FRAME_DECODER.decode(frame)
         except msgspec.DecodeError:
             items = _decode_per_item(frame)
-        events: list[MarketEvent] = [
+        events: list[MarketEvent | CryptoEvent] = [
             e
             for e in items
             if not isinstance(e, Status)
@@ -202,7 +210,7 @@ def _decode_per_item(frame: bytes) -> list[MarketEvent | Status]:
 
 def _batch_rows(rows: Iterable[_Row]) -> Iterator[Batch]:
     """Rows sharing a millisecond as one frame of at most 500, as ``flat_batches`` does."""
-    batch: list[MarketEvent] = []
+    batch: list[MarketEvent | CryptoEvent] = []
     clock = ms = -1
     count = 0
     cap = REPLAY_BATCH_MAX

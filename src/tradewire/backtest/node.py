@@ -38,6 +38,7 @@ from tradewire.engine.translate import OrderFact, event_from_trade_update
 from tradewire.sim.broker.orders import Execution, OrderError
 from tradewire.venues.alpaca.order_builder import build_any
 from tradewire.venues.alpaca.requests import format_price, format_qty
+from tradewire.venues.polygon.crypto import CryptoQuote, CryptoTrade
 from tradewire.venues.polygon.messages import Quote, Trade
 
 log = logging.getLogger("tradewire.backtest")
@@ -105,6 +106,7 @@ class BacktestNode:
             risk=self.risk,
             counters=self.stats,
             account=Account(float(starting_cash), float(starting_cash)),
+            trade_reference=self.risk.config.reference_price == "quote_or_last_trade",
         )
         self.core.observer = self._observe
         self.live = broker.book.live_by_symbol  # MarketVenue: symbols with working orders
@@ -201,13 +203,13 @@ class BacktestNode:
 
     # -- the venue sees the market first (MarketVenue) -------------------------------------
 
-    def on_quote(self, quote: Quote) -> None:
+    def on_quote(self, quote: Quote | CryptoQuote) -> None:
         if self.live.get(quote.symbol):
             self._report(self.broker.quote(quote))
         else:
             self.broker.last_quotes[quote.symbol] = quote
 
-    def on_trade(self, trade: Trade) -> None:
+    def on_trade(self, trade: Trade | CryptoTrade) -> None:
         self._report(self.broker.trade(trade))
 
     def _to_broker(self, events: list[Any]) -> None:
@@ -215,9 +217,9 @@ class BacktestNode:
         # it writes the frame.
         for ev in events:
             etype = type(ev)
-            if etype is Quote:
+            if etype is Quote or etype is CryptoQuote:
                 self.on_quote(ev)
-            elif etype is Trade and self.live.get(ev.symbol):
+            elif (etype is Trade or etype is CryptoTrade) and self.live.get(ev.symbol):
                 self.on_trade(ev)
 
     # -- the clock (engine.ports.Clock) ------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from tradewire.venues.polygon.crypto import CryptoEvent, CryptoQuote, CryptoTrade
 from tradewire.venues.polygon.messages import MarketEvent, Quote, Trade
 
 
@@ -25,7 +26,7 @@ class Skips:
 
     by_reason: dict[str, int] = field(default_factory=dict)
 
-    def keep(self, event: MarketEvent) -> bool:
+    def keep(self, event: MarketEvent | CryptoEvent) -> bool:
         """True for a usable event; else count it under its reason."""
         reason = bad_event_reason(event)
         if reason is None:
@@ -47,11 +48,11 @@ class Skips:
         return f"skipped {total} row{'s' if total != 1 else ''}: {detail}"
 
 
-def bad_event_reason(event: MarketEvent) -> str | None:
+def bad_event_reason(event: MarketEvent | CryptoEvent) -> str | None:
     """Why ``event`` is not market data a strategy may see, or None when it is."""
-    if isinstance(event, Quote):
+    if isinstance(event, Quote | CryptoQuote):
         return _quote_reason(event.bid_price, event.ask_price, event.bid_size, event.ask_size)
-    if isinstance(event, Trade):
+    if isinstance(event, Trade | CryptoTrade):
         return _trade_reason(event.price, event.size)
     return None
 

@@ -34,12 +34,18 @@ from tradewire.record.writer import RecordingWriter, WriterOptions
 from tradewire.venues.polygon.client import PolygonClient
 from tradewire.venues.polygon.config import PolygonFeedConfig
 from tradewire.venues.polygon.messages import MarketEvent
+from tradewire.venues.polygon.protocol import market_url
 
 log = logging.getLogger("tradewire.record")
 
 _SIZE = re.compile(r"(\d+)\s*([kmgt]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 CHANNELS = ("Q", "T")
+CRYPTO_CHANNELS = ("XQ", "XT", "XA")
+"""The crypto cluster's quotes, trades and minute bars: recorded over its own connection
+(``/crypto`` on the feed URL's host) into the recording's ``crypto/`` sub-recording, whose
+manifest says ``"market": "crypto"`` (issue 23). Stock-only recordings are unchanged."""
+CRYPTO_DIR = "crypto"
 PROGRESS_S = 5.0
 """Seconds between progress lines."""
 
@@ -51,7 +57,9 @@ class BadArgument(ValueError):
 def configure(parser: argparse.ArgumentParser) -> None:
     # No argparse types or required=: their errors print the usage block too, and a bad
     # argument must be exactly one line (checked in main()).
-    parser.add_argument("--symbols", help="comma-separated tickers, or * for every ticker")
+    parser.add_argument(
+        "--symbols", help="comma-separated tickers and pairs (AAPL,BTC/USD), or * for every ticker"
+    )
     parser.add_argument("--out", help="recording folder (created; an existing one is continued)")
     parser.add_argument("--duration", help="stop after S seconds (default: until Ctrl-C)")
     parser.add_argument(
@@ -118,6 +126,16 @@ def parse_args(args: argparse.Namespace) -> RecordArgs:
     limit = parse_size("--max-bytes", args.max_bytes) if args.max_bytes is not None else None
     if limit is not None and limit < rotate:
         raise BadArgument(f"--max-bytes ({limit}) must be at least --rotate-bytes ({rotate})")
+    stocks, pairs = split_markets(symbols)
+    if limit is not None and stocks and pairs:
+        # The crypto/ part lives inside the folder --max-bytes bounds: each market's writer
+        # keeps half of it.
+        if limit // 2 < rotate:
+            raise BadArgument(
+                f"--max-bytes ({limit}) must be at least twice --rotate-bytes ({rotate}) "
+                "when recording stocks and crypto"
+            )
+        limit //= 2
     options = WriterOptions(
         rotate_bytes=rotate,
         max_bytes=limit,
@@ -136,6 +154,7 @@ class RecordingClient(PolygonClient):
 
     def __init__(self, writer: RecordingWriter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.market: str = kwargs.get("market", "stocks")
         self.writer = writer
         self._payload: memoryview | None = None
         self._wall_ns = 0
@@ -153,7 +172,7 @@ class RecordingClient(PolygonClient):
         finally:
             self._payload = None
 
-    def _record(self, events: list[MarketEvent], _perf_ns: int) -> None:
+    def _record(self, events: list[MarketEvent], _perf_ns: int) -> None:  # or crypto events
         payload = self._payload
         if payload is None or self.write_error is not None:
             return
@@ -168,20 +187,37 @@ class RecordingClient(PolygonClient):
             self.stopped.set()
 
 
-async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingClient) -> int:
+def split_markets(symbols: list[str]) -> tuple[list[str], list[str]]:
+    """``(stock tickers, crypto pairs)``: a pair's key has a ``/`` (``BTC/USD``)."""
+    return [s for s in symbols if "/" not in s], [s for s in symbols if "/" in s]
+
+
+def channels_of(client: RecordingClient, symbols: list[str]) -> list[str]:
+    if client.market == "crypto":
+        pairs = [s.replace("/", "-") for s in symbols]  # BTC/USD streams as BTC-USD
+        return [f"{c}.{p}" for c in CRYPTO_CHANNELS for p in pairs]
+    return [f"{c}.{s}" for c in CHANNELS for s in symbols]
+
+
+async def record(
+    opts: RecordArgs, writer: RecordingWriter, client: RecordingClient, *more: RecordingClient
+) -> int:
+    """Record ``client`` (and ``more``: the crypto cluster's client, its own writer) until
+    ``--duration``, a signal or a failed write; each client subscribes its writer's symbols."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    channels = [f"{c}.{s}" for c in CHANNELS for s in opts.symbols]
+    clients = (client, *more)
 
-    async def session() -> None:
-        await client.subscribe(channels)
+    async def session(c: RecordingClient) -> None:
+        symbols = list(c.writer.manifest.symbols)
+        await c.subscribe(channels_of(c, symbols))
         print(
-            f"tradewire record: recording {','.join(opts.symbols)} from {client.url} to {opts.out}",
+            f"tradewire record: recording {','.join(symbols)} from {c.url} to {c.writer.directory}",
             flush=True,
         )
-        await client.run()
+        await c.run()
 
     async def progress() -> None:
         # A recording runs for hours: one line every PROGRESS_S says it is alive and how
@@ -189,10 +225,11 @@ async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingCli
         started, last_frames = time.monotonic(), 0
         while True:
             await asyncio.sleep(PROGRESS_S)
-            frames = client.frames_in
+            frames = sum(c.frames_in for c in clients)
             print(
-                f"tradewire record: {frames:,} frames ({_size(client.bytes_in)} received, "
-                f"{_size(writer.manifest.bytes)} on disk), "
+                f"tradewire record: {frames:,} frames "
+                f"({_size(sum(c.bytes_in for c in clients))} received, "
+                f"{_size(sum(c.writer.manifest.bytes for c in clients))} on disk), "
                 f"{(frames - last_frames) / PROGRESS_S:,.0f} frames/s, "
                 f"{time.monotonic() - started:,.0f} s",
                 flush=True,
@@ -203,12 +240,13 @@ async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingCli
         period = min(opts.options.flush_ms / 1000, opts.options.manifest_interval_s) / 2
         while True:
             await asyncio.sleep(period)
-            writer.flush_if_due()
+            for c in clients:
+                c.writer.flush_if_due()
 
     tasks = {
-        loop.create_task(session()),
+        *(loop.create_task(session(c)) for c in clients),
+        *(loop.create_task(c.stopped.wait()) for c in clients),
         loop.create_task(stop.wait()),
-        loop.create_task(client.stopped.wait()),
         loop.create_task(flusher()),
         loop.create_task(progress()),
     }
@@ -216,21 +254,24 @@ async def record(opts: RecordArgs, writer: RecordingWriter, client: RecordingCli
         done, _ = await asyncio.wait(
             tasks, timeout=opts.duration_s, return_when=asyncio.FIRST_COMPLETED
         )
-        if client.write_error is not None:
-            raise client.write_error
+        for c in clients:
+            if c.write_error is not None:
+                raise c.write_error
         for task in done:
             if not task.cancelled() and (exc := task.exception()) is not None:
                 raise exc
-        if not done and client.connected_at is None:
-            raise FeedClosedError(
-                f"feed {client.url} not ready within --duration "
-                f"(last attempt: {client.last_failure or 'still connecting'})"
-            )
+        for c in clients:
+            if not done and c.connected_at is None:
+                raise FeedClosedError(
+                    f"feed {c.url} not ready within --duration "
+                    f"(last attempt: {c.last_failure or 'still connecting'})"
+                )
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await client.close()
+        for c in clients:
+            await c.close()
     return 0
 
 
@@ -251,32 +292,57 @@ def main(args: argparse.Namespace) -> int:
     # The client takes POLYGON_WS_URL when no --feed-url is given; the manifest must name
     # the feed actually recorded, not the default one.
     feed_url = opts.feed_url or from_environment(POLYGON_URL_VARS) or config.url
+    stocks, pairs = split_markets(opts.symbols)
+    crypto_url = market_url(feed_url, "crypto")
+    writers: list[RecordingWriter] = []
     try:
-        writer = RecordingWriter(
-            opts.out, feed_url=feed_url, symbols=opts.symbols, options=opts.options
-        )
+        writer = RecordingWriter(opts.out, feed_url=feed_url, symbols=stocks, options=opts.options)
+        writers.append(writer)
+        if pairs:
+            writers.append(
+                RecordingWriter(
+                    opts.out / CRYPTO_DIR,
+                    feed_url=crypto_url,
+                    symbols=pairs,
+                    market="crypto",
+                    options=opts.options,
+                )
+            )
     except (OSError, RecordingCorrupt) as exc:
+        for w in writers:
+            w.close()
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return _fail(f"--out: cannot record to {opts.out}: {why}", 2)
     code = 1
     try:
-        client = RecordingClient(writer, api_key=key, url=opts.feed_url, config=config)
-        code = _run(record(opts, writer, client))
+        clients = [
+            RecordingClient(writers[0], api_key=key, url=opts.feed_url, config=config),
+            *(
+                RecordingClient(w, api_key=key, url=feed_url, config=config, market="crypto")
+                for w in writers[1:]
+            ),
+        ]
+        if not stocks:  # a crypto-only recording: no stocks connection
+            clients = clients[1:]
+        code = _run(record(opts, clients[0].writer, *clients))
     except TradewireError as exc:
         _fail(str(exc), 1)
     except OSError as exc:
         _fail(f"writing {opts.out}: {exc.strerror or exc}", 1)
     finally:
-        try:
-            writer.close()
-        except OSError as exc:
-            code = _fail(f"closing {opts.out}: {exc.strerror or exc}", 1)
-    m = writer.manifest
-    print(
-        f"tradewire record: {writer.frames} frames in {len(m.segments)} segments, "
-        f"{m.bytes} bytes, {m.evicted_total} evicted -> {opts.out}",
-        flush=True,
-    )
+        for w in writers:
+            try:
+                w.close()
+            except OSError as exc:
+                code = _fail(f"closing {w.directory}: {exc.strerror or exc}", 1)
+    for w in writers:
+        m = w.manifest
+        market = "" if m.market == "stocks" else f"{m.market} "
+        print(
+            f"tradewire record: {w.frames} {market}frames in {len(m.segments)} segments, "
+            f"{m.bytes} bytes, {m.evicted_total} evicted -> {w.directory}",
+            flush=True,
+        )
     return code
 
 

@@ -52,6 +52,9 @@ class Manifest(msgspec.Struct, kw_only=True):
     version: int = FORMAT_VERSION
     codec: str = CODECS[CODEC_ZLIB]
     feed_url: str = ""
+    market: str = "stocks"
+    """The Massive cluster the frames came from; a recording's crypto frames live in its
+    ``crypto/`` sub-recording (issue 23). Older manifests have none: stocks."""
     symbols: list[str] = []
     rotate_bytes: int = 0
     max_bytes: int | None = None

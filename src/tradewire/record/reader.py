@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradewire.record.format import Record, RecordingCorrupt, SegmentDecoder
-from tradewire.record.manifest import MANIFEST_NAME, SegmentInfo, segment_number
+from tradewire.record.manifest import MANIFEST_NAME, SegmentInfo, decode_manifest, segment_number
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+CRYPTO_MARKET = "crypto"
+"""The market a crypto sub-recording's manifest names, and the sub-folder it lives in: the
+recorder writes the crypto cluster's frames to ``<recording>/crypto/`` (issue 23)."""
 
 
 @dataclass(slots=True)
@@ -104,3 +107,24 @@ def scan_segment(path: Path) -> SegmentInfo:
     info.frames = report.frames
     info.torn_bytes = report.torn_bytes
     return info
+
+
+def recording_market(path: Path) -> str:
+    """The market a recording (folder, or a segment in one) holds: its manifest's ``market``;
+    ``stocks`` for recordings written before crypto was recorded."""
+    folder = path if path.is_dir() else path.parent
+    manifest = folder / MANIFEST_NAME
+    if not manifest.exists():
+        return "stocks"
+    try:
+        return decode_manifest(manifest.read_bytes()).market
+    except RecordingCorrupt:
+        return "stocks"
+
+
+def crypto_part(recording: Path) -> Path | None:
+    """The crypto sub-recording of a recording folder, None when it has none."""
+    part = recording / CRYPTO_MARKET
+    if recording.is_dir() and part.is_dir() and recording_market(part) == CRYPTO_MARKET:
+        return part
+    return None

@@ -66,6 +66,7 @@ class RecordingWriter:
         *,
         feed_url: str,
         symbols: Sequence[str],
+        market: str = "stocks",
         options: WriterOptions | None = None,
         clock: Callable[[], int] = time.monotonic_ns,
         wall_clock: Callable[[], int] = time.time_ns,
@@ -76,6 +77,7 @@ class RecordingWriter:
         self._wall = wall_clock
         directory.mkdir(parents=True, exist_ok=True)
         self.manifest = self._load(feed_url, list(symbols))
+        self.manifest.market = market
         numbers = [segment_number(s.file) or 0 for s in self.manifest.segments]
         numbers += [segment_number(e.file) or 0 for e in self.manifest.evicted]
         self._next_number = max(numbers, default=0) + 1
