@@ -9,10 +9,11 @@ and the engine is SIGKILLed and restarted on the same journal. Then faults stop,
 runs once more and stops without cancelling, and its report is compared with the broker's:
 positions equal fees included (the broker lists BTCUSD with ``asset_class`` crypto, read
 through ``reports.broker_positions`` as the engine's ``BTC/USD``), one position per asset,
-open orders equal, no client_order_id twice, every broker order in the journal, no fee
-booked that the broker did not post. Position corrections (start-up, reconcile) are printed,
-not asserted: a restart takes the broker's figures, and the fees of fills the killed engine
-had not read yet come in that way, as fills missed on a stream gap do for stocks.
+open orders equal, no client_order_id twice, every broker order in the journal, and every
+fee the broker posted booked once through the ledger (a restart reads the fees the killed
+engine had not read yet). Position corrections (start-up, reconcile) are printed, not
+asserted: a restart takes the broker's figures for fills the killed engine missed (a stream
+gap), for the pair as for the stock.
 
 Test modules cannot import each other (``--import-mode=importlib``): the harness of
 ``test_chaos.py`` is copied here in small.
@@ -282,6 +283,7 @@ async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
     # fees included: the positions above are net of them; no fee the broker did not post
     assert activities, "the simulator should have charged crypto fees"
     assert journal.fee_ids <= {a["id"] for a in activities}
+    assert journal.fee_ids == {a["id"] for a in activities}, "a fee never reached the ledger"
     assert set(final["open_orders"]) == open_ids
     summary = f"{injected} faults, {kills} SIGKILLs, {len(every)} orders, {len(activities)} fees"
     summary += f" ({len(journal.fee_ids)} booked)"
