@@ -85,8 +85,15 @@ def test_bench_quick_components_emit_complete_json(tmp_path):
         capture_output=True,
     )
     results = json.loads(out.read_text())
-    assert set(results["throughput"]["contenders"]) == {"tradewire", "massive"}
-    assert results["throughput"]["contenders"]["tradewire"]["quotes"] == 20_000
+    throughput = results["throughput"]
+    assert set(throughput["contenders"]) == {
+        "tradewire",
+        "massive",
+        "tradewire-crypto",  # XQ/XT frames on /crypto, their own rows (issue 23)
+        "massive-crypto",
+    }
+    assert all(r["quotes"] == 20_000 for r in throughput["contenders"].values())
+    assert throughput["ratio_tradewire_vs_massive_crypto"] > 0
     per = results["order_path"]["servers"]["fixed"]
     assert set(per) == {"tradewire-raw", "tradewire-aiohttp", "alpaca-py"}
     assert all(r["samples"] == 50 and r["p99_us"] >= r["p50_us"] > 0 for r in per.values())

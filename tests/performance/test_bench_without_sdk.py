@@ -130,10 +130,13 @@ def test_components_skip_the_sdk_side_and_run_ours(tmp_path, base_install_env):
     assert "alpaca-py" in line
     results = json.loads(out.read_text())
     throughput = results["throughput"]
-    assert set(throughput["contenders"]) == {"tradewire"}
+    assert set(throughput["contenders"]) == {"tradewire", "tradewire-crypto"}
     assert throughput["contenders"]["tradewire"]["quotes"] == 20_000
+    assert throughput["contenders"]["tradewire-crypto"]["quotes"] == 20_000
     assert "massive" in throughput["skipped"]["massive"]
+    assert "massive" in throughput["skipped"]["massive-crypto"]
     assert "ratio_tradewire_vs_massive" not in throughput
+    assert "ratio_tradewire_vs_massive_crypto" not in throughput
     order_path = results["order_path"]
     per = order_path["servers"]["fixed"]
     assert set(per) == {"tradewire-raw", "tradewire-aiohttp"}

@@ -5,6 +5,11 @@ writes ``total`` quotes in frames of ``batch`` as fast as the socket takes them.
 contender runs in a fresh subprocess of its own (msgspec's benchmark runner does the
 same), counts the quotes its handler receives, and reports quotes per second from the
 first frame to the last. Every contender sees byte-identical frames.
+
+Crypto frames (issue 23) are rows of their own: ``tradewire-crypto`` (our client on the
+``/crypto`` cluster) and ``massive-crypto`` (the official client with ``market="crypto"``)
+read the same ``XQ`` quotes and ``XT`` trades (three quotes to a trade, 50 pairs), counted
+as events the same way.
 """
 
 from __future__ import annotations
@@ -22,14 +27,30 @@ from tradewire.bench import extras
 from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.sim.sources import SyntheticMarket
 
-CONTENDERS = ("tradewire", "massive")
+CONTENDERS = ("tradewire", "massive", "tradewire-crypto", "massive-crypto")
 # Packages outside the base install, by import name: the bench skips a contender without them.
-NEEDS = {"massive": ("massive",)}
+NEEDS = {"massive": ("massive",), "massive-crypto": ("massive",)}
+CRYPTO_CHANNELS = ("XQ.*", "XT.*")
 
 
-def _frames(total: int, batch: int, seed: int) -> list[tuple[str, str, bytes]]:
+def market_of(contender: str) -> str:
+    return "crypto" if contender.endswith("-crypto") else "stocks"
+
+
+def _frames(
+    total: int, batch: int, seed: int, cluster: str = "stocks"
+) -> list[tuple[str, str, bytes]]:
     import msgspec
 
+    if cluster == "crypto":
+        from tradewire.sim.crypto_source import SyntheticCrypto
+
+        pairs = SyntheticCrypto(
+            [f"C{i:02d}/USD" for i in range(50)], seed=seed, start_ms=0, bars=False
+        )
+        enc = msgspec.json.encode
+        events = pairs.batch(total)[:total]  # XQ and XT, three quotes to a trade
+        return [(e["ev"], e["pair"], enc(e)) for e in events]
     market = SyntheticMarket([f"S{i:03d}" for i in range(500)], seed=seed, start_ms=0)
     enc = msgspec.json.encode
     out: list[tuple[str, str, bytes]] = []
@@ -39,14 +60,15 @@ def _frames(total: int, batch: int, seed: int) -> list[tuple[str, str, bytes]]:
     return out
 
 
-async def _serve(total: int, batch: int, seed: int, ready_fd: int) -> None:
+async def _serve(total: int, batch: int, seed: int, ready_fd: int, market: str = "stocks") -> None:
     import logging
 
     logging.getLogger("picows").setLevel(logging.ERROR)  # flow-control notices are expected here
-    items = _frames(total, batch, seed)
+    items = _frames(total, batch, seed, market)
     async with PolygonFeedServer(max_frame_bytes=batch * 200) as feed:
         os.write(ready_fd, f"{feed.port}\n".encode())
-        await feed.wait_for_subscribers("Q.*", timeout_s=60)
+        for channel in CRYPTO_CHANNELS if market == "crypto" else ("Q.*",):
+            await feed.wait_for_subscribers(channel, timeout_s=60)
         for i in range(0, len(items), batch):
             feed.publish_encoded(items[i : i + batch])
             if (i // batch) % 20 == 0:
@@ -81,7 +103,34 @@ async def _run_tradewire(url: str, total: int) -> dict[str, Any]:
     return {"quotes": count, "seconds": (last - first) / 1e9}
 
 
-async def _run_massive(url: str, total: int) -> dict[str, Any]:
+async def _run_tradewire_crypto(url: str, total: int) -> dict[str, Any]:
+    from tradewire.venues.polygon.client import PolygonClient
+    from tradewire.venues.polygon.config import PolygonFeedConfig
+
+    count = 0
+    first = last = 0
+    done = asyncio.Event()
+    seen = 0.0
+
+    def on_event(e: Any) -> None:  # XQ and XT: reads a field, counts
+        nonlocal count, first, last, seen
+        if count == 0:
+            first = time.perf_counter_ns()
+        seen = e.timestamp
+        count += 1
+        if count >= total:
+            last = time.perf_counter_ns()
+            done.set()
+
+    cfg = PolygonFeedConfig(stale_after_s=0)
+    client = PolygonClient("test-key", url=url, config=cfg, market="crypto")
+    await client.subscribe(list(CRYPTO_CHANNELS), on_event)
+    await asyncio.wait_for(done.wait(), 120)
+    await client.close()
+    return {"quotes": count, "seconds": (last - first) / 1e9}
+
+
+async def _run_massive(url: str, total: int, market: str = "stocks") -> dict[str, Any]:
     import logging
 
     from massive import WebSocketClient
@@ -91,8 +140,9 @@ async def _run_massive(url: str, total: int) -> dict[str, Any]:
     first = last = 0
     done = asyncio.Event()
     host = url.split("//", 1)[1].rsplit("/", 1)[0]
+    subscriptions = list(CRYPTO_CHANNELS) if market == "crypto" else ["Q.*"]
     client = WebSocketClient(
-        api_key="test-key", feed=host, secure=False, market="stocks", subscriptions=["Q.*"]
+        api_key="test-key", feed=host, secure=False, market=market, subscriptions=subscriptions
     )
 
     async def handler(msgs: list[Any]) -> None:
@@ -100,7 +150,7 @@ async def _run_massive(url: str, total: int) -> dict[str, Any]:
         if count == 0:
             first = time.perf_counter_ns()
         for m in msgs:
-            _ = m.bid_price
+            _ = m.timestamp
         count += len(msgs)
         if count >= total:
             last = time.perf_counter_ns()
@@ -116,8 +166,12 @@ async def _run_massive(url: str, total: int) -> dict[str, Any]:
 def _contender_main(name: str, url: str, total: int) -> None:
     import uvloop
 
-    runner = _run_tradewire if name == "tradewire" else _run_massive
-    result = uvloop.run(runner(url, total))
+    if name == "tradewire":
+        result = uvloop.run(_run_tradewire(url, total))
+    elif name == "tradewire-crypto":
+        result = uvloop.run(_run_tradewire_crypto(url, total))
+    else:
+        result = uvloop.run(_run_massive(url, total, market_of(name)))
     print(json.dumps(result))
 
 
@@ -151,6 +205,8 @@ def run(total: int = 200_000, batch: int = 500, seed: int = 1) -> dict[str, Any]
                 str(batch),
                 "--seed",
                 str(seed),
+                "--market",
+                market_of(name),
             ],
             pass_fds=(write_fd,),
         )
@@ -166,7 +222,7 @@ def run(total: int = 200_000, batch: int = 500, seed: int = 1) -> dict[str, Any]
                     "--contender",
                     name,
                     "--url",
-                    f"ws://127.0.0.1:{port}/stocks",
+                    f"ws://127.0.0.1:{port}/{market_of(name)}",
                     "--total",
                     str(total),
                 ],
@@ -185,22 +241,30 @@ def run(total: int = 200_000, batch: int = 500, seed: int = 1) -> dict[str, Any]
     if "tradewire" in per and "massive" in per:
         ours, theirs = per["tradewire"]["quotes_per_second"], per["massive"]["quotes_per_second"]
         results["ratio_tradewire_vs_massive"] = ours / theirs
+    if "tradewire-crypto" in per and "massive-crypto" in per:
+        ours = per["tradewire-crypto"]["quotes_per_second"]
+        theirs = per["massive-crypto"]["quotes_per_second"]
+        results["ratio_tradewire_vs_massive_crypto"] = ours / theirs
     return results
 
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        f"throughput: {results['total_quotes']:,} quotes in frames of {results['batch']}, "
-        "simulator in its own process",
+        f"throughput: {results['total_quotes']:,} events a row in frames of {results['batch']}, "
+        "simulator in its own process (crypto rows: XQ quotes and XT trades, 3 to 1)",
     ]
     for name, r in results["contenders"].items():
+        unit = "XQ+XT/s" if market_of(name) == "crypto" else "quotes/s"
         lines.append(
-            f"  {name:<10} {r['quotes_per_second']:>12,.0f} quotes/s  ({r['seconds']:.3f} s)"
+            f"  {name:<16} {r['quotes_per_second']:>12,.0f} {unit:<8}  ({r['seconds']:.3f} s)"
         )
     for name, why in results.get("skipped", {}).items():
-        lines.append(f"  {name:<10} skipped, {why}")
+        lines.append(f"  {name:<16} skipped, {why}")
     if "ratio_tradewire_vs_massive" in results:
         lines.append(f"  ratio tradewire/massive: {results['ratio_tradewire_vs_massive']:.1f}x")
+    if "ratio_tradewire_vs_massive_crypto" in results:
+        ratio = results["ratio_tradewire_vs_massive_crypto"]
+        lines.append(f"  ratio tradewire/massive, crypto frames: {ratio:.1f}x")
     return "\n".join(lines)
 
 
@@ -212,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--total", type=int, default=200_000)
     p.add_argument("--batch", type=int, default=500)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--market", choices=("stocks", "crypto"), default="stocks", help=argparse.SUPPRESS
+    )
     p.add_argument("--json", help="write results as JSON to this path")
     args = p.parse_args(argv)
     if args.serve is not None:
@@ -220,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
 
         with contextlib.suppress(KeyboardInterrupt):
-            uvloop.run(_serve(args.total, args.batch, args.seed, args.serve))
+            uvloop.run(_serve(args.total, args.batch, args.seed, args.serve, args.market))
         return 0
     if args.contender is not None:
         _contender_main(args.contender, args.url, args.total)

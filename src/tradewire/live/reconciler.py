@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from itertools import takewhile
 from typing import Any, TypeVar
 
 from tradewire import fmt
@@ -149,6 +150,7 @@ class Reconciler:
         self._fees_after: str | None = None
         self._fee_waits: dict[str, int] = {}  # coin fees waiting for their fill: rounds
         self.fees_booked = 0
+        self.startup_fees: list[FeeCharged] = []  # booked by the first read (a restart's)
 
     def __repr__(self) -> str:
         return f"Reconciler(rounds={self.rounds}, failures={self.failures})"
@@ -406,10 +408,11 @@ class Reconciler:
 
         Newest first, page by page, until a page holds a fee already known (everything
         older is known), a short page, or a page that adds nothing (the simulator pages no
-        fees). The first read books nothing: the fees it finds were charged before this
-        engine started, and start-up took the broker's positions and cash, net of them. A
-        fee in the coin larger than the position waits up to :data:`FEE_WAIT_ROUNDS` rounds
-        for its fill (still on the stream) before it is booked anyway.
+        fees). The first read books only the fees posted since the newest the journal booked
+        (a restart's); the others were charged before this journal, and start-up takes the
+        broker's positions and cash, net of them. Later, a fee in the coin larger than the
+        position waits up to :data:`FEE_WAIT_ROUNDS` rounds for its fill (still on the
+        stream) before it is booked anyway.
         """
         ledger = self.ledger
         first = self._fees_ignored is None
@@ -443,19 +446,30 @@ class Reconciler:
                 break
             token = page[-1].id
         if first:
-            self._fees_ignored = set(read)
-            return pages
+            # A restart on a journal that booked fees: the ones posted since the newest it
+            # booked are charges on the journal's fills that the killed engine never read.
+            # They are booked now (before start-up compares positions, so the journal's
+            # view counts them, see ``startup_fees``); before, start-up took them as a
+            # counted position correction and a dollar fee never reached P&L. The rest
+            # predates the journal (start-up takes the broker's figures net of them).
+            since = list(takewhile(lambda act: act.id not in ledger.fee_ids, read.values()))
+            if len(since) == len(read):  # no fee of the journal's in the read: no anchor
+                since = []
+            ignored = self._fees_ignored = set(read).difference(act.id for act in since)
+            read = {act.id: act for act in since}
         for act in reversed(list(read.values())):  # oldest first
             if act.id in ledger.fee_ids or act.id in ignored:
                 continue
             fee = fee_from_activity(act)
             if fee is None:
                 ignored.add(act.id)
-            elif self._fee_waits_for_fill(fee):
-                continue
+            elif not first and self._fee_waits_for_fill(fee):
+                continue  # (at start-up the live book is empty until the broker's figures)
             elif ledger.record(fee):
                 self._fee_waits.pop(fee.activity_id, None)
                 self.fees_booked += 1
+                if first:
+                    self.startup_fees.append(fee)
         return pages
 
     def _fee_waits_for_fill(self, fee: FeeCharged) -> bool:

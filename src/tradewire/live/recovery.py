@@ -76,6 +76,8 @@ async def settle_with_broker(
     # 2. Every other open order (filled or cancelled while we were down), orders placed
     # outside the engine, then the broker's positions as they stand.
     await reconciler.run_once("start-up")
+    for fee in reconciler.startup_fees:  # the journal's own fills' fees, read only now
+        result.book.apply_fee(fee.symbol, fee.qty, fee.usd)
     positions = await retrying(broker.get_positions, deadline=deadline, what="list positions")
     held = broker_positions(positions)  # one key per asset (BTCUSD is BTC/USD)
     for event in startup_corrections(ledger.book, result.book, held):

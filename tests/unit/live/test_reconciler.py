@@ -143,3 +143,35 @@ def test_a_coin_fee_read_before_its_fill_waits_for_the_fill(tmp_path: Path):
     assert ledger.book.qty("BTC/USD") == 0.009975
     assert ledger.book.realized == 0.0
     assert corrections.get("position", 0) == 0
+
+
+def test_a_restart_books_the_fees_posted_since_the_journals_newest(tmp_path: Path):
+    # The crypto chaos run (issue 23): an engine SIGKILLed after a buy, before it read the
+    # buy's CFEE. The restart's first read ignored every fee, so the journal's fee never
+    # reached the ledger and start-up took the broker's qty as a counted correction.
+    ledger = Ledger(o.OrderManager(), PositionBook(), Journal(tmp_path / "j", fsync="never"))
+    ledger.fee_ids.add("f1")  # the journal booked f1; the live book is empty at start-up
+    broker = FeeBroker([_btc("0.01995")])
+    # newest first: f2 posted since the journal's newest (f1); f0 older than the journal
+    broker.fees = [_cfee("f2", "-0.000025"), _cfee("f1", "-0.000025"), _cfee("f0", "-0.5")]
+    rec = Reconciler(broker, ledger, settling=set, corrections={})  # type: ignore[arg-type]
+
+    asyncio.run(rec.run_once("start-up"))
+    asyncio.run(rec.run_once("timer"))  # read again: nothing more
+
+    assert ledger.fee_ids == {"f1", "f2"}
+    assert [f.activity_id for f in rec.startup_fees] == ["f2"]
+    assert rec.fees_booked == 1
+
+
+def test_a_first_read_with_no_fee_of_the_journals_books_nothing(tmp_path: Path):
+    ledger = Ledger(o.OrderManager(), PositionBook(), Journal(tmp_path / "j", fsync="never"))
+    broker = FeeBroker([])
+    broker.fees = [_cfee("f2", "-0.000025"), _cfee("f1", "-0.000025")]
+    rec = Reconciler(broker, ledger, settling=set, corrections={})  # type: ignore[arg-type]
+
+    asyncio.run(rec.run_once("start-up"))
+    asyncio.run(rec.run_once("timer"))
+
+    assert ledger.fee_ids == set()
+    assert rec.fees_booked == 0
