@@ -28,13 +28,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
-from tradewire.engine import actions
+from tradewire.engine import actions, ledger_hooks
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
 from tradewire.engine.denials import FirstDenials
-from tradewire.engine.events import Denied, FeeCharged
+from tradewire.engine.events import Denied
 from tradewire.engine.ports import CoreCounters, Counters
 from tradewire.engine.remote import RemoteOrders
 from tradewire.engine.risk import APPROVED
@@ -48,7 +49,6 @@ from tradewire.engine.strategy import (
 )
 from tradewire.engine.supervisor import Supervisor
 from tradewire.engine.timers import Timer, TimerBook
-from tradewire.engine.translate import UPDATE_NAMES
 
 if TYPE_CHECKING:
     from tradewire.engine.ids import ClientOrderIds
@@ -111,11 +111,11 @@ class EngineCore:
         self.observer: AppliedObserver | None = None  # a host's view of every change
         self.first_denials = FirstDenials()  # the first of each rule, per strategy, is logged
         self._ended: deque[str] = deque()
-        self._cancel_after_ack: set[str] = set()
+        self.cancel_after_ack: set[str] = set()
         if ledger is not None:
-            ledger.on_applied = self.on_applied
-            ledger.on_linked = self.on_linked
-            ledger.on_fee = self.on_fee
+            ledger.on_applied = partial(ledger_hooks.on_applied, self)
+            ledger.on_linked = partial(ledger_hooks.on_linked, self)
+            ledger.on_fee = partial(ledger_hooks.on_fee, self)
         for strategy in self.strategies:
             self.supervisor.watch(strategy)
 
@@ -276,7 +276,7 @@ class EngineCore:
         if order is None or not order.is_open or order.status is o.OrderStatus.PENDING_CANCEL:
             return
         if not order.broker_id:
-            self._cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
+            self.cancel_after_ack.add(client_order_id)  # no venue id yet: cancel once acked
             return
         ledger.apply(client_order_id, o.CancelRequested())
         self.port.cancel(client_order_id, order.broker_id)
@@ -318,76 +318,6 @@ class EngineCore:
         return actions.close_all(self, strategy)
 
     # -- order facts -> strategies (after the write) ---------------------------------------
-
-    def on_fee(self, fee: FeeCharged) -> None:
-        """The ledger's hook for a fee it booked: a dollar fee comes off the account's cash."""
-        if fee.usd:
-            self.account.on_fee(fee.usd)
-
-    def on_applied(self, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:
-        """The ledger's hook, the last step of the one outcome path: money moves, counters
-        count, and the owner hears of every change to its order."""
-        order = applied.order
-        cid = order.client_order_id
-        counters = self.counters
-        strategy = self.owner.get(cid)
-        if applied.fill_qty:
-            counters.fills += 1
-            self.account.on_fill(
-                strategy.name if strategy is not None else None,
-                order.symbol,
-                order.side,
-                applied.fill_qty,
-                applied.fill_price,
-            )
-        etype = type(event)
-        if etype is o.Canceled:
-            counters.orders_canceled += 1
-        elif etype is o.Expired:
-            counters.orders_expired += 1
-        elif etype is o.Rejected:
-            counters.orders_rejected += 1
-        if self.observer is not None:
-            self.observer(event, applied)
-        handle = self.handles.get(cid)
-        if handle is None or strategy is None:
-            return
-        handle.status = order.status
-        handle.filled_qty = order.filled_qty
-        handle.filled_avg_price = order.avg_fill_price or None
-        handle.broker_order_id = order.broker_id or None
-        if isinstance(event, o.Rejected):
-            handle.reject_reason = event.reason
-        position = self.ledger.book.qty(order.symbol) if applied.fill_qty else None  # type: ignore[union-attr]
-        self.tell(
-            strategy,
-            handle,
-            UPDATE_NAMES.get(kind, kind),
-            applied.fill_qty,
-            applied.fill_price,
-            position,
-        )
-        if cid in self._cancel_after_ack and order.broker_id:
-            self._cancel_after_ack.discard(cid)
-            self.cancel(strategy, cid)
-
-    def on_linked(self, replacement: o.Order, original: o.Order) -> None:
-        """A replacement of one of ours (ours from :meth:`replace`, or PATCHed elsewhere):
-        same owner, and its own handle."""
-        strategy = self.owner.get(original.client_order_id)
-        if strategy is None:
-            return
-        cid = replacement.client_order_id
-        self.owner[cid] = strategy
-        if cid not in self.handles:
-            self.handles[cid] = OrderHandle(
-                cid,
-                replacement.symbol,
-                replacement.side,  # type: ignore[arg-type]
-                replacement.qty,
-                replacement.order_type,  # type: ignore[arg-type]
-                replacement.limit_price,
-            )
 
     def tell(
         self,
