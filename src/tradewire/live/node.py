@@ -41,8 +41,9 @@ from tradewire.live.feeds import channels_by_market
 from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
 from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
 from tradewire.live.outcomes import OrderOutcomes
-from tradewire.live.reconciler import Reconciler, retrying
+from tradewire.live.reconciler import Reconciler
 from tradewire.live.recovery import load_instruments, replay_journal, settle_with_broker
+from tradewire.live.retrying import retrying
 from tradewire.live.snapshot import NodeSnapshot, node_snapshot
 from tradewire.live.timers import Every, LoopClock
 from tradewire.live.venues import Venues as Venues  # the node's settings, named here too

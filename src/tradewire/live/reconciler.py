@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
-from itertools import takewhile
 from typing import Any, TypeVar
 
 from tradewire import fmt
@@ -30,13 +29,14 @@ from tradewire.engine.reconcile import (
     resolve_missing,
 )
 from tradewire.engine.translate import OrderFact, events_from_fact
-from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
+from tradewire.errors import NotFound, TradewireError
+from tradewire.live.fee_reader import FeeReader
+from tradewire.live.retrying import retrying
 from tradewire.venues.alpaca.client import AlpacaClient
-from tradewire.venues.alpaca.messages import FeeActivity, received
+from tradewire.venues.alpaca.messages import received
 from tradewire.venues.alpaca.reports import (
     broker_positions,
     fact_from,
-    fee_from_activity,
     fill_from_activity,
 )
 
@@ -44,28 +44,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def retrying(call: Callable[[], Awaitable[T]], *, deadline: float, what: str) -> T:
-    """Retry a read on transient broker errors (5xx, 429, timeouts) until ``deadline``.
-
-    Start-up must not give up on one 503: a read is safe to repeat, so repeat it with
-    backoff (honouring Retry-After) until the configured time is spent.
-    """
-    delay = 0.1
-    while True:
-        try:
-            return await call()
-        except RetryableBrokerError as exc:
-            wait = exc.retry_after or delay
-            if time.monotonic() + wait > deadline:
-                raise RetryableBrokerError(f"{what}: still failing after retries: {exc}") from exc
-            log.warning("%s failed (%s); retrying in %.2fs", what, exc, wait)
-            await asyncio.sleep(wait)
-            delay = min(delay * 2, 2.0)
-
-
 HISTORY_PAGE = 500  # Alpaca's largest ``limit`` for GET /v2/orders
-ACTIVITY_PAGE = 100  # Alpaca's largest ``page_size`` for GET /v2/account/activities
-FEE_WAIT_ROUNDS = 5  # a coin fee larger than the position waits this many rounds for its fill
 
 
 def _stamp(ns: int) -> str:
@@ -144,16 +123,19 @@ class Reconciler:
         self._again = False
         self._fills_since: float | None = None
         self.fills_replayed = 0
-        # Fee activities: ids read and not booked (present at the first read, so already in
-        # the start-up figures, or charging nothing); None until the first read.
-        self._fees_ignored: set[str] | None = None
-        self._fees_after: str | None = None
-        self._fee_waits: dict[str, int] = {}  # coin fees waiting for their fill: rounds
-        self.fees_booked = 0
-        self.startup_fees: list[FeeCharged] = []  # booked by the first read (a restart's)
+        self.fees = FeeReader(broker, ledger, max_pages=max_activity_pages)
 
     def __repr__(self) -> str:
         return f"Reconciler(rounds={self.rounds}, failures={self.failures})"
+
+    @property
+    def fees_booked(self) -> int:
+        return self.fees.booked
+
+    @property
+    def startup_fees(self) -> list[FeeCharged]:
+        """Fees the first read booked (a restart's: its journal's fills' fees)."""
+        return self.fees.startup
 
     def request(self, reason: str, *, fills_since: float | None = None) -> None:
         """Run a round soon (after a gap, on the timer); coalesces with a running one.
@@ -276,7 +258,7 @@ class Reconciler:
             if cid not in answered and (x := oms.orders.get(cid)) is not None and x.is_open
         )
         # Fees before positions: the broker's position is net of the fees it charged.
-        requests += await self._book_fees(deadline)
+        requests += await self.fees.read(deadline)
         fills = ledger.fills
         positions = await retrying(
             self.broker.get_positions, deadline=deadline, what="list positions"
@@ -401,87 +383,6 @@ class Reconciler:
                 return pages
             token = page[-1].id
         return pages
-
-    async def _book_fees(self, deadline: float) -> int:
-        """Book the fee activities (CFEE/FEE) posted since the last read through the ledger
-        as :class:`~tradewire.engine.events.FeeCharged`; returns the requests made.
-
-        Newest first, page by page, until a page holds a fee already known (everything
-        older is known), a short page, or a page that adds nothing (the simulator pages no
-        fees). The first read books only the fees posted since the newest the journal booked
-        (a restart's); the others were charged before this journal, and start-up takes the
-        broker's positions and cash, net of them. Later, a fee in the coin larger than the
-        position waits up to :data:`FEE_WAIT_ROUNDS` rounds for its fill (still on the
-        stream) before it is booked anyway.
-        """
-        ledger = self.ledger
-        first = self._fees_ignored is None
-        ignored = self._fees_ignored if self._fees_ignored is not None else set()
-        if self._fees_after is None:
-            # Alpaca posts fees at the end of the day, dated: a day of margin.
-            start = datetime.now(UTC) - timedelta(days=1)
-            self._fees_after = start.date().isoformat()
-        read: dict[str, FeeActivity] = {}
-        token: str | None = None
-        pages = 0
-        for _ in range(self.max_activity_pages):
-            pages += 1
-            page = await retrying(
-                partial(
-                    self.broker.get_fee_activities,
-                    after=self._fees_after,
-                    page_token=token,
-                    direction="desc",
-                    page_size=ACTIVITY_PAGE,
-                ),
-                deadline=deadline,
-                what="read fee activities",
-            )
-            fresh = [a for a in page if a.id not in read]
-            known = False
-            for act in fresh:
-                read[act.id] = act
-                known = known or act.id in ledger.fee_ids or act.id in ignored
-            if known or not fresh or received(page) < ACTIVITY_PAGE:
-                break
-            token = page[-1].id
-        if first:
-            # A restart on a journal that booked fees: the ones posted since the newest it
-            # booked are charges on the journal's fills that the killed engine never read.
-            # They are booked now (before start-up compares positions, so the journal's
-            # view counts them, see ``startup_fees``); before, start-up took them as a
-            # counted position correction and a dollar fee never reached P&L. The rest
-            # predates the journal (start-up takes the broker's figures net of them).
-            since = list(takewhile(lambda act: act.id not in ledger.fee_ids, read.values()))
-            if len(since) == len(read):  # no fee of the journal's in the read: no anchor
-                since = []
-            ignored = self._fees_ignored = set(read).difference(act.id for act in since)
-            read = {act.id: act for act in since}
-        for act in reversed(list(read.values())):  # oldest first
-            if act.id in ledger.fee_ids or act.id in ignored:
-                continue
-            fee = fee_from_activity(act)
-            if fee is None:
-                ignored.add(act.id)
-            elif not first and self._fee_waits_for_fill(fee):
-                continue  # (at start-up the live book is empty until the broker's figures)
-            elif ledger.record(fee):
-                self._fee_waits.pop(fee.activity_id, None)
-                self.fees_booked += 1
-                if first:
-                    self.startup_fees.append(fee)
-        return pages
-
-    def _fee_waits_for_fill(self, fee: FeeCharged) -> bool:
-        # A coin fee is charged on a buy: more than the position holds means the buy is
-        # not booked yet (the activity was read before the stream's fill).
-        if not fee.qty or self.ledger.book.qty(fee.symbol) >= fee.qty:
-            return False
-        waited = self._fee_waits.get(fee.activity_id, 0)
-        if waited >= FEE_WAIT_ROUNDS:
-            return False
-        self._fee_waits[fee.activity_id] = waited + 1
-        return True
 
     def _adopt(self, fact: OrderFact) -> None:
         order = self.ledger.oms.orders.get(fact.client_order_id)

@@ -25,7 +25,8 @@ from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import startup_corrections
 from tradewire.engine.translate import events_from_fact
 from tradewire.errors import ConfigError, NotFound
-from tradewire.live.reconciler import Reconciler, retrying
+from tradewire.live.reconciler import Reconciler
+from tradewire.live.retrying import retrying
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.reports import broker_positions, fact_from
 
