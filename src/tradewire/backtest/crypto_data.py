@@ -25,20 +25,16 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
+from tradewire.backtest.recorded import read_recorded_market
 from tradewire.backtest.sanity import Skips
 from tradewire.engine.instruments import InstrumentError, instrument_key
 from tradewire.errors import TradewireError
-from tradewire.record.reader import CRYPTO_MARKET, crypto_part, iter_frames, recording_market
+from tradewire.record.reader import CRYPTO_MARKET, crypto_part, recording_market
 from tradewire.venues.polygon.crypto import (
-    CRYPTO_FRAME_DECODER,
-    CRYPTO_ITEM_DECODERS,
     CryptoEvent,
     CryptoMinuteAggregate,
     CryptoTrade,
 )
-from tradewire.venues.polygon.messages import RAW_FRAME_DECODER, RAW_ITEM_HEAD, Status
 
 CRYPTO_TRADE_COLUMNS: tuple[str, ...] = ("ticker", "conditions", "exchange", "id")
 CRYPTO_TRADE_COLUMNS += ("participant_timestamp", "price", "size")
@@ -68,7 +64,7 @@ def crypto_streams(
     for rec in recordings:
         part = crypto_part(rec)
         if part is not None:
-            streams.append(read_crypto_recording(part, symbols, skips))
+            streams.append(read_recorded_market(part, CRYPTO_MARKET, symbols, skips))
     kinds = [(p, crypto_flat_kind(p)) for p in flat]
     rows = [read_crypto_flat(p, k, symbols, skips) for p, k in kinds if k]
     if rows:
@@ -76,43 +72,6 @@ def crypto_streams(
         merged = rows[0] if len(rows) == 1 else heapq.merge(*rows, key=itemgetter(0))
         streams.append(batch_rows(merged))
     return streams
-
-
-def read_crypto_recording(
-    path: Path, symbols: frozenset[str] | None, skips: Skips
-) -> Iterator[_Batch]:
-    """One batch per recorded crypto frame, decoded as the live crypto client decodes it."""
-    for recv_ns, frame in iter_frames(path):
-        try:
-            items = CRYPTO_FRAME_DECODER.decode(frame)
-        except msgspec.DecodeError:
-            items = _decode_per_item(frame)
-        events: list[CryptoEvent] = [
-            e
-            for e in items
-            if not isinstance(e, Status)
-            and (symbols is None or e.symbol in symbols)
-            and skips.keep(e)
-        ]
-        if events:
-            yield recv_ns, events
-
-
-def _decode_per_item(frame: bytes) -> list[CryptoEvent | Status]:
-    try:
-        raws = RAW_FRAME_DECODER.decode(frame)
-    except msgspec.DecodeError:
-        return []
-    out: list[CryptoEvent | Status] = []
-    for raw in raws:
-        try:
-            ev = RAW_ITEM_HEAD.decode(raw).get("ev")
-            decoder = CRYPTO_ITEM_DECODERS.get(ev) if isinstance(ev, str) else None
-            if decoder is not None:
-                out.append(decoder.decode(raw))
-        except msgspec.DecodeError:
-            continue
-    return out
 
 
 def crypto_flat_kind(path: Path) -> str | None:

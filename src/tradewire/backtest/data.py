@@ -27,20 +27,16 @@ from pathlib import Path
 import msgspec
 
 from tradewire.backtest import crypto_data
+from tradewire.backtest.recorded import read_recorded_market
 from tradewire.backtest.sanity import Skips
 from tradewire.errors import TradewireError
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
-from tradewire.record.reader import iter_frames, segment_files
+from tradewire.record.reader import segment_files
 from tradewire.sim.sources import QUOTE_COLUMNS, REPLAY_BATCH_MAX, TRADE_COLUMNS
 from tradewire.venues.polygon.crypto import CryptoEvent
 from tradewire.venues.polygon.messages import (
-    FRAME_DECODER,
-    ITEM_DECODERS,
-    RAW_FRAME_DECODER,
-    RAW_ITEM_HEAD,
     MarketEvent,
     Quote,
-    Status,
     Trade,
 )
 
@@ -172,40 +168,9 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
 def _read_recording(path: Path, symbols: frozenset[str] | None, skips: Skips) -> Iterator[Batch]:
     """One batch per recorded frame, decoded as the live client decodes it."""
     if crypto_data.recording_market(path) == crypto_data.CRYPTO_MARKET:
-        yield from crypto_data.read_crypto_recording(path, symbols, skips)
+        yield from read_recorded_market(path, crypto_data.CRYPTO_MARKET, symbols, skips)
         return
-    for recv_ns, frame in iter_frames(path):
-        try:
-            items = FRAME_DECODER.decode(frame)
-        except msgspec.DecodeError:
-            items = _decode_per_item(frame)
-        events: list[MarketEvent | CryptoEvent] = [
-            e
-            for e in items
-            if not isinstance(e, Status)
-            and (symbols is None or e.symbol in symbols)
-            and skips.keep(e)
-        ]
-        if events:
-            yield recv_ns, events
-
-
-def _decode_per_item(frame: bytes) -> list[MarketEvent | Status]:
-    # The live client's fallback: a bad or unknown element costs only itself.
-    try:
-        raws = RAW_FRAME_DECODER.decode(frame)
-    except msgspec.DecodeError:
-        return []
-    out: list[MarketEvent | Status] = []
-    for raw in raws:
-        try:
-            ev = RAW_ITEM_HEAD.decode(raw).get("ev")
-            decoder = ITEM_DECODERS.get(ev) if isinstance(ev, str) else None
-            if decoder is not None:
-                out.append(decoder.decode(raw))
-        except msgspec.DecodeError:
-            continue
-    return out
+    yield from read_recorded_market(path, "stocks", symbols, skips)
 
 
 def _batch_rows(rows: Iterable[_Row]) -> Iterator[Batch]:

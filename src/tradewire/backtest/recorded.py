@@ -1,0 +1,58 @@
+"""A recorded market's frames as events, decoded as the live client decodes that market.
+
+One reader for every Massive cluster a recording holds (``stocks``, ``crypto``): the market's
+frame decoder on the fast path, its per-event decoders when a frame does not decode whole (a
+bad or unknown element costs only itself), the market's table being the live session's
+(:data:`tradewire.venues.polygon.protocol.MARKETS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tradewire.backtest.sanity import Skips
+from tradewire.record.reader import iter_frames
+from tradewire.venues.polygon.messages import RAW_FRAME_DECODER, RAW_ITEM_HEAD, Status
+from tradewire.venues.polygon.protocol import MARKETS
+
+
+def read_recorded_market(
+    path: Path, market: str, symbols: frozenset[str] | None, skips: Skips
+) -> Iterator[tuple[int, list[Any]]]:
+    """One batch ``(receive ns, events)`` per recorded frame of ``market`` with a selected event."""
+    frame_decoder, item_decoders = MARKETS[market]
+    for recv_ns, frame in iter_frames(path):
+        try:
+            items = frame_decoder.decode(frame)
+        except msgspec.DecodeError:
+            items = _decode_per_item(frame, item_decoders)
+        events = [
+            e
+            for e in items
+            if not isinstance(e, Status)
+            and (symbols is None or e.symbol in symbols)
+            and skips.keep(e)
+        ]
+        if events:
+            yield recv_ns, events
+
+
+def _decode_per_item(frame: bytes, decoders: dict[str, msgspec.json.Decoder[Any]]) -> list[Any]:
+    try:
+        raws = RAW_FRAME_DECODER.decode(frame)
+    except msgspec.DecodeError:
+        return []
+    out: list[Any] = []
+    for raw in raws:
+        try:
+            ev = RAW_ITEM_HEAD.decode(raw).get("ev")
+            decoder = decoders.get(ev) if isinstance(ev, str) else None
+            if decoder is not None:
+                out.append(decoder.decode(raw))
+        except msgspec.DecodeError:
+            continue
+    return out
