@@ -235,38 +235,7 @@ class Strategy:
                 symbol = normalize_symbol(symbol)
         if time_in_force is None:  # chosen for the asset: crypto refuses day (issue 23)
             time_in_force = "gtc" if "/" in symbol else "day"
-        ctx = self._context
-        if notional is not None or qty is None:  # sized in dollars (or not at all: denied)
-            return ctx.submit(
-                self,
-                symbol,
-                side,
-                qty,
-                order_type=order_type,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                time_in_force=time_in_force,
-                extended_hours=extended_hours,
-                client_order_id=client_order_id,
-                order_class=order_class,
-                take_profit=take_profit,
-                stop_loss=stop_loss,
-                notional=notional,
-            )
-        if order_class is None:
-            return ctx.submit(
-                self,
-                symbol,
-                side,
-                qty,
-                order_type=order_type,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                time_in_force=time_in_force,
-                extended_hours=extended_hours,
-                client_order_id=client_order_id,
-            )
-        return ctx.submit(
+        return self._context.submit(
             self,
             symbol,
             side,
@@ -280,6 +249,7 @@ class Strategy:
             order_class=order_class,
             take_profit=take_profit,
             stop_loss=stop_loss,
+            notional=notional,
         )
 
     def cancel(self, order: OrderHandle | str) -> None:
