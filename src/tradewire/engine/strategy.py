@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -231,8 +230,7 @@ class Strategy:
         it at its USD value, its units estimated at the reference price.
         """
         if not symbol.isupper():  # the usual upper-case ticker pays for this test alone
-            with contextlib.suppress(ValueError, AttributeError):
-                symbol = normalize_symbol(symbol)
+            symbol = _normalized(symbol)
         if time_in_force is None:  # chosen for the asset: crypto refuses day (issue 23)
             time_in_force = "gtc" if "/" in symbol else "day"
         return self._context.submit(
