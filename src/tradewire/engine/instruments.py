@@ -26,9 +26,16 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
+from tradewire.engine.options import (
+    OCC,
+    OptionContract,
+    OptionSymbolError,
+    contract_from_alpaca,
+    parse_occ,
+)
 from tradewire.engine.symbols import normalize_symbol
 
-AssetClass = Literal["us_equity", "crypto"]
+AssetClass = Literal["us_equity", "crypto", "us_option"]
 ASSET_CLASSES: frozenset[str] = frozenset(get_args(AssetClass))
 
 QUOTE_CURRENCIES: tuple[str, ...] = ("USDT", "USDC", "USD", "BTC")
@@ -82,6 +89,11 @@ def instrument_key(raw: str, asset_class: AssetClass | None = None) -> str:
     text = raw.strip().upper() if isinstance(raw, str) else ""
     if not text:
         raise InstrumentError("a symbol is empty")
+    if asset_class == "us_option" or (asset_class is None and OCC.fullmatch(text)):
+        try:
+            return parse_occ(text).symbol  # Alpaca's form: no O: (issue 24)
+        except OptionSymbolError as exc:
+            raise InstrumentError(str(exc)) from None
     if asset_class == "us_equity":
         return _equity(text, raw)
     if text.startswith("X:"):
@@ -119,8 +131,11 @@ def _equity(text: str, raw: str) -> str:
 
 
 def asset_class_of(key: str) -> AssetClass:
-    """The asset class of a canonical key: a pair has a ``/``, a ticker never does."""
-    return "crypto" if "/" in key else "us_equity"
+    """The asset class of a canonical key: a pair has a ``/``, an option is an OCC symbol
+    (longer than any ticker), anything else is a ticker."""
+    if "/" in key:
+        return "crypto"
+    return "us_option" if OCC.fullmatch(key) else "us_equity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +154,10 @@ class Instrument:
     qty_increment: Decimal
     fractionable: bool
     shortable: bool
+    multiplier: Decimal = Decimal(1)
+    """Shares per unit: 100 for a standard option contract, 1 for a share or a coin."""
+    contract: OptionContract | None = None
+    """The option contract (underlying, expiry, strike, right, style); None otherwise."""
 
     @property
     def base(self) -> str:
@@ -166,13 +185,19 @@ class Instrument:
 
     @property
     def feed_symbol(self) -> str:
-        """Massive WebSocket ``pair`` and subscription (``XT.BTC-USD``): ``BTC-USD``."""
+        """Massive WebSocket ``pair``/``sym`` and subscription: ``BTC-USD`` for a pair
+        (``XT.BTC-USD``), ``O:SPY260731P00395000`` for an option."""
+        if self.asset_class == "us_option":
+            return f"O:{self.key}"
         return self.key.replace("/", "-")
 
     @property
     def rest_ticker(self) -> str:
-        """Massive REST ticker: ``X:BTCUSD`` for a pair, the ticker for an equity."""
-        return f"X:{self.position_symbol}" if self.asset_class == "crypto" else self.key
+        """Massive REST ticker: ``X:BTCUSD`` for a pair, ``O:…`` for an option, the ticker
+        for an equity."""
+        if self.asset_class == "crypto":
+            return f"X:{self.position_symbol}"
+        return f"O:{self.key}" if self.asset_class == "us_option" else self.key
 
     @classmethod
     def equity(
@@ -191,6 +216,39 @@ class Instrument:
         )
 
     @classmethod
+    def option(cls, contract: OptionContract | str) -> Instrument:
+        """An option contract: whole contracts, a cent tick, the contract's multiplier.
+
+        UNCONFIRMED: Alpaca's options price increment. Exchanges quote some classes in
+        nickels above $3; Alpaca's docs found say nothing, and alpaca-py validates no
+        increment, so the engine checks cents and leaves the rest to the venue's answer.
+        """
+        if isinstance(contract, str):
+            try:
+                contract = parse_occ(contract)
+            except OptionSymbolError as exc:
+                raise InstrumentError(str(exc)) from None
+        return cls(
+            key=contract.symbol,
+            asset_class="us_option",
+            price_increment=_EQUITY_TICK,
+            min_order_size=Decimal(1),
+            qty_increment=Decimal(1),
+            fractionable=False,
+            shortable=True,  # sell to open: what the account's options level allows
+            multiplier=contract.multiplier,
+            contract=contract,
+        )
+
+    @classmethod
+    def from_alpaca_contract(cls, record: Mapping[str, Any]) -> Instrument:
+        """From Alpaca's ``GET /v2/options/contracts`` item (its multiplier, style)."""
+        try:
+            return cls.option(contract_from_alpaca(record))
+        except OptionSymbolError as exc:
+            raise InstrumentError(str(exc)) from None
+
+    @classmethod
     def from_alpaca_asset(cls, asset: Mapping[str, Any]) -> Instrument:
         """From Alpaca's ``GET /v2/assets/{symbol}`` JSON (as decoded; ``class`` names the
         asset class). A crypto asset must carry its three increments: guessing them would
@@ -203,6 +261,8 @@ class Instrument:
                 fractionable=bool(asset.get("fractionable", False)),
                 shortable=bool(asset.get("shortable", False)),
             )
+        if klass == "us_option":
+            return cls.option(symbol)
         if klass != "crypto":
             raise InstrumentError(f"asset class {klass!r} of {symbol[:40]!r} is not supported")
         return cls(

@@ -17,17 +17,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from tradewire.engine.options import OCC, option_key
+
 TICKER = re.compile(r"[A-Z][A-Z0-9.\-]{0,15}")
 """A ticker as normalized: a letter, then letters, digits, ``.`` or ``-`` (16 at most)."""
 
 
 def normalize_symbol(raw: str, asset_class: str | None = None) -> str:
     """``" aapl "`` → ``"AAPL"``, ``"btc/usd"`` → ``"BTC/USD"``; ValueError (naming the
-    input) if it is no ticker or pair. ``asset_class`` (``us_equity`` or ``crypto``) is what
+    input) if it is no ticker, pair or OCC option symbol (``o:spy260731p00395000`` →
+    ``SPY260731P00395000``). ``asset_class`` (``us_equity``, ``crypto``, ``us_option``) is what
     the caller knows of it: ``BTCUSD`` is a pair only as ``crypto``."""
     symbol = raw.strip().upper() if isinstance(raw, str) else ""
     if not symbol:
         raise ValueError("a symbol is empty")
+    if asset_class == "us_option" or (asset_class is None and OCC.fullmatch(symbol)):
+        return option_key(symbol)  # OptionSymbolError is a ValueError (issue 24)
     if asset_class == "crypto" or (asset_class is None and "/" in symbol):
         # Imported here: instruments builds on this module (its equity rule is the one above).
         from tradewire.engine.instruments import instrument_key

@@ -112,7 +112,12 @@ def test_a_bare_crypto_symbol_without_a_known_quote_is_refused() -> None:
 
 def test_an_unknown_asset_class_is_refused() -> None:
     with pytest.raises(InstrumentError, match="asset class"):
-        instrument_key("BTC/USD", "us_option")  # type: ignore[arg-type]
+        instrument_key("BTC/USD", "us_future")  # type: ignore[arg-type]
+
+
+def test_a_pair_is_no_option_contract() -> None:
+    with pytest.raises(InstrumentError, match="not an OCC option symbol"):
+        instrument_key("BTC/USD", "us_option")
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -151,7 +156,7 @@ def test_an_equity_is_its_ticker_everywhere() -> None:
 
 
 def test_an_asset_of_another_class_is_refused() -> None:
-    asset = {**_load("crypto__assets__1.json"), "class": "us_option"}
+    asset = {**_load("crypto__assets__1.json"), "class": "us_future"}
     with pytest.raises(InstrumentError, match="asset class"):
         Instrument.from_alpaca_asset(asset)
 
