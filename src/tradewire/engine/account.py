@@ -5,7 +5,8 @@ never moved in a backtest. Here it is the broker's figure at its last read (star
 reconciliation; the starting cash in a backtest; the gateway's in a worker), moved by every
 fill since at the fill's price, the way the broker moves it (a buy spends, a sell brings).
 Buying power is the broker's figure at that read, less what fills have spent since; equity
-is cash plus every position at its mark. A fee charged in dollars (a ``FeeCharged`` with
+is cash plus every position at its mark; an option's figures go through its multiplier (100
+shares a contract). A fee charged in dollars (a ``FeeCharged`` with
 ``usd``: a crypto sell's) comes off cash as the ledger books it; a fee charged in the coin
 moves no cash (it shrinks the position).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from tradewire.engine.options import multiplier_of
 from tradewire.engine.positions import PositionBook
 
 _CENT = Decimal("0.01")
@@ -50,7 +52,7 @@ class Account:
     def on_fill(
         self, strategy: str | None, symbol: str, side: str, qty: float, price: float
     ) -> None:
-        amount = qty * price
+        amount = qty * price * multiplier_of(symbol)
         self.cash += -amount if side == "buy" else amount
         if strategy:
             book = self.by_strategy.get(strategy)
@@ -73,9 +75,8 @@ class Account:
         value = self.cash
         for sym, pos in book.positions.items():
             if pos.qty:
-                value += pos.qty * marks.get(
-                    sym, pos.mark if pos.mark is not None else pos.avg_price
-                )
+                price = marks.get(sym, pos.mark if pos.mark is not None else pos.avg_price)
+                value += pos.qty * price * pos.multiplier
         return value
 
     def pnl(self, strategy: str, marks: Mapping[str, float]) -> tuple[float, float]:

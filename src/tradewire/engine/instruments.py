@@ -32,6 +32,7 @@ from tradewire.engine.options import (
     OptionSymbolError,
     contract_from_alpaca,
     parse_occ,
+    register_contract,
 )
 from tradewire.engine.symbols import normalize_symbol
 
@@ -242,9 +243,12 @@ class Instrument:
 
     @classmethod
     def from_alpaca_contract(cls, record: Mapping[str, Any]) -> Instrument:
-        """From Alpaca's ``GET /v2/options/contracts`` item (its multiplier, style)."""
+        """From Alpaca's ``GET /v2/options/contracts`` item (its multiplier, style); the
+        multiplier becomes the one every book uses for the symbol."""
         try:
-            return cls.option(contract_from_alpaca(record))
+            contract = contract_from_alpaca(record)
+            register_contract(contract)
+            return cls.option(contract)
         except OptionSymbolError as exc:
             raise InstrumentError(str(exc)) from None
 

@@ -183,12 +183,23 @@ def _multiplier(value: object) -> Decimal | None:
     return dec
 
 
-def multiplier_of(symbol: str, known: Mapping[str, float] | None = None) -> float:
-    """Shares per unit of ``symbol`` (an instrument key): a contract's multiplier from
-    ``known`` (the loaded contracts), else 100 for an option symbol, else 1 (a share, a coin).
-    """
-    if known:
-        found = known.get(symbol)
-        if found is not None:
-            return found
-    return float(STANDARD_MULTIPLIER) if OCC.fullmatch(symbol) is not None else 1.0
+_MULTIPLIERS: dict[str, float] = {}
+"""Shares per unit by instrument key: filled on first use (100 for an OCC symbol, 1 for
+anything else) and by :func:`register_contract` for a contract whose record says otherwise.
+Process-wide because a contract's multiplier is a fact of the contract, the same for every
+book that holds it; a dict hit keeps it off the hot path's costs."""
+
+
+def multiplier_of(symbol: str) -> float:
+    """Shares per unit of ``symbol`` (an instrument key): the registered contract's
+    multiplier, else 100 for an option symbol, else 1 (a share, a coin)."""
+    found = _MULTIPLIERS.get(symbol)
+    if found is None:
+        found = float(STANDARD_MULTIPLIER) if OCC.fullmatch(symbol) is not None else 1.0
+        _MULTIPLIERS[symbol] = found
+    return found
+
+
+def register_contract(contract: OptionContract) -> None:
+    """Make ``contract``'s multiplier the one every book uses for its symbol."""
+    _MULTIPLIERS[contract.symbol] = float(contract.multiplier)

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from tradewire.engine.options import multiplier_of
 from tradewire.errors import LocalProtocolError, RemoteProtocolError
 
 
@@ -445,7 +446,7 @@ class OrderManager:
             if w is None:
                 w = self.working[order.symbol] = [0.0, 0.0]
             w[0 if order.side == "buy" else 1] += qty
-            self.working_notional += qty * order.ref_price
+            self.working_notional += qty * order.ref_price * multiplier_of(order.symbol)
         return order
 
     def restore(self, order: Order) -> Order:
@@ -498,7 +499,7 @@ class OrderManager:
         if w is None:
             w = self.working[order.symbol] = [0.0, 0.0]
         w[0 if order.side == "buy" else 1] += delta
-        self.working_notional += delta * order.ref_price
+        self.working_notional += delta * order.ref_price * multiplier_of(order.symbol)
         if abs(w[0]) < 1e-9 and abs(w[1]) < 1e-9:
             del self.working[order.symbol]  # bounded: only symbols with working orders
         if not self.working:

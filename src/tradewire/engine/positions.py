@@ -1,5 +1,9 @@
 """Positions and P&L from fills, by the average-cost method.
 
+Quantities are in units (shares, coins, contracts) and prices per share; every money figure
+(realized and unrealized P&L, exposure) is ``units x price x multiplier``, the multiplier
+100 for a standard option contract and 1 otherwise (issue 24).
+
 Average cost: buying into a long (or selling into a short) moves the average entry price;
 reducing realizes P&L against that average; crossing zero realizes the whole old position
 and opens the remainder at the fill price. Unrealized P&L is marked to the last mid.
@@ -8,6 +12,8 @@ and opens the remainder at the fill price. Unrealized P&L is marked to the last 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from tradewire.engine.options import multiplier_of
 
 _EPS = 1e-9
 
@@ -19,17 +25,18 @@ class Position:
     avg_price: float = 0.0
     realized: float = 0.0
     mark: float | None = None
+    multiplier: float = 1.0
 
     @property
     def unrealized(self) -> float:
         if self.mark is None or self.qty == 0:
             return 0.0
-        return (self.mark - self.avg_price) * self.qty
+        return (self.mark - self.avg_price) * self.qty * self.multiplier
 
     @property
     def exposure(self) -> float:
         price = self.mark if self.mark is not None else self.avg_price
-        return abs(self.qty) * price
+        return abs(self.qty) * price * self.multiplier
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +48,18 @@ class PositionSnapshot:
     avg_price: float = 0.0
     realized: float = 0.0
     mark: float | None = None
+    multiplier: float = 1.0
 
     @property
     def unrealized(self) -> float:
         if self.mark is None or self.qty == 0:
             return 0.0
-        return (self.mark - self.avg_price) * self.qty
+        return (self.mark - self.avg_price) * self.qty * self.multiplier
 
     @property
     def exposure(self) -> float:
         price = self.mark if self.mark is not None else self.avg_price
-        return abs(self.qty) * price
+        return abs(self.qty) * price * self.multiplier
 
 
 class PositionBook:
@@ -74,14 +82,16 @@ class PositionBook:
         """A read-only copy of the position in ``symbol`` (flat when the book has none)."""
         pos = self.positions.get(symbol)
         if pos is None:
-            return PositionSnapshot(symbol)
-        return PositionSnapshot(symbol, pos.qty, pos.avg_price, pos.realized, pos.mark)
+            return PositionSnapshot(symbol, multiplier=multiplier_of(symbol))
+        return PositionSnapshot(
+            symbol, pos.qty, pos.avg_price, pos.realized, pos.mark, pos.multiplier
+        )
 
     def _writable(self, symbol: str) -> Position:
         self._totals = None  # the caller changes what it gets
         pos = self.positions.get(symbol)
         if pos is None:
-            pos = self.positions[symbol] = Position(symbol)
+            pos = self.positions[symbol] = Position(symbol, multiplier=multiplier_of(symbol))
         return pos
 
     def qty(self, symbol: str) -> float:
@@ -100,7 +110,7 @@ class PositionBook:
         else:
             closing = min(abs(signed), abs(pos.qty))
             direction = 1.0 if pos.qty > 0 else -1.0
-            realized = (price - pos.avg_price) * closing * direction
+            realized = (price - pos.avg_price) * closing * direction * pos.multiplier
             pos.realized += realized
             remaining = pos.qty + signed
             if abs(remaining) < 1e-12:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from tradewire import fmt
 from tradewire.engine.config import RiskConfig
+from tradewire.engine.options import multiplier_of
 from tradewire.engine.session import CryptoDayClock
 
 _INF = float("inf")
@@ -248,8 +249,9 @@ class RiskEngine:
             return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
         # The worse of the limit and the reference: a sell limit far below the market is
         # worth the market, not its limit.
-        if not notional:
+        if not notional:  # an option's through its multiplier (100 shares a contract)
             notional = qty * (price if price is not None and price > mid else mid)
+            notional *= multiplier_of(symbol)
         if notional > cfg.max_order_notional:
             return self._deny(
                 DenyReason.MAX_NOTIONAL,

@@ -107,7 +107,7 @@ def test_the_contract_record_sets_the_multiplier_and_must_agree_with_the_symbol(
     assert inst.multiplier == 10
     assert inst.contract is not None
     assert inst.contract.underlying == "SPY1"
-    assert multiplier_of(inst.key, {inst.key: 10.0}) == 10.0
+    assert multiplier_of(inst.key) == 10.0  # registered: every book uses it
     assert multiplier_of("SPY260731P00395000") == 100.0
     assert multiplier_of("AAPL") == 1.0
     with pytest.raises(OptionSymbolError, match="strike"):
