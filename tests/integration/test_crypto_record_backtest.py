@@ -65,14 +65,16 @@ def _frames(path: Path) -> int:
         return 0
 
 
-def _backtest(tmp_path: Path, data: Path, *extra: str) -> tuple[dict[str, Any], Path]:
+def _backtest(
+    tmp_path: Path, data: Path, *extra: str, source: str = STRATEGY, name: str = "BuysBitcoin"
+) -> tuple[dict[str, Any], Path]:
     strategy = tmp_path / "buys_bitcoin.py"
-    strategy.write_text(textwrap.dedent(STRATEGY))
+    strategy.write_text(textwrap.dedent(source))
     out = tmp_path / "bt"
     done = subprocess.run(
         [
             *(sys.executable, "-m", "tradewire", "backtest", "--data", str(data)),
-            *("--strategy", f"{strategy}:BuysBitcoin", "--symbols", "BTC/USD,AAPL"),
+            *("--strategy", f"{strategy}:{name}", "--symbols", "BTC/USD,AAPL"),
             *("--out", str(out), "--no-progress", *extra),
         ],
         capture_output=True,
@@ -178,10 +180,86 @@ def test_backtest_on_crypto_flat_files_fills_a_crypto_order(tmp_path: Path) -> N
     report, bt = _backtest(tmp_path, data, "--fill-model", "queue")
     assert report["events"] == 21  # 20 BTC/USD trades and one bar; ETH/USD not selected
     assert report["end"] == "2026-01-01T12:01:00Z"  # the bar arrives when its minute ends
-    # The strategy saw the first print and ordered; trades and bars set no reference price
-    # (the engine's risk takes it from quotes, for stocks as for crypto), so the order is
-    # denied, not filled: a flat-file crypto backtest needs quotes for its orders.
+    # The strategy saw the first print and ordered; by default trades and bars set no
+    # reference price (the engine's risk takes it from quotes, for stocks as for crypto), so
+    # the order is denied, not filled; with risk.reference_price: quote_or_last_trade it
+    # fills at the prints (the test below).
     [denied] = [r for r in read_journal(bt / "journal.twj").records if r.kind == "denied"]
     assert denied.data["symbol"] == "BTC/USD"
     assert denied.data["rule"] == "no_reference_price"
     assert report["fills"] == 0
+
+
+ON_PRINTS = """
+from tradewire import Strategy
+
+
+class BuysOnPrints(Strategy):
+    \"\"\"On its first print (or bar): 0.001 BTC/USD at market and 0.002 with a limit 20 below.\"\"\"
+
+    def on_start(self):
+        self.ordered = False
+
+    def on_trade(self, trade):
+        self._order(trade.price)
+
+    def on_bar(self, bar):
+        self._order(bar.close)
+
+    def _order(self, price):
+        if not self.ordered:
+            self.ordered = True
+            self.buy("BTC/USD", 0.001)
+            self.buy("BTC/USD", 0.002, limit_price=price - 20)
+"""
+
+# BTC/USD prints (or minute closes): the limit at 64,980 rests through 64,985 and fills at
+# the 64,980 print; ETH/USD is not selected.
+PRINTS = (65_000.0, 65_010.0, 64_995.0, 64_985.0, 64_980.0, 65_000.0)
+
+
+def _flat_trades(data: Path, ns: int) -> None:
+    rows = [",".join(CRYPTO_TRADE_COLUMNS)]
+    for i, price in enumerate(PRINTS):
+        rows.append(f"X:BTCUSD,{1 + i % 2},1,{i},{ns + i * 1_000_000_000},{price},0.01")
+        rows.append(f"X:ETHUSD,1,1,e{i},{ns + i * 1_000_000_000 + 1},3100.5,0.2")
+    (data / "trades_2026-01-01.csv.gz").write_bytes(
+        gzip.compress(("\n".join(rows) + "\n").encode(), mtime=0)
+    )
+
+
+def _flat_minute_aggs(data: Path, ns: int) -> None:
+    rows = ["ticker,volume,open,close,high,low,window_start,transactions"]
+    for i, close in enumerate(PRINTS):
+        start = ns + i * 60_000_000_000
+        rows.append(f"X:BTCUSD,0.2,{close},{close},{close + 5},{close - 5},{start},20")
+        rows.append(f"X:ETHUSD,1.5,3100,3100,3101,3099,{start},9")
+    (data / "minute_aggs_2026-01-01.csv.gz").write_bytes(
+        gzip.compress(("\n".join(rows) + "\n").encode(), mtime=0)
+    )
+
+
+@pytest.mark.parametrize("files", ["trades", "minute_aggs"])
+def test_backtest_on_crypto_trades_or_minute_aggs_alone_fills_at_the_prints(
+    tmp_path: Path, files: str
+) -> None:
+    """No quotes in the data: the last print (for minute aggregates, the bar's close) is
+    the touch the orders fill at, and, with ``risk.reference_price: quote_or_last_trade``,
+    the reference risk prices them at."""
+    ns = 1_767_268_800_000_000_000
+    data = tmp_path / "flat"
+    data.mkdir()
+    (_flat_trades if files == "trades" else _flat_minute_aggs)(data, ns)
+    config = tmp_path / "risk.yaml"
+    config.write_text("risk:\n  reference_price: quote_or_last_trade\n")
+    report, bt = _backtest(
+        tmp_path, data, "--config", str(config), source=ON_PRINTS, name="BuysOnPrints"
+    )
+    assert report["events"] == len(PRINTS)
+    assert report["orders"] == 2
+    assert report["fills"] == 2
+    got = [(f.data["qty"], f.data["price"]) for f in _fills(bt)]
+    assert got == [(0.001, 65_000.0), (0.002, 64_980.0)]
+    records = read_journal(bt / "journal.twj").records
+    assert not [r for r in records if r.kind == "denied"]
+    assert report["pnl"]["per_symbol"]["BTC/USD"]["position"] == pytest.approx(0.003)

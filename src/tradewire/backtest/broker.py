@@ -13,6 +13,14 @@ simulator. Two fill models:
   fills it; a displayed size that shrinks below the shares ahead shortens the queue, a
   level that grows does not put anyone ahead again.
 
+Data without quotes (Massive's crypto trades and minute-aggregate flat files, a stocks
+``trades_v1`` alone): while a symbol has had no quote in the backtest, its last trade print
+stands in as the touch, a zero-spread NBBO at the print's price and size (absent prints, the
+last bar's close and volume), so a market order fills at the last print and a resting limit
+fills when a print reaches its price. The first quote ends it: from then on quotes rule as
+above and prints keep only their role in the queue model (a recording with quotes fills as
+it always did).
+
 Broker order and execution ids come from a seeded generator, so the journal, which records
 them, is byte-identical from run to run.
 """
@@ -21,17 +29,27 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from typing import Any
 
 from tradewire.sim.broker.crypto import crypto_assets, is_crypto
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import TERMINAL, Clock, Execution, SimOrder, wall_clock
 from tradewire.sim.market import NBBO
-from tradewire.venues.polygon.crypto import CryptoQuote, CryptoTrade
-from tradewire.venues.polygon.messages import Quote, Trade
+from tradewire.venues.polygon.crypto import (
+    CryptoAggregate,
+    CryptoMinuteAggregate,
+    CryptoQuote,
+    CryptoTrade,
+)
+from tradewire.venues.polygon.messages import Aggregate, MinuteAggregate, Quote, Trade
 
 AnyQuote = Quote | CryptoQuote
 AnyTrade = Trade | CryptoTrade
+AnyBar = Aggregate | MinuteAggregate | CryptoAggregate | CryptoMinuteAggregate
+BARS = frozenset({Aggregate, MinuteAggregate, CryptoAggregate, CryptoMinuteAggregate})
+_CRYPTO = frozenset({CryptoTrade, CryptoAggregate, CryptoMinuteAggregate})
 
 FILL_MODELS = ("touch", "queue")
 ROUND_LOT = 100  # quote sizes are round lots on the wire, as sim/feed/server.py reads them
@@ -56,12 +74,19 @@ class BacktestBroker:
         # The latest quote of a symbol with nothing working at the broker: turned into the
         # book's NBBO only when an order arrives (most quotes of a backtest touch no order).
         self.last_quotes: dict[str, AnyQuote] = {}
+        # Symbols whose quotes reached the book; with ``last_quotes``, every symbol quoted.
+        self._quoted: set[str] = set()
+        # Symbols that printed before any quote (their bars no longer stand in), and the
+        # stand-in touch of one with nothing working, turned into its NBBO by an order.
+        self._printed: set[str] = set()
+        self.last_prints: dict[str, NBBO] = {}
         # order id -> shares displayed ahead of it at its price (inf: not at the best yet)
         self._ahead: dict[str, float] = {}
 
     def quote(self, q: AnyQuote) -> list[Execution]:
         """A stock quote, or a crypto pair's (keyed ``BTC/USD``, sizes in coins)."""
         self.last_quotes.pop(q.symbol, None)
+        self._quoted.add(q.symbol)
         if type(q) is CryptoQuote:
             self.list_pair(q.symbol)
         nbbo = _nbbo(q)
@@ -75,7 +100,15 @@ class BacktestBroker:
         if symbol not in self.book.crypto:
             self.book.crypto.update(crypto_assets([symbol]))
 
+    def quoted(self, symbol: str) -> bool:
+        """Whether the backtest has seen a quote of ``symbol`` (its prints no longer touch)."""
+        return symbol in self._quoted or symbol in self.last_quotes
+
     def trade(self, t: AnyTrade) -> list[Execution]:
+        """A print: the touch of a symbol never quoted, else the queue model's (if any)."""
+        if not self.quoted(t.symbol):
+            self._printed.add(t.symbol)
+            return self._stand_in(t.symbol, t.price, t.size, t.timestamp, type(t) in _CRYPTO)
         if not self.queue_model or not self._ahead:
             return []
         execs: list[Execution] = []
@@ -99,14 +132,60 @@ class BacktestBroker:
             execs.extend(self.book._fill(order, Decimal(str(qty)), limit))
         return execs
 
+    def bar_touches(self, symbol: str) -> bool:
+        """Whether a bar of ``symbol`` is its touch: it has neither quoted nor printed."""
+        return symbol not in self._printed and not self.quoted(symbol)
+
+    def bar(self, b: AnyBar) -> list[Execution]:
+        """A bar: the touch of a symbol that has neither quoted nor printed (at its close)."""
+        if not self.bar_touches(b.symbol):
+            return []
+        return self._stand_in(b.symbol, b.close, b.volume, b.end, type(b) in _CRYPTO)
+
+    def bars_first(self, events: list[Any]) -> list[Execution]:
+        """The bars of a frame, taken before the rest of it (the backtest with zero latency),
+        but a bar whose symbol quoted or printed earlier in the frame is no touch."""
+        execs: list[Execution] = []
+        seen: set[str] = set()
+        for ev in events:
+            etype = type(ev)
+            if etype in BARS:
+                if ev.symbol not in seen:
+                    execs.extend(self.bar(ev))
+            elif etype is Quote or etype is CryptoQuote or etype is Trade or etype is CryptoTrade:
+                seen.add(ev.symbol)
+        return execs
+
+    def touching_closes(self, events: list[Any]) -> Iterator[tuple[str, float]]:
+        """``(symbol, close)`` of each bar in ``events`` that is its symbol's touch."""
+        for ev in events:
+            if type(ev) in BARS and self.bar_touches(ev.symbol) and 0.0 < ev.close < _INF:
+                yield ev.symbol, ev.close
+
+    def _stand_in(
+        self, symbol: str, price: float, size: float, ts: int, crypto: bool
+    ) -> list[Execution]:
+        if crypto:
+            self.list_pair(symbol)
+        touch = NBBO(symbol, price, size, price, size, ts)
+        if not self.book.live_by_symbol.get(symbol):
+            self.last_prints[symbol] = touch  # priced when an order arrives, as last_quotes
+            return []
+        self.last_prints.pop(symbol, None)
+        return self.book.on_quote(touch)
+
     def submit(self, body: dict[str, object]) -> tuple[SimOrder, list[Execution]]:
         """Book and route one order (raises ``OrderError`` as the REST server would answer)."""
         symbol = str(body.get("symbol", ""))
         if is_crypto(symbol):
             self.list_pair(symbol)
         pending = self.last_quotes.pop(symbol, None)
+        touch = self.last_prints.pop(symbol, None)
         if pending is not None:
+            self._quoted.add(pending.symbol)
             self.book.quotes[pending.symbol] = _nbbo(pending)
+        elif touch is not None and symbol not in self._quoted:  # else a quote came since
+            self.book.quotes[symbol] = touch
         order = self.book.submit(body)
         execs = self.book.activate(order)
         if self.queue_model and order.is_open and order.type == "limit":
@@ -160,6 +239,33 @@ class BacktestBroker:
                 # Joined when the level became best (behind all of it); a level that
                 # shrinks takes its cancels from ahead of us first (risk-averse).
                 self._ahead[order.id] = float(size) if ahead == _INF else min(ahead, float(size))
+
+
+class Hears(Mapping[str, object]):
+    """The symbols whose prints ``broker`` must hear: those with working orders, and those
+    never quoted (their prints are their touch). The backtest's hot loop reads it in place
+    of :attr:`SimBook.live_by_symbol` only while some symbol has had no quote."""
+
+    __slots__ = ("_live", "_quoted")
+
+    def __init__(self, broker: BacktestBroker) -> None:
+        self._live = broker.book.live_by_symbol
+        self._quoted = broker.quoted
+
+    def get(self, symbol: str, default: object = None) -> object:
+        return self._live.get(symbol) or not self._quoted(symbol)
+
+    def __getitem__(self, symbol: str) -> object:
+        hears = self.get(symbol)
+        if not hears:
+            raise KeyError(symbol)
+        return hears
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._live)
+
+    def __len__(self) -> int:
+        return len(self._live)
 
 
 def _nbbo(q: AnyQuote) -> NBBO:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import heapq
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
 
-from tradewire.backtest.broker import BacktestBroker
+from tradewire.backtest.broker import BARS, BacktestBroker, Hears
 from tradewire.backtest.latency import LatencyModel
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
@@ -109,7 +109,12 @@ class BacktestNode:
             trade_reference=self.risk.config.reference_price == "quote_or_last_trade",
         )
         self.core.observer = self._observe
-        self.live = broker.book.live_by_symbol  # MarketVenue: symbols with working orders
+        # MarketVenue: the symbols whose prints the broker hears: those with working orders,
+        # and while a strategy's symbol has had no quote, every symbol not quoted yet.
+        self._live = broker.book.live_by_symbol
+        self.live: Mapping[str, object] = self._live
+        self._hears = Hears(broker)
+        self._unquoted: set[str] = set()
         self._broker_ids: dict[str, str] = {}
         self._heap: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = 0
@@ -161,6 +166,7 @@ class BacktestNode:
                 self.now = self.first_ns = ts
                 self._next_sample = ts + self._sample_ns
                 core.start()
+                self._unquoted = set(core.market.symbols)
             if heap and heap[0][0] <= ts:
                 self._run_until(ts)
             if ts >= self._next_sample:
@@ -168,11 +174,16 @@ class BacktestNode:
             self.now = ts
             self.batches += 1
             self.events += len(events)
+            if self._unquoted:
+                self._stand_in()
             if self._zero:
+                if self.live is not self._live:
+                    self._bars_first(events)
                 core.on_market(events, self)
             else:
+                market = core.on_market if self.live is self._live else self._bars_then_market
                 self._to_broker(events)
-                self._schedule(ts + feed_latency.sample(rng), core.on_market, events)
+                self._schedule(ts + feed_latency.sample(rng), market, events)
         self.last_ns = self.now
         self._run_until(self.now)
         # The data has ended: reports already on their way still arrive, timers do not fire.
@@ -204,7 +215,7 @@ class BacktestNode:
     # -- the venue sees the market first (MarketVenue) -------------------------------------
 
     def on_quote(self, quote: Quote | CryptoQuote) -> None:
-        if self.live.get(quote.symbol):
+        if self._live.get(quote.symbol):
             self._report(self.broker.quote(quote))
         else:
             self.broker.last_quotes[quote.symbol] = quote
@@ -215,12 +226,41 @@ class BacktestNode:
     def _to_broker(self, events: list[Any]) -> None:
         # The broker sees the market first, as the simulator's feed updates its book before
         # it writes the frame.
+        live = self.live
         for ev in events:
             etype = type(ev)
             if etype is Quote or etype is CryptoQuote:
                 self.on_quote(ev)
-            elif (etype is Trade or etype is CryptoTrade) and self.live.get(ev.symbol):
+            elif (etype is Trade or etype is CryptoTrade) and live.get(ev.symbol):
                 self.on_trade(ev)
+            elif etype in BARS and live is not self._live:
+                self._report(self.broker.bar(ev))
+
+    # -- data without quotes: prints and bars stand in as the touch (BacktestBroker) -------
+
+    def _stand_in(self) -> None:
+        # Once every strategy's symbol has quoted, the hot loop reads the working orders alone.
+        quoted = self.broker.quoted
+        self._unquoted = {sym for sym in self._unquoted if not quoted(sym)}
+        self.live = self._hears if self._unquoted else self._live
+
+    def _bars_first(self, events: list[Any]) -> None:
+        # With zero latency the engine routes quotes and prints to the venue as it goes, not
+        # bars: the broker takes a frame's bars before it, and risk then their closes.
+        self._report(self.broker.bars_first(events))
+        self._bar_references(events)
+
+    def _bars_then_market(self, events: list[Any]) -> None:
+        self._bar_references(events)
+        self.core.on_market(events)
+
+    def _bar_references(self, events: list[Any]) -> None:
+        # A bar's close is the last trade risk prices an order at (reference_price:
+        # quote_or_last_trade) while it is its symbol's touch at the broker.
+        routed, refs = self.core.market.bar_routes, self.core.last_trades
+        for sym, close in self.broker.touching_closes(events):
+            if sym in routed:
+                refs[sym] = close
 
     # -- the clock (engine.ports.Clock) ------------------------------------------------------
 
