@@ -75,7 +75,9 @@ async def test_snapshot_prices_every_contract_in_massives_shape(server: MassiveR
     assert quote["midpoint"] == pytest.approx((quote["bid"] + quote["ask"]) / 2)
     assert quote["timeframe"] == "REAL-TIME"
     assert -0.5 < put["greeks"]["delta"] < 0
-    assert put["greeks"]["gamma"] > 0 and put["greeks"]["vega"] > 0 and put["greeks"]["theta"] < 0
+    assert put["greeks"]["gamma"] > 0
+    assert put["greeks"]["vega"] > 0
+    assert put["greeks"]["theta"] < 0
     assert put["implied_volatility"] == 0.25
     assert put["underlying_asset"]["price"] == 400.0
     assert put["underlying_asset"]["ticker"] == "SPY"
@@ -143,7 +145,8 @@ async def test_auth_as_massive_does(server: MassiveRestServer) -> None:
     )
     assert (status, body["error"]) == (401, "Unknown API Key")
     status, body = await _get(server, "/v3/snapshot/options/SPY", headers={}, apiKey="test-key")
-    assert status == 200 and body["status"] == "OK"
+    assert status == 200
+    assert body["status"] == "OK"
 
 
 async def test_an_underlying_without_a_chain_is_an_empty_ok(server: MassiveRestServer) -> None:
@@ -166,7 +169,9 @@ async def test_no_price_for_the_underlying_gives_details_only() -> None:
         status, body = await _get(srv, "/v3/snapshot/options/SPY")
     assert status == 200
     first = body["results"][0]
-    assert "details" in first and "last_quote" not in first and "greeks" not in first
+    assert "details" in first
+    assert "last_quote" not in first
+    assert "greeks" not in first
     assert first["underlying_asset"] == {"ticker": "SPY"}
 
 
@@ -181,7 +186,8 @@ async def test_auto_listed_underlying_is_listed_at_its_price_on_first_request() 
 
 async def test_contracts_list_filters_pages_and_shape(server: MassiveRestServer) -> None:
     status, body = await _get(server, "/v3/reference/options/contracts", limit=1001)
-    assert status == 400 and body["status"] == "ERROR"
+    assert status == 400
+    assert body["status"] == "ERROR"
     calls = await _all(
         server,
         "/v3/reference/options/contracts",
