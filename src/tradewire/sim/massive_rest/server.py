@@ -25,7 +25,6 @@ from tradewire.sim.market import MarketState
 from tradewire.sim.massive_rest.query import (
     CONTRACTS,
     SNAPSHOT,
-    Endpoint,
     Query,
     QueryError,
     Trade,
@@ -215,10 +214,3 @@ class MassiveRestServer:
         results = [reference_result(c) for c in chosen]
         return web.json_response({**envelope, "results": results})
 
-
-def endpoints() -> dict[str, Endpoint]:
-    """The endpoints served, by path pattern (for docs and tests)."""
-    return {
-        "/v3/snapshot/options/{underlyingAsset}": SNAPSHOT,
-        "/v3/reference/options/contracts": CONTRACTS,
-    }
