@@ -213,4 +213,3 @@ class MassiveRestServer:
         chosen, envelope = self._page(request, contracts, query)
         results = [reference_result(c) for c in chosen]
         return web.json_response({**envelope, "results": results})
-
