@@ -15,6 +15,7 @@
     │   ├── FeedClosedError          the feed dropped abnormally: reconnectable
     │   ├── MaxConnectionsError      the venue's per-key connection limit was hit
     │   └── StaleFeedError           no data for longer than the configured threshold
+    ├── MarketDataError              a market data REST request failed: HTTP, JSON or status
     └── BrokerError                  broker API problems; carries status, code, message
         ├── RetryableBrokerError     429, 5xx, timeout: retry lookups, never blind resends
         ├── NonRetryableBrokerError  4xx with a definitive answer: the request itself is wrong
@@ -122,6 +123,17 @@ class StaleFeedError(FeedError):
     """No market data arrived within the configured stale-feed threshold."""
 
 
+class MarketDataError(TradewireError):
+    """A market data REST request (Massive's ``/v3/...``) failed: an HTTP error, a body that is
+    not the expected JSON, or a status other than OK. ``status`` is the HTTP status (0 when no
+    response came); the message names the path and Massive's own error text, never the key."""
+
+    def __init__(self, message: str, *, status: int = 0, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+
 class BrokerError(TradewireError):
     """Broker API failure. ``status`` is the HTTP status (0 when there was no response)."""
 
@@ -196,6 +208,7 @@ __all__ = [
     "FeedError",
     "JournalCorrupt",
     "LocalProtocolError",
+    "MarketDataError",
     "MaxConnectionsError",
     "NonRetryableBrokerError",
     "NotFound",

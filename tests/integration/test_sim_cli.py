@@ -126,3 +126,33 @@ def test_sim_port_in_use_is_one_clear_error():
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert str(port) in done.stderr
+
+
+async def test_sim_process_announces_massive_rest_and_serves_the_option_chain(until):
+    # Before: the ready line had no rest= and the simulator served no Massive REST at all.
+    from tradewire.errors import MarketDataError
+    from tradewire.venues.polygon.rest import MassiveRestClient
+
+    args = ["--symbols", "SPY", "--options", "SPY", "--rate", "500"]
+    async with SimProcess(args) as sim:
+        assert sim.rest_url.startswith("http://127.0.0.1:")
+        ready = next(line for line in sim.output if "tradewire sim ready" in line)
+        assert ready.rstrip().endswith(f" rest={sim.rest_url}")
+        chain: list[object] = []
+        async with MassiveRestClient("test-key", base_url=sim.rest_url) as rest:
+
+            async def listed() -> bool:
+                chain[:] = await rest.option_chain("SPY")
+                return bool(chain)
+
+            for _ in range(50):  # listed once the first SPY quote gave it a price
+                if await listed():
+                    break
+                await asyncio.sleep(0.1)
+        async with MassiveRestClient("wrong", base_url=sim.rest_url) as wrong:
+            with pytest.raises(MarketDataError, match="Unknown API Key"):
+                await wrong.option_chain("SPY")
+        code = await sim.stop()
+
+    assert code == 0
+    assert len(chain) == 66

@@ -1,6 +1,6 @@
 """``tradewire sim``: the local venue simulator as a process.
 
-Prints one ready line, ``tradewire sim ready feed=<url> broker=<url>``, that other
+Prints one ready line, ``tradewire sim ready feed=<url> broker=<url> rest=<url>``, that other
 processes (``tradewire run``, ``tradewire bench``, tests) wait for; stops cleanly on
 SIGINT/SIGTERM with exit code 0.
 """
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tradewire.cliargs import non_negative, port, positive, probability
 from tradewire.engine.instruments import InstrumentError, instrument_key
+from tradewire.sim.massive_rest import MassiveRestServer, market_spot, market_trades
+from tradewire.sim.option_chain import OptionChains
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.venue import VenueConfig, VenueSimulator, is_recording
 from tradewire.tuning.busy_poll import BusyPoller
@@ -131,6 +135,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "wake-up does not count as the contender's latency)",
     )
     parser.add_argument("--log-level", default="WARNING")
+    configure_massive_rest(parser)
 
 
 # Argument types: a bad value is argparse's one-line "error:" and exit 2, never a traceback
@@ -221,7 +226,52 @@ def client_exports(config: VenueConfig, feed_url: str, broker_url: str) -> str:
     )
 
 
-async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
+# ---- Massive REST (issue 24): the options chain snapshot and contracts on their own port, ----
+# announced as `rest=<url>` at the end of the ready line (sim/massive_rest/).
+
+
+def configure_massive_rest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rest-port", type=port, default=0, help="Massive REST port (0 = any free)"
+    )
+    with contextlib.suppress(argparse.ArgumentError):  # --options may be defined already
+        parser.add_argument(
+            "--options",
+            type=lambda text: tuple(s.strip().upper() for s in text.split(",") if s.strip()),
+            default=(),
+            metavar="UNDERLYINGS",
+            help="underlyings with option chains on Massive REST, e.g. SPY,AAPL",
+        )
+
+
+def massive_rest(
+    sim: VenueSimulator, config: VenueConfig, rest_port: int, options: Sequence[str]
+) -> MassiveRestServer:
+    """The simulator's Massive REST server, over its option chains if it has them."""
+    chains = getattr(sim, "option_chains", None)
+    if not isinstance(chains, OptionChains):
+        chains = getattr(sim, "options", None)
+    return MassiveRestServer(
+        chains if isinstance(chains, OptionChains) else OptionChains(),
+        market_spot(sim.market),
+        host=config.host,
+        port=rest_port,
+        api_keys=config.polygon_keys,
+        auto_list=options,
+        last_trade=market_trades(sim.market),
+    )
+
+
+# ---- end of Massive REST -----------------------------------------------------------------
+
+
+async def serve(
+    config: VenueConfig,
+    *,
+    busy_poll: bool = False,
+    rest_port: int = 0,
+    options: Sequence[str] = (),
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     poller = BusyPoller()
@@ -229,9 +279,15 @@ async def serve(config: VenueConfig, *, busy_poll: bool = False) -> int:
         poller.start(loop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with VenueSimulator(config) as sim:
+    async with (
+        VenueSimulator(config) as sim,
+        massive_rest(sim, config, rest_port, options) as rest,
+    ):
         source = sim.start_source()
-        print(f"tradewire sim ready feed={sim.feed_url} broker={sim.broker_url}", flush=True)
+        print(
+            f"tradewire sim ready feed={sim.feed_url} broker={sim.broker_url} rest={rest.url}",
+            flush=True,
+        )
         print(client_exports(config, sim.feed_url, sim.broker_url), flush=True)
         waiter = loop.create_task(stop.wait())
         if config.replay_files and config.duration_s > 0:
@@ -266,12 +322,19 @@ def main(args: argparse.Namespace) -> int:
         )
         return 2
     config = venue_config(args)
+    rest_port: int = getattr(args, "rest_port", 0)
+    options = getattr(args, "options", None) or ()
+    underlyings = options.split(",") if isinstance(options, str) else [str(o) for o in options]
     try:
         import uvloop
 
-        return uvloop.run(serve(config, busy_poll=args.busy_poll))
+        return uvloop.run(
+            serve(config, busy_poll=args.busy_poll, rest_port=rest_port, options=underlyings)
+        )
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return asyncio.run(serve(config, busy_poll=args.busy_poll))
+        return asyncio.run(
+            serve(config, busy_poll=args.busy_poll, rest_port=rest_port, options=underlyings)
+        )
     except KeyboardInterrupt:
         return 0
     except OSError as exc:  # a port in use, an address not on this machine

@@ -2,8 +2,9 @@
 
 ``tradewire run`` without credentials and ``tradewire bench`` both need the simulator on
 another core, not on the engine's loop, so that its work never shows up as engine latency.
-The child prints one ready line, ``tradewire sim ready feed=<ws url> broker=<http url>``;
-this module starts it, waits for that line and stops the child cleanly.
+The child prints one ready line, ``tradewire sim ready feed=<ws url> broker=<http url>
+rest=<http url>`` (``rest=``, Massive's REST API, is last and optional: a line without it
+still parses); this module starts it, waits for that line and stops the child cleanly.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 from tradewire.errors import TradewireError
 
-_READY = re.compile(rb"tradewire sim ready feed=(\S+) broker=(\S+)")
+_READY = re.compile(rb"tradewire sim ready feed=(\S+) broker=(\S+)(?: rest=(\S+))?")
 
 
 class SimulatorStartError(TradewireError):
@@ -56,6 +57,8 @@ class SimProcess:
     startup_timeout_s: float = 20.0
     feed_url: str = ""
     broker_url: str = ""
+    rest_url: str = ""
+    """Massive's REST API (options chain snapshot, contracts); "" if the child has none."""
     output: list[str] = field(default_factory=list)
     _proc: asyncio.subprocess.Process | None = None
     _drain: asyncio.Task[None] | None = None
@@ -99,6 +102,7 @@ class SimProcess:
                     if match:
                         self.feed_url = match.group(1).decode()
                         self.broker_url = match.group(2).decode()
+                        self.rest_url = (match.group(3) or b"").decode()
                         break
         except TimeoutError:
             await self.stop()
