@@ -18,7 +18,7 @@ from pathlib import Path
 import msgspec
 
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
-from tradewire.record.reader import crypto_part, iter_frames, segment_files
+from tradewire.record.reader import iter_frames, market_part, segment_files
 from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.crypto_source import SyntheticCrypto
 from tradewire.sim.feed.server import PolygonFeedServer
@@ -68,9 +68,15 @@ def replay_sources(paths: Iterable[Path]) -> Iterator[tuple[int, list[Event]]]:
     """The frames of flat files (merged, then batched) and recordings, in time order."""
     paths = list(paths)
     recordings = [p for p in paths if is_recording(p)]
-    # A recording's crypto cluster is its crypto/ part: replayed beside it, the simulator's
-    # feed sends its XQ/XT frames to /crypto subscribers (issue 23).
-    parts = [part for p in recordings if (part := crypto_part(p)) is not None]
+    # A recording's crypto and options clusters are its crypto/ and options/ parts: replayed
+    # beside it, the simulator's feed sends their frames to /crypto and /options subscribers
+    # (issues 23, 24).
+    parts = [
+        part
+        for p in recordings
+        for market in ("crypto", "options")
+        if (part := market_part(p, market)) is not None
+    ]
     streams = [read_recording(p) for p in (*recordings, *parts)]
     flat = [p for p in paths if not is_recording(p)]
     if flat:
