@@ -31,7 +31,7 @@ from tradewire.backtest.recorded import read_recorded_market
 from tradewire.backtest.sanity import Skips
 from tradewire.errors import TradewireError
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
-from tradewire.record.reader import segment_files
+from tradewire.record.reader import OPTIONS_MARKET, market_part, segment_files
 from tradewire.sim.sources import QUOTE_COLUMNS, REPLAY_BATCH_MAX, TRADE_COLUMNS
 from tradewire.venues.polygon.crypto import CryptoEvent
 from tradewire.venues.polygon.messages import (
@@ -39,6 +39,7 @@ from tradewire.venues.polygon.messages import (
     Quote,
     Trade,
 )
+from tradewire.venues.polygon.protocol import MARKETS
 
 Batch = tuple[int, list[MarketEvent | CryptoEvent]]
 _first = itemgetter(0)
@@ -86,6 +87,12 @@ def iter_batches(
     streams: list[Iterator[Batch]] = [_read_recording(p, symbols, skips) for p in recordings]
     # The crypto part of each source, on its own clock as its own connection (issue 23).
     streams += crypto_data.crypto_streams(flat, recordings, symbols, skips, _batch_rows)
+    # The options part likewise (issue 24): its events are the stock types, keyed SPY2607….
+    streams += [
+        read_recorded_market(part, OPTIONS_MARKET, symbols, skips)
+        for rec in recordings
+        if (part := market_part(rec, OPTIONS_MARKET)) is not None
+    ]
     if flat:
         rows = [_read_flat(p, symbols, skips) for p in flat]
         merged = rows[0] if len(rows) == 1 else heapq.merge(*rows, key=_first)
@@ -167,10 +174,8 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
 
 def _read_recording(path: Path, symbols: frozenset[str] | None, skips: Skips) -> Iterator[Batch]:
     """One batch per recorded frame, decoded as the live client decodes it."""
-    if crypto_data.recording_market(path) == crypto_data.CRYPTO_MARKET:
-        yield from read_recorded_market(path, crypto_data.CRYPTO_MARKET, symbols, skips)
-        return
-    yield from read_recorded_market(path, "stocks", symbols, skips)
+    market = crypto_data.recording_market(path)  # a crypto/ or options/ part given alone
+    yield from read_recorded_market(path, market if market in MARKETS else "stocks", symbols, skips)
 
 
 def _batch_rows(rows: Iterable[_Row]) -> Iterator[Batch]:

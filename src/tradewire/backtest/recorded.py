@@ -1,6 +1,6 @@
 """A recorded market's frames as events, decoded as the live client decodes that market.
 
-One reader for every Massive cluster a recording holds (``stocks``, ``crypto``): the market's
+One reader for every Massive cluster a recording holds (``stocks``, ``crypto``, ``options``): the market's
 frame decoder on the fast path, its per-event decoders when a frame does not decode whole (a
 bad or unknown element costs only itself), the market's table being the live session's
 (:data:`tradewire.venues.polygon.protocol.MARKETS`).
@@ -8,7 +8,7 @@ bad or unknown element costs only itself), the market's table being the live ses
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import msgspec
 from tradewire.backtest.sanity import Skips
 from tradewire.record.reader import iter_frames
 from tradewire.venues.polygon.messages import RAW_FRAME_DECODER, RAW_ITEM_HEAD, Status
-from tradewire.venues.polygon.protocol import MARKETS
+from tradewire.venues.polygon.protocol import MARKETS, Decoder
 
 
 def read_recorded_market(
@@ -41,7 +41,7 @@ def read_recorded_market(
             yield recv_ns, events
 
 
-def _decode_per_item(frame: bytes, decoders: dict[str, msgspec.json.Decoder[Any]]) -> list[Any]:
+def _decode_per_item(frame: bytes, decoders: Mapping[str, Decoder]) -> list[Any]:
     try:
         raws = RAW_FRAME_DECODER.decode(frame)
     except msgspec.DecodeError:

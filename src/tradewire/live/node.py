@@ -18,7 +18,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock, crypto_pnl
 from tradewire.engine.strategy import Strategy
-from tradewire.live.feeds import channels_by_market
+from tradewire.errors import ConfigError
+from tradewire.live.feeds import channels_by_market, check_option_quotes
 from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
 from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
 from tradewire.live.outcomes import OrderOutcomes
@@ -201,11 +202,12 @@ class TradingNode(OrderOutcomes):
         )
         await self._recover()
         symbols = sorted({s for strategy in self.strategies for s in strategy.symbols})
+        self._subscriptions(symbols)  # a subscription Massive would refuse stops us here
         deadline = time.monotonic() + self.reconcile_timeout_s
         await load_instruments(self.broker, symbols, self.instruments, deadline=deadline)
         await self.stream.start(timeout_s=self.stream_start_timeout_s)
         self.core.start()  # on_start raising is a StrategyError, as in every host
-        for market, channels in channels_by_market(self.core.market.symbols).items():
+        for market, channels in self._subscriptions(self.core.market.symbols).items():
             await self._feed_of(market).subscribe(channels)
         self._last_rate_t = loop.time()
         self._tick()  # every gauge exists from the first scrape, not only after a second
@@ -385,8 +387,22 @@ class TradingNode(OrderOutcomes):
     def spawn_subscribe(self, symbols: list[str]) -> None:
         """Stream ``symbols`` for a gateway's workers, each on its market (risk needs mids)."""
         self.core.market.track(symbols)
-        for market, channels in channels_by_market(symbols).items():
+        try:
+            wanted = self._subscriptions(symbols)
+        except ConfigError as exc:  # a worker's options over the limit: none of them stream
+            log.error("not streaming %s: %s", ",".join(symbols)[:200], exc)
+            wanted = {m: c for m, c in channels_by_market(symbols).items() if m != "options"}
+        for market, channels in wanted.items():
             self._spawn(self._feed_of(market).subscribe(channels))
+
+    def _subscriptions(self, symbols: Iterable[str]) -> dict[str, list[str]]:
+        """The channels of ``symbols`` per market; refuses (ConfigError) option quotes beyond
+        what one Massive options connection streams, counting those it already has."""
+        wanted = channels_by_market(symbols)
+        if "options" in wanted:
+            feed = self.feeds.get("options")
+            check_option_quotes(wanted["options"], feed.session.desired if feed else ())
+        return wanted
 
     def spawn_unsubscribe(self, symbols: list[str]) -> None:
         for market, channels in channels_by_market(symbols).items():

@@ -29,6 +29,7 @@ from picows import WSTransport
 from tradewire.configbase import POLYGON_KEY_VARS, POLYGON_URL_VARS, from_environment
 from tradewire.engine.symbols import normalize_symbols
 from tradewire.errors import FeedClosedError, TradewireError
+from tradewire.live.feeds import market_of
 from tradewire.record.format import RecordingCorrupt
 from tradewire.record.writer import RecordingWriter, WriterOptions
 from tradewire.venues.polygon.client import PolygonClient
@@ -46,6 +47,11 @@ CRYPTO_CHANNELS = ("XQ", "XT", "XA")
 (``/crypto`` on the feed URL's host) into the recording's ``crypto/`` sub-recording, whose
 manifest says ``"market": "crypto"`` (issue 23). Stock-only recordings are unchanged."""
 CRYPTO_DIR = "crypto"
+OPTION_CHANNELS = ("Q", "T", "AM")
+"""The options cluster's quotes, trades and minute bars of each contract (``Q.O:SPY…``):
+recorded over its own connection (``/options``) into ``options/``, as crypto (issue 24)."""
+PARTS = {"crypto": CRYPTO_DIR, "options": "options"}
+"""The sub-folder of each market recorded beside the stocks (the stocks are the folder)."""
 PROGRESS_S = 5.0
 """Seconds between progress lines."""
 
@@ -126,16 +132,17 @@ def parse_args(args: argparse.Namespace) -> RecordArgs:
     limit = parse_size("--max-bytes", args.max_bytes) if args.max_bytes is not None else None
     if limit is not None and limit < rotate:
         raise BadArgument(f"--max-bytes ({limit}) must be at least --rotate-bytes ({rotate})")
-    stocks, pairs = split_markets(symbols)
-    if limit is not None and stocks and pairs:
-        # The crypto/ part lives inside the folder --max-bytes bounds: each market's writer
-        # keeps half of it.
-        if limit // 2 < rotate:
+    markets = len(symbols_by_market(symbols))
+    if limit is not None and markets > 1:
+        # The crypto/ and options/ parts live inside the folder --max-bytes bounds: each
+        # market's writer keeps its share of it.
+        if limit // markets < rotate:
             raise BadArgument(
-                f"--max-bytes ({limit}) must be at least twice --rotate-bytes ({rotate}) "
-                "when recording stocks and crypto"
+                f"--max-bytes ({limit}) must be at least "
+                f"{'twice' if markets == 2 else f'{markets} times'} --rotate-bytes "
+                f"({rotate}) when recording {' and '.join(symbols_by_market(symbols))}"
             )
-        limit //= 2
+        limit //= markets
     options = WriterOptions(
         rotate_bytes=rotate,
         max_bytes=limit,
@@ -192,10 +199,21 @@ def split_markets(symbols: list[str]) -> tuple[list[str], list[str]]:
     return [s for s in symbols if "/" not in s], [s for s in symbols if "/" in s]
 
 
+def symbols_by_market(symbols: list[str]) -> dict[str, list[str]]:
+    """The symbols of each market they stream on (live/feeds.py), stocks first; ``*`` is
+    every stock ticker."""
+    out: dict[str, list[str]] = {}
+    for s in symbols:
+        out.setdefault("stocks" if s == "*" else market_of(s), []).append(s)
+    return dict(sorted(out.items(), key=lambda item: item[0] != "stocks"))
+
+
 def channels_of(client: RecordingClient, symbols: list[str]) -> list[str]:
     if client.market == "crypto":
         pairs = [s.replace("/", "-") for s in symbols]  # BTC/USD streams as BTC-USD
         return [f"{c}.{p}" for c in CRYPTO_CHANNELS for p in pairs]
+    if client.market == "options":  # SPY260731P00395000 streams as O:SPY260731P00395000
+        return [f"{c}.O:{s}" for c in OPTION_CHANNELS for s in symbols]
     return [f"{c}.{s}" for c in CHANNELS for s in symbols]
 
 
@@ -292,19 +310,19 @@ def main(args: argparse.Namespace) -> int:
     # The client takes POLYGON_WS_URL when no --feed-url is given; the manifest must name
     # the feed actually recorded, not the default one.
     feed_url = opts.feed_url or from_environment(POLYGON_URL_VARS) or config.url
-    stocks, pairs = split_markets(opts.symbols)
-    crypto_url = market_url(feed_url, "crypto")
+    markets = symbols_by_market(opts.symbols)
+    stocks = markets.pop("stocks", [])
     writers: list[RecordingWriter] = []
     try:
         writer = RecordingWriter(opts.out, feed_url=feed_url, symbols=stocks, options=opts.options)
         writers.append(writer)
-        if pairs:
+        for market, symbols in markets.items():
             writers.append(
                 RecordingWriter(
-                    opts.out / CRYPTO_DIR,
-                    feed_url=crypto_url,
-                    symbols=pairs,
-                    market="crypto",
+                    opts.out / PARTS[market],
+                    feed_url=market_url(feed_url, market),
+                    symbols=symbols,
+                    market=market,
                     options=opts.options,
                 )
             )
@@ -318,11 +336,13 @@ def main(args: argparse.Namespace) -> int:
         clients = [
             RecordingClient(writers[0], api_key=key, url=opts.feed_url, config=config),
             *(
-                RecordingClient(w, api_key=key, url=feed_url, config=config, market="crypto")
+                RecordingClient(
+                    w, api_key=key, url=feed_url, config=config, market=w.manifest.market
+                )
                 for w in writers[1:]
             ),
         ]
-        if not stocks:  # a crypto-only recording: no stocks connection
+        if not stocks:  # a crypto- or options-only recording: no stocks connection
             clients = clients[1:]
         code = _run(record(opts, clients[0].writer, *clients))
     except TradewireError as exc:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
 CRYPTO_MARKET = "crypto"
+OPTIONS_MARKET = "options"
 """The market a crypto sub-recording's manifest names, and the sub-folder it lives in: the
 recorder writes the crypto cluster's frames to ``<recording>/crypto/`` (issue 23)."""
 
@@ -124,7 +125,13 @@ def recording_market(path: Path) -> str:
 
 def crypto_part(recording: Path) -> Path | None:
     """The crypto sub-recording of a recording folder, None when it has none."""
-    part = recording / CRYPTO_MARKET
-    if recording.is_dir() and part.is_dir() and recording_market(part) == CRYPTO_MARKET:
+    return market_part(recording, CRYPTO_MARKET)
+
+
+def market_part(recording: Path, market: str) -> Path | None:
+    """The sub-recording of ``market`` (``crypto``, ``options``: the recorder writes each
+    cluster but the stocks to ``<recording>/<market>/``), None when it has none."""
+    part = recording / market
+    if recording.is_dir() and part.is_dir() and recording_market(part) == market:
         return part
     return None

@@ -63,6 +63,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="crypto fee per fill in basis points, charged in the asset received and posted as "
         "CFEE activities (0 = none; Alpaca's tier-1 taker fee is 25)",
     )
+    parser.add_argument(
+        "--options",
+        type=underlyings_arg,
+        default=(),
+        metavar="UNDERLYINGS",
+        help="comma-separated option underlyings, e.g. SPY,AAPL: each is quoted as a stock and "
+        "gets a chain of contracts priced by a Black-Scholes model, quoted on the feed's "
+        "/options path (Q, T, A, AM) to the clients subscribed to them",
+    )
     parser.add_argument("--rate", type=positive, default=1000.0, help="synthetic events per second")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument(
@@ -172,6 +181,17 @@ def crypto_arg(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(pairs))
 
 
+def underlyings_arg(text: str) -> tuple[str, ...]:
+    """A comma list of stock tickers (option underlyings) -> upper-case tickers."""
+    names = [s.strip().upper() for s in text.split(",")]
+    bad = [n for n in names if not _TICKER.fullmatch(n)]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"{text[:80]!r}: not a ticker list (e.g. SPY,AAPL): {bad[0] if bad else ''!r}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
 def venue_config(args: argparse.Namespace) -> VenueConfig:
     return VenueConfig(
         host=args.host,
@@ -199,6 +219,7 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         crypto=tuple(getattr(args, "crypto", ()) or ()),
         crypto_rate=getattr(args, "crypto_rate", 100.0),
         crypto_fee_bps=getattr(args, "crypto_fee_bps", 0.0),
+        options=tuple(getattr(args, "options", ()) or ()),
     )
 
 

@@ -7,8 +7,9 @@ All state lives on the instance (no module globals), so tests can run many simul
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -79,3 +80,16 @@ class MarketState:
 
     def nbbo(self, symbol: str) -> NBBO | None:
         return self.quotes.get(symbol)
+
+
+def publish_option(market: MarketState, ev: str, symbol: str, event: Mapping[str, Any]) -> None:
+    """An options ``Q``/``T`` wire event into ``market`` under the contract's Alpaca symbol
+    (``SPY260731P00395000``, no ``O:``), as the broker names it; sizes are contracts, as sent
+    (no round lots on the options cluster)."""
+    t = int(event.get("t", 0))
+    if ev == "Q":
+        bid, ask = float(event.get("bp", 0.0)), float(event.get("ap", 0.0))
+        bid_size, ask_size = float(event.get("bs", 0)), float(event.get("as", 0))
+        market.publish_quote(NBBO(symbol, bid, bid_size, ask, ask_size, t))
+    else:
+        market.publish_trade(LastTrade(symbol, float(event["p"]), float(event.get("s", 0)), t))

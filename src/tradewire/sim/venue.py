@@ -12,17 +12,19 @@ import contextlib
 import heapq
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import msgspec
 
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
-from tradewire.record.reader import crypto_part, iter_frames, segment_files
+from tradewire.record.reader import iter_frames, market_part, segment_files
 from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.crypto_source import SyntheticCrypto
 from tradewire.sim.feed.server import PolygonFeedServer
 from tradewire.sim.market import MarketState
+from tradewire.sim.option_chain import OptionChains
+from tradewire.sim.option_source import SyntheticOptions, run_options
 from tradewire.sim.sources import (
     Event,
     SyntheticMarket,
@@ -66,9 +68,15 @@ def replay_sources(paths: Iterable[Path]) -> Iterator[tuple[int, list[Event]]]:
     """The frames of flat files (merged, then batched) and recordings, in time order."""
     paths = list(paths)
     recordings = [p for p in paths if is_recording(p)]
-    # A recording's crypto cluster is its crypto/ part: replayed beside it, the simulator's
-    # feed sends its XQ/XT frames to /crypto subscribers (issue 23).
-    parts = [part for p in recordings if (part := crypto_part(p)) is not None]
+    # A recording's crypto and options clusters are its crypto/ and options/ parts: replayed
+    # beside it, the simulator's feed sends their frames to /crypto and /options subscribers
+    # (issues 23, 24).
+    parts = [
+        part
+        for p in recordings
+        for market in ("crypto", "options")
+        if (part := market_part(p, market)) is not None
+    ]
     streams = [read_recording(p) for p in (*recordings, *parts)]
     flat = [p for p in paths if not is_recording(p)]
     if flat:
@@ -114,6 +122,10 @@ class VenueConfig:
     # Crypto fee per fill in basis points, in the asset received, posted as CFEE activities;
     # 0 = none (Alpaca's tier-1 taker fee is 25).
     crypto_fee_bps: float = 0.0
+    # Option underlyings (``SPY``): each is also quoted as a stock (added to ``symbols`` when
+    # absent), gets a chain (sim/option_chain.py) and, unless replaying, its subscribed
+    # contracts are quoted on the feed's /options cluster (Q, T, A, AM; sim/option_source.py).
+    options: Sequence[str] = ()
 
 
 class VenueSimulator:
@@ -126,8 +138,16 @@ class VenueSimulator:
         stamp_sink: Callable[[int, int], None] | None = None,
         arrival_sink: Callable[[str, int], None] | None = None,
     ) -> None:
+        underlyings = [u.strip().upper() for u in config.options]
+        missing = [u for u in underlyings if u not in {s.upper() for s in config.symbols}]
+        if missing:  # an option's underlying is quoted too: the chain is priced from it
+            config = replace(config, symbols=(*config.symbols, *missing))
         self.config = config
         self.market = MarketState()
+        # The listed option contracts and their model (issue 24): the feed's options source
+        # prices them, and the broker side can reach them here.
+        self.option_chains = OptionChains()
+        self.options_task: asyncio.Task[int] | None = None
         self.feed = PolygonFeedServer(
             self.market,
             host=config.host,
@@ -208,6 +228,13 @@ class VenueSimulator:
                 ),
                 name="sim-crypto-source",
             )
+        if cfg.options and not cfg.replay_files:
+            feed = self.feed
+            source = SyntheticOptions(self.option_chains, cfg.options, self.market, seed=cfg.seed)
+            self.options_task = loop.create_task(
+                run_options(feed.publish, source, feed.has_subscriber, duration_s=cfg.duration_s),
+                name="sim-options-source",
+            )
         if cfg.trigger_count:
             channel = f"Q.{cfg.trigger_symbol}"
             self.trigger_task = loop.create_task(
@@ -228,7 +255,7 @@ class VenueSimulator:
         return await replay_batches(self.feed.publish, batches, speed=cfg.speed)
 
     async def stop(self) -> None:
-        for task in (self.trigger_task, self.crypto_task):
+        for task in (self.trigger_task, self.crypto_task, self.options_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from tradewire.record.cli import BadArgument, channels_of, parse_args, parse_symbols, split_markets
+from tradewire.record.cli import (
+    BadArgument,
+    channels_of,
+    parse_args,
+    parse_symbols,
+    split_markets,
+    symbols_by_market,
+)
 
 
 def test_pairs_and_tickers_are_split_by_market() -> None:
@@ -44,3 +51,24 @@ def test_max_bytes_bounds_the_whole_folder_when_both_markets_record() -> None:
     assert parse_args(_args(symbols="AAPL", max_bytes="1G")).options.max_bytes == 1 << 30
     with pytest.raises(BadArgument, match="twice --rotate-bytes"):
         parse_args(_args(max_bytes="100M", rotate_bytes="64M"))
+
+
+def test_option_contracts_record_on_the_options_cluster_by_their_massive_ticker() -> None:
+    # issue 24: SPY260731P00395000 is recorded over /options into options/, as crypto/.
+    symbols = parse_symbols("spy260731p00395000,SPY,BTC/USD")
+    assert symbols_by_market(symbols) == {
+        "stocks": ["SPY"],
+        "crypto": ["BTC/USD"],
+        "options": ["SPY260731P00395000"],
+    }
+    assert symbols_by_market(["SPY260731P00395000"]) == {"options": ["SPY260731P00395000"]}
+    options: Any = SimpleNamespace(market="options")
+    assert channels_of(options, ["SPY260731P00395000"]) == [
+        "Q.O:SPY260731P00395000",
+        "T.O:SPY260731P00395000",
+        "AM.O:SPY260731P00395000",
+    ]
+    three = parse_args(_args(symbols="AAPL,BTC/USD,SPY260731P00395000", max_bytes="3G"))
+    assert three.options.max_bytes == 1 << 30  # a third each
+    with pytest.raises(BadArgument, match="3 times --rotate-bytes"):
+        parse_args(_args(symbols="AAPL,BTC/USD,SPY260731P00395000", max_bytes="150M"))

@@ -29,7 +29,7 @@ from picows import (
 )
 
 from tradewire.sim.feed import wire
-from tradewire.sim.market import NBBO, LastTrade, MarketState, pair_key
+from tradewire.sim.market import NBBO, LastTrade, MarketState, pair_key, publish_option
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,9 @@ class PolygonFeedServer:
         market = self.market
         for event in events:
             ev, sym = wire.event_channel(dict(event))
-            if ev == "Q":
+            if sym.startswith(wire.OPTION_PREFIX) and ev in ("Q", "T"):
+                publish_option(market, ev, sym[2:], event)
+            elif ev == "Q":
                 market.publish_quote(
                     NBBO(
                         sym,
@@ -264,7 +266,9 @@ class PolygonFeedServer:
         per_conn: dict[_Conn, list[bytes]] = {}
         for ev, sym, data in items:
             exact = subs.get(f"{ev}.{sym}")
-            wild = subs.get(f"{ev}.*")
+            # An option's wildcard is the options cluster's own (wire.sub_key): Q.* on /stocks
+            # never hears options, nor Q.* on /options stocks.
+            wild = subs.get(f"{ev}.O:*" if sym.startswith(wire.OPTION_PREFIX) else f"{ev}.*")
             if exact:
                 for conn in exact:
                     per_conn.setdefault(conn, []).append(data)
@@ -314,6 +318,12 @@ class PolygonFeedServer:
     def subscriber_count(self, channel: str) -> int:
         return len(self._subs.get(channel, ()))
 
+    def has_subscriber(self, ev: str, ticker: str) -> bool:
+        """Whether any client hears ``ev`` of ``ticker`` (by name or by its cluster's ``*``)."""
+        subs = self._subs
+        wild = f"{ev}.O:*" if ticker.startswith(wire.OPTION_PREFIX) else f"{ev}.*"
+        return bool(subs.get(f"{ev}.{ticker}") or subs.get(wild))
+
     async def wait_for_subscribers(
         self, channel: str, count: int = 1, timeout_s: float = 5.0
     ) -> None:
@@ -345,17 +355,18 @@ class PolygonFeedServer:
             if not wire.channel_valid(channel, conn.market):
                 conn.send(wire.status("error", f"invalid channel: {channel}"))
                 continue
+            key = wire.sub_key(channel, conn.market)
             if subscribe:
-                conn.subs.add(channel)
-                self._subs.setdefault(channel, set()).add(conn)
+                conn.subs.add(key)
+                self._subs.setdefault(key, set()).add(conn)
                 conn.send(wire.status("success", f"subscribed to: {channel}"))
             else:
-                conn.subs.discard(channel)
-                subscribers = self._subs.get(channel)
+                conn.subs.discard(key)
+                subscribers = self._subs.get(key)
                 if subscribers is not None:
                     subscribers.discard(conn)
                     if not subscribers:
-                        del self._subs[channel]
+                        del self._subs[key]
                 conn.send(wire.status("success", f"unsubscribed to: {channel}"))
         self._wake_sub_waiters()
 

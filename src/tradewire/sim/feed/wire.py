@@ -19,8 +19,11 @@ STOCKS_EVENTS = frozenset({"T", "Q", "A", "AM", "LULD", "FMV", "NOI", "LV"})
 # The crypto cluster (reference/crypto-options.md 3d; massive ``.massive/websocket.json``):
 # XT trades, XQ quotes, XL2 book, XA minute and XAS second aggregates, plus business FMV.
 CRYPTO_EVENTS = frozenset({"XT", "XQ", "XL2", "XA", "XAS", "FMV"})
+# The options cluster: T trades, Q quotes, A second and AM minute aggregates, plus FMV; its
+# tickers are the contracts' O:SPY260731P00395000 (reference/crypto-options.md 3d).
+OPTIONS_EVENTS = frozenset({"T", "Q", "A", "AM", "FMV"})
 MARKETS = frozenset({"stocks", "options", "indices", "crypto", "forex", "futures"})
-_EVENTS_BY_MARKET = {"stocks": STOCKS_EVENTS, "crypto": CRYPTO_EVENTS}
+_EVENTS_BY_MARKET = {"stocks": STOCKS_EVENTS, "crypto": CRYPTO_EVENTS, "options": OPTIONS_EVENTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +61,25 @@ def split_channels(params: str) -> list[str]:
 def channel_valid(channel: str, market: str = "stocks") -> bool:
     """A channel of ``market``'s cluster: ``Q.AAPL`` on /stocks, ``XQ.BTC-USD`` on /crypto.
 
-    The other markets (options, forex, ...) are routed but not simulated: they take the
-    stocks channels, as they did before the crypto cluster existed.
+    The other markets (forex, indices, ...) are routed but not simulated: they take the
+    stocks channels, as they did before the crypto and options clusters existed.
     """
     prefix, dot, ticker = channel.partition(".")  # split on the first dot only: T.BRK.B
     events = _EVENTS_BY_MARKET.get(market, STOCKS_EVENTS)
     return bool(dot and prefix in events and ticker)
+
+
+OPTION_PREFIX = "O:"
+
+
+def sub_key(channel: str, market: str) -> str:
+    """Where the server keeps a subscription: its channel, except the options cluster's
+    wildcards, kept as ``Q.O:*`` (stocks and options share the event names Q, T, A, AM, not
+    their tickers), so ``Q.*`` on /stocks never hears an option nor ``Q.*`` on /options a stock.
+    Waiting for an options wildcard subscriber is waiting for ``Q.O:*``."""
+    if market == "options" and channel.endswith(".*"):
+        return channel[:-1] + OPTION_PREFIX + "*"
+    return channel
 
 
 def market_of_path(path: str) -> str | None:

@@ -86,8 +86,8 @@ class PolygonClient:
         api_key: The Polygon/Massive key (str or SecretStr); overrides ``config.api_key``.
         url: Full WebSocket URL (e.g. ``ws://127.0.0.1:PORT/stocks`` for the simulator);
             overrides ``config``'s feed host.
-        market: The Massive cluster: ``stocks`` (default) or ``crypto``; its path replaces the
-            URL's (``.../stocks`` -> ``.../crypto``), and its events are decoded.
+        market: The Massive cluster: ``stocks`` (default), ``crypto`` or ``options``; its path
+            replaces the URL's (``.../stocks`` -> ``.../crypto``), and its events are decoded.
         config: Everything else; defaults to the real-time stocks feed.
         seed: Seed for the reconnect jitter, for reproducible tests.
     """
@@ -228,8 +228,8 @@ class PolygonClient:
         chans = normalize_channels(channels)
         if handler is not None:
             for ch in chans:
-                prefix, _, ticker = ch.partition(".")
-                self._routes.setdefault((prefix, ticker), []).append(handler)
+                prefix, _, ticker = ch.partition(".")  # an option's events say SPY…, not O:SPY…
+                self._routes.setdefault((prefix, ticker.removeprefix("O:")), []).append(handler)
             self._route_cache.clear()
         await self.connect()
         loop = asyncio.get_running_loop()
@@ -255,7 +255,7 @@ class PolygonClient:
         chans = normalize_channels(channels)
         for ch in chans:
             prefix, _, ticker = ch.partition(".")
-            self._routes.pop((prefix, ticker), None)
+            self._routes.pop((prefix, ticker.removeprefix("O:")), None)
         self._route_cache.clear()
         self.session.unsubscribe(chans)
         self._flush()

@@ -15,9 +15,9 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from pydantic import SecretStr
@@ -32,21 +32,31 @@ from tradewire.venues.polygon.messages import (
     MarketEvent,
     Status,
 )
+from tradewire.venues.polygon.options import OPTIONS_FRAME_DECODER, OPTIONS_ITEM_DECODERS
 
 log = logging.getLogger(__name__)
 
-# Each Massive cluster is a path of the one host (wss://socket.massive.com/stocks, /crypto):
-# its frame decoder (the fast path) and its per-event decoders (the tolerant path).
-MARKETS: dict[str, tuple[msgspec.json.Decoder[Any], dict[str, msgspec.json.Decoder[Any]]]] = {
+
+class Decoder(Protocol):
+    """What decodes a market's frames: a ``msgspec.json.Decoder``, or the options cluster's,
+    which also takes the ``O:`` off each symbol."""
+
+    def decode(self, buf: bytes | bytearray | memoryview | str, /) -> Any: ...
+
+
+# Each Massive cluster is a path of the one host (wss://socket.massive.com/stocks, /crypto,
+# /options): its frame decoder (the fast path) and its per-event decoders (the tolerant path).
+MARKETS: dict[str, tuple[Decoder, Mapping[str, Decoder]]] = {
     "stocks": (FRAME_DECODER, ITEM_DECODERS),
     "crypto": (CRYPTO_FRAME_DECODER, CRYPTO_ITEM_DECODERS),
+    "options": (OPTIONS_FRAME_DECODER, OPTIONS_ITEM_DECODERS),
 }
 
 
 def market_url(url: str, market: str) -> str:
     """The feed URL of ``market`` on the host ``url`` names (its last path segment, a
     market, is replaced; a URL with no path gets one): ``--sim-feed-url ws://H:P/stocks``
-    gives the crypto cluster at ``ws://H:P/crypto``."""
+    gives the crypto cluster at ``ws://H:P/crypto`` and the options one at ``ws://H:P/options``."""
     scheme, sep, rest = url.partition("://")
     host, _slash, path = rest.partition("/")
     head = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
