@@ -32,11 +32,31 @@ class CryptoRiskConfig(StrictModel):
     day_starts_utc_hour: UtcHour = 0
 
 
+class OptionsRiskConfig(StrictModel):
+    """The limits of an order with an option leg (issue 24), single-leg or ``mleg``.
+
+    Contracts are counted per leg (order quantity x the leg's ratio); money is USD through
+    the contract multiplier (100 shares a standard contract). The premium is the debit paid;
+    the per-day cap counts the premium filled over the US equity session day. The worst
+    case is what the order can lose: the debit, a credit spread's strike width less its
+    credit, a cash-secured put's strike. A short call must be covered (long calls or shares)
+    unless ``allow_naked``. See :mod:`tradewire.engine.options_risk`.
+    """
+
+    max_contracts_per_order: PositiveInt = 10
+    max_contracts_per_position: PositiveInt = 20
+    max_premium_per_order: PositiveFloat = 5_000
+    max_premium_per_day: PositiveFloat = 20_000
+    max_order_notional: PositiveFloat = 50_000
+    allow_naked: bool = False
+
+
 class RiskConfig(StrictModel):
     """Pre-trade limits. Quantities in shares, money in USD, rates per second.
 
     Defaults suit the sample strategy on the simulator's $100k paper account. A crypto pair's
-    order takes its size, notional and daily-loss limits from :attr:`crypto` instead.
+    order takes its size, notional and daily-loss limits from :attr:`crypto` instead; an order
+    with an option leg is also checked against :attr:`options`.
     """
 
     max_order_qty: PositiveFloat = 1_000
@@ -55,6 +75,7 @@ class RiskConfig(StrictModel):
     # has arrived yet. With neither, priced orders are denied (no_reference_price).
     reference_price: Literal["quote", "quote_or_last_trade"] = "quote"
     crypto: CryptoRiskConfig = CryptoRiskConfig()
+    options: OptionsRiskConfig = OptionsRiskConfig()
 
 
 class JournalConfig(StrictModel):

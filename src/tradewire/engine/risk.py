@@ -58,6 +58,13 @@ class DenyReason(enum.Enum):
     GROSS_EXPOSURE = "gross_exposure"
     DAILY_LOSS = "daily_loss"
     INVALID_NUMBER = "invalid_number"
+    # Options (issue 24): tradewire.engine.options_risk, scope "options".
+    INVALID_LEGS = "invalid_legs"
+    MAX_CONTRACTS = "max_contracts"
+    MAX_PREMIUM = "max_premium"
+    DAILY_PREMIUM = "daily_premium"
+    NAKED_SHORT = "naked_short"
+    OPTIONS_LEVEL = "options_level"
 
 
 @dataclass(frozen=True, slots=True)
