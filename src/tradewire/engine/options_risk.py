@@ -65,7 +65,7 @@ from dataclasses import dataclass
 from tradewire import fmt
 from tradewire.engine.config import OptionsRiskConfig
 from tradewire.engine.options import OptionContract, OptionSymbolError, multiplier_of, parse_occ
-from tradewire.engine.risk import Denied, DenyReason
+from tradewire.engine.verdicts import Denied, DenyReason
 
 _SCOPE = "options"
 _MAX_LEGS = 4  # Alpaca's mleg: 2-4 legs

@@ -27,13 +27,18 @@ module constant :data:`APPROVED`: it neither allocates nor logs. A denial is a
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tradewire import fmt
 from tradewire.engine.config import RiskConfig
+from tradewire.engine.multileg import Leg
 from tradewire.engine.options import multiplier_of
+from tradewire.engine.options_risk import LegOrder, OptionsRisk
 from tradewire.engine.session import CryptoDayClock
+from tradewire.engine.verdicts import APPROVED, Denied, DenyReason, Verdict
+
+__all__ = ["APPROVED", "Denied", "DenyReason", "RiskEngine", "TradingState", "Verdict"]
 
 _INF = float("inf")
 
@@ -42,52 +47,6 @@ class TradingState(enum.Enum):
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"  # only orders that shrink a position
     HALTED = "HALTED"
-
-
-class DenyReason(enum.Enum):
-    KILL_SWITCH = "kill_switch"
-    HALTED = "halted"
-    REDUCING_ONLY = "reducing_only"
-    THROTTLE = "throttle"
-    MAX_OPEN_ORDERS = "max_open_orders"
-    MAX_QTY = "max_qty"
-    MAX_NOTIONAL = "max_notional"
-    PRICE_BAND = "price_band"
-    NO_REFERENCE_PRICE = "no_reference_price"
-    MAX_POSITION = "max_position"
-    GROSS_EXPOSURE = "gross_exposure"
-    DAILY_LOSS = "daily_loss"
-    INVALID_NUMBER = "invalid_number"
-    # Options (issue 24): tradewire.engine.options_risk, scope "options".
-    INVALID_LEGS = "invalid_legs"
-    MAX_CONTRACTS = "max_contracts"
-    MAX_PREMIUM = "max_premium"
-    DAILY_PREMIUM = "daily_premium"
-    NAKED_SHORT = "naked_short"
-    OPTIONS_LEVEL = "options_level"
-
-
-@dataclass(frozen=True, slots=True)
-class Denied:
-    reason: DenyReason
-    detail: str
-    scope: str = ""  # the asset class whose limit denied ("crypto"), "" for the stock limits
-
-    def __str__(self) -> str:
-        if self.scope:
-            return f"{self.reason.value} ({self.scope}): {self.detail}"
-        return f"{self.reason.value}: {self.detail}"
-
-
-class _Approved:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "APPROVED"
-
-
-APPROVED = _Approved()
-Verdict = _Approved | Denied
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +112,7 @@ class RiskEngine:
         self.state = TradingState.ACTIVE
         self.state_reason = ""
         self.kill_switch = KillSwitch()
+        self.options = OptionsRisk(config.options)  # the rules of option legs (issue 24)
         self.denials: dict[DenyReason, int] = dict.fromkeys(DenyReason, 0)
         # Throttle as a token bucket in integer nanoseconds.
         self._rate = float(config.max_orders_per_second)
@@ -292,6 +252,61 @@ class RiskEngine:
             )
         self._tokens -= 1.0
         return APPROVED
+
+    def check_gate(self, *, now_ns: int, open_orders: int) -> Verdict:
+        """The account's rules that an order of any shape meets first (a multi-leg order,
+        whose legs :meth:`check_options` then checks): the kill switch, a halt, reducing
+        only (a combination is never known to reduce), the throttle (a token is taken) and
+        the open-order count."""
+        if self.kill_switch.engaged:
+            return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
+        if self.state is TradingState.HALTED:
+            return self._deny(DenyReason.HALTED, self.state_reason)
+        if self.state is TradingState.REDUCING:
+            return self._deny(DenyReason.REDUCING_ONLY, "a multi-leg order is not reduce-only")
+        if self._last_ns:
+            self._tokens = min(
+                self._rate, self._tokens + (now_ns - self._last_ns) * self._rate / 1e9
+            )
+        self._last_ns = now_ns
+        if self._tokens < 1.0:
+            return self._deny(
+                DenyReason.THROTTLE, f"more than {fmt.qty(self.config.max_orders_per_second)}/s"
+            )
+        if open_orders >= self.config.max_open_orders:
+            return self._deny(DenyReason.MAX_OPEN_ORDERS, f"{open_orders} open")
+        self._tokens -= 1.0
+        return APPROVED
+
+    def check_options(
+        self,
+        *,
+        legs: Sequence[Leg],
+        qty: float,
+        limit_price: float | None,
+        mids: Mapping[str, float],
+        position: Callable[[str], float],
+        working: Callable[[str], tuple[float, float]],
+        level: int | None,
+        day: str,
+    ) -> Verdict:
+        """The options rules (:mod:`tradewire.engine.options_risk`) for an order with option
+        legs: a single-leg option order is one leg of ratio 1."""
+        orders = [LegOrder(leg.symbol, leg.resolved_side, qty * leg.ratio) for leg in legs]
+        denied = self.options.check(
+            legs=orders,
+            limit_price=limit_price,
+            mids=mids,
+            position=position,
+            working=working,
+            level=level,
+            day=day,
+            qty=qty,
+        )
+        if denied is None:
+            return APPROVED
+        self.denials[denied.reason] += 1
+        return denied
 
     def refill(self) -> None:
         """A full throttle bucket: for a twin engine that only keeps the check warm."""
