@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tradewire._version import __version__
+from tradewire.engine.multileg import Leg
+from tradewire.engine.options import OptionContract, occ_symbol, parse_occ
 from tradewire.engine.orders import OrderStatus
 from tradewire.engine.strategy import (
     OrderClass,
@@ -82,12 +84,14 @@ __all__ = [
     "FeedClosedOK",
     "FeedError",
     "JournalCorrupt",
+    "Leg",
     "LimitUpLimitDown",
     "LocalProtocolError",
     "MaxConnectionsError",
     "MinuteAggregate",
     "NonRetryableBrokerError",
     "NotFound",
+    "OptionContract",
     "OrderClass",
     "OrderEventType",
     "OrderHandle",
@@ -113,4 +117,6 @@ __all__ = [
     "Trade",
     "TradewireError",
     "__version__",
+    "occ_symbol",
+    "parse_occ",
 ]

@@ -38,13 +38,14 @@ from tradewire.engine.core import EngineCore
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.journal.store import Journal
 from tradewire.engine.ledger import Ledger
+from tradewire.engine.multileg import INTENT_SIDES, LegFill
 from tradewire.engine.ports import CoreCounters
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine
 from tradewire.engine.session import crypto_pnl
 from tradewire.engine.strategy import OrderUpdate, PositionView, Strategy
 from tradewire.engine.translate import OrderFact
-from tradewire.venues.alpaca.order_body import OrderRequest
+from tradewire.venues.alpaca.order_body import MultiLegRequest, OrderRequest
 from tradewire.venues.alpaca.order_builder import DEFAULT_INSTRUMENTS, build_any
 from tradewire.venues.polygon.crypto import CryptoQuote
 from tradewire.venues.polygon.messages import Quote
@@ -113,6 +114,8 @@ class PaperVenue:
         self.cancels: list[str] = []
         self.replaces: list[tuple[str, str]] = []
         self._resting: dict[str, dict[str, OrderRequest]] = {}
+        self.multileg: list[MultiLegRequest] = []
+        self._resting_mleg: dict[str, MultiLegRequest] = {}
         self._ids = 0
         self._execs = 0
 
@@ -123,6 +126,9 @@ class PaperVenue:
         return self._resting
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None:
+        if isinstance(request, MultiLegRequest):
+            self._send_mleg(client_order_id, request)
+            return
         assert isinstance(request, OrderRequest)
         self.requests.append(request)
         self._ids += 1
@@ -134,8 +140,47 @@ class PaperVenue:
         if not self._try(client_order_id, request):
             self._resting.setdefault(request.symbol, {})[client_order_id] = request
 
+    def _send_mleg(self, cid: str, request: MultiLegRequest) -> None:
+        # A multi-leg order fills whole, all legs at their touch, when the net is at or
+        # better than its limit (a market order: at once); else it rests until a quote does.
+        self.multileg.append(request)
+        self._ids += 1
+        broker_id = f"paper-{self._ids}"
+        for event in (o.Sent(), o.Accepted(broker_id), o.New(broker_id)):
+            self._ledger.apply(cid, event)
+        if not self._try_mleg(cid, request):
+            self._resting_mleg[cid] = request
+
+    def _try_mleg(self, cid: str, request: MultiLegRequest) -> bool:
+        prices: list[float] = []
+        net = 0.0
+        for leg in request.legs:
+            quote = self._quotes.get(leg.symbol)
+            if quote is None:
+                return False
+            buy = (leg.side or INTENT_SIDES.get(leg.position_intent or "", "")) == "buy"
+            touch = quote.ask_price if buy else quote.bid_price
+            if not touch > 0:
+                return False
+            prices.append(touch)
+            net += int(leg.ratio_qty) * (touch if buy else -touch)
+        if request.limit_price is not None and net > float(request.limit_price) + 1e-9:
+            return False
+        units = float(request.qty)
+        fills = tuple(
+            LegFill(leg.symbol, units * int(leg.ratio_qty), price)
+            for leg, price in zip(request.legs, prices, strict=True)
+        )
+        self._execs += 1
+        net = round(net, 4)
+        self._ledger.apply(cid, o.Fill(f"paper-exec-{self._execs}", units, net, units, net, fills))
+        return True
+
     def cancel(self, client_order_id: str, broker_id: str) -> None:
         self.cancels.append(client_order_id)
+        if self._resting_mleg.pop(client_order_id, None) is not None:
+            self._ledger.apply(client_order_id, o.Canceled())
+            return
         for resting in self._resting.values():
             if resting.pop(client_order_id, None) is not None:
                 self._ledger.apply(client_order_id, o.Canceled())
@@ -187,6 +232,9 @@ class PaperVenue:
 
     def on_quote(self, quote: Quote | CryptoQuote) -> None:
         self._quotes[quote.symbol] = quote
+        for cid, mleg in list(self._resting_mleg.items()):
+            if self._try_mleg(cid, mleg):
+                del self._resting_mleg[cid]
         resting = self._resting.get(quote.symbol)
         for cid, request in list((resting or {}).items()):
             if self._try(cid, request):

@@ -33,21 +33,28 @@ def money(value: float) -> Decimal:
 class Account:
     """The account's money as the engine believes it, and each strategy's fills."""
 
-    __slots__ = ("_buying_power_read", "_cash_at_read", "by_strategy", "cash")
+    __slots__ = ("_buying_power_read", "_cash_at_read", "by_strategy", "cash", "options_level")
 
     def __init__(self, cash: float = 0.0, buying_power: float | None = None) -> None:
         self.cash = cash
         self._cash_at_read = cash
         self._buying_power_read = buying_power
         self.by_strategy: dict[str, PositionBook] = {}
+        # Alpaca's options trading level (0 none, 1 covered, 2 long, 3 spreads) at the last
+        # read; None: not known (a backtest, a venue without it): the level is not checked.
+        self.options_level: int | None = None
 
     def __repr__(self) -> str:
         return f"Account(cash={self.cash:.2f}, buying_power={self.buying_power:.2f})"
 
-    def read(self, cash: float, buying_power: float | None = None) -> None:
+    def read(
+        self, cash: float, buying_power: float | None = None, options_level: int | None = None
+    ) -> None:
         """The broker's figures now: they replace what fills had moved."""
         self.cash = self._cash_at_read = cash
         self._buying_power_read = buying_power
+        if options_level is not None:
+            self.options_level = options_level
 
     def on_fill(
         self, strategy: str | None, symbol: str, side: str, qty: float, price: float

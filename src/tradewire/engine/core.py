@@ -27,6 +27,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING
@@ -34,12 +35,17 @@ from typing import TYPE_CHECKING
 from tradewire.engine import actions, ledger_hooks
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
+from tradewire.engine.chain import ChainBook, ChainEntry, Right
 from tradewire.engine.denials import FirstDenials
 from tradewire.engine.events import Denied
+from tradewire.engine.multileg import Leg
+from tradewire.engine.multileg_submit import submit_multileg
+from tradewire.engine.options import OCC, multiplier_of
 from tradewire.engine.ports import CoreCounters, Counters
 from tradewire.engine.remote import RemoteOrders
 from tradewire.engine.risk import APPROVED
 from tradewire.engine.routing import MarketRouter
+from tradewire.engine.session import session_day
 from tradewire.engine.strategy import (
     OrderEventType,
     OrderHandle,
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tradewire.engine")
 _perf = time.perf_counter_ns
 _INF = float("inf")
+_OCC_MIN = 16  # the shortest OCC symbol: a stock's ticker never pays for the option test
 
 
 AppliedObserver = Callable[[o.OrderEvent, o.Applied], None]
@@ -112,6 +119,11 @@ class EngineCore:
         self.first_denials = FirstDenials()  # the first of each rule, per strategy, is logged
         self._ended: deque[str] = deque()
         self.cancel_after_ack: set[str] = set()
+        # Option chains (engine/chain.py): a live host gives it its snapshot fetcher.
+        self.chains = ChainBook()
+        # A host's hook to stream symbols a strategy subscribed to after start (live: the
+        # node subscribes its feeds; a backtest's data holds them already).
+        self.on_subscribe: Callable[[list[str]], None] | None = None
         if ledger is not None:
             ledger.on_applied = partial(ledger_hooks.on_applied, self)
             ledger.on_linked = partial(ledger_hooks.on_linked, self)
@@ -205,6 +217,17 @@ class EngineCore:
                 working_notional=oms.working_notional,
                 notional=notional or 0.0,
             )
+            if verdict is APPROVED and len(symbol) >= _OCC_MIN and OCC.fullmatch(symbol):
+                verdict = self.risk.check_options(  # type: ignore[union-attr]
+                    legs=(Leg(symbol, 1, side),),
+                    qty=qty,
+                    limit_price=limit_price,
+                    mids=self.mids,
+                    position=book.qty,
+                    working=oms.working_qty,
+                    level=self.account.options_level,
+                    day=session_day(self.clock.time_ns()),
+                )
             if verdict is not APPROVED:
                 reason = getattr(verdict, "reason", None)
                 return self.deny(handle, strategy, str(verdict), reason.value if reason else "risk")
@@ -251,6 +274,29 @@ class EngineCore:
         # -- after the write --
         self.counters.orders_sent += 1
         return handle
+
+    def submit_multileg(
+        self,
+        strategy: Strategy,
+        legs: Sequence[Leg],
+        qty: float,
+        *,
+        order_type: str,
+        limit_price: float | None,
+        time_in_force: str,
+        client_order_id: str | None,
+    ) -> OrderHandle:
+        """One multi-leg options order (:mod:`tradewire.engine.multileg_submit`)."""
+        return submit_multileg(
+            self,
+            strategy,
+            legs,
+            qty,
+            order_type=order_type,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+            client_order_id=client_order_id,
+        )
 
     def deny(self, handle: OrderHandle, strategy: Strategy, why: str, rule: str) -> OrderHandle:
         handle.denied = why
@@ -358,7 +404,9 @@ class EngineCore:
             return PositionView(symbol)
         mark = self.mids.get(symbol)
         unrealized = (
-            (mark - pos.avg_price) * pos.qty if mark is not None and pos.qty else pos.unrealized
+            (mark - pos.avg_price) * pos.qty * pos.multiplier
+            if mark is not None and pos.qty
+            else pos.unrealized
         )
         return PositionView(symbol, pos.qty, pos.avg_price, pos.realized, unrealized)
 
@@ -383,6 +431,31 @@ class EngineCore:
     def mid(self, symbol: str) -> float | None:
         return self.mids.get(symbol)
 
+    def subscribe(self, strategy: Strategy, symbols: Sequence[str]) -> None:
+        """Route ``symbols`` to ``strategy`` from now on, and have the host stream them."""
+        new = [s for s in symbols if strategy not in self.market.quote_routes.get(s, ())]
+        if not new:
+            return
+        self.market.route(strategy, new)
+        if self.on_subscribe is not None:
+            self.on_subscribe(new)
+
+    def option_chain(
+        self,
+        underlying: str,
+        *,
+        expiry: date | str | None = None,
+        right: Right | None = None,
+        strikes_near: int | None = None,
+    ) -> list[ChainEntry]:
+        key = underlying.strip().upper()
+        spot = self.mids.get(key)
+        if spot is None:
+            spot = self.last_trades.get(key)
+        return self.chains.query(
+            key, expiry=expiry, right=right, strikes_near=strikes_near, spot=spot
+        )
+
     @property
     def cash(self) -> Decimal:
         return money(self.account.cash)
@@ -395,7 +468,7 @@ class EngineCore:
     def equity(self) -> Decimal:
         if self.ledger is None:
             value = self.account.cash + sum(
-                p.qty * self.mids.get(s, p.avg_entry_price)
+                p.qty * self.mids.get(s, p.avg_entry_price) * multiplier_of(s)
                 for s, p in self.remote.positions.items()
             )
             return money(value)

@@ -26,8 +26,10 @@ from typing import Any
 
 from tradewire.engine import events as ev
 from tradewire.engine import orders as o
-from tradewire.engine.journal.codec import encode, encode_belief, order_data
+from tradewire.engine.journal.codec import encode, encode_belief, legs_data, order_data
 from tradewire.engine.journal.store import Journal
+from tradewire.engine.multileg import Leg, book_applied, normalize_legs, with_leg_bookings
+from tradewire.engine.options import multiplier_of
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.translate import OrderFact
 
@@ -93,6 +95,16 @@ class Ledger:
         sized = 0.0 < fact.qty < _INF or (fact.qty == 0.0 and 0.0 < fact.notional < _INF)
         if not fact.symbol or not sized or fact.side not in ("buy", "sell"):
             return False
+        legs: tuple[Leg, ...] = ()
+        if fact.legs:
+            try:  # a multi-leg order's legs must be what one of ours could be
+                legs = normalize_legs(fact.legs)
+            except ValueError:
+                return False
+            # Dollars per unit (the label's multiplier is 1), as multileg_submit counts it.
+            ref_price = abs(fact.limit_price or fact.filled_avg_price) * multiplier_of(
+                legs[0].symbol
+            )
         original = self.oms.by_broker_id.get(fact.replaces) if fact.replaces else None
         order = o.Order(
             fact.client_order_id,
@@ -103,8 +115,9 @@ class Ledger:
             fact.limit_price,
             strategy=original.strategy if original is not None else "external",
             created_ns=self.journal.clock(),
-            ref_price=fact.limit_price or ref_price,
+            ref_price=ref_price if legs else fact.limit_price or ref_price,
             notional=fact.notional if fact.qty == 0.0 else 0.0,
+            legs=legs,
         )
         extra: dict[str, Any] = {"broker_id": fact.broker_id}
         if original is not None:
@@ -138,6 +151,8 @@ class Ledger:
             data["ref"] = order.ref_price
         if order.notional:
             data["notional"] = order.notional  # a notional order: qty is 0 (codec.order_from)
+        if order.legs:
+            data["legs"] = legs_data(order)  # a multi-leg order (codec.order_from)
         self.journal.append("intent", order.client_order_id, data, ts_ns=now)
 
     def apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:
@@ -155,14 +170,15 @@ class Ledger:
             self.invalid_transitions += 1
             log.warning("order state: %s", exc)
             return None
+        if applied.order.legs:
+            applied = with_leg_bookings(applied, event)
         if not applied.changed:
             return applied
         kind, data = encode(event)
         self.journal.append(kind, cid, data)
-        if applied.fill_qty:
+        if applied.fill_qty or applied.legs:
             self.fills += 1
-            order = applied.order
-            self.book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
+            book_applied(self.book, applied)
         hook = self.on_applied
         if hook is not None:
             hook(event, applied, kind)

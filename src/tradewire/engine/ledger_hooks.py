@@ -33,15 +33,15 @@ def on_applied(core: EngineCore, event: o.OrderEvent, applied: o.Applied, kind: 
     cid = order.client_order_id
     counters = core.counters
     strategy = core.owner.get(cid)
-    if applied.fill_qty:
+    name = strategy.name if strategy is not None else None
+    if order.legs:  # a multi-leg order: money moves leg by leg, at each leg's price
+        if applied.legs:
+            counters.fills += 1
+        for leg in applied.legs:
+            core.account.on_fill(name, leg.symbol, leg.side, leg.qty, leg.price)
+    elif applied.fill_qty:
         counters.fills += 1
-        core.account.on_fill(
-            strategy.name if strategy is not None else None,
-            order.symbol,
-            order.side,
-            applied.fill_qty,
-            applied.fill_price,
-        )
+        core.account.on_fill(name, order.symbol, order.side, applied.fill_qty, applied.fill_price)
     etype = type(event)
     if etype is o.Canceled:
         counters.orders_canceled += 1

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from tradewire.engine.multileg import Leg, LegBooking, LegFill
 from tradewire.engine.options import multiplier_of
 from tradewire.errors import LocalProtocolError, RemoteProtocolError
 
@@ -107,6 +108,7 @@ class PartialFill:
     price: float
     cumulative: float | None = None
     cumulative_avg: float | None = None
+    legs: tuple[LegFill, ...] = ()  # a multi-leg order's per-leg cumulative figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class Fill:
     price: float
     cumulative: float | None = None
     cumulative_avg: float | None = None
+    legs: tuple[LegFill, ...] = ()  # a multi-leg order's per-leg cumulative figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +385,10 @@ class Order:
     # A notional order (dollars, ``qty`` 0: the quantity is known only by its fills), as
     # placed outside the engine (the dashboard, another tool) and adopted.
     notional: float = 0.0
+    # A multi-leg order (engine/multileg.py): its legs, and per leg the contracts booked
+    # and their average ([qty, avg]); ``qty`` counts units, prices are the signed net.
+    legs: tuple[Leg, ...] = ()
+    leg_held: list[list[float]] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -407,10 +414,11 @@ class Applied:
     after: OrderStatus
     fill_qty: float = 0.0
     fill_price: float = 0.0
+    legs: tuple[LegBooking, ...] = ()  # a multi-leg order's fills, leg by leg
 
     @property
     def changed(self) -> bool:
-        return self.before is not self.after or self.fill_qty > 0
+        return self.before is not self.after or self.fill_qty > 0 or bool(self.legs)
 
 
 class OrderManager:
@@ -533,6 +541,15 @@ class OrderManager:
             if event.execution_id in order.executions:
                 self.ignored_events += 1
                 return Applied(order, before, before)
+            if order.legs and event.qty == 0.0 and event.legs:
+                # Legs filled, no whole unit: the ledger books the legs; the row only moves.
+                order.executions.add(event.execution_id)
+                if after is S.FILLED:
+                    after = S.PARTIALLY_FILLED
+                if before not in TERMINAL and after in TERMINAL:
+                    self.open_count -= 1
+                order.status = after
+                return Applied(order, before, after)
             counted = self._fill_amount(order, event)
             if counted is None:
                 self.ignored_events += 1  # already booked by another route
@@ -575,7 +592,8 @@ class OrderManager:
         qty, price = event.qty, event.price
         if not (math.isfinite(qty) and qty > 0):
             return self._refuse(order, "quantity", f"fill quantity {qty}")
-        if not (math.isfinite(price) and price > 0):
+        if not (math.isfinite(price) and (price > 0 or order.legs)):
+            # A multi-leg order's price is its net, negative for a credit.
             return self._refuse(order, "price", f"fill price {price}")
         size = order.qty
         if size <= 0.0 < order.notional:
@@ -599,11 +617,11 @@ class OrderManager:
             if missing <= _EPS:
                 return None
             avg = event.cumulative_avg
-            if avg is not None and math.isfinite(avg) and avg > 0:
+            if avg is not None and math.isfinite(avg) and (avg > 0 or order.legs):
                 # Book what we lack at the price that makes our average the broker's: exact
                 # when an execution never reached us, and when another route booked part.
                 derived = (avg * cumulative - order.avg_fill_price * order.filled_qty) / missing
-                if 0 < derived < math.inf:
+                if 0 < derived < math.inf or (order.legs and math.isfinite(derived)):
                     price = derived
             qty = missing
         if order.filled_qty + qty > size + _EPS:

@@ -13,13 +13,16 @@ Sans-I/O: nothing here touches a socket or a loop; the protocols are what the co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from datetime import date
     from decimal import Decimal
 
+    from tradewire.engine.chain import ChainEntry
+    from tradewire.engine.multileg import Leg
     from tradewire.engine.strategy import Strategy
     from tradewire.engine.views import (
         OrderClass,
@@ -85,6 +88,7 @@ class VenuePort(Protocol):
         stop_loss: dict[str, float] | None,
         held: float | None,
         notional: float | None = None,
+        legs: Sequence[Leg] | None = None,
     ) -> object: ...
 
     def send(self, client_order_id: str, request: object, started_ns: int) -> None: ...
@@ -168,6 +172,18 @@ class StrategyContext(Protocol):
         notional: float | None = None,
     ) -> OrderHandle: ...
 
+    def submit_multileg(
+        self,
+        strategy: Strategy,
+        legs: Sequence[Leg],
+        qty: float,
+        *,
+        order_type: str,
+        limit_price: float | None,
+        time_in_force: str,
+        client_order_id: str | None,
+    ) -> OrderHandle: ...
+
     def cancel(self, strategy: Strategy, client_order_id: str) -> None: ...
 
     def cancel_all(self, strategy: Strategy) -> int: ...
@@ -203,6 +219,17 @@ class StrategyContext(Protocol):
     def last_quote(self, symbol: str) -> Quote | None: ...
 
     def mid(self, symbol: str) -> float | None: ...
+
+    def subscribe(self, strategy: Strategy, symbols: Sequence[str]) -> None: ...
+
+    def option_chain(
+        self,
+        underlying: str,
+        *,
+        expiry: date | str | None = None,
+        right: Literal["call", "put"] | None = None,
+        strikes_near: int | None = None,
+    ) -> list[ChainEntry]: ...
 
     def pnl(self, strategy: Strategy) -> tuple[float, float]: ...
 

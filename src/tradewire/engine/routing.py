@@ -45,8 +45,9 @@ class MarketRouter:
         self.quotes: dict[str, Quote] = {}
         self.last_trades: dict[str, float] = {}
 
-    def route(self, strategy: Strategy) -> None:
-        for sym in strategy.symbols:
+    def route(self, strategy: Strategy, symbols: Sequence[str] | None = None) -> None:
+        """Route ``symbols`` (by default the strategy's own) to ``strategy``."""
+        for sym in strategy.symbols if symbols is None else symbols:
             for routes in (self.quote_routes, self.trade_routes, self.bar_routes):
                 subscribers = routes.setdefault(sym, [])
                 if strategy not in subscribers:

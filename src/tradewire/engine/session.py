@@ -82,3 +82,9 @@ def crypto_pnl(positions: Mapping[str, _HasPnl]) -> float:
         if "/" in key:
             total += pos.realized + pos.unrealized
     return total
+
+
+def session_day(now_ns: int) -> str:
+    """The equity session's day (the date in America/New_York) at ``now_ns``: the "day" of
+    the options premium cap, which trades in the equity session."""
+    return datetime.fromtimestamp(now_ns / 1e9, NEW_YORK).date().isoformat()

@@ -16,15 +16,18 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from tradewire.engine.symbols import normalize_symbol
 
 if TYPE_CHECKING:
     from tradewire.venues.polygon.messages import Aggregate, Quote, Trade
 
+from tradewire.engine.chain import ChainEntry
+from tradewire.engine.multileg import Leg
 from tradewire.engine.params import typed_params
 from tradewire.engine.ports import StrategyContext, Timer
 from tradewire.engine.views import (
@@ -248,6 +251,58 @@ class Strategy:
             take_profit=take_profit,
             stop_loss=stop_loss,
             notional=notional,
+        )
+
+    def submit_multileg(
+        self,
+        legs: Sequence[Leg],
+        qty: float,
+        *,
+        order_type: Literal["market", "limit"] = "limit",
+        limit_price: float | None = None,
+        time_in_force: Literal["day", "gtc"] = "day",
+        client_order_id: str | None = None,
+    ) -> OrderHandle:
+        """One multi-leg options order (Alpaca's ``mleg``): 2–4 :class:`Leg` s of distinct
+        contracts, ``qty`` units of the combination, ``market`` or ``limit`` with
+        ``limit_price`` the net per share (positive: a debit you pay, negative: a credit you
+        receive). Returns one handle (``symbol`` is the legs joined by ``+``); its fills book
+        each leg's position. Denied like any order (risk, the options rules, a bad leg)."""
+        return self._context.submit_multileg(
+            self,
+            legs,
+            qty,
+            order_type=order_type,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+            client_order_id=client_order_id,
+        )
+
+    def subscribe(self, symbols: Sequence[str]) -> None:
+        """Receive quotes, trades and bars of ``symbols`` from now on as of the symbols in
+        the config (e.g. the option contracts picked from :meth:`option_chain`); live, the
+        feed subscribes them on their market. Symbols in any form (``O:SPY…``, ``btc/usd``)."""
+        new = [_normalized(s) for s in symbols]
+        self.symbols.extend(s for s in new if s not in self.symbols)
+        self._context.subscribe(self, new)
+
+    def option_chain(
+        self,
+        underlying: str,
+        *,
+        expiry: date | str | None = None,
+        type: Literal["call", "put"] | None = None,  # the issue's and users' word
+        strikes_near: int | None = None,
+    ) -> list[ChainEntry]:
+        """The cached option chain of ``underlying`` (Massive's snapshot live; the contracts
+        in the data in a backtest), filtered: ``expiry`` a date, ``"nearest"`` or None (all),
+        ``type`` call or put, ``strikes_near`` the N strikes nearest the underlying's price.
+        Never waits: an underlying not fetched yet answers ``[]`` and is fetched in the
+        background (name it in the config's ``options.underlyings`` to have it at start).
+        Each :class:`~tradewire.engine.chain.ChainEntry` has the contract's ``symbol`` to
+        trade, ``bid``/``ask``/``mid``, ``iv`` and greeks where the source has them."""
+        return self._context.option_chain(
+            underlying, expiry=expiry, right=type, strikes_near=strikes_near
         )
 
     def cancel(self, order: OrderHandle | str) -> None:

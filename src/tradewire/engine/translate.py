@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tradewire.engine import orders as o
+from tradewire.engine.multileg import Leg, LegFill
 
 # Every trade_updates event of reference/alpaca.md section 8, and its meaning. ``stopped``,
 # ``calculated``, ``suspended`` and ``restated`` report a status the order is still open
@@ -67,6 +68,7 @@ def event_from_trade_update(
     cumulative_avg: float | None = None,
     reason: str | None = None,
     replaced_by: str | None = None,
+    legs: tuple[LegFill, ...] = (),
 ) -> o.OrderEvent | None:
     """Map a trade_updates event name to an engine event (``None``: not ours to act on:
     an unknown name, a fill without numbers, or one of :data:`RECONCILE_EVENTS`).
@@ -79,7 +81,7 @@ def event_from_trade_update(
             return None
         exec_id = execution_id or f"{broker_id}:{cumulative_filled}"
         cls = o.Fill if event == "fill" else o.PartialFill
-        return cls(exec_id, qty, price, cumulative_filled, cumulative_avg)
+        return cls(exec_id, qty, price, cumulative_filled, cumulative_avg, legs)
     if event == "new":
         return o.New(broker_id)
     if event in _ACKS:
@@ -111,6 +113,18 @@ class OrderFact:
     limit_price: float | None = None
     notional: float = 0.0  # a notional order's dollars (``qty`` is 0 until it fills)
     replaces: str = ""  # the broker id of the order this one replaced
+    # A multi-leg order's legs (engine/multileg.py) and each leg's cumulative fill.
+    legs: tuple[Leg, ...] = ()
+    leg_fills: tuple[LegFill, ...] = ()
+    leg_ids: tuple[str, ...] = ()  # the legs' broker ids (their own trade updates name them)
+
+
+def legs_filled(prefix: str, legs: tuple[LegFill, ...]) -> o.PartialFill:
+    """What a multi-leg order's legs filled while no whole unit of it did (a leg's own
+    update, or a parent whose legs fill apart): a partial fill of no units, carrying the
+    legs' cumulative figures, which the ledger books leg by leg (engine/multileg.py)."""
+    done = ",".join(f"{f.symbol}={f.filled_qty}" for f in legs)
+    return o.PartialFill(f"{prefix}:legs:{done}", 0.0, 0.0, None, None, legs)
 
 
 def events_from_fact(fact: OrderFact) -> list[o.OrderEvent]:
@@ -132,8 +146,11 @@ def events_from_fact(fact: OrderFact) -> list[o.OrderEvent]:
                 fact.filled_avg_price,
                 fact.filled_qty,
                 fact.filled_avg_price,
+                fact.leg_fills,
             )
         )
+    elif any(f.filled_qty > 0 for f in fact.leg_fills):
+        events.append(legs_filled(f"reconcile:{fact.client_order_id}", fact.leg_fills))
     end = _ENDS.get(fact.status)
     if end is not None:
         events.append(end)

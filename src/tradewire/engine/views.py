@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
+from tradewire.engine.multileg import Leg
 from tradewire.engine.orders import OrderStatus
 
 Side = Literal["buy", "sell"]
@@ -64,6 +65,7 @@ class OrderHandle:
     stop_price: float | None = None
     replaces: str | None = None
     notional: float | None = None  # a notional order's dollars (``qty`` is then 0)
+    legs: tuple[Leg, ...] = ()  # a multi-leg order's legs (``symbol`` is them joined by +)
 
     @property
     def is_open(self) -> bool:

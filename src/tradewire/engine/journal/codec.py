@@ -27,6 +27,7 @@ from typing import Any
 from tradewire.engine import events as ev
 from tradewire.engine import orders as o
 from tradewire.engine.journal.record import Record
+from tradewire.engine.multileg import Leg, LegFill
 from tradewire.engine.positions import PositionBook
 
 _SIMPLE: dict[type, str] = {
@@ -62,6 +63,8 @@ def encode(event: o.OrderEvent) -> tuple[str, dict[str, Any] | None]:
             data["cum"] = event.cumulative
         if event.cumulative_avg is not None:
             data["cum_avg"] = event.cumulative_avg
+        if event.legs:  # a multi-leg order's per-leg cumulative figures
+            data["legs"] = [[f.symbol, f.filled_qty, f.avg_price] for f in event.legs]
         return ("fill" if etype is o.Fill else "partial_fill"), data
     if isinstance(event, o.Accepted):
         return "ack", {"broker_id": event.broker_id}
@@ -96,6 +99,7 @@ def decode(rec: Record) -> o.OrderEvent | None:
             float(d["price"]),
             float(cum) if cum is not None else None,
             float(cum_avg) if cum_avg is not None else None,
+            tuple(LegFill(str(s), float(q), float(a)) for s, q, a in d.get("legs") or ()),
         )
     if kind == "ack":
         return o.Accepted(str(d.get("broker_id", "")))
@@ -187,7 +191,18 @@ def order_data(order: o.Order, **extra: Any) -> dict[str, Any]:
     }
     if order.notional > 0.0:
         data["notional"] = order.notional  # only then: other records keep their shape
+    if order.legs:
+        data["legs"] = legs_data(order)
     return data
+
+
+def legs_data(order: o.Order) -> list[list[Any]]:
+    """A multi-leg order's legs as its creating record holds them."""
+    return [[leg.symbol, leg.ratio, leg.resolved_side, leg.intent] for leg in order.legs]
+
+
+def _legs_from(raw: Any) -> tuple[Leg, ...]:
+    return tuple(Leg(str(s), int(r), str(side), i and str(i)) for s, r, side, i in raw or ())
 
 
 def order_from(rec: Record) -> o.Order:
@@ -195,8 +210,13 @@ def order_from(rec: Record) -> o.Order:
     limit = d.get("limit")
     qty = float(d["qty"])
     notional = float(d.get("notional") or 0.0)
+    legs = _legs_from(d.get("legs"))
     sized = 0.0 < qty < math.inf or (qty == 0.0 and 0.0 < notional < math.inf)
-    if not sized or (limit is not None and not 0.0 < float(limit) < math.inf):
+    # A multi-leg limit is a signed net (negative: a credit); any other limit is positive.
+    priced = limit is None or (
+        math.isfinite(float(limit)) if legs else 0.0 < float(limit) < math.inf
+    )
+    if not sized or not priced:
         raise ValueError(f"qty {qty!r}, limit {limit!r}: not positive finite numbers")
     return o.Order(
         rec.cid,
@@ -209,6 +229,7 @@ def order_from(rec: Record) -> o.Order:
         created_ns=rec.ts_ns,
         ref_price=float(d.get("ref") or limit or 0.0),
         notional=notional,
+        legs=legs,
     )
 
 
@@ -234,6 +255,7 @@ def snapshot_records(
                 avg=order.avg_fill_price,
                 execs=sorted(order.executions),
                 created_ns=order.created_ns,
+                **({"leg_held": order.leg_held} if order.legs else {}),
             ),
         )
         for order in manager.orders.values()

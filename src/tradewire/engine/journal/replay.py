@@ -19,6 +19,7 @@ from tradewire.engine.journal.codec import (
     order_from,
 )
 from tradewire.engine.journal.record import Record
+from tradewire.engine.multileg import book_applied, with_leg_bookings
 from tradewire.engine.positions import PositionBook
 from tradewire.errors import JournalMalformed
 
@@ -32,6 +33,8 @@ def _restored(rec: Record) -> o.Order:
     order.avg_fill_price = float(d.get("avg") or 0.0)
     order.executions = {str(e) for e in d.get("execs") or ()}
     order.created_ns = int(d.get("created_ns") or rec.ts_ns)
+    if order.legs:
+        order.leg_held = [[float(q), float(a)] for q, a in d.get("leg_held") or ()]
     return order
 
 
@@ -97,9 +100,9 @@ def replay(records: Iterable[Record], *, source: str = "journal") -> ReplayResul
         except (o.InvalidTransition, o.InvalidFill) as exc:
             result.skipped.append(str(exc))
             continue
-        if applied.fill_qty:
-            order = applied.order
-            book.apply_fill(order.symbol, order.side, applied.fill_qty, applied.fill_price)
+        if applied.order.legs:
+            applied = with_leg_bookings(applied, event)
+        book_applied(book, applied)
     return result
 
 
