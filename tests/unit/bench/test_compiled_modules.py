@@ -34,4 +34,4 @@ def test_the_check_sees_a_struct_where_there_is_one():
     # The modules the Structs were moved to, so the check above cannot pass vacuously.
     assert _struct_classes(SRC / "tradewire/engine/journal/record.py") == ["Record"]
     order_body = _struct_classes(SRC / "tradewire/venues/alpaca/order_body.py")
-    assert order_body == ["TakeProfit", "StopLoss", "OrderRequest"]
+    assert order_body == ["TakeProfit", "StopLoss", "OrderRequest", "OptionLeg", "MultiLegRequest"]

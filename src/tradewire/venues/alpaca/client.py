@@ -48,7 +48,7 @@ from tradewire.venues.alpaca.budget import Priority, RequestBudget, request_prio
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.errors import error_from_response
 from tradewire.venues.alpaca.http import HttpError, RawHttpPool, Response, split_url
-from tradewire.venues.alpaca.order_body import OrderRequest
+from tradewire.venues.alpaca.order_body import AnyOrderRequest
 from tradewire.venues.alpaca.ratelimit import TokenBucket
 from tradewire.venues.alpaca.requests import (
     Number,
@@ -229,12 +229,12 @@ class AlpacaClient:
         )
         return await self.submit_order(request)
 
-    def order_bytes(self, request: OrderRequest) -> bytes:
+    def order_bytes(self, request: AnyOrderRequest) -> bytes:
         """The HTTP request :meth:`submit_order_nowait` writes for ``request``, sent nowhere:
         run between orders to keep the request builder in cache (live/warm.py)."""
         return self._builder.post_order(encode_body(request))
 
-    def submit_order_nowait(self, request: OrderRequest) -> asyncio.Future[m.Order]:
+    def submit_order_nowait(self, request: AnyOrderRequest) -> asyncio.Future[m.Order]:
         """Hot path: write the request now if a warm connection is idle; settle it later.
 
         The bytes are on the socket when this returns (or, with no idle connection or no
@@ -259,7 +259,7 @@ class AlpacaClient:
 
     def _start_settle(
         self,
-        request: OrderRequest,
+        request: AnyOrderRequest,
         raw: bytes,
         pending: asyncio.Future[Response],
         outer: asyncio.Future[m.Order],
@@ -289,11 +289,11 @@ class AlpacaClient:
 
         task.add_done_callback(done)
 
-    async def submit_order(self, request: OrderRequest) -> m.Order:
+    async def submit_order(self, request: AnyOrderRequest) -> m.Order:
         raw = self._builder.post_order(encode_body(request))
         return await self._submit(request, raw, token_taken=False)
 
-    async def _submit(self, request: OrderRequest, raw: bytes, *, token_taken: bool) -> m.Order:
+    async def _submit(self, request: AnyOrderRequest, raw: bytes, *, token_taken: bool) -> m.Order:
         cid = request.client_order_id
         if not token_taken:
             await self._budget.take(Priority.ORDER, order=True)
@@ -314,7 +314,7 @@ class AlpacaClient:
         raise AssertionError("unreachable")
 
     async def _settle(
-        self, request: OrderRequest, raw: bytes, pending: asyncio.Future[Response]
+        self, request: AnyOrderRequest, raw: bytes, pending: asyncio.Future[Response]
     ) -> m.Order:
         """Drive one submission to an outcome; what comes next is the sans-I/O policy's."""
         cid = request.client_order_id

@@ -74,6 +74,7 @@ class Order(Struct, frozen=True, gc=False):
     asset_id: str | None = None
     asset_class: str | None = None
     position_intent: str | None = None
+    ratio_qty: Decimal | None = None  # an mleg leg's units per unit of its parent
     legs: list[Order] | None = None
 
     @property
@@ -103,6 +104,9 @@ class Account(Struct, frozen=True, gc=False):
     trade_suspended_by_user: bool = False
     pattern_day_trader: bool | None = None
     created_at: str | None = None
+    options_trading_level: int | None = None  # 0 none, 1 covered, 2 long, 3 spreads
+    options_approved_level: int | None = None
+    options_buying_power: Decimal | None = None
 
 
 class Position(Struct, frozen=True, gc=False):

@@ -37,3 +37,31 @@ class OrderRequest(msgspec.Struct, omit_defaults=True, frozen=True):
     order_class: str | None = None
     take_profit: TakeProfit | None = None
     stop_loss: StopLoss | None = None
+    position_intent: str | None = None
+
+
+class OptionLeg(msgspec.Struct, omit_defaults=True, frozen=True):
+    """One leg of an ``mleg`` order (alpaca-py ``OptionLegRequest``)."""
+
+    symbol: str
+    ratio_qty: str
+    side: str | None = None
+    position_intent: str | None = None
+
+
+class MultiLegRequest(msgspec.Struct, omit_defaults=True, frozen=True):
+    """The ``POST /v2/orders`` body of a multi-leg options order: no ``symbol`` and no
+    ``side`` (the legs carry them), ``order_class`` ``mleg``; a signed ``limit_price``
+    (positive: a debit, negative: a credit)."""
+
+    type: str
+    time_in_force: str
+    client_order_id: str
+    qty: str
+    legs: tuple[OptionLeg, ...]
+    order_class: str  # "mleg"; no default, or omit_defaults would drop it from the body
+    limit_price: str | None = None
+
+
+AnyOrderRequest = OrderRequest | MultiLegRequest
+"""What a venue port sends: one order body of either shape."""

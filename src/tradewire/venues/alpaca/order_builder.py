@@ -17,12 +17,16 @@ known, with the increments of reference/crypto-options.md 3a (``min_order_size``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from tradewire.engine.instruments import Instrument, InstrumentTable
+from tradewire.engine.multileg import Leg
+from tradewire.engine.options import is_option_symbol
 from tradewire.venues.alpaca.crypto_orders import build_crypto_order
 from tradewire.venues.alpaca.errors import OrderValidationError
-from tradewire.venues.alpaca.order_body import OrderRequest
+from tradewire.venues.alpaca.option_orders import build_mleg_order, build_option_order
+from tradewire.venues.alpaca.order_body import AnyOrderRequest
 from tradewire.venues.alpaca.requests import build_order
 
 __all__ = ["BTC_USD", "DEFAULT_INSTRUMENTS", "build_any"]
@@ -59,7 +63,8 @@ def build_any(
     held: float | None = None,
     instruments: InstrumentTable | None = None,
     notional: float | None = None,
-) -> OrderRequest:
+    legs: Sequence[Leg] | None = None,
+) -> AnyOrderRequest:
     """The venue request for one order, by the rules of its asset class
     (:meth:`tradewire.engine.ports.VenuePort.build`'s keywords).
 
@@ -69,9 +74,41 @@ def build_any(
     :data:`DEFAULT_INSTRUMENTS`. ``notional`` (dollars) instead of ``qty``: exactly one; a
     stock's is a market ``day`` order only, a pair's a market, limit or stop-limit order.
 
+    ``legs`` (``order_class`` ``mleg``): a multi-leg options order; an OCC symbol is a
+    single-leg options order (issue 24), by the options rules of
+    :mod:`tradewire.venues.alpaca.option_orders`.
+
     Raises:
         OrderValidationError: one message naming the offending field, or the unknown asset.
     """
+    if legs is not None or order_class == "mleg":
+        if stop_price is not None or take_profit is not None or stop_loss is not None:
+            raise OrderValidationError("mleg orders take no stop, take-profit or stop-loss")
+        return build_mleg_order(
+            legs or (),
+            qty=qty if qty is not None else 0,
+            order_type=order_type,
+            time_in_force=time_in_force,
+            limit_price=limit_price,
+            client_order_id=client_order_id,
+        )
+    if len(symbol) >= 16 and is_option_symbol(symbol):  # an OCC symbol is 16+ characters
+        if order_class not in (None, "simple") or take_profit is not None or stop_loss is not None:
+            raise OrderValidationError(
+                f"options orders are simple or mleg, got order_class {order_class!r}"
+            )
+        return build_option_order(
+            symbol,
+            side=side,
+            order_type=order_type,
+            time_in_force=time_in_force,
+            qty=qty,
+            notional=notional,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            client_order_id=client_order_id,
+            extended_hours=extended_hours,
+        )
     if "/" not in symbol:
         return build_order(
             symbol=symbol,

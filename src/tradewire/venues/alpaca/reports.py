@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from tradewire.engine import orders as o
 from tradewire.engine.events import FeeCharged
 from tradewire.engine.instruments import ASSET_CLASSES, InstrumentError, instrument_key
+from tradewire.engine.multileg import Leg, LegFill, combo_symbol
 from tradewire.engine.translate import OrderFact
 from tradewire.venues.alpaca.messages import FeeActivity, FillActivity, Position
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
@@ -28,8 +29,9 @@ _KEYED = ASSET_CLASSES | {None}
 def report_key(symbol: str, asset_class: str | None) -> str:
     """The engine's key of a symbol as an Alpaca message names it, under that message's
     ``asset_class`` (``crypto``: ``BTCUSD`` and ``BTC/USD`` are ``BTC/USD``; ``us_equity``: the
-    ticker). A class the engine has no instruments for (``us_option``), or a symbol the
-    instrument rules refuse, keeps the venue's spelling: a report is never dropped for it.
+    ticker; ``us_option``: the OCC symbol without ``O:``). A class the engine has no
+    instruments for, or a symbol the instrument rules refuse, keeps the venue's spelling: a
+    report is never dropped for it.
     """
     if asset_class == "us_equity" or asset_class not in _KEYED:
         return symbol  # Alpaca's ticker is the key already; a class with no instruments here
@@ -49,8 +51,57 @@ def broker_positions(positions: Iterable[Position]) -> dict[str, tuple[float, fl
     }
 
 
+def is_leg(b: BrokerOrder) -> bool:
+    """A leg of a multi-leg order: ``order_class`` ``mleg`` with a symbol of its own (the
+    parent's is empty). Its fills are booked through its parent (engine/multileg.py)."""
+    return b.order_class == "mleg" and bool(b.symbol)
+
+
+def leg_fill(b: BrokerOrder) -> LegFill:
+    """One leg's cumulative figures, keyed by the contract."""
+    return LegFill(
+        report_key(b.symbol or "", b.asset_class or "us_option"),
+        float(b.filled_qty),
+        float(b.filled_avg_price or 0),
+    )
+
+
+def _mleg_fact(b: BrokerOrder) -> OrderFact:
+    # The parent of an mleg order (the fixture "MultilegOptions"): no symbol, no side; its
+    # qty counts units, its limit and average are the signed net; the legs carry the rest.
+    children = b.legs or []
+    legs = tuple(
+        Leg(
+            report_key(c.symbol or "", c.asset_class or "us_option"),
+            int(c.ratio_qty) if c.ratio_qty is not None else 1,
+            c.side or None,
+            c.position_intent or None,
+        )
+        for c in children
+    )
+    return OrderFact(
+        b.client_order_id,
+        b.status,
+        b.id,
+        float(b.filled_qty),
+        float(b.filled_avg_price or 0),
+        combo_symbol(legs),
+        "buy",
+        float(b.qty or 0),
+        b.type or b.order_type or "",
+        float(b.limit_price) if b.limit_price is not None else None,
+        0.0,
+        b.replaces or "",
+        legs,
+        tuple(leg_fill(c) for c in children),
+        tuple(c.id for c in children),
+    )
+
+
 def fact_from(b: BrokerOrder) -> OrderFact:
     """The engine's view of one broker order (prices and sizes as floats)."""
+    if b.order_class == "mleg" and not b.symbol:
+        return _mleg_fact(b)
     return OrderFact(
         b.client_order_id,
         b.status,
