@@ -78,6 +78,22 @@ class SimulatorConfig(StrictModel):
         return normalize_symbols(symbols)
 
 
+class OptionsConfig(StrictModel):
+    """Option chains (issue 24): the underlyings whose chains are fetched from Massive's
+    snapshot before the strategies start (``Strategy.option_chain`` answers from them at
+    once; any other underlying is fetched the first time a strategy asks), and how old a
+    chain may grow before it is fetched again. ``tradewire run`` with no keys lists these
+    chains on the simulator (``tradewire sim --options``)."""
+
+    underlyings: list[str] = Field(default_factory=list)
+    chain_refresh_s: PositiveFloat = 60.0
+
+    @field_validator("underlyings")
+    @classmethod
+    def _tickers(cls, symbols: list[str]) -> list[str]:
+        return normalize_symbols(symbols)
+
+
 class ControlConfig(StrictModel):
     """Kill-switch HTTP endpoint: loopback only, guarded by a bearer token from the environment."""
 
@@ -232,6 +248,7 @@ class AppConfig(StrictModel):
     tuning: TuningConfig = Field(default_factory=TuningConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    options: OptionsConfig = Field(default_factory=OptionsConfig)
     strategies: list[StrategyEntry] = Field(default_factory=list)
 
 

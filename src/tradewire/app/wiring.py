@@ -26,6 +26,8 @@ from tradewire.app.config import AppConfig, GatewayConfig, GatewayNatsConfig
 from tradewire.app.control import ControlServer
 from tradewire.bus.nats_auth import NatsUser
 from tradewire.bus.nats_server import NatsServer, find_nats_server
+from tradewire.engine.instruments import asset_class_of
+from tradewire.engine.options import parse_occ
 from tradewire.errors import ConfigError, TradewireError
 from tradewire.live.gateway import Gateway
 from tradewire.live.node import TradingNode
@@ -154,7 +156,8 @@ async def open_venues(
     sim: SimProcess | None = None
     if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
         stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"
-        venues = Venues.simulator(args.sim_feed_url, args.sim_broker_url, stream_url)
+        rest_url = getattr(args, "sim_rest_url", None) or ""
+        venues = Venues.simulator(args.sim_feed_url, args.sim_broker_url, stream_url, rest_url)
         journal = args.journal or config.journal.path / "sim-external.twj"
     elif mode == "sim":
         sim = SimProcess(sim_args(config))
@@ -163,7 +166,7 @@ async def open_venues(
         except asyncio.CancelledError:
             await sim.stop()  # Ctrl-C while it started: it must not outlive this run
             raise
-        venues = Venues.simulator(sim.feed_url, sim.broker_url, sim.stream_url)
+        venues = Venues.simulator(sim.feed_url, sim.broker_url, sim.stream_url, sim.rest_url)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         journal = args.journal or config.journal.path / f"sim-{stamp}.twj"
     else:
@@ -187,14 +190,23 @@ async def open_venues(
 def sim_args(config: AppConfig) -> list[str]:
     """The arguments of the ``tradewire sim`` that ``run`` starts: the stocks of the strategies
     and of ``simulator.symbols`` as ``--symbols``, their crypto pairs (``BTC/USD``) as
-    ``--crypto`` (the feed's ``/crypto`` path and the broker's crypto rules, issue 23)."""
+    ``--crypto`` (the feed's ``/crypto`` path and the broker's crypto rules, issue 23), the
+    underlyings of ``options.underlyings`` and of their option contracts as ``--options``
+    (chains on the feed's ``/options`` path, the broker and Massive REST, issue 24)."""
     sc = config.simulator
     symbols = {s for e in config.strategies for s in e.symbols} | set(sc.symbols)
     pairs = sorted(s for s in symbols if "/" in s)
-    stocks = sorted(s for s in symbols if "/" not in s)
+    contracts = {s for s in symbols if asset_class_of(s) == "us_option"}
+    stocks = sorted(s for s in symbols if "/" not in s and s not in contracts)
     args = ["--symbols", ",".join(stocks)] if stocks else ["--symbols", "1"]
     if pairs:
         args += ["--crypto", ",".join(pairs)]
+    # Option chains: the config's underlyings and those of the contracts strategies name.
+    underlyings = sorted(
+        set(config.options.underlyings) | {parse_occ(c).underlying for c in contracts}
+    )
+    if underlyings:
+        args += ["--options", ",".join(underlyings)]
     return [*args, "--rate", str(sc.rate), "--seed", str(sc.seed), *sc.extra_args]
 
 

@@ -130,6 +130,7 @@ class TradingNode(OrderOutcomes):
         self.stream.on_update = self._on_trade_update
         self.stream.on_gap = self._on_gap
         self.ledger = Ledger(self.oms, self.book, self.journal)
+        self.leg_parent: dict[str, str] = {}  # outcomes: an mleg leg id -> its parent
         # The venue port's request builder, with the crypto assets loaded at start.
         self.instruments = InstrumentTable(DEFAULT_INSTRUMENTS)
         self.build = partial(build_any, instruments=self.instruments)

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from tradewire.engine import orders as o
 from tradewire.engine.translate import (
     RECONCILE_EVENTS,
+    OrderFact,
     event_from_trade_update,
     events_from_fact,
+    legs_filled,
 )
 from tradewire.errors import (
     OrderNotSent,
@@ -27,7 +29,7 @@ from tradewire.errors import (
 )
 from tradewire.venues.alpaca.messages import Order as BrokerOrder
 from tradewire.venues.alpaca.messages import TradeUpdate
-from tradewire.venues.alpaca.reports import fact_from
+from tradewire.venues.alpaca.reports import fact_from, is_leg, leg_fill
 from tradewire.venues.alpaca.submission import SubmissionStep
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class OrderOutcomes:
     broker: AlpacaClient
     stream: TradeStream
     core: EngineCore
+    leg_parent: dict[str, str]  # a multi-leg order's leg broker id -> its parent's cid
     finish_timeout_s: float
     counters: Counters
     journal: Journal
@@ -159,7 +162,7 @@ class OrderOutcomes:
             detail, BrokerOrder
         ):
             self.counters.orders_acked += 1
-            ledger.apply_all(cid, events_from_fact(fact_from(detail)))
+            ledger.apply_all(cid, events_from_fact(self._fact(detail)))
         elif step == SubmissionStep.REJECTED:
             ledger.apply(cid, o.Rejected(str(detail)))
             if self.risk.on_reject(time.monotonic_ns()):
@@ -189,16 +192,39 @@ class OrderOutcomes:
         elif not isinstance(exc, OrderRejected):
             log.error("order %s: %s", cid, exc)
 
+    def _fact(self, b: BrokerOrder) -> OrderFact:
+        """The engine's fact of a broker order; a multi-leg parent's leg ids are noted, so
+        a leg's own update finds its parent."""
+        fact = fact_from(b)
+        for leg_id in fact.leg_ids:
+            self.leg_parent[leg_id] = fact.client_order_id
+        return fact
+
+    def _on_leg_update(self, update: TradeUpdate) -> None:
+        # A leg of a multi-leg order reports on its own: booked through its parent, whose
+        # row it is (engine/multileg.py); a leg of a parent not seen yet is for the
+        # reconciler, which reads the parent with its legs.
+        b = update.order
+        parent = self.leg_parent.get(b.id)
+        if parent is None or parent not in self.oms.orders:
+            self.reconciler.request(f"an update for leg {b.id} of an unknown mleg order")
+            return
+        if update.event in ("fill", "partial_fill") and b.filled_qty > 0:
+            self.ledger.apply(parent, legs_filled(f"leg:{b.id}", (leg_fill(b),)))
+            self._schedule_sync()
+
     def _on_trade_update(self, update: TradeUpdate) -> None:
         b = update.order
+        if is_leg(b):
+            self._on_leg_update(update)
+            return
         cid = b.client_order_id
         # An order placed outside this node (the kill switch's flatten, the Alpaca dashboard,
         # another tool): positions belong to the account, so it is adopted and counted.
         # A notional order's reference is the mark: risk counts its notional at it.
         ref = float(update.price or 0) or self.mids.get(b.symbol or "", 0.0)
-        if cid not in self.oms.orders and not self.ledger.adopt_external(
-            fact_from(b), ref_price=ref
-        ):
+        fact = self._fact(b)
+        if cid not in self.oms.orders and not self.ledger.adopt_external(fact, ref_price=ref):
             self.counters.refused_events += 1
             log.warning("refused a trade update for an unknown order %s", cid)
             return
@@ -221,6 +247,7 @@ class OrderOutcomes:
             cumulative_avg=avg,
             reason=update.reason,
             replaced_by=b.replaced_by,
+            legs=fact.leg_fills,
         )
         if event is None:
             if name not in ("fill", "partial_fill"):

@@ -93,7 +93,7 @@ async def settle_with_broker(
                 event.qty,
             )
     state = await retrying(broker.get_account, deadline=deadline, what="get account")
-    account.read(float(state.cash), float(state.buying_power))
+    account.read(float(state.cash), float(state.buying_power), state.options_trading_level)
 
 
 async def load_instruments(

@@ -18,11 +18,17 @@ class Venues:
     polygon_key: SecretStr | str
     alpaca_key: SecretStr | str
     alpaca_secret: SecretStr | str
+    rest_url: str = "https://api.massive.com"  # Massive REST: option chains (issue 24)
 
     @classmethod
-    def simulator(cls, feed_url: str, broker_url: str, stream_url: str) -> Venues:
-        """Our venue simulator's endpoints, with the fixed keys it accepts (never real ones)."""
-        return cls("sim", feed_url, broker_url, stream_url, "test-key", "test-key", "test-secret")
+    def simulator(
+        cls, feed_url: str, broker_url: str, stream_url: str, rest_url: str = ""
+    ) -> Venues:
+        """Our venue simulator's endpoints, with the fixed keys it accepts (never real ones);
+        ``rest_url`` its Massive REST port (``""``: none, chains are then not fetched)."""
+        return cls(
+            "sim", feed_url, broker_url, stream_url, "test-key", "test-key", "test-secret", rest_url
+        )
 
     def __post_init__(self) -> None:
         # Held as secrets whatever the caller passed: dataclasses.asdict() of the venue

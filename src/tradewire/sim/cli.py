@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import re
 import signal
@@ -20,7 +19,6 @@ from pathlib import Path
 from tradewire.cliargs import non_negative, port, positive, probability
 from tradewire.engine.instruments import InstrumentError, instrument_key
 from tradewire.sim.massive_rest import MassiveRestServer, market_spot, market_trades
-from tradewire.sim.option_chain import OptionChains
 from tradewire.sim.sources import symbols_for
 from tradewire.sim.venue import VenueConfig, VenueSimulator, is_recording
 from tradewire.tuning.busy_poll import BusyPoller
@@ -255,25 +253,14 @@ def configure_massive_rest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rest-port", type=port, default=0, help="Massive REST port (0 = any free)"
     )
-    with contextlib.suppress(argparse.ArgumentError):  # --options may be defined already
-        parser.add_argument(
-            "--options",
-            type=lambda text: tuple(s.strip().upper() for s in text.split(",") if s.strip()),
-            default=(),
-            metavar="UNDERLYINGS",
-            help="underlyings with option chains on Massive REST, e.g. SPY,AAPL",
-        )
 
 
 def massive_rest(
     sim: VenueSimulator, config: VenueConfig, rest_port: int, options: Sequence[str]
 ) -> MassiveRestServer:
-    """The simulator's Massive REST server, over its option chains if it has them."""
-    chains = getattr(sim, "option_chains", None)
-    if not isinstance(chains, OptionChains):
-        chains = getattr(sim, "options", None)
+    """The simulator's Massive REST server, over the option chains its feed quotes."""
     return MassiveRestServer(
-        chains if isinstance(chains, OptionChains) else OptionChains(),
+        sim.option_chains,
         market_spot(sim.market),
         host=config.host,
         port=rest_port,
