@@ -253,6 +253,8 @@ def build_node(
         finish_timeout_s=config.run.finish_timeout_s,
         strategy_max_errors=config.run.strategy_max_errors,
         strategy_error_window_s=config.run.strategy_error_window_s,
+        option_underlyings=config.options.underlyings,
+        chain_refresh_s=config.options.chain_refresh_s,
     )
 
 

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock, crypto_pnl
 from tradewire.engine.strategy import Strategy
 from tradewire.errors import ConfigError
+from tradewire.live.chains import attach_options
 from tradewire.live.feeds import channels_by_market, check_option_quotes
 from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
 from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
@@ -57,6 +58,7 @@ from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
 from tradewire.venues.polygon.config import PolygonFeedConfig
 from tradewire.venues.polygon.messages import MarketEvent
+from tradewire.venues.polygon.rest import DEFAULT_BASE_URL, MassiveRestClient
 
 log = logging.getLogger(__name__)
 _perf = time.perf_counter_ns
@@ -88,6 +90,8 @@ class TradingNode(OrderOutcomes):
         broker: AlpacaClient | None = None,
         stream: TradeStream | None = None,
         feed: PolygonClient | None = None,
+        option_underlyings: Sequence[str] = (),
+        chain_refresh_s: float = 60.0,
     ) -> None:
         """Build the node; ``broker``, ``stream`` and ``feed`` may be given (tests, a host
         that shares them), else they are built from ``venues``. The node takes their
@@ -150,6 +154,15 @@ class TradingNode(OrderOutcomes):
         )
         self.health = self.core.health
         self.mids = self.core.mids
+        # Option chains from Massive's snapshot, and feeds for symbols subscribed late.
+        self.chains = attach_options(
+            self.core,
+            MassiveRestClient(venues.polygon_key, base_url=venues.rest_url or DEFAULT_BASE_URL),
+            lambda coro: self._spawn(coro),
+            self.spawn_subscribe,
+            refresh_s=chain_refresh_s,
+        )
+        self.option_underlyings = list(option_underlyings)
         self._settling: set[str] = set()  # submissions the client is still settling
         self.reconciler = Reconciler(
             self.broker,
@@ -207,6 +220,10 @@ class TradingNode(OrderOutcomes):
         deadline = time.monotonic() + self.reconcile_timeout_s
         await load_instruments(self.broker, symbols, self.instruments, deadline=deadline)
         await self.stream.start(timeout_s=self.stream_start_timeout_s)
+        if self.option_underlyings and self.venues.rest_url:
+            await asyncio.wait_for(
+                self.chains.preload(self.option_underlyings), max(deadline - time.monotonic(), 1)
+            )
         self.core.start()  # on_start raising is a StrategyError, as in every host
         for market, channels in self._subscriptions(self.core.market.symbols).items():
             await self._feed_of(market).subscribe(channels)
@@ -255,6 +272,7 @@ class TradingNode(OrderOutcomes):
         await self.reconciler.wait_idle()
         await self.stream.close()
         await self.broker.close()
+        await self.chains.client.close()
         if self._journal_syncer is not None:
             self._journal_syncer.stop()
             self._journal_syncer = None
