@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tradewire.engine.options import is_option_symbol
 from tradewire.sim.broker import lifecycle, wire
 from tradewire.sim.broker.crypto import close_qty, is_crypto
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.options import find_contract
 from tradewire.sim.broker.orders import (
     EASTERN,
     TERMINAL,
@@ -29,6 +31,7 @@ from tradewire.sim.market import MarketState
 from tradewire.sim.models import FaultModel
 
 ACTIVITIES_PAGE_SIZE = 100  # Alpaca's default and maximum page_size
+OPTION_ACTIVITIES = frozenset({"OPEXC", "OPASN", "OPEXP"})
 
 
 def wire_terminal() -> frozenset[str]:
@@ -152,6 +155,9 @@ class RestRoutes:
         def _activate(self, order: SimOrder) -> None:
             raise NotImplementedError
 
+        def option_activities(self, wanted: set[str]) -> list[dict[str, Any]]:
+            raise NotImplementedError
+
     async def _account(self, request: web.Request) -> web.Response:
         return web.json_response(wire.account_json(self.book))
 
@@ -167,6 +173,8 @@ class RestRoutes:
         types = request.match_info.get("activity_type") or q.get("activity_types") or "FILL"
         wanted = {t.strip().upper() for t in types.split(",")}
         if "FILL" not in wanted:
+            if wanted & OPTION_ACTIVITIES:  # OPEXC, OPASN, OPEXP (sim/broker/expiry.py)
+                return web.json_response(self.option_activities(wanted))
             return web.json_response(self._fees(q) if "CFEE" in wanted else [])
         direction = q.get("direction", "desc")
         if direction not in ("asc", "desc"):
@@ -224,6 +232,7 @@ class RestRoutes:
                 wire.crypto_asset_json(book.crypto[s]) if s in book.crypto else wire.asset_json(s)
                 for s in symbols
                 if (s in book.crypto or not is_crypto(s))
+                and not is_option_symbol(s)
                 and (klass is None or klass == wire.asset_class(s))
             ]
         )
@@ -244,7 +253,13 @@ class RestRoutes:
     async def _post_order(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
         symbol = body.get("symbol")
-        if isinstance(symbol, str) and symbol and not self._lists(symbol.upper()):
+        listed_contract = isinstance(symbol, str) and find_contract(self.book.options, symbol)
+        if (
+            isinstance(symbol, str)
+            and symbol
+            and not listed_contract
+            and not self._lists(symbol.upper())
+        ):
             # Alpaca refuses an order for an asset it does not list before it books it: an
             # order naming an unknown asset was answered 40010001, which comes with HTTP 422
             # (Alpaca-API #184; reference section 7). The exact wording for an unknown
