@@ -35,7 +35,7 @@ from tradewire.engine.options import occ_symbol
 from tradewire.sim.broker.orders import asset_id_for
 from tradewire.sim.broker.server import AlpacaBrokerServer
 from tradewire.sim.market import NBBO
-from tradewire.sim.option_chain import OptionChains, listing_fridays
+from tradewire.sim.option_chain import OptionChains, expiry_instant, listing_fridays
 
 LISTED_ON = datetime.now(UTC).date() + timedelta(days=7)
 EXPIRY = listing_fridays(LISTED_ON, 1)[0]
@@ -327,3 +327,24 @@ async def test_trade_updates_carry_the_mleg_parent_with_its_legs(broker, until):
     assert fill.order.order_class == OrderClass.MLEG
     assert [leg.symbol for leg in fill.order.legs] == [CALL_500, CALL_510]
     assert (fill.qty, fill.price) == (1, 3.3)
+
+
+async def test_the_broker_settles_an_expiry_once_its_clock_passes_the_close(broker, until):  # type: ignore[no-untyped-def]
+    client = _client(broker)
+    order = await call(
+        client.submit_order,
+        MarketOrderRequest(
+            symbol=CALL_500, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+        ),
+    )
+    await until(lambda: broker.book.orders[str(order.id)].status == "filled")
+    close = expiry_instant(EXPIRY)
+    broker.book.clock = lambda: close - timedelta(seconds=1)
+    broker.market.publish_quote(NBBO("SPY", 509.99, 10, 510.01, 10, 3))
+    assert CALL_500 in broker.book.positions  # a second before the 4 PM ET close
+    broker.book.clock = lambda: close
+    broker.market.publish_quote(NBBO("SPY", 509.99, 10, 510.01, 10, 4))
+    (spy,) = await call(client.get_all_positions)
+    assert (spy.symbol, spy.qty) == ("SPY", "100")
+    (activity,) = await call(client.get, "/account/activities/OPEXC")
+    assert activity["symbol"] == CALL_500
