@@ -63,10 +63,6 @@ class OrderControl:
     def replace(self, order_id: str, body: dict[str, object]) -> tuple[SimOrder, list[Execution]]:
         old = self.get(order_id)
         new = self.build_replacement(old, body)
-        if old.order_class == "mleg":
-            # UNCONFIRMED: replacing a multi-leg order is not simulated; refused as Alpaca
-            # refuses an order it cannot replace.
-            raise OrderError(422, 42210000, "order is not replaceable")
         old.status = "replaced"
         old.replaced_by = new.id
         at = self.clock()

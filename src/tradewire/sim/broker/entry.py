@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from tradewire.sim.broker import crypto
 from tradewire.sim.broker.crypto import CryptoAsset
+from tradewire.sim.broker.options import TIF_REFUSED
 from tradewire.sim.broker.orders import (
     CENT,
     ORDER_TYPES,
@@ -181,8 +182,13 @@ def replacement(
     at: datetime,
 ) -> SimOrder:
     """Validate a PATCH body against ``old`` and build the new order (not booked)."""
-    if not old.is_open:
+    if not old.is_open or old.order_class == "mleg":
+        # UNCONFIRMED for mleg: replacing a multi-leg order is not simulated; it is refused
+        # as an order that cannot be replaced.
         raise OrderError(422, 42210000, "order is not replaceable")
+    tif = body.get("time_in_force")
+    if old.multiplier != 1 and tif is not None and tif not in ("day", "gtc"):
+        raise OrderError(422, 40010001, TIF_REFUSED)  # an option: day and gtc only
     qty = _dec(body.get("qty"), "qty")
     limit = _dec(body.get("limit_price"), "limit_price")
     stop = _dec(body.get("stop_price"), "stop_price")
@@ -212,6 +218,8 @@ def replacement(
         order_class=old.order_class,
         replaces=old.id,
         asset_id=old.asset_id,
+        multiplier=old.multiplier,
+        position_intent=old.position_intent,
         status="accepted",
         created_at=at,
         updated_at=at,

@@ -197,6 +197,8 @@ def find_contract(chains: OptionChains | None, symbol_or_id: str) -> OptionContr
     if found is not None:
         return found
     wanted = symbol_or_id.strip().lower()
+    if len(wanted) != 36 or wanted.count("-") != 4:
+        return None  # not a contract id: no scan (every stock order asks here first)
     return next((c for c in chains if asset_id_for(c.symbol) == wanted), None)
 
 

@@ -167,3 +167,23 @@ def test_alpaca_refuses_a_malformed_mleg(over: dict[str, object]) -> None:
     with pytest.raises(OrderError) as exc:
         book().submit(body)
     assert exc.value.status == 422
+
+
+def test_an_mleg_order_is_not_replaceable() -> None:
+    b = book()
+    parent = b.submit(spread(limit_price="1.00"))
+    b.activate(parent)
+    with pytest.raises(OrderError) as exc:
+        b.replace(parent.id, {"limit_price": "2.00"})
+    assert exc.value.status == 422
+
+
+def test_a_rejected_mleg_ends_its_legs_too() -> None:
+    from tradewire.sim.broker.lifecycle import VenueScript, activate
+
+    b = book()
+    parent = b.submit(spread())
+    (rejected,) = activate(b, parent, VenueScript(reject_next=1))
+    assert rejected.event == "rejected"
+    assert {b.orders[i].status for i in parent.legs} == {"rejected"}
+    assert b.open_orders() == []

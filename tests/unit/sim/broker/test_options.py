@@ -141,3 +141,14 @@ def test_contract_limit_is_1_to_10000(limit: str) -> None:
     with pytest.raises(OrderError) as exc:
         options.list_contracts(chains(), {"limit": limit}, datetime.now(UTC))
     assert exc.value.status == 422
+
+
+def test_a_replaced_option_order_stays_an_option_order() -> None:
+    b = book()
+    placed = b.submit(order(limit_price="4.00", position_intent="buy_to_open"))
+    b.activate(placed)
+    with pytest.raises(OrderError):
+        b.replace(placed.id, {"time_in_force": "ioc"})
+    new, _ = b.replace(placed.id, {"limit_price": "4.30"})
+    assert (new.multiplier, new.position_intent, new.status) == (100, "buy_to_open", "filled")
+    assert b.cash == D(100000) - D("860")
