@@ -112,7 +112,8 @@ def asset_class(symbol: str) -> str:
         return "crypto"
     if not symbol:
         return ""
-    return "us_option" if is_option_symbol(symbol) else "us_equity"
+    # An OCC symbol has at least 16 characters; a ticker never does (no regex per order).
+    return "us_option" if len(symbol) > 15 and is_option_symbol(symbol) else "us_equity"
 
 
 def activity_symbol(symbol: str) -> str:
