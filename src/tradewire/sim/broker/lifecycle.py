@@ -122,4 +122,7 @@ def _end(book: SimBook, order: SimOrder, status: str) -> Execution:
     order.touch(at)
     if status == "rejected":
         order.failed_at = at
+    if order.order_class == "mleg":  # an mleg's legs end with it, without events of their own
+        for leg_id in order.legs:
+            book.orders[leg_id].status = status
     return Execution(status, order, at=at)

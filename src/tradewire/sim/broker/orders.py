@@ -76,6 +76,11 @@ class SimOrder:
     legs: list[str] = field(default_factory=list)
     parent_id: str | None = None
     triggered: bool = False
+    # Options (issue 24): shares per contract (1 for a share or a coin), the order's
+    # position_intent (echoed when set), a multi-leg leg's ratio to its parent's qty.
+    multiplier: Decimal = Decimal(1)
+    position_intent: str | None = None
+    ratio_qty: Decimal | None = None
 
     @property
     def is_open(self) -> bool:
@@ -145,8 +150,22 @@ def activity_id(at: datetime, execution_id: str) -> str:
 class SimPosition:
     symbol: str
     qty: Decimal = ZERO
-    avg_entry_price: Decimal = ZERO
+    avg_entry_price: Decimal = ZERO  # per share (an option's premium, not x multiplier)
     asset_id: str = ""
+    multiplier: Decimal = Decimal(1)  # an option's shares per contract
+
+
+def shifted(pos: SimPosition, signed: Decimal, price: Decimal) -> Decimal:
+    """The qty of ``pos`` after ``signed`` more at ``price`` (per share), with its average
+    entry price updated: it only changes on an increase, or past zero (a flip)."""
+    new_qty = pos.qty + signed
+    if pos.qty == 0 or (pos.qty > 0) != (signed > 0):
+        # Opening, reducing or flipping: the entry price only changes past zero.
+        if new_qty != 0 and (pos.qty == 0 or (new_qty > 0) != (pos.qty > 0)):
+            pos.avg_entry_price = price
+    else:
+        pos.avg_entry_price = (pos.avg_entry_price * pos.qty + price * signed) / new_qty
+    return new_qty
 
 
 def asset_id_for(symbol: str) -> str:

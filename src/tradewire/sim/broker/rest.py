@@ -7,28 +7,37 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tradewire.engine.options import is_option_symbol
 from tradewire.sim.broker import lifecycle, wire
 from tradewire.sim.broker.crypto import close_qty, is_crypto
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.options import find_contract
 from tradewire.sim.broker.orders import (
     EASTERN,
     TERMINAL,
     Execution,
-    FillRecord,
     OrderError,
     SimOrder,
+)
+from tradewire.sim.broker.query import (
+    _activity_date,
+    _activity_matches,
+    _activity_time,
+    _list_limit,
+    _page_size,
+    _parse_time,
 )
 from tradewire.sim.market import MarketState
 from tradewire.sim.models import FaultModel
 
-ACTIVITIES_PAGE_SIZE = 100  # Alpaca's default and maximum page_size
+OPTION_ACTIVITIES = frozenset({"OPEXC", "OPASN", "OPEXP"})
 
 
 def wire_terminal() -> frozenset[str]:
@@ -48,81 +57,6 @@ def _bool(value: str | None) -> bool | None:
     if value is None:
         return None
     return value.lower() == "true"
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise OrderError(422, 40010001, f"invalid timestamp: {value}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _page_size(value: str | None) -> int:
-    if value is None or value == "":
-        return ACTIVITIES_PAGE_SIZE
-    try:
-        size = int(value)
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise OrderError(422, 40010001, f"invalid page_size: {value[:40]!r}")
-    return min(size, ACTIVITIES_PAGE_SIZE)
-
-
-def _list_limit(value: str | None) -> int:
-    # Orders: 50 by default, at most 500 (a larger one is capped); not a number is a 422.
-    if value is None or value == "":
-        return 50
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = 0
-    if limit < 1:
-        raise OrderError(422, 40010001, f"invalid limit: {value[:40]!r}")
-    return min(limit, 500)
-
-
-def _is_plain_date(value: str) -> bool:
-    return len(value) == 10 and value[4] == "-" and value[7] == "-"
-
-
-def _activity_date(value: str | None) -> date | None:
-    # ``date``: a day (US/Eastern, the trading day) or a timestamp within it.
-    if not value:
-        return None
-    if _is_plain_date(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise OrderError(422, 40010001, f"invalid date: {value[:40]!r}") from None
-    parsed = _parse_time(value)
-    assert parsed is not None
-    return parsed.astimezone(EASTERN).date()
-
-
-def _activity_time(value: str | None, name: str) -> datetime | None:
-    # A bare day for after/until means that day's start, US/Eastern.
-    if value and _is_plain_date(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise OrderError(422, 40010001, f"invalid {name}: {value[:40]!r}") from None
-        return datetime(day.year, day.month, day.day, tzinfo=EASTERN)
-    return _parse_time(value)
-
-
-def _activity_matches(
-    fill: FillRecord, day: date | None, after: datetime | None, until: datetime | None
-) -> bool:
-    at = fill.transaction_time
-    if after is not None and at <= after:
-        return False
-    if until is not None and at >= until:
-        return False
-    return day is None or at.astimezone(EASTERN).date() == day
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -152,6 +86,9 @@ class RestRoutes:
         def _activate(self, order: SimOrder) -> None:
             raise NotImplementedError
 
+        def option_activities(self, wanted: set[str]) -> list[dict[str, Any]]:
+            raise NotImplementedError
+
     async def _account(self, request: web.Request) -> web.Response:
         return web.json_response(wire.account_json(self.book))
 
@@ -167,6 +104,8 @@ class RestRoutes:
         types = request.match_info.get("activity_type") or q.get("activity_types") or "FILL"
         wanted = {t.strip().upper() for t in types.split(",")}
         if "FILL" not in wanted:
+            if wanted & OPTION_ACTIVITIES:  # OPEXC, OPASN, OPEXP (sim/broker/expiry.py)
+                return web.json_response(self.option_activities(wanted))
             return web.json_response(self._fees(q) if "CFEE" in wanted else [])
         direction = q.get("direction", "desc")
         if direction not in ("asc", "desc"):
@@ -224,6 +163,7 @@ class RestRoutes:
                 wire.crypto_asset_json(book.crypto[s]) if s in book.crypto else wire.asset_json(s)
                 for s in symbols
                 if (s in book.crypto or not is_crypto(s))
+                and not is_option_symbol(s)
                 and (klass is None or klass == wire.asset_class(s))
             ]
         )
@@ -244,7 +184,13 @@ class RestRoutes:
     async def _post_order(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
         symbol = body.get("symbol")
-        if isinstance(symbol, str) and symbol and not self._lists(symbol.upper()):
+        listed_contract = isinstance(symbol, str) and find_contract(self.book.options, symbol)
+        if (
+            isinstance(symbol, str)
+            and symbol
+            and not listed_contract
+            and not self._lists(symbol.upper())
+        ):
             # Alpaca refuses an order for an asset it does not list before it books it: an
             # order naming an unknown asset was answered 40010001, which comes with HTTP 422
             # (Alpaca-API #184; reference section 7). The exact wording for an unknown

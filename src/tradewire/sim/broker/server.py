@@ -32,6 +32,7 @@ from tradewire.sim.broker.admin import AdminRoutes, is_loopback_peer
 from tradewire.sim.broker.crypto import crypto_assets
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
+from tradewire.sim.broker.option_routes import OptionRoutes
 from tradewire.sim.broker.orders import (
     OrderError,
 )
@@ -39,6 +40,7 @@ from tradewire.sim.broker.rest import RestRoutes
 from tradewire.sim.broker.stream import StreamRoutes
 from tradewire.sim.market import MarketState
 from tradewire.sim.models import FaultModel
+from tradewire.sim.option_chain import OptionChains
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ class _ArrivalStamp(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
+class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
     """A paper account behind the Alpaca Trading API v2 and its trade_updates stream."""
 
     def __init__(
@@ -133,6 +135,7 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         binary_frames: bool = True,
         crypto: Sequence[str] = (),
         crypto_fee_bps: float = 0.0,
+        option_chains: OptionChains | None = None,
     ) -> None:
         self.market = market if market is not None else MarketState()
         self.host = host
@@ -146,6 +149,7 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
             seed=seed,
             crypto=crypto_assets(crypto),
             crypto_fee_rate=Decimal(str(crypto_fee_bps)) / 10_000,
+            option_chains=option_chains,
         )
         # The listed pairs are assets before their first quote, as the configured stocks are.
         self.market.listed.update(self.book.crypto)
@@ -167,12 +171,18 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
             "faults": self._admin_faults,
             "stream": self._admin_stream,
             "orders": self._admin_orders,
+            "options": self._admin_options,
         }
         self.script = VenueScript()  # the rare trade_updates events (/_sim/orders)
         self._stream_blocked_until = 0.0  # loop.time() before which /stream refuses upgrades
         self._stalled: list[asyncio.Future[None]] = []
         self._sends: set[asyncio.Task[None]] = set()
         self.market.on_quote(self._on_quote)
+        # Options (issue 24): expiries settled so far, and the quote-driven expiry clock.
+        self.settled_expiries = set()
+        self._expiry_watch = (-1, None, None)
+        if option_chains is not None:
+            self.market.on_quote(self._option_clock)
 
     def __repr__(self) -> str:
         return f"AlpacaBrokerServer(host={self.host!r}, port={self.port})"
@@ -216,8 +226,11 @@ class AlpacaBrokerServer(RestRoutes, StreamRoutes, AdminRoutes):
         r.add_delete("/v2/orders/{order_id}", self._cancel_order)
         r.add_get("/v2/positions", self._positions)
         r.add_delete("/v2/positions", self._close_all)
+        r.add_post("/v2/positions/{symbol}/exercise", self._exercise)
         r.add_get("/v2/positions/{symbol:.+}", self._position)
         r.add_delete("/v2/positions/{symbol:.+}", self._close_position)
+        r.add_get("/v2/options/contracts", self._option_contracts)
+        r.add_get("/v2/options/contracts/{symbol_or_id}", self._option_contract)
         r.add_get("/stream", self._stream)
         r.add_get("/stream/", self._stream)
         r.add_route("*", "/_sim/{name}", self._admin)

@@ -13,16 +13,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tradewire.engine.options import is_option_symbol
 from tradewire.sim.broker.crypto import CRYPTO_EXCHANGE, CryptoAsset, FeeRecord, is_crypto
+from tradewire.sim.broker.expiry import DESCRIPTIONS, OptionActivity
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import (
     CENT,
+    EASTERN,
     Execution,
     FillRecord,
     SimOrder,
     SimPosition,
     asset_id_for,
 )
+from tradewire.sim.option_chain import expiry_instant
 
 ASSET_EXCHANGE = "NASDAQ"
 
@@ -44,7 +48,7 @@ def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
     legs = None
     if order.legs and book is not None:
         legs = [order_json(book.orders[i]) for i in order.legs]
-    return {
+    out: dict[str, Any] = {
         "id": order.id,
         "client_order_id": order.client_order_id,
         "created_at": ts(order.created_at),
@@ -80,11 +84,36 @@ def order_json(order: SimOrder, book: SimBook | None = None) -> dict[str, Any]:
         "subtag": None,
         "source": None,
     }
+    if order.order_class == "mleg":
+        _mleg_shape(order, out)
+    elif order.position_intent is not None:
+        out["position_intent"] = order.position_intent
+    return out
+
+
+def _mleg_shape(order: SimOrder, out: dict[str, Any]) -> None:
+    # The fixture "MultilegOptions" (tests/fixtures/alpaca/options): the parent names no
+    # asset (asset_id, symbol, asset_class, side all ""); a leg has no type (""), and adds
+    # position_intent, expires_at (4 PM ET of the day for a day order) and ratio_qty.
+    if order.parent_id is None:
+        out["asset_id"] = ""
+        return
+    out["order_type"] = out["type"] = ""
+    out["position_intent"] = order.position_intent
+    day = order.created_at.astimezone(EASTERN).date()
+    out["expires_at"] = ts(expiry_instant(day)) if order.time_in_force == "day" else None
+    out["ratio_qty"] = dec(order.ratio_qty)
 
 
 def asset_class(symbol: str) -> str:
-    """``crypto`` for a pair (the book keys it ``BTC/USD``), ``us_equity`` otherwise."""
-    return "crypto" if is_crypto(symbol) else "us_equity"
+    """``crypto`` for a pair (the book keys it ``BTC/USD``), ``us_option`` for an OCC
+    symbol, ``""`` for none (an mleg parent), ``us_equity`` otherwise."""
+    if is_crypto(symbol):
+        return "crypto"
+    if not symbol:
+        return ""
+    # An OCC symbol has at least 16 characters; a ticker never does (no regex per order).
+    return "us_option" if len(symbol) > 15 and is_option_symbol(symbol) else "us_equity"
 
 
 def activity_symbol(symbol: str) -> str:
@@ -132,18 +161,22 @@ def account_json(book: SimBook) -> dict[str, Any]:
 
 def position_json(book: SimBook, pos: SimPosition) -> dict[str, Any]:
     mark = book.mark(pos.symbol) or pos.avg_entry_price
-    cost = pos.qty * pos.avg_entry_price
-    value = pos.qty * mark
+    cost = pos.qty * pos.avg_entry_price * pos.multiplier
+    value = pos.qty * mark * pos.multiplier
     pl = value - cost
     plpc = pl / abs(cost) if cost else Decimal(0)
     if is_crypto(pos.symbol):
         return _crypto_position_json(pos, mark, cost, value, pl, plpc)
+    # An option position (UNCONFIRMED keys, no real payload at hand: the equity keys with
+    # asset_class us_option, exchange "" and not marginable): qty in contracts, prices per
+    # share (the premium), cost_basis and market_value x the multiplier.
+    option = pos.multiplier != 1 or is_option_symbol(pos.symbol)
     return {
         "asset_id": pos.asset_id or asset_id_for(pos.symbol),
         "symbol": pos.symbol,
-        "exchange": ASSET_EXCHANGE,
-        "asset_class": "us_equity",
-        "asset_marginable": True,
+        "exchange": "" if option else ASSET_EXCHANGE,
+        "asset_class": "us_option" if option else "us_equity",
+        "asset_marginable": not option,
         "avg_entry_price": dec(pos.avg_entry_price.quantize(Decimal("0.0001"))),
         "qty": dec(pos.qty),
         "qty_available": dec(pos.qty),
@@ -289,6 +322,22 @@ def fee_activity_json(fee: FeeRecord) -> dict[str, Any]:
         "symbol": activity_symbol(fee.symbol),
         "qty": "0" if usd else dec(-fee.qty),
         "price": dec(fee.price),
+        "status": "executed",
+    }
+
+
+def option_activity_json(activity: OptionActivity) -> dict[str, Any]:
+    """One OPEXC / OPASN / OPEXP non-trade activity (alpaca-py ``NonTradeActivity``; see
+    sim/broker/expiry.py for what is UNCONFIRMED)."""
+    return {
+        "id": activity.id,
+        "activity_type": activity.activity_type,
+        "date": activity.at.astimezone(EASTERN).date().isoformat(),
+        "net_amount": dec(activity.net_amount.quantize(CENT)),
+        "description": DESCRIPTIONS[activity.activity_type],
+        "symbol": activity.symbol,
+        "qty": dec(activity.qty),
+        "price": dec(activity.price),
         "status": "executed",
     }
 
