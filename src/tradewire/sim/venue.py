@@ -171,6 +171,7 @@ class VenueSimulator:
             arrival_sink=arrival_sink,
             crypto=config.crypto,
             crypto_fee_bps=config.crypto_fee_bps,
+            option_chains=self.option_chains,
         )
         self.source_task: asyncio.Task[int] | None = None
         self.crypto_task: asyncio.Task[int] | None = None
