@@ -18,7 +18,7 @@ import msgspec
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.instruments import Instrument, InstrumentTable
+from tradewire.engine.instruments import Instrument, InstrumentTable, asset_class_of
 from tradewire.engine.journal.replay import ReplayResult, replay
 from tradewire.engine.journal.store import read_journal
 from tradewire.engine.ledger import Ledger
@@ -99,10 +99,23 @@ async def settle_with_broker(
 async def load_instruments(
     broker: AlpacaClient, symbols: list[str], table: InstrumentTable, *, deadline: float
 ) -> None:
-    """The increments of every crypto pair the strategies trade, from Alpaca's assets, into
-    ``table`` before the first order (a guessed increment sends orders Alpaca rejects). An
-    asset the broker does not know is a config error naming it."""
+    """The increments of every crypto pair the strategies trade, from Alpaca's assets, and the
+    multiplier of every option contract they name, from Alpaca's contract, into ``table``
+    before the first order (a guessed increment sends orders Alpaca rejects; a guessed
+    multiplier books the wrong money). An asset or contract the broker does not know is a
+    config error naming it."""
     for symbol in symbols:
+        if asset_class_of(symbol) == "us_option":  # its multiplier, from its contract
+            try:
+                record = await retrying(
+                    partial(broker.get_option_contract, symbol),
+                    deadline=deadline,
+                    what=f"option contract {symbol}",
+                )
+            except NotFound:
+                raise ConfigError(f"option contract {symbol} is not known to the broker") from None
+            table.add(Instrument.from_alpaca_contract(msgspec.to_builtins(record)))
+            continue
         if "/" not in symbol:
             continue  # stocks: the equity rules (cent ticks) need no asset
         try:

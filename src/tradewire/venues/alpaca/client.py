@@ -577,6 +577,10 @@ class AlpacaClient:
     async def get_asset(self, symbol: str) -> m.Asset:
         return await self._call("GET", f"/v2/assets/{path_segment(symbol)}", m.ASSET_DECODER)
 
+    async def get_option_contract(self, symbol: str) -> m.OptionContractRecord:
+        target = f"/v2/options/contracts/{path_segment(symbol)}"
+        return await self._call("GET", target, m.OPTION_CONTRACT_DECODER)
+
     async def get_assets(self, *, status: str | None = None) -> list[m.Asset]:
         qs = query_string({"status": status})
         return await self._call("GET", "/v2/assets" + (f"?{qs}" if qs else ""), m.ASSETS_DECODER)

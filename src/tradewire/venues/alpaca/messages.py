@@ -134,6 +134,23 @@ class Clock(Struct, frozen=True, gc=False):
     next_close: str
 
 
+class OptionContractRecord(Struct, frozen=True, gc=False):
+    """``GET /v2/options/contracts/{symbol}`` (alpaca-py ``OptionContract``): what the
+    engine reads of a contract; its multiplier sizes every money figure (issue 24)."""
+
+    id: str
+    symbol: str
+    status: str | None = None
+    tradable: bool = True
+    expiration_date: str | None = None
+    underlying_symbol: str | None = None
+    type: str | None = None
+    style: str | None = None
+    strike_price: Decimal | None = None
+    multiplier: Decimal | None = None
+    size: Decimal | None = None
+
+
 class Asset(Struct, frozen=True, gc=False, rename={"asset_class": "class"}):
     id: str
     symbol: str
@@ -308,6 +325,7 @@ POSITION_DECODER = msgspec.json.Decoder(Position)
 POSITIONS_DECODER = ListDecoder(Position, "positions")
 CLOCK_DECODER = msgspec.json.Decoder(Clock)
 ASSET_DECODER = msgspec.json.Decoder(Asset)
+OPTION_CONTRACT_DECODER = msgspec.json.Decoder(OptionContractRecord)
 ASSETS_DECODER = ListDecoder(Asset, "assets")
 CANCEL_RESULTS_DECODER = ListDecoder(CancelResult, "cancel results")
 CLOSE_RESULTS_DECODER = ListDecoder(ClosePositionResult, "close results")
