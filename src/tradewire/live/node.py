@@ -18,7 +18,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,8 @@ from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock, crypto_pnl
 from tradewire.engine.strategy import Strategy
-from tradewire.errors import ConfigError
 from tradewire.live.chains import attach_options
-from tradewire.live.feeds import channels_by_market, check_option_quotes
+from tradewire.live.feed_links import FeedLinks
 from tradewire.live.finish import CancelOutcome, cancel_and_verify, kill_switch, verify
 from tradewire.live.housekeeping import book_gauges, bound_memory, start_journal_syncer
 from tradewire.live.outcomes import OrderOutcomes
@@ -65,7 +64,7 @@ _perf = time.perf_counter_ns
 _INF = float("inf")
 
 
-class TradingNode(OrderOutcomes):
+class TradingNode(OrderOutcomes, FeedLinks):
     """Runs strategies against one feed and one broker: the engine core's host for the
     live venues (its clock is the event loop's, its venue port is Alpaca's REST client)."""
 
@@ -382,50 +381,6 @@ class TradingNode(OrderOutcomes):
     def own_symbols(self) -> frozenset[str]:
         """The symbols of the node's own strategies (a gateway never unsubscribes them)."""
         return frozenset(s for strategy in self.strategies for s in strategy.symbols)
-
-    def _feed_of(self, market: str) -> PolygonClient:
-        client = self.feeds.get(market)
-        if client is None:
-            key, url, config, options = self._feed_args
-            client = self.feeds[market] = PolygonClient(
-                key, url=url, config=config, socket_options=options, market=market
-            )
-            self._listen(client)
-            client.raw_sink = self.feed.raw_sink  # a gateway forwards every market's frames
-        return client
-
-    def forward_frames(self, sink: Callable[[memoryview, int], None] | None) -> None:
-        """Hand every market connection's raw frames (and those opened later) to ``sink``."""
-        for client in self.feeds.values():
-            client.raw_sink = sink
-
-    def _listen(self, client: PolygonClient) -> None:
-        client.on_events(self._on_feed_events)
-        client.on_stale = lambda err: self.risk.on_stale_feed(str(err))
-
-    def spawn_subscribe(self, symbols: list[str]) -> None:
-        """Stream ``symbols`` for a gateway's workers, each on its market (risk needs mids)."""
-        self.core.market.track(symbols)
-        try:
-            wanted = self._subscriptions(symbols)
-        except ConfigError as exc:  # a worker's options over the limit: none of them stream
-            log.error("not streaming %s: %s", ",".join(symbols)[:200], exc)
-            wanted = {m: c for m, c in channels_by_market(symbols).items() if m != "options"}
-        for market, channels in wanted.items():
-            self._spawn(self._feed_of(market).subscribe(channels))
-
-    def _subscriptions(self, symbols: Iterable[str]) -> dict[str, list[str]]:
-        """The channels of ``symbols`` per market; refuses (ConfigError) option quotes beyond
-        what one Massive options connection streams, counting those it already has."""
-        wanted = channels_by_market(symbols)
-        if "options" in wanted:
-            feed = self.feeds.get("options")
-            check_option_quotes(wanted["options"], feed.session.desired if feed else ())
-        return wanted
-
-    def spawn_unsubscribe(self, symbols: list[str]) -> None:
-        for market, channels in channels_by_market(symbols).items():
-            self._spawn(self._feed_of(market).unsubscribe(channels))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
