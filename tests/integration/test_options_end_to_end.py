@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, PositionIntent, TimeInForce
@@ -26,6 +27,7 @@ from tradewire.sim.venue import VenueConfig, VenueSimulator
 from tradewire.venues.alpaca.reports import broker_positions
 
 pytestmark = pytest.mark.timeout(60)
+AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
 
 LISTED_ON = datetime.now(UTC).date()
 EXPIRY = listing_fridays(LISTED_ON + timedelta(days=7), 1)[0]
@@ -159,5 +161,67 @@ async def test_a_strategys_vertical_books_both_legs_and_survives_a_restart(
         assert again.counters.reconcile_corrections.get("position", 0) == 0
         engine = {s: p.qty for s, p in again.book.positions.items() if p.qty}
         assert engine == await _broker_positions(venue)
+    finally:
+        await again.stop(cancel_open_orders=True)
+
+
+ITM = occ_symbol("SPY", EXPIRY, "call", 480)
+OTM = occ_symbol("SPY", EXPIRY, "call", 520)
+
+
+class Holder(Strategy):
+    """Buys one contract of each of its option symbols on their first quote."""
+
+    def on_start(self) -> None:
+        self.bought: dict[str, Any] = {}
+
+    def on_quote(self, quote: Any) -> None:
+        if quote.symbol in (ITM, OTM) and quote.symbol not in self.bought:
+            self.bought[quote.symbol] = self.buy(quote.symbol, 1)
+
+
+async def test_an_expiry_settles_through_the_ledger_as_the_broker_posts_it(
+    venue: VenueSimulator, tmp_path: Path, until: Any
+) -> None:
+    # At expiry Alpaca exercises the ITM call into 100 shares at its strike and expires the
+    # OTM one worthless, and posts OPEXC / OPEXP activities: the reconciler books them as
+    # OptionSettled events (journaled, replayed), not as position corrections.
+    strategy = Holder(symbols=["SPY", ITM, OTM])
+    node = node_for(venue, tmp_path, strategy)
+    await node.start()
+    try:
+        await until(lambda: venue.feed.subscriber_count(f"Q.O:{OTM}") == 1)
+        venue.market.publish_quote(NBBO(ITM, 20.0, 10, 20.2, 10, 1))
+        venue.market.publish_quote(NBBO(OTM, 0.10, 10, 0.15, 10, 1))
+        venue.feed.publish(
+            [
+                {"ev": "Q", "sym": f"O:{ITM}", "bp": 20.0, "bs": 10, "ap": 20.2, "as": 10},
+                {"ev": "Q", "sym": f"O:{OTM}", "bp": 0.10, "bs": 10, "ap": 0.15, "as": 10},
+            ]
+        )
+        await until(lambda: node.book.qty(ITM) == 1 and node.book.qty(OTM) == 1)
+        async with aiohttp.ClientSession() as http:
+            url = f"{venue.broker_url}/_sim/options"
+            async with http.post(url, json={"expire": EXPIRY.isoformat()}, headers=AUTH) as r:
+                assert r.status == 200, await r.text()
+        await node.reconciler.run_once("test")
+        assert node.ledger.settlements == 2
+        assert node.book.qty(ITM) == 0
+        assert node.book.qty(OTM) == 0
+        assert node.book.qty("SPY") == 100
+        assert node.book.get("SPY").avg_price == pytest.approx(480.0)
+        assert node.counters.reconcile_corrections.get("position", 0) == 0
+        engine = {s: p.qty for s, p in node.book.positions.items() if p.qty}
+        assert engine == await _broker_positions(venue)
+        # cash: 20.20 + 0.15 premium x 100, then 100 shares at 480
+        assert float(node.core.account.cash) == pytest.approx(100_000 - 2035.0 - 48_000.0)
+    finally:
+        await node.stop(cancel_open_orders=True)
+    again = node_for(venue, tmp_path, Holder(symbols=["SPY"]))
+    await again.start()  # the journal replays the settlements to the broker's positions
+    try:
+        assert again.book.qty("SPY") == 100
+        assert again.book.qty(ITM) == 0
+        assert again.counters.reconcile_corrections.get("position", 0) == 0
     finally:
         await again.stop(cancel_open_orders=True)

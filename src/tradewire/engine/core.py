@@ -128,6 +128,7 @@ class EngineCore:
             ledger.on_applied = partial(ledger_hooks.on_applied, self)
             ledger.on_linked = partial(ledger_hooks.on_linked, self)
             ledger.on_fee = partial(ledger_hooks.on_fee, self)
+            ledger.on_settled = partial(ledger_hooks.on_settled, self)
         for strategy in self.strategies:
             self.supervisor.watch(strategy)
 

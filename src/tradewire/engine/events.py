@@ -74,5 +74,34 @@ class KillEngaged:
     dropped: int = 0
 
 
-LedgerEvent = PositionCorrected | FeeCharged | Denied | SessionStarted | KillEngaged
+@dataclass(frozen=True, slots=True)
+class OptionSettled:
+    """An option position settled by the broker, as its activity reports it (Alpaca's
+    ``OPEXC`` exercise, ``OPASN`` assignment, ``OPEXP`` expiry; issue 24).
+
+    ``change``: the option position's signed change in contracts (-2: two long contracts
+    exercised or expired; +1: one short contract assigned or expired), closed at no price (a
+    worthless expiry's premium is lost; an exercise's value arrives as shares). ``strike``:
+    the price the shares of an exercise or assignment move at; an expiry moves none. The
+    shares follow from the contract (:func:`settlement_shares`).
+    """
+
+    symbol: str
+    change: float
+    strike: float
+    kind: str  # OPEXC | OPASN | OPEXP
+    activity_id: str
+
+
+def settlement_shares(symbol: str, change: float, kind: str, multiplier: float) -> float:
+    """The underlying's signed shares one settlement moves: a call exercised long or a put
+    assigned short brings shares in, a put exercised long or a call assigned short takes them
+    away (``multiplier`` a contract); an expiry moves none."""
+    if kind == "OPEXP":
+        return 0.0
+    call = symbol[-9] == "C"  # the OCC right: ROOT YYMMDD [C|P] STRIKE(8)
+    return -change * multiplier * (1.0 if call else -1.0)
+
+
+LedgerEvent = PositionCorrected | FeeCharged | Denied | SessionStarted | KillEngaged | OptionSettled
 """What :meth:`~tradewire.engine.ledger.Ledger.record` takes."""

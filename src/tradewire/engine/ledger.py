@@ -31,6 +31,7 @@ from tradewire.engine.journal.store import Journal
 from tradewire.engine.multileg import Leg, book_applied, normalize_legs, with_leg_bookings
 from tradewire.engine.options import multiplier_of
 from tradewire.engine.positions import PositionBook
+from tradewire.engine.settlement import settle
 from tradewire.engine.translate import OrderFact
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,12 @@ class Ledger:
         self.invalid_transitions = 0
         self.corrections = 0  # PositionCorrected recorded
         self.fees = 0  # FeeCharged booked
-        # Fee activity ids booked (and, from replay, booked before): one activity books once.
+        # Activity ids booked (fees and option settlements; from replay, booked before): one
+        # activity books once.
         self.fee_ids: set[str] = set()
+        self.settlements = 0  # OptionSettled booked
+        # ``hook(settlement, shares)`` after one is booked: cash pays for delivered shares.
+        self.on_settled: Callable[[ev.OptionSettled, float], None] | None = None
         # ``hook(fee)`` after a fee is booked: the account's cash pays a dollar fee.
         self.on_fee: Callable[[ev.FeeCharged], None] | None = None
 
@@ -205,6 +210,17 @@ class Ledger:
         whether the position book changed (always True for the other events).
         """
         changed = True
+        if isinstance(event, ev.OptionSettled):
+            if event.activity_id in self.fee_ids:
+                return False
+            self.fee_ids.add(event.activity_id)
+            self.settlements += 1
+            shares = settle(self.book, event)
+            kind, cid, data = encode_belief(event)
+            self.journal.append(kind, cid, data)
+            if self.on_settled is not None:
+                self.on_settled(event, shares)
+            return True
         if isinstance(event, ev.FeeCharged):
             if event.activity_id in self.fee_ids:
                 return False

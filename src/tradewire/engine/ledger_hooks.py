@@ -12,18 +12,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tradewire.engine import orders as o
+from tradewire.engine.options import parse_occ
 from tradewire.engine.translate import UPDATE_NAMES
 from tradewire.engine.views import OrderHandle
 
 if TYPE_CHECKING:
     from tradewire.engine.core import EngineCore
-    from tradewire.engine.events import FeeCharged
+    from tradewire.engine.events import FeeCharged, OptionSettled
 
 
 def on_fee(core: EngineCore, fee: FeeCharged) -> None:
     """The ledger's hook for a fee it booked: a dollar fee comes off the account's cash."""
     if fee.usd:
         core.account.on_fee(fee.usd)
+
+
+def on_settled(core: EngineCore, settled: OptionSettled, shares: float) -> None:
+    """The ledger's hook for an option settlement: delivered shares move cash at the strike."""
+    if shares:
+        underlying = parse_occ(settled.symbol).underlying
+        side = "buy" if shares > 0 else "sell"
+        core.account.on_fill(None, underlying, side, abs(shares), settled.strike)
 
 
 def on_applied(core: EngineCore, event: o.OrderEvent, applied: o.Applied, kind: str) -> None:

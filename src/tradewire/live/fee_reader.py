@@ -1,4 +1,5 @@
-"""Crypto fees from Alpaca's activities, booked through the ledger before positions compare.
+"""Crypto fees and option settlements from Alpaca's activities, booked through the ledger
+before positions compare.
 
 Alpaca charges a crypto fee in the asset received and posts it as a ``CFEE`` (or ``FEE``)
 activity, later than the fill: the engine's position equals the broker's only once the fee
@@ -6,6 +7,11 @@ is booked, as a :class:`~tradewire.engine.events.FeeCharged` event (journaled, r
 activity once). The reconciler reads them every round, before it compares positions, so a fee
 is never taken for a missed fill (a counted correction). Kept apart from the reconciler's
 order and fill reading; the requests go through the reconciler's (background) budget.
+
+Option exercises, assignments and expiries (``OPEXC``, ``OPASN``, ``OPEXP``) are read the
+same way by a second reader (``types``, ``convert``) and booked as
+:class:`~tradewire.engine.events.OptionSettled` (issue 24): the option position goes, the
+delivered shares come, as the broker's positions show them after the settlement.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from functools import partial
 from itertools import takewhile
 from typing import TYPE_CHECKING
 
+from tradewire.engine.events import FeeCharged, OptionSettled
 from tradewire.live.retrying import retrying
 from tradewire.venues.alpaca.messages import FeeActivity, received
 from tradewire.venues.alpaca.reports import fee_from_activity
 
 if TYPE_CHECKING:
-    from tradewire.engine.events import FeeCharged
+    from collections.abc import Callable
+
     from tradewire.engine.ledger import Ledger
     from tradewire.venues.alpaca.client import AlpacaClient
 
@@ -31,20 +39,30 @@ FEE_WAIT_ROUNDS = 5  # rounds a coin fee waits for its fill (still on the stream
 class FeeReader:
     """Reads the fee activities posted since its last read and books the new ones."""
 
-    def __init__(self, broker: AlpacaClient, ledger: Ledger, *, max_pages: int = 50) -> None:
+    def __init__(
+        self,
+        broker: AlpacaClient,
+        ledger: Ledger,
+        *,
+        max_pages: int = 50,
+        types: str = "CFEE,FEE",
+        convert: Callable[[FeeActivity], FeeCharged | OptionSettled | None] = fee_from_activity,
+    ) -> None:
         self.broker = broker
         self.ledger = ledger
         self.max_pages = max_pages
+        self.types = types
+        self.convert = convert
         # Ids read and not booked (present at the first read, so already in the start-up
         # figures, or charging nothing); None until the first read.
         self._ignored: set[str] | None = None
         self._after: str | None = None
         self._waits: dict[str, int] = {}  # coin fees waiting for their fill: rounds waited
         self.booked = 0
-        self.startup: list[FeeCharged] = []  # booked by the first read (a restart's)
+        self.startup: list[FeeCharged | OptionSettled] = []  # booked by the first read
 
     def __repr__(self) -> str:
-        return f"FeeReader(booked={self.booked})"
+        return f"FeeReader({self.types}, booked={self.booked})"
 
     async def read(self, deadline: float) -> int:
         """Book the fee activities (CFEE/FEE) posted since the last read through the ledger
@@ -73,13 +91,14 @@ class FeeReader:
             page = await retrying(
                 partial(
                     self.broker.get_fee_activities,
+                    types=self.types,
                     after=self._after,
                     page_token=token,
                     direction="desc",
                     page_size=ACTIVITY_PAGE,
                 ),
                 deadline=deadline,
-                what="read fee activities",
+                what=f"read {self.types} activities",
             )
             fresh = [a for a in page if a.id not in read]
             known = False
@@ -104,10 +123,10 @@ class FeeReader:
         for act in reversed(list(read.values())):  # oldest first
             if act.id in ledger.fee_ids or act.id in ignored:
                 continue
-            fee = fee_from_activity(act)
+            fee = self.convert(act)
             if fee is None:
                 ignored.add(act.id)
-            elif not first and self._waits_for_fill(fee):
+            elif not first and isinstance(fee, FeeCharged) and self._waits_for_fill(fee):
                 continue  # (at start-up the live book is empty until the broker's figures)
             elif ledger.record(fee):
                 self._waits.pop(fee.activity_id, None)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from tradewire import fmt
 from tradewire.engine import orders as o
-from tradewire.engine.events import FeeCharged, PositionCorrected
+from tradewire.engine.events import FeeCharged, OptionSettled, PositionCorrected
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import (
     PositionCheck,
@@ -35,9 +35,11 @@ from tradewire.live.retrying import retrying
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.messages import received
 from tradewire.venues.alpaca.reports import (
+    OPTION_SETTLEMENTS,
     broker_positions,
     fact_from,
     fill_from_activity,
+    settlement_from_activity,
 )
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,13 @@ class Reconciler:
         self._fills_since: float | None = None
         self.fills_replayed = 0
         self.fees = FeeReader(broker, ledger, max_pages=max_activity_pages)
+        self.settlements = FeeReader(
+            broker,
+            ledger,
+            max_pages=max_activity_pages,
+            types=OPTION_SETTLEMENTS,
+            convert=settlement_from_activity,
+        )
 
     def __repr__(self) -> str:
         return f"Reconciler(rounds={self.rounds}, failures={self.failures})"
@@ -133,9 +142,10 @@ class Reconciler:
         return self.fees.booked
 
     @property
-    def startup_fees(self) -> list[FeeCharged]:
-        """Fees the first read booked (a restart's: its journal's fills' fees)."""
-        return self.fees.startup
+    def startup_fees(self) -> list[FeeCharged | OptionSettled]:
+        """Fees and option settlements the first read booked (a restart's: its journal's
+        fills' fees, and settlements of the positions it held)."""
+        return self.fees.startup + self.settlements.startup
 
     def request(self, reason: str, *, fills_since: float | None = None) -> None:
         """Run a round soon (after a gap, on the timer); coalesces with a running one.
@@ -259,6 +269,7 @@ class Reconciler:
         )
         # Fees before positions: the broker's position is net of the fees it charged.
         requests += await self.fees.read(deadline)
+        requests += await self.settlements.read(deadline)
         fills = ledger.fills
         positions = await retrying(
             self.broker.get_positions, deadline=deadline, what="list positions"

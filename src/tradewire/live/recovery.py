@@ -17,12 +17,14 @@ import msgspec
 
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
+from tradewire.engine.events import OptionSettled
 from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.instruments import Instrument, InstrumentTable, asset_class_of
 from tradewire.engine.journal.replay import ReplayResult, replay
 from tradewire.engine.journal.store import read_journal
 from tradewire.engine.ledger import Ledger
 from tradewire.engine.reconcile import startup_corrections
+from tradewire.engine.settlement import settle
 from tradewire.engine.translate import events_from_fact
 from tradewire.errors import ConfigError, NotFound
 from tradewire.live.reconciler import Reconciler
@@ -78,7 +80,10 @@ async def settle_with_broker(
     # outside the engine, then the broker's positions as they stand.
     await reconciler.run_once("start-up")
     for fee in reconciler.startup_fees:  # the journal's own fills' fees, read only now
-        result.book.apply_fee(fee.symbol, fee.qty, fee.usd)
+        if isinstance(fee, OptionSettled):  # and its positions' settlements
+            settle(result.book, fee)
+        else:
+            result.book.apply_fee(fee.symbol, fee.qty, fee.usd)
     positions = await retrying(broker.get_positions, deadline=deadline, what="list positions")
     held = broker_positions(positions)  # one key per asset (BTCUSD is BTC/USD)
     for event in startup_corrections(ledger.book, result.book, held):

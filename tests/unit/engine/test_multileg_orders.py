@@ -210,3 +210,23 @@ def test_a_single_option_order_meets_the_options_rules_and_books_through_the_mul
     assert big.handle is not None
     assert big.handle.denied is not None
     assert big.handle.denied.startswith("max_contracts (options)")
+
+
+def test_a_settlement_is_journaled_and_replayed_to_the_same_book(tmp_path: Path) -> None:
+    from tradewire.engine.events import OptionSettled
+
+    ledger = _ledger(tmp_path)
+    ledger.book.apply_fill(LOW, "buy", 2, 3.0)
+    ledger.book.apply_fill(HIGH, "sell", 1, 1.0)
+    exercised = OptionSettled(LOW, -2.0, 250.0, "OPEXC", "a1")
+    assigned = OptionSettled(HIGH, 1.0, 260.0, "OPASN", "a2")
+    assert ledger.record(exercised)
+    assert ledger.record(assigned)
+    assert not ledger.record(exercised)  # one activity books once
+    assert ledger.book.qty(LOW) == 0
+    assert ledger.book.qty(HIGH) == 0
+    assert ledger.book.qty("AAPL") == 200 - 100  # +200 called in, -100 called away
+    ledger.journal.close()
+    result = replay(read_journal(tmp_path / "j.twj").records)
+    assert result.book.qty("AAPL") == 100
+    assert result.fee_ids == {"a1", "a2"}

@@ -42,7 +42,7 @@ _SIMPLE: dict[type, str] = {
 _SIMPLE_KINDS: dict[str, type] = {kind: cls for cls, kind in _SIMPLE.items()}
 CREATES = frozenset({"intent", "external"})
 SNAPSHOT = "open"
-BELIEFS = frozenset({"position", "fee", "denied", "new_day", "kill"})
+BELIEFS = frozenset({"position", "fee", "settled", "denied", "new_day", "kill"})
 """The record kinds of :mod:`tradewire.engine.events` (:func:`decode_belief`)."""
 _NO_ORDER = "-"
 
@@ -125,6 +125,14 @@ def encode_belief(event: ev.LedgerEvent) -> tuple[str, str, dict[str, Any]]:
         return "position", event.symbol, data
     if isinstance(event, ev.FeeCharged):
         return "fee", event.symbol, {"qty": event.qty, "usd": event.usd, "id": event.activity_id}
+    if isinstance(event, ev.OptionSettled):
+        data = {
+            "change": event.change,
+            "strike": event.strike,
+            "kind": event.kind,
+            "id": event.activity_id,
+        }
+        return "settled", event.symbol, data
     if isinstance(event, ev.Denied):
         data = {
             "why": event.why,
@@ -160,6 +168,11 @@ def decode_belief(rec: Record) -> ev.LedgerEvent | None:
         if not (math.isfinite(fee_qty) and math.isfinite(usd)):
             raise ValueError(f"fee {rec.cid}: qty {fee_qty!r}, usd {usd!r}")
         return ev.FeeCharged(rec.cid, fee_qty, usd, str(d["id"]))
+    if kind == "settled":
+        change, strike = float(d["change"]), float(d.get("strike") or 0.0)
+        if not (math.isfinite(change) and math.isfinite(strike)):
+            raise ValueError(f"settled {rec.cid}: change {change!r}, strike {strike!r}")
+        return ev.OptionSettled(rec.cid, change, strike, str(d["kind"]), str(d["id"]))
     if kind == "denied":
         return ev.Denied(
             rec.cid,

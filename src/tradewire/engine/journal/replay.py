@@ -21,6 +21,7 @@ from tradewire.engine.journal.codec import (
 from tradewire.engine.journal.record import Record
 from tradewire.engine.multileg import book_applied, with_leg_bookings
 from tradewire.engine.positions import PositionBook
+from tradewire.engine.settlement import settle
 from tradewire.errors import JournalMalformed
 
 
@@ -114,6 +115,10 @@ def _believe(result: ReplayResult, event: ev.LedgerEvent) -> None:
         if event.activity_id not in result.fee_ids:
             result.fee_ids.add(event.activity_id)
             result.book.apply_fee(event.symbol, event.qty, event.usd)
+    elif isinstance(event, ev.OptionSettled):
+        if event.activity_id not in result.fee_ids:
+            result.fee_ids.add(event.activity_id)
+            settle(result.book, event)
     elif isinstance(event, ev.SessionStarted):
         result.book.start_new_day()
         result.day = event.day

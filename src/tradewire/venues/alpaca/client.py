@@ -525,16 +525,18 @@ class AlpacaClient:
     async def get_fee_activities(
         self,
         *,
+        types: str = "CFEE,FEE",
         after: str | None = None,
         page_token: str | None = None,
         direction: str = "desc",
         page_size: int = 100,
     ) -> list[m.FeeActivity]:
         """One page of ``GET /v2/account/activities?activity_types=CFEE,FEE`` (the fees the
-        account was charged; newest first by default)."""
+        account was charged; ``types`` ``OPEXC,OPASN,OPEXP``: its option settlements; newest
+        first by default), read as :class:`FeeActivity` (the non-trade activity shape)."""
         qs = query_string(
             {
-                "activity_types": "CFEE,FEE",
+                "activity_types": types,
                 "after": after,
                 "page_token": page_token,
                 "direction": direction,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tradewire.engine import orders as o
-from tradewire.engine.events import FeeCharged
+from tradewire.engine.events import FeeCharged, OptionSettled
 from tradewire.engine.instruments import ASSET_CLASSES, InstrumentError, instrument_key
 from tradewire.engine.multileg import Leg, LegFill, combo_symbol
 from tradewire.engine.translate import OrderFact
@@ -147,3 +147,25 @@ def fee_from_activity(act: FeeActivity) -> FeeCharged | None:
         return None
     asset_class = "crypto" if act.activity_type == "CFEE" else None
     return FeeCharged(report_key(act.symbol, asset_class), qty, usd, act.id)
+
+
+OPTION_SETTLEMENTS = "OPEXC,OPASN,OPEXP"
+
+
+def settlement_from_activity(act: FeeActivity) -> OptionSettled | None:
+    """An option exercise (``OPEXC``), assignment (``OPASN``) or expiry (``OPEXP``) activity as
+    the ledger's :class:`~tradewire.engine.events.OptionSettled`; ``None`` for another type or
+    one that names no contract or moves nothing.
+
+    UNCONFIRMED (alpaca-py names the types, no payload was found): ``qty`` is the option
+    position's signed change in contracts and ``price`` the strike, as the simulator posts
+    them (sim/broker/expiry.py).
+    """
+    if act.activity_type not in OPTION_SETTLEMENTS.split(",") or not act.symbol:
+        return None
+    change = float(act.qty) if act.qty is not None else 0.0
+    if not change:
+        return None
+    key = report_key(act.symbol, "us_option")
+    strike = float(act.price) if act.price is not None else 0.0
+    return OptionSettled(key, change, strike, act.activity_type, act.id)
