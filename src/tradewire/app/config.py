@@ -202,6 +202,45 @@ class GatewayNatsConfig(StrictModel):
         return "TRADEWIRE_NATS_PASSWORD_" + name.upper().replace("-", "_")
 
 
+class HaConfig(StrictModel):
+    """A failover group (issue 25): every gateway started with the same ``group`` competes
+    for one lease in a JetStream key-value bucket on the gateway's NATS server (JetStream on);
+    the holder trades, the others follow its journal (a JetStream stream) with their venue
+    connections cold, and take over when its lease lapses.
+
+    ``lease_s``: how long a lease lasts unrenewed; it is renewed every ``lease_s / 3``.
+    ``margin_s`` (default ``lease_s / 4``): the active stops sending orders this long BEFORE
+    its lease could be taken, on its own monotonic clock; a standby takes it only after seeing
+    it unrenewed for ``lease_s + margin_s`` on its own clock. No wall clocks are compared: the
+    clocks may differ by any offset, and their rates by less than ``margin_s / lease_s``.
+    ``holder``: this gateway's name in the group (default ``HOST-PID``).
+    """
+
+    group: str = "tradewire"
+    lease_s: PositiveFloat = 2.0
+    margin_s: PositiveFloat | None = None
+    nats: str | None = None  # default: gateway.nats.url, with the gateway's NATS login
+    holder: str | None = None
+    journal_max_age_s: PositiveFloat = 7 * 24 * 3600.0
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, group: str) -> str:
+        if not WORKER_NAME.fullmatch(group):
+            raise ValueError(f"group {group!r}: letters, digits, - and _ only")
+        return group
+
+    @model_validator(mode="after")
+    def _margin(self) -> HaConfig:
+        if self.margin_s is not None and self.margin_s >= self.lease_s / 2:
+            raise ValueError(f"margin_s {self.margin_s} must be below lease_s / 2")
+        return self
+
+    @property
+    def margin(self) -> float:
+        return self.margin_s if self.margin_s is not None else self.lease_s / 4
+
+
 class GatewayConfig(StrictModel):
     """The buses ``tradewire gateway`` serves workers on (either or both)."""
 
@@ -214,6 +253,13 @@ class GatewayConfig(StrictModel):
     buffer: PositiveInt = 4096
     # shm: spin on the workers' channels instead of waiting for a wake-up (one core busy).
     busy_poll: bool = False
+    ha: HaConfig | None = None  # a failover group (needs gateway.nats)
+
+    @model_validator(mode="after")
+    def _ha_needs_nats(self) -> GatewayConfig:
+        if self.ha is not None and self.nats is None:
+            raise ValueError("gateway.ha needs gateway.nats (the lease and the journal live there)")
+        return self
 
     @field_validator("nats", mode="before")
     @classmethod

@@ -59,9 +59,15 @@ class Denied:
 
 @dataclass(frozen=True, slots=True)
 class SessionStarted:
-    """A new trading session (``day``, ISO date in New York) began: the daily P&L restarts."""
+    """A new trading session (``day``, ISO date in New York) began: the daily P&L restarts.
+
+    ``market`` ``crypto``: a new crypto day (its own clock, UTC by default): the pairs' daily
+    P&L restarts from ``start_pnl``, their P&L (marked) when it began, so a restart later that
+    day counts the day's earlier losses (issue 23)."""
 
     day: str
+    market: str = "equity"
+    start_pnl: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 Alpaca refuses a reused client_order_id forever (even after a cancel), and a restarted
 process must never reuse one. A random per-process prefix (40 bits from ``os.urandom``)
-plus a counter gives ids like ``tw-k3j9x2mq-1a``: sub-microsecond, ≤ 24 characters.
+plus a counter gives ids like ``tw-k3j9x2mq-1a``: sub-microsecond, ≤ 24 characters (a few
+more with a failover term).
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ def _base36(n: int) -> str:
 
 
 class ClientOrderIds:
-    def __init__(self, prefix: str | None = None) -> None:
-        self.prefix = prefix or "tw-" + base64.b32encode(os.urandom(5)).decode().lower() + "-"
+    """``term``: a failover group's lease term (issue 25): ids then read ``tw-t7-k3j9x2mq-1a``,
+    so the orders of two terms never share an id, and the broker's log says which term sent
+    each."""
+
+    def __init__(self, prefix: str | None = None, *, term: int | None = None) -> None:
+        if prefix is None:
+            tag = f"t{term}-" if term is not None else ""
+            prefix = "tw-" + tag + base64.b32encode(os.urandom(5)).decode().lower() + "-"
+        self.prefix = prefix
         self.counter = 0
 
     def next(self) -> str:

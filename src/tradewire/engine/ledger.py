@@ -235,8 +235,8 @@ class Ledger:
         if isinstance(event, ev.PositionCorrected):
             self.corrections += 1
             changed = self.book.apply_correction(event.symbol, event.qty, event.avg_price)
-        elif isinstance(event, ev.SessionStarted):
-            self.book.start_new_day()
+        elif isinstance(event, ev.SessionStarted) and event.market == "equity":
+            self.book.start_new_day()  # a crypto day's start is the risk engine's
         kind, cid, data = encode_belief(event)
         self.journal.append(kind, cid, data)
         return changed

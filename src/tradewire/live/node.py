@@ -91,6 +91,8 @@ class TradingNode(OrderOutcomes, FeedLinks):
         feed: PolygonClient | None = None,
         option_underlyings: Sequence[str] = (),
         chain_refresh_s: float = 60.0,
+        ids: ClientOrderIds | None = None,
+        halt_if_journal_killed: bool = False,
     ) -> None:
         """Build the node; ``broker``, ``stream`` and ``feed`` may be given (tests, a host
         that shares them), else they are built from ``venues``. The node takes their
@@ -112,7 +114,8 @@ class TradingNode(OrderOutcomes, FeedLinks):
         # fsync "batch": a child process syncs the journal (engine/journal/sync.py); if it
         # cannot start, the loop syncs after each burst of records instead.
         self._journal_syncer: JournalSyncer | None = None
-        self.ids = ClientOrderIds()
+        self.ids = ids or ClientOrderIds()
+        self.halt_if_journal_killed = halt_if_journal_killed
         self.broker = broker or AlpacaClient(
             venues.alpaca_key,
             venues.alpaca_secret,
@@ -301,6 +304,14 @@ class TradingNode(OrderOutcomes, FeedLinks):
         result = replay_journal(self.journal.path, self.ids)
         self.oms = self.ledger.oms = result.manager
         self.ledger.fee_ids |= result.fee_ids  # a fee activity booked before books once
+        if result.crypto_day:  # the crypto day the journal began, and its starting P&L
+            self.risk.crypto_day.day = result.crypto_day
+            self.risk.crypto_day_start_pnl = result.crypto_day_start_pnl
+        if result.kill is not None and self.halt_if_journal_killed:
+            # A failover takeover of a halted group stays halted (issue 25).
+            self.risk.kill_switch.engaged = True
+            self.risk.kill_switch.reason = f"kill switch in the journal: {result.kill.reason}"
+            log.error("the journal holds a kill (%s): orders stay halted", result.kill.reason)
         await settle_with_broker(
             result,
             broker=self.broker,
@@ -407,6 +418,8 @@ class TradingNode(OrderOutcomes, FeedLinks):
             log.info("new trading session %s: daily P&L reset", self.session_clock.day)
         if self.risk.roll_crypto_day(time.time()):
             # Crypto trades 24/7: its daily loss is per crypto day (risk.crypto.day_starts_utc_hour).
+            day, start = self.risk.crypto_day.day, self.risk.crypto_day_start_pnl
+            self.ledger.record(SessionStarted(day, "crypto", start))
             log.info("new crypto day %s: crypto daily P&L reset", self.risk.crypto_day.day)
         self.recorder.gauges.update(book_gauges(self.book, self.oms))
 

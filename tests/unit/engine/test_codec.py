@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tradewire.engine import orders as o
@@ -190,3 +192,22 @@ def test_an_adopted_notional_order_replays(tmp_path, write_journal):
     result = replay([rec])
     assert result.manager.orders["n1"].notional == 500.0
     assert result.manager.working_notional == pytest.approx(500.0)
+
+
+def test_a_crypto_day_is_journaled_with_its_start_pnl_and_replayed(tmp_path: Path) -> None:
+    # Before, the crypto day's start P&L lived only in memory: a restart later that day
+    # counted the pairs' P&L from the replayed book, forgetting the day's earlier losses.
+    from tradewire.engine.events import SessionStarted
+    from tradewire.engine.ledger import Ledger
+    from tradewire.engine.positions import PositionBook
+
+    path = tmp_path / "j.twj"
+    ledger = Ledger(o.OrderManager(), PositionBook(), Journal(path))
+    ledger.book.apply_fill("BTC/USD", "buy", 1, 60_000.0)
+    ledger.record(SessionStarted("2026-12-04", "crypto", -1_234.5))
+    ledger.record(SessionStarted("2026-12-04"))
+    ledger.journal.close()
+    result = replay(read_journal(path).records)
+    assert result.crypto_day == "2026-12-04"
+    assert result.crypto_day_start_pnl == -1_234.5
+    assert result.day == "2026-12-04"

@@ -142,6 +142,9 @@ def encode_belief(event: ev.LedgerEvent) -> tuple[str, str, dict[str, Any]]:
         }
         return "denied", event.client_order_id, data
     if isinstance(event, ev.SessionStarted):
+        if event.market != "equity":
+            data = {"day": event.day, "market": event.market, "pnl": event.start_pnl}
+            return "new_day", _NO_ORDER, data
         return "new_day", _NO_ORDER, {"day": event.day}
     if isinstance(event, ev.KillEngaged):
         data = {"reason": event.reason, "flatten": event.flatten, "dropped": event.dropped}
@@ -182,7 +185,10 @@ def decode_belief(rec: Record) -> ev.LedgerEvent | None:
             str(d.get("rule", "")),
         )
     if kind == "new_day":
-        return ev.SessionStarted(str(d.get("day", "")))
+        pnl = float(d.get("pnl") or 0.0)
+        if not math.isfinite(pnl):
+            raise ValueError(f"new_day: start P&L {pnl!r}")
+        return ev.SessionStarted(str(d.get("day", "")), str(d.get("market") or "equity"), pnl)
     if kind == "kill":
         return ev.KillEngaged(
             str(d.get("reason", "")), bool(d.get("flatten", False)), int(d.get("dropped") or 0)

@@ -46,6 +46,8 @@ class ReplayResult:
     records: int = 0
     skipped: list[str] = field(default_factory=list)
     day: str = ""  # the last SessionStarted's
+    crypto_day: str = ""  # the last crypto day's, and the pairs' P&L when it began
+    crypto_day_start_pnl: float = 0.0
     denied: int = 0
     kill: ev.KillEngaged | None = None  # the last one
     fee_ids: set[str] = field(default_factory=set)  # fee activities booked
@@ -119,6 +121,9 @@ def _believe(result: ReplayResult, event: ev.LedgerEvent) -> None:
         if event.activity_id not in result.fee_ids:
             result.fee_ids.add(event.activity_id)
             settle(result.book, event)
+    elif isinstance(event, ev.SessionStarted) and event.market == "crypto":
+        result.crypto_day = event.day
+        result.crypto_day_start_pnl = event.start_pnl
     elif isinstance(event, ev.SessionStarted):
         result.book.start_new_day()
         result.day = event.day
