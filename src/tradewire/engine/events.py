@@ -20,13 +20,16 @@ class PositionCorrected:
     """The position in ``symbol`` is the broker's figure: ``qty`` (signed) at ``avg_price``.
 
     ``reason``: who took the broker's word (``start-up``, ``reconcile``, ``snapshot`` for the
-    head of a new journal segment).
+    head of a new journal segment, ``expiry`` for an option exercised, assigned or expired).
+    ``realized``: P&L the change realized, when the host knows it (an expiry closes the
+    option at no price: its premium is realized; the delivered shares come in at the strike).
     """
 
     symbol: str
     qty: float
     avg_price: float
     reason: str = ""
+    realized: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,7 +218,9 @@ class Ledger:
             return True
         if isinstance(event, ev.PositionCorrected):
             self.corrections += 1
-            changed = self.book.apply_correction(event.symbol, event.qty, event.avg_price)
+            changed = self.book.apply_correction(
+                event.symbol, event.qty, event.avg_price, event.realized
+            )
         elif isinstance(event, ev.SessionStarted):
             self.book.start_new_day()
         kind, cid, data = encode_belief(event)

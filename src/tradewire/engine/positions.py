@@ -123,18 +123,24 @@ class PositionBook:
             pos.mark = price
         return realized
 
-    def apply_correction(self, symbol: str, qty: float, avg_price: float) -> bool:
-        """Take the broker's figure (the ledger's ``PositionCorrected``, nobody else's).
+    def apply_correction(
+        self, symbol: str, qty: float, avg_price: float, realized: float = 0.0
+    ) -> bool:
+        """Take the broker's figure (the ledger's ``PositionCorrected``, nobody else's), and
+        the P&L the change realized when the event says it.
 
         Returns whether the book held anything else.
         """
         pos = self.positions.get(symbol)
+        if realized:
+            pos = self._writable(symbol)
+            pos.realized += realized
         if (
             pos is not None
             and abs(pos.qty - qty) <= _EPS
             and abs(pos.avg_price - avg_price) <= (_EPS * max(1.0, abs(avg_price)))
         ):
-            return False
+            return bool(realized)
         if pos is None and abs(qty) <= _EPS:
             return False
         pos = self._writable(symbol)

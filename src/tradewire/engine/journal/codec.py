@@ -122,6 +122,8 @@ def encode_belief(event: ev.LedgerEvent) -> tuple[str, str, dict[str, Any]]:
     """The record kind, cid and data of one belief about no single order."""
     if isinstance(event, ev.PositionCorrected):
         data: dict[str, Any] = {"qty": event.qty, "avg": event.avg_price, "reason": event.reason}
+        if event.realized:  # only then: every other correction journals as it always did
+            data["realized"] = event.realized
         return "position", event.symbol, data
     if isinstance(event, ev.FeeCharged):
         return "fee", event.symbol, {"qty": event.qty, "usd": event.usd, "id": event.activity_id}
@@ -152,9 +154,11 @@ def decode_belief(rec: Record) -> ev.LedgerEvent | None:
     if kind == "position":
         qty = float(d["qty"] if "qty" in d else d["broker"])  # "broker": the old note
         avg = float(d.get("avg") or 0.0)
-        if not (math.isfinite(qty) and math.isfinite(avg)):
+        realized = float(d.get("realized") or 0.0)
+        if not (math.isfinite(qty) and math.isfinite(avg) and math.isfinite(realized)):
             raise ValueError(f"position {rec.cid}: qty {qty!r}, avg {avg!r}")
-        return ev.PositionCorrected(rec.cid, qty, avg, str(d.get("reason", "reconcile")))
+        reason = str(d.get("reason", "reconcile"))
+        return ev.PositionCorrected(rec.cid, qty, avg, reason, realized)
     if kind == "fee":
         fee_qty, usd = float(d.get("qty") or 0.0), float(d.get("usd") or 0.0)
         if not (math.isfinite(fee_qty) and math.isfinite(usd)):

@@ -109,7 +109,7 @@ def replay(records: Iterable[Record], *, source: str = "journal") -> ReplayResul
 def _believe(result: ReplayResult, event: ev.LedgerEvent) -> None:
     # What Ledger.record does, without the journal.
     if isinstance(event, ev.PositionCorrected):
-        result.book.apply_correction(event.symbol, event.qty, event.avg_price)
+        result.book.apply_correction(event.symbol, event.qty, event.avg_price, event.realized)
     elif isinstance(event, ev.FeeCharged):
         if event.activity_id not in result.fee_ids:
             result.fee_ids.add(event.activity_id)
