@@ -21,6 +21,12 @@ fills when a print reaches its price. The first quote ends it: from then on quot
 above and prints keep only their role in the queue model (a recording with quotes fills as
 it always did).
 
+Options (issue 24): a quote whose symbol is an OCC contract (the stock ``Quote`` type, sizes
+in contracts, not round lots) is the contract's NBBO; a contract is listed at the book the
+first time the data or an order names it (as a crypto pair is), so single-leg and ``mleg``
+orders meet the simulator's option rules; expiries settle as the simulator settles them
+(:meth:`BacktestBroker.settle_expiry`, sim/broker/expiry.py), driven by the backtest's clock.
+
 Broker order and execution ids come from a seeded generator, so the journal, which records
 them, is byte-identical from run to run.
 """
@@ -30,13 +36,20 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from tradewire.engine.multileg import LegFill
+from tradewire.engine.options import OCC, parse_occ
+from tradewire.engine.translate import OrderFact
+from tradewire.sim.broker import expiry
 from tradewire.sim.broker.crypto import crypto_assets, is_crypto
+from tradewire.sim.broker.expiry import OptionActivity
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import TERMINAL, Clock, Execution, SimOrder, wall_clock
 from tradewire.sim.market import NBBO
+from tradewire.sim.option_chain import OptionChains, expiry_instant
 from tradewire.venues.polygon.crypto import (
     CryptoAggregate,
     CryptoMinuteAggregate,
@@ -54,6 +67,12 @@ _CRYPTO = frozenset({CryptoTrade, CryptoAggregate, CryptoMinuteAggregate})
 FILL_MODELS = ("touch", "queue")
 ROUND_LOT = 100  # quote sizes are round lots on the wire, as sim/feed/server.py reads them
 _INF = float("inf")
+OCC_MIN_LEN = 16  # the shortest OCC symbol: a stock's ticker never pays for the option test
+
+
+def is_contract(symbol: str) -> bool:
+    """Whether ``symbol`` is an OCC option contract in Alpaca's form (``SPY260116C00600000``)."""
+    return len(symbol) >= OCC_MIN_LEN and OCC.fullmatch(symbol) is not None
 
 
 class BacktestBroker:
@@ -82,6 +101,9 @@ class BacktestBroker:
         self.last_prints: dict[str, NBBO] = {}
         # order id -> shares displayed ahead of it at its price (inf: not at the best yet)
         self._ahead: dict[str, float] = {}
+        # The 4 PM ET close (ns) of the first listed expiry not settled yet (inf: none).
+        self.next_expiry_ns: float = _INF
+        self._settled: set[date] = set()
 
     def quote(self, q: AnyQuote) -> list[Execution]:
         """A stock quote, or a crypto pair's (keyed ``BTC/USD``, sizes in coins)."""
@@ -89,6 +111,8 @@ class BacktestBroker:
         self._quoted.add(q.symbol)
         if type(q) is CryptoQuote:
             self.list_pair(q.symbol)
+        elif len(q.symbol) >= OCC_MIN_LEN:
+            self.list_contract(q.symbol)
         nbbo = _nbbo(q)
         if self.queue_model and self._ahead:
             self._requeue(nbbo)
@@ -99,6 +123,57 @@ class BacktestBroker:
         time the data or an order names it: a backtest lists what its data holds."""
         if symbol not in self.book.crypto:
             self.book.crypto.update(crypto_assets([symbol]))
+
+    def list_contract(self, symbol: str) -> None:
+        """List an option contract at the book (the simulator's option rules, its multiplier)
+        the first time the data or an order names it; anything else is left alone."""
+        chains = self.book.options
+        if chains is not None and symbol in chains.by_symbol:
+            return
+        if not is_contract(symbol):
+            return
+        if chains is None:
+            chains = self.book.options = OptionChains()
+        contract = parse_occ(symbol)
+        chains.add(contract)
+        if contract.expiry not in self._settled:
+            close = int(expiry_instant(contract.expiry).timestamp()) * 1_000_000_000
+            self.next_expiry_ns = min(self.next_expiry_ns, close)
+
+    def settle_expiry(self) -> list[OptionActivity]:
+        """Settle the first listed expiry not settled yet, as the simulator does once its
+        clock passes that day's 4 PM ET close (sim/broker/option_routes.py): every option
+        position expiring then, in the money at **the underlying's last mid in the data** (its
+        last quote, else its last print standing in) exercised (long) or assigned (short)
+        into ``multiplier`` shares per contract at the strike, the rest expired worthless."""
+        chains = self.book.options
+        if chains is None or self.next_expiry_ns == _INF:
+            return []
+        day = min(c.expiry for c in chains if c.expiry not in self._settled)
+        for symbol in {c.underlying for c in chains.expiring(day)}:
+            self._price(symbol)
+        done = expiry.expire(self.book, day)
+        self._settled.update(c.expiry for c in chains if c.expiry <= day)
+        pending = [c.expiry for c in chains if c.expiry not in self._settled]
+        self.next_expiry_ns = (
+            int(expiry_instant(min(pending)).timestamp()) * 1_000_000_000 if pending else _INF
+        )
+        return done
+
+    def leg_fills(self, order: SimOrder) -> tuple[LegFill, ...]:
+        """An mleg parent's legs as the engine books them: each leg's cumulative contracts
+        and average (``()`` for any other order), as venues/alpaca/reports.py reads them."""
+        if order.order_class != "mleg" or order.parent_id is not None:
+            return ()
+        orders = self.book.orders
+        return tuple(
+            LegFill(
+                leg.symbol,
+                float(leg.filled_qty),
+                float(leg.filled_avg_price) if leg.filled_avg_price is not None else 0.0,
+            )
+            for leg in (orders[i] for i in order.legs)
+        )
 
     def quoted(self, symbol: str) -> bool:
         """Whether the backtest has seen a quote of ``symbol`` (its prints no longer touch)."""
@@ -177,8 +252,27 @@ class BacktestBroker:
     def submit(self, body: dict[str, object]) -> tuple[SimOrder, list[Execution]]:
         """Book and route one order (raises ``OrderError`` as the REST server would answer)."""
         symbol = str(body.get("symbol", ""))
-        if is_crypto(symbol):
-            self.list_pair(symbol)
+        legs = body.get("legs") if body.get("order_class") == "mleg" else None
+        symbols = [symbol]
+        if isinstance(legs, (list, tuple)):  # an mleg order: its legs' contracts and quotes
+            # A MultiLegRequest's legs as the REST server decodes them: a JSON array.
+            body = {**body, "legs": list(legs)}
+            symbols = [str(leg.get("symbol", "")) for leg in legs if isinstance(leg, dict)]
+        for name in symbols:
+            if is_crypto(name):
+                self.list_pair(name)
+            elif len(name) >= OCC_MIN_LEN:
+                self.list_contract(name.upper().removeprefix("O:"))
+            self._price(name)
+        order = self.book.submit(body)
+        execs = self.book.activate(order)
+        if self.queue_model and order.is_open and order.type == "limit" and order.symbol:
+            self._ahead[order.id] = self._joined(order)
+        return order, execs
+
+    def _price(self, symbol: str) -> None:
+        # The latest quote (or stand-in print) of a symbol nothing was working on becomes
+        # its NBBO at the book, now that it is needed.
         pending = self.last_quotes.pop(symbol, None)
         touch = self.last_prints.pop(symbol, None)
         if pending is not None:
@@ -186,11 +280,6 @@ class BacktestBroker:
             self.book.quotes[pending.symbol] = _nbbo(pending)
         elif touch is not None and symbol not in self._quoted:  # else a quote came since
             self.book.quotes[symbol] = touch
-        order = self.book.submit(body)
-        execs = self.book.activate(order)
-        if self.queue_model and order.is_open and order.type == "limit":
-            self._ahead[order.id] = self._joined(order)
-        return order, execs
 
     def cancel(self, order_id: str) -> list[Execution]:
         self._ahead.pop(order_id, None)
@@ -268,11 +357,28 @@ class Hears(Mapping[str, object]):
         return len(self._live)
 
 
+def replacement_fact(new: SimOrder, replaces: str) -> OrderFact:
+    """The engine's view of a replacement the book made for the order ``replaces``."""
+    return OrderFact(
+        new.client_order_id,
+        new.status,
+        new.id,
+        symbol=new.symbol,
+        side=new.side,
+        qty=float(new.qty or 0),
+        order_type=new.type,
+        limit_price=float(new.limit_price) if new.limit_price is not None else None,
+        replaces=replaces,
+    )
+
+
 def _nbbo(q: AnyQuote) -> NBBO:
     if type(q) is CryptoQuote:  # coins, not round lots; the book names the pair BTC/USD
         ts = q.timestamp
         return NBBO(q.symbol, q.bid_price, q.bid_size, q.ask_price, q.ask_size, ts)
     assert type(q) is Quote
+    if len(q.symbol) >= OCC_MIN_LEN and OCC.fullmatch(q.symbol):  # an option: in contracts
+        return NBBO(q.symbol, q.bid_price, q.bid_size, q.ask_price, q.ask_size, q.timestamp)
     return NBBO(
         q.symbol,
         q.bid_price,

@@ -27,7 +27,7 @@ from pathlib import Path
 import msgspec
 
 from tradewire.backtest import crypto_data
-from tradewire.backtest.recorded import read_recorded_market
+from tradewire.backtest.recorded import OptionsOf, read_recorded_market
 from tradewire.backtest.sanity import Skips
 from tradewire.errors import TradewireError
 from tradewire.record.manifest import MANIFEST_NAME, SEGMENT_SUFFIX
@@ -87,9 +87,11 @@ def iter_batches(
     streams: list[Iterator[Batch]] = [_read_recording(p, symbols, skips) for p in recordings]
     # The crypto part of each source, on its own clock as its own connection (issue 23).
     streams += crypto_data.crypto_streams(flat, recordings, symbols, skips, _batch_rows)
-    # The options part likewise (issue 24): its events are the stock types, keyed SPY2607….
+    # The options part likewise (issue 24): its events are the stock types, keyed SPY2607…,
+    # every recorded contract of a selected underlying (a strategy subscribes from its chain).
+    contracts = OptionsOf(symbols) if symbols is not None else None
     streams += [
-        read_recorded_market(part, OPTIONS_MARKET, symbols, skips)
+        read_recorded_market(part, OPTIONS_MARKET, contracts, skips)
         for rec in recordings
         if (part := market_part(rec, OPTIONS_MARKET)) is not None
     ]
@@ -175,7 +177,8 @@ def _sources(path: Path) -> tuple[list[Path], list[Path]]:
 def _read_recording(path: Path, symbols: frozenset[str] | None, skips: Skips) -> Iterator[Batch]:
     """One batch per recorded frame, decoded as the live client decodes it."""
     market = crypto_data.recording_market(path)  # a crypto/ or options/ part given alone
-    yield from read_recorded_market(path, market if market in MARKETS else "stocks", symbols, skips)
+    picked = OptionsOf(symbols) if market == OPTIONS_MARKET and symbols is not None else symbols
+    yield from read_recorded_market(path, market if market in MARKETS else "stocks", picked, skips)
 
 
 def _batch_rows(rows: Iterable[_Row]) -> Iterator[Batch]:

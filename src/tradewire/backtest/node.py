@@ -20,8 +20,9 @@ from typing import Any
 
 import msgspec
 
-from tradewire.backtest.broker import BARS, BacktestBroker, Hears
+from tradewire.backtest.broker import BARS, OCC_MIN_LEN, BacktestBroker, Hears, replacement_fact
 from tradewire.backtest.latency import LatencyModel
+from tradewire.backtest.options import DataChains, settle_due
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.config import RiskConfig
@@ -109,6 +110,8 @@ class BacktestNode:
             trade_reference=self.risk.config.reference_price == "quote_or_last_trade",
         )
         self.core.observer = self._observe
+        # Option chains from the contracts the data holds (backtest/options.py).
+        self.core.chains = self.chains = DataChains(self.core.market)
         # MarketVenue: the symbols whose prints the broker hears: those with working orders,
         # and while a strategy's symbol has had no quote, every symbol not quoted yet.
         self._live = broker.book.live_by_symbol
@@ -167,6 +170,8 @@ class BacktestNode:
                 self._next_sample = ts + self._sample_ns
                 core.start()
                 self._unquoted = set(core.market.symbols)
+            if ts >= self.broker.next_expiry_ns:  # an option expiry's close passed
+                settle_due(self.broker, self.ledger, self.core.account, ts, self._advance)
             if heap and heap[0][0] <= ts:
                 self._run_until(ts)
             if ts >= self._next_sample:
@@ -192,6 +197,10 @@ class BacktestNode:
         core.stop("the data ended")
         self._sample(self.now)
 
+    def _advance(self, at: int) -> None:
+        self._run_until(at)
+        self.now = max(self.now, at)
+
     def _sample(self, ts: int) -> None:
         book = self.book
         for sym, mid in self.core.mids.items():
@@ -215,10 +224,13 @@ class BacktestNode:
     # -- the venue sees the market first (MarketVenue) -------------------------------------
 
     def on_quote(self, quote: Quote | CryptoQuote) -> None:
-        if self._live.get(quote.symbol):
+        sym = quote.symbol
+        if len(sym) >= OCC_MIN_LEN and sym not in self.chains.contracts:
+            self.chains.saw(sym)  # an option contract the data holds: into the chains
+        if self._live.get(sym):
             self._report(self.broker.quote(quote))
         else:
-            self.broker.last_quotes[quote.symbol] = quote
+            self.broker.last_quotes[sym] = quote
 
     def on_trade(self, trade: Trade | CryptoTrade) -> None:
         self._report(self.broker.trade(trade))
@@ -340,18 +352,7 @@ class BacktestNode:
         except OrderError as exc:
             self._schedule(back, self._apply, cid, o.ReplaceRejected(exc.message))
             return
-        fact = OrderFact(
-            new.client_order_id,
-            new.status,
-            new.id,
-            symbol=new.symbol,
-            side=new.side,
-            qty=float(new.qty or 0),
-            order_type=new.type,
-            limit_price=float(new.limit_price) if new.limit_price is not None else None,
-            replaces=broker_id,
-        )
-        self._schedule(back, self._adopt, fact)
+        self._schedule(back, self._adopt, replacement_fact(new, broker_id))
         self._report(execs, at=back)
 
     def _adopt(self, fact: OrderFact) -> None:
@@ -375,6 +376,7 @@ class BacktestNode:
                     float(ex.filled_avg_price) if ex.filled_avg_price is not None else None
                 ),
                 replaced_by=ex.order.replaced_by,
+                legs=self.broker.leg_fills(ex.order),  # an mleg parent's legs, cumulative
             )
             if event is not None:
                 self._schedule(when, self._apply, ex.order.client_order_id, event)

@@ -8,20 +8,46 @@ bad or unknown element costs only itself), the market's table being the live ses
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from tradewire.backtest.sanity import Skips
+from tradewire.engine.options import OptionSymbolError, parse_occ
 from tradewire.record.reader import iter_frames
 from tradewire.venues.polygon.messages import RAW_FRAME_DECODER, RAW_ITEM_HEAD, Status
 from tradewire.venues.polygon.protocol import MARKETS, Decoder
 
 
+class OptionsOf(Container[str]):
+    """The option contracts a backtest on ``symbols`` reads: those named, and every recorded
+    contract of an underlying named (a strategy finds them in its chain and subscribes)."""
+
+    __slots__ = ("_kept", "_symbols")
+
+    def __init__(self, symbols: frozenset[str]) -> None:
+        self._symbols = symbols
+        self._kept: dict[str, bool] = {}  # per contract seen: as many as the recording holds
+
+    def __contains__(self, symbol: object) -> bool:
+        if not isinstance(symbol, str):
+            return False
+        kept = self._kept.get(symbol)
+        if kept is None:
+            kept = symbol in self._symbols
+            if not kept:
+                try:
+                    kept = parse_occ(symbol).underlying in self._symbols
+                except OptionSymbolError:
+                    kept = False
+            self._kept[symbol] = kept
+        return kept
+
+
 def read_recorded_market(
-    path: Path, market: str, symbols: frozenset[str] | None, skips: Skips
+    path: Path, market: str, symbols: Container[str] | None, skips: Skips
 ) -> Iterator[tuple[int, list[Any]]]:
     """One batch ``(receive ns, events)`` per recorded frame of ``market`` with a selected event."""
     frame_decoder, item_decoders = MARKETS[market]
