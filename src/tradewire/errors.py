@@ -5,6 +5,7 @@
     TradewireError
     ├── ConfigError                  bad YAML, unknown key or value, missing credential
     ├── JournalCorrupt               the order journal is damaged: refused, left untouched
+    │   └── JournalFrameRejected     a mirrored frame is not one intact record: not appended
     ├── StrategyError                the user's strategy failed where it cannot be skipped
     ├── ProtocolError                a wire message could not be understood or produced
     │   ├── LocalProtocolError       we broke the protocol (a bug here)
@@ -81,6 +82,23 @@ class JournalMalformed(JournalCorrupt):
         self.offset = -1
         self.problem = problem
         self.record = record
+
+
+class JournalFrameRejected(JournalCorrupt):
+    """A frame offered to :meth:`~tradewire.engine.journal.store.Journal.append_frame` (a
+    mirror's copy of another journal's record) is not one intact record: nothing was written.
+
+    ``offset`` is where it would have gone; the file itself is intact.
+    """
+
+    def __init__(self, path: str, offset: int, problem: str) -> None:
+        TradewireError.__init__(
+            self,
+            f"{path}: frame refused at byte {offset}: {problem}; nothing was appended",
+        )
+        self.path = path
+        self.offset = offset
+        self.problem = problem
 
 
 class ProtocolError(TradewireError):

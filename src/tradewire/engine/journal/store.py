@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from tradewire.engine.journal.record import Record
-from tradewire.errors import JournalCorrupt
+from tradewire.errors import JournalCorrupt, JournalFrameRejected
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,15 @@ _decode = msgspec.msgpack.Decoder(Record).decode
 
 
 class Journal:
-    """The open journal file of this process (one writer)."""
+    """The open journal file of this process (one writer).
+
+    ``on_frame``, when set, is called with the exact bytes of each record after it was
+    written (and synced, with ``fsync="always"``): a replication hook (live/ha/replication.py)
+    that must return at once. It is one attribute check when unset. An exception from it is
+    logged and swallowed: the record is already in the file.
+    """
+
+    on_frame: Callable[[bytes], None] | None = None
 
     def __init__(
         self, path: Path, *, fsync: str = "batch", clock: Callable[[], int] = time.time_ns
@@ -64,6 +72,7 @@ class Journal:
             os.write(self._fd, MAGIC)
         self.records_written = 0
         self.dirty = False
+        self.on_frame = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r}, records={self.records_written})"
@@ -73,11 +82,46 @@ class Journal:
     ) -> None:
         """Write one record with a single ``os.write`` (a few µs). Raises OSError on failure."""
         payload = _encode(Record(kind, cid, ts_ns or self.clock(), data))
-        os.write(self._fd, _HEAD.pack(len(payload), zlib.crc32(payload)) + payload)
+        frame = _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
+        os.write(self._fd, frame)
         self.records_written += 1
         self.dirty = True
         if self.fsync == "always":
             self.sync()
+        hook = self.on_frame
+        if hook is not None:
+            try:
+                hook(frame)
+            except Exception:
+                log.exception("journal %s: on_frame hook raised; the record is written", self.path)
+
+    def _hand_over(self, frame: bytes) -> None:
+        hook = self.on_frame
+        if hook is None:
+            return
+        try:
+            hook(frame)
+        except Exception:
+            log.exception("journal %s: on_frame hook raised; the record is written", self.path)
+
+    def append_frame(self, frame: bytes) -> None:
+        """Append one record's frame, as another journal's :meth:`append` wrote it, verbatim
+        (a mirror's copy: live/ha/replication.py). ``on_frame`` sees it as for :meth:`append`.
+
+        Raises:
+            JournalFrameRejected: the frame is not exactly one intact record (its header,
+                length, CRC or decoding); nothing was written.
+            OSError: the write failed.
+        """
+        problem = _frame_problem(frame)
+        if problem:
+            raise JournalFrameRejected(str(self.path), self.size, problem)
+        os.write(self._fd, frame)
+        self.records_written += 1
+        self.dirty = True
+        if self.fsync == "always":
+            self.sync()
+        self._hand_over(frame)
 
     def frame(self, kind: str, cid: str, data: dict[str, Any] | None, ts_ns: int) -> bytes:
         """The bytes :meth:`append` writes for this record, written nowhere: run between
@@ -180,6 +224,17 @@ def _record_at(data: bytes, offset: int) -> Record | str:
         return _decode(payload)
     except msgspec.DecodeError as exc:
         return f"undecodable record with a valid CRC: {exc}"
+
+
+def _frame_problem(frame: bytes) -> str:
+    """What is wrong with ``frame`` as exactly one record ("" when nothing)."""
+    if len(frame) < _HEAD.size:
+        return f"{len(frame)} bytes are shorter than a record header"
+    length: int = _HEAD.unpack_from(frame, 0)[0]
+    if length != len(frame) - _HEAD.size:
+        return f"record length {length} does not match the {len(frame) - _HEAD.size}-byte payload"
+    found = _record_at(frame, 0)
+    return found if isinstance(found, str) else ""
 
 
 def _end(data: bytes, offset: int) -> int:

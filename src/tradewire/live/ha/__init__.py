@@ -1,0 +1,1 @@
+"""High availability: a standby gateway that follows the active one (issue 25)."""
