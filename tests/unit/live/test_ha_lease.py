@@ -200,6 +200,26 @@ def test_a_renewal_answered_after_the_fence_does_not_reactivate_the_old_term() -
     assert m.tick(0.85) == Acquire(6, 2)
 
 
+def test_a_fenced_active_whose_reclaim_failed_still_reclaims_its_older_value() -> None:
+    m = active_at(0.0, revision=5)
+    assert m.tick(L - M) == Acquire(5, 2)  # fenced; the store is down
+    m.renewed(False, L - M)
+    m.observed(5, LeaseValue("a", 1), 3.0)  # back: the key still holds our term 1
+    assert m.tick(3.0) == Acquire(5, 2)
+
+
+def test_a_renewal_answered_after_the_fence_ends_the_term_even_before_a_tick() -> None:
+    m = active_at(0.0, revision=5)
+    assert m.tick(0.7) == Renew(5, 1)
+    m.renewed(True, 0.7, 6, answered_at=0.85)  # no tick at the fence (0.8) in between
+    assert not m.active
+    assert not m.may_send(0.86)
+    assert m.tick(0.86) == Acquire(6, 2)
+    m.renewed(True, 0.86, 7, answered_at=0.87)
+    assert m.active
+    assert m.term == 2
+
+
 def test_the_same_holder_id_in_the_key_from_a_previous_run_is_waited_out_like_any_other() -> None:
     m = LeaseMachine("a", L, M)
     m.observed(4, LeaseValue("a", 9), 0.0)

@@ -132,13 +132,14 @@ class Sim:
             revision = action.revision
 
             def done(result: object, local: float = local) -> None:
+                answered = node.local(self.now)
                 if result is None:
-                    m.renewed(False, local)
+                    m.renewed(False, local, answered_at=answered)
                 elif result == "conflict":
-                    m.renewed(False, local, conflict=True)
+                    m.renewed(False, local, conflict=True, answered_at=answered)
                 else:
                     assert isinstance(result, int)
-                    m.renewed(True, local, result)
+                    m.renewed(True, local, result, answered_at=answered)
                     if m.active:
                         self.terms.add(m.term)
 

@@ -20,7 +20,7 @@ Rules (``L = lease_s``, ``m = margin_s``, every time on this process's monotonic
   another holder or no holder makes it standby at once.
 * **Standby** takes the lease (CAS on the revision it saw, with term + 1) when the key is
   absent or deleted, or once it has seen the *same revision* unchanged for ``L + m`` on its
-  own clock, or at once when the key still holds this machine's own claim (it lapsed but
+  own clock, or at once when the key still holds a value this machine wrote (it lapsed but
   nobody took over: the CAS proves nobody wrote since).
 
 Why nobody overlaps. A standby can only win a CAS on revision ``R`` if nothing was written
@@ -125,6 +125,7 @@ class LeaseMachine:
         self._seen_at = 0.0  # when the current revision was first seen
         self._need_read = False  # after a failed Acquire: read the key again before retrying
         self._claim: LeaseValue | None = None  # the value we last wrote or tried to write
+        self._first_term = 0  # our first claim's term: ours are at least that (0: none yet)
         self._pending: Acquire | Renew | None = None
         self._active = False
         self._granted_at: float | None = None  # send time of the last successful CAS
@@ -165,6 +166,11 @@ class LeaseMachine:
         fence = self.fence_at
         return fence is not None and now < fence
 
+    def _ours(self, value: LeaseValue) -> bool:
+        """Written by this machine: our holder id, and a term no older than our first claim
+        (a previous process with the same id wrote older terms only)."""
+        return value.holder == self.holder and 0 < self._first_term <= value.term
+
     def _stand_down(self) -> None:
         self._active = False
         self._granted_at = None
@@ -182,15 +188,25 @@ class LeaseMachine:
             self._stand_down()  # someone else holds it, or nobody: we do not
 
     def renewed(
-        self, ok: bool, started_at: float, revision: int | None = None, *, conflict: bool = False
+        self,
+        ok: bool,
+        started_at: float,
+        revision: int | None = None,
+        *,
+        conflict: bool = False,
+        answered_at: float | None = None,
     ) -> None:
         """The outcome of the CAS :meth:`tick` asked for, sent at ``started_at``.
 
         ``ok`` with the new ``revision``; or a failure: ``conflict=True`` when the KV refused
         it (the revision moved: someone else wrote), else the outcome is unknown (timeout,
-        disconnected) and an active keeps its fence while it retries.
+        disconnected) and an active keeps its fence while it retries. ``answered_at`` (when
+        the outcome came; default ``started_at``): a renewal answered after the fence ends
+        the term all the same, and :meth:`tick` then reclaims the key with the next one.
         """
         pending, self._pending = self._pending, None
+        if self._active and not self.may_send(started_at if answered_at is None else answered_at):
+            self._stand_down()
         if pending is None or self._released:
             return
         if ok:
@@ -231,8 +247,9 @@ class LeaseMachine:
         if self._need_read:
             return Wait(math.inf)
         takeover_at = self._seen_at + self.lease_s + self.margin_s
-        if self._value is None or self._value == self._claim or now >= takeover_at:
+        if self._value is None or self._ours(self._value) or now >= takeover_at:
             self._claim = LeaseValue(self.holder, self._max_term + 1)
+            self._first_term = self._first_term or self._claim.term
             self._pending = Acquire(self._revision, self._claim.term)
             return self._pending
         return Wait(takeover_at)
