@@ -232,8 +232,8 @@ class HaConfig(StrictModel):
 
     @model_validator(mode="after")
     def _margin(self) -> HaConfig:
-        if self.margin_s is not None and self.margin_s >= self.lease_s / 2:
-            raise ValueError(f"margin_s {self.margin_s} must be below lease_s / 2")
+        if self.margin_s is not None and self.margin_s >= self.lease_s / 3:
+            raise ValueError(f"margin_s {self.margin_s} must be below lease_s / 3")
         return self
 
     @property

@@ -34,10 +34,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the engine's config, to find its token (default as for tradewire run)",
     )
     parser.add_argument("--flatten", action="store_true", help="also close every position")
+    parser.add_argument(
+        "--group",
+        action="store_true",
+        help="reach the active gateway of the config's failover group (gateway.ha) over NATS, "
+        "wherever it runs, with the gateway's NATS login",
+    )
     parser.add_argument("--reason", default="operator kill via CLI")
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.group:
+        return _kill_group(args)
     token = os.environ.get("TRADEWIRE_CONTROL_TOKEN", "").strip()
     if not token:
         try:
@@ -127,3 +135,52 @@ def _still_live(body: str) -> str:
     if result.get("error"):
         parts.append(str(result["error"]))
     return "; ".join(parts) or body.strip()
+
+
+def _kill_group(args: argparse.Namespace) -> int:
+    """The kill of a failover group: a NATS request only its active gateway answers."""
+    import asyncio
+
+    from tradewire.app.buses import gateway_nats_login
+    from tradewire.app.config import load_config
+    from tradewire.app.ha import connect, kill_subject
+    from tradewire.app.paths import locate_config
+    from tradewire.errors import TradewireError
+
+    try:
+        config = load_config(locate_config(args.config).config)
+        ha, nats = config.gateway.ha, config.gateway.nats
+        if ha is None or nats is None:
+            raise ConfigError("--group: the config names no failover group (gateway.ha)")
+        login = gateway_nats_login(nats, os.environ)
+    except ConfigError as exc:
+        print(f"tradewire kill: {exc}", file=sys.stderr)
+        return 2
+    body = json.dumps({"reason": args.reason, "flatten": args.flatten}).encode()
+
+    async def ask() -> bytes:
+        nc = await connect(ha.nats or nats.url, login, "tradewire-kill")
+        try:
+            reply = await nc.request(kill_subject(ha.group), body, timeout=60)
+            return bytes(reply.data)
+        finally:
+            await nc.close()
+
+    try:
+        answer = asyncio.run(ask())
+    except TradewireError as exc:
+        print(f"tradewire kill: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # nats-py's timeout and no-responders errors
+        print(
+            f"tradewire kill: no active gateway of group {ha.group} answered "
+            f"({type(exc).__name__})",
+            file=sys.stderr,
+        )
+        return 1
+    print(answer.decode(errors="replace"))
+    result = json.loads(answer) if answer.startswith(b"{") else {}
+    if result.get("still_open") or result.get("positions_left") or result.get("error"):
+        print(f"tradewire kill: incomplete: {_still_live(answer.decode())}", file=sys.stderr)
+        return 1
+    return 0

@@ -17,12 +17,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tradewire.app.buses import gateway_nats_login
+from tradewire.app.buses import NatsLogin, gateway_nats_login
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
 from tradewire.app.control import ControlServer, resolve_control_token
+from tradewire.app.ha import HaTerm, fence, run_group
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
 from tradewire.app.strategy_log import show_strategy_logs
@@ -47,6 +49,7 @@ from tradewire.live.gateway import Gateway
 from tradewire.live.node import TradingNode
 from tradewire.live.timers import Every
 from tradewire.metrics.exporter import MetricsExporter
+from tradewire.metrics.recorder import Recorder
 from tradewire.tuning.busy_poll import BusyPoller
 
 log = logging.getLogger("tradewire.run")
@@ -155,10 +158,20 @@ def main(args: argparse.Namespace, *, gateway: bool) -> int:
     if problem is not None:  # before the simulator, the journal and the node: nothing to undo
         print(f"{prog}: {problem}", file=sys.stderr)
         return 1
+    if gateway and config.gateway.ha is not None:
+        problem = problem or ha_problem(config, mode, args)
+        if problem is not None:
+            print(f"{prog}: {problem}", file=sys.stderr)
+            return 2
     try:
         import uvloop
 
-        run = _run(config, creds, mode, strategies, args, gateway=gateway)
+        if gateway and config.gateway.ha is not None:
+            assert nats is not None
+            login = gateway_nats_login(nats, os.environ)
+            run = run_failover(config, creds, mode, args, login)
+        else:
+            run = _run(config, creds, mode, strategies, args, gateway=gateway)
         return uvloop.run(with_nats_server(embedded, run, prog))
     except KeyboardInterrupt:
         # Ctrl-C before the engine's own signal handlers were in place (the simulator still
@@ -176,15 +189,19 @@ async def _run(
     args: argparse.Namespace,
     *,
     gateway: bool = False,
+    ha: HaTerm | None = None,
 ) -> int:
+    """One engine run; ``ha``: one active term of a failover group (:mod:`tradewire.app.ha`)."""
     # 0 means "until Ctrl-C" here as for `tradewire sim` (it used to stop at once).
     duration = (args.duration if args.duration is not None else config.run.duration_s) or None
     prog = "tradewire gateway" if gateway else "tradewire run"
     venues, journal, sim = await open_venues(config, creds, mode, args)
+    if ha is not None:
+        journal = ha.journal  # the mirror of the group's journal, now this term's own
     tuning = config.tuning
     plan, outcomes = tune_process(tuning, sim)
     try:
-        node = build_node(config, mode, venues, strategies, journal, plan)
+        node = build_node(config, mode, venues, strategies, journal, plan, ha=ha)
     except (OSError, TradewireError) as exc:
         # The simulator child must not outlive a node that could not be built.
         if sim is not None:
@@ -214,7 +231,9 @@ async def _run(
             else ""
         )
         node.install_signal_handlers(stop.set)
-        _name_the_stop(stop, ending)
+        stop_by = _name_the_stop(stop, ending)
+        if ha is not None:  # from here, no order leaves once the lease may have lapsed
+            ha.fence_task = asyncio.ensure_future(fence(ha, node.broker.halt_orders, stop_by))
         # Start-up waits on the network (feed handshake, broker recovery): Ctrl-C and
         # SIGTERM must end it there too, not only once trading has begun.
         starting = asyncio.ensure_future(node.start())
@@ -229,12 +248,14 @@ async def _run(
             return 130
         starting.result()
         started = True
+        if ha is not None:
+            ha.node = node  # a group's kill reaches the active gateway from here
         if tuning.enabled:
             warmer = tune_started(tuning, node, poller, outcomes)
         print(tuning_report(tuning.enabled, outcomes), flush=True)
         if gateway:
             gw = await start_gateway(node, config.gateway)
-        if config.metrics.enabled:
+        if config.metrics.enabled and ha is None:  # a group's process serves one /metrics
             port = args.metrics_port if args.metrics_port is not None else config.metrics.port
             cpus = plan.housekeeping if tuning.enabled else None
             exporter = build_exporter(config.metrics, node, port, cpus)
@@ -273,9 +294,14 @@ async def _run(
         outcome = None
         if gw is not None:
             await gw.stop()
+        if ha is not None and ha.fence_task is not None:
+            ha.fence_task.cancel()
+        stepped_down = ha is not None and ha.stepped_down  # the group's orders stay working
         try:
             outcome = await node.stop(
-                cancel_open_orders=config.run.cancel_open_orders_on_stop and started
+                cancel_open_orders=config.run.cancel_open_orders_on_stop
+                and started
+                and not stepped_down
             )
         except Exception as exc:
             log.exception("stopping the node failed")
@@ -321,7 +347,7 @@ async def _run(
     return code
 
 
-def _name_the_stop(stop: asyncio.Event, ending: list[str]) -> None:
+def _name_the_stop(stop: asyncio.Event, ending: list[str]) -> Callable[[str], None]:
     """Ctrl-C and SIGTERM stop the run as the node's handlers do, and name themselves for the
     summary ("stopped (Ctrl-C)"): a summary that said "final state ACTIVE" after a Ctrl-C
     read as if the run were still trading."""
@@ -334,6 +360,7 @@ def _name_the_stop(stop: asyncio.Event, ending: list[str]) -> None:
 
     loop.add_signal_handler(signal.SIGINT, stop_by, "stopped (Ctrl-C)")
     loop.add_signal_handler(signal.SIGTERM, stop_by, "stopped (SIGTERM)")
+    return stop_by
 
 
 def _drop_if_empty(journal: Path) -> None:
@@ -367,3 +394,61 @@ def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
         "strategy_errors": dict(node.counters.strategy_errors),
     }
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+
+
+def ha_problem(config: AppConfig, mode: str, args: argparse.Namespace) -> str | None:
+    """Why this config cannot run as a failover group, in one line (None: it can)."""
+    if mode == "sim" and not (args.sim_feed_url and args.sim_broker_url):
+        return (
+            "gateway.ha: a failover group trades one venue: give the simulator's URLs "
+            "(--sim-feed-url, --sim-broker-url) or keys, not an embedded simulator per gateway"
+        )
+    return None
+
+
+async def run_failover(
+    config: AppConfig, creds: Any, mode: str, args: argparse.Namespace, login: NatsLogin
+) -> int:
+    """``tradewire gateway`` in a failover group: standby until this process holds the lease,
+    then the gateway of :func:`_run` for the term, standby again after a step-down."""
+    project = locate_config(args.config)
+    recorder = Recorder()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    exporter: MetricsExporter | None = None
+    if config.metrics.enabled:
+        port = args.metrics_port if args.metrics_port is not None else config.metrics.port
+        exporter = MetricsExporter(recorder, host=config.metrics.host, port=port)
+        try:
+            exporter.start()
+            print(f"tradewire gateway: metrics {exporter.url}", flush=True)
+        except OSError as exc:
+            log.warning("metrics endpoint not started: %s", exc)
+            exporter = None
+
+    async def active(term: HaTerm) -> int:
+        strategies = [  # fresh instances every term: no state carried from a stepped-down one
+            load_strategy(
+                StrategyConfig(e.path, e.symbols, e.params, e.name),
+                base_dir=project.root,
+                search_cwd=False,
+            )
+            for e in config.strategies
+        ]
+        code = await _run(config, creds, mode, strategies, args, gateway=True, ha=term)
+        if stopping.is_set():
+            return code
+        for sig in (signal.SIGINT, signal.SIGTERM):  # _run took them over: the group's again
+            loop.add_signal_handler(sig, stopping.set)
+        return code
+
+    try:
+        return await run_group(config, login, active, stopping, recorder)
+    except TradewireError as exc:
+        print(f"tradewire gateway: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if exporter is not None:
+            exporter.stop()

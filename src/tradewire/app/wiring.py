@@ -24,8 +24,10 @@ from urllib.parse import urlsplit
 from tradewire.app.buses import NatsLogin, gateway_nats_login, make_bus, warn_unauthenticated
 from tradewire.app.config import AppConfig, GatewayConfig, GatewayNatsConfig
 from tradewire.app.control import ControlServer
+from tradewire.app.ha import HaTerm
 from tradewire.bus.nats_auth import NatsUser
 from tradewire.bus.nats_server import NatsServer, find_nats_server
+from tradewire.engine.ids import ClientOrderIds
 from tradewire.engine.instruments import asset_class_of
 from tradewire.engine.options import parse_occ
 from tradewire.errors import ConfigError, TradewireError
@@ -229,8 +231,13 @@ def build_node(
     strategies: list[Any],
     journal: Path,
     plan: CpuPlan,
+    *,
+    ha: HaTerm | None = None,
 ) -> TradingNode:
-    """The node, not started. Raises OSError or TradewireError when its journal cannot open."""
+    """The node, not started. Raises OSError or TradewireError when its journal cannot open.
+
+    ``ha``: an active term of a failover group: ids carry the term, a kill in the journal
+    holds, the process's one recorder is used, and every journal record is published."""
     tuning = config.tuning
     broker_config = config.broker
     if mode == "sim" and "rate_limit_per_minute" not in broker_config.model_fields_set:
@@ -238,7 +245,7 @@ def build_node(
         # queue orders in our own client and show as round-trip time. A limit the config
         # names is kept: a rehearsal of Alpaca's budget against the simulator's --rate-limit.
         broker_config = broker_config.model_copy(update={"rate_limit_per_minute": 1_000_000})
-    return TradingNode(
+    node = TradingNode(
         venues,
         strategies,
         feed_config=config.feed,
@@ -255,7 +262,13 @@ def build_node(
         strategy_error_window_s=config.run.strategy_error_window_s,
         option_underlyings=config.options.underlyings,
         chain_refresh_s=config.options.chain_refresh_s,
+        ids=ClientOrderIds(term=ha.term) if ha is not None else None,
+        halt_if_journal_killed=ha is not None,
+        recorder=ha.recorder if ha is not None else None,
     )
+    if ha is not None:
+        node.journal.on_frame = ha.on_frame
+    return node
 
 
 def tune_started(
