@@ -6,14 +6,16 @@ the broker's contracts, Massive REST's chain snapshot) and fills partially now a
 ``mleg`` order each (debits and credits, limits at the touch that fill and away from it that
 rest, 1 to 3 units so partial fills happen), single-leg buys and sells-to-close, and cancels;
 early on it buys a deep in-the-money and a far out-of-the-money call of the nearest listed
-expiry (closing at least two days ahead) and keeps them. For ``TRADEWIRE_OPTIONS_CHAOS_S`` (20 s by default, a fixed seed) the
-simulator's control plane injects a trade_updates stream gap, 429s and 5xx, and the engine is
-SIGKILLed and restarted on the same journal.
+expiry (closing at least two days ahead) and keeps them. For ``TRADEWIRE_OPTIONS_CHAOS_S``
+(20 s by default, a fixed seed) the simulator's control plane injects a trade_updates stream
+gap, 429s and 5xx, and the engine is SIGKILLed and restarted on the same journal.
 
 Then faults stop and the engine runs once more, quietly (it only keeps one far-away order
 resting, so its reconciliation runs every second). Once that order reached the broker, the
-nearest expiry is settled through ``POST /_sim/options``: the ITM call is exercised (OPEXC:
-100 SPY shares in), the OTM call expires worthless (OPEXP), and so do the expiry's spread legs.
+open orders on the nearest expiry are cancelled (the venue ends them at the close; the
+simulator's settlement leaves them working) and that expiry is settled through
+``POST /_sim/options``: the ITM call is exercised (OPEXC: 100 SPY shares in), the OTM call
+expires worthless (OPEXP), and the expiry's spread legs are exercised, assigned or expire.
 The running engine must take those from the broker (the engine reads no OPEXC/OPEXP: its
 reconciliation corrects its positions to the broker's). It stops without cancelling and is
 compared with the broker: positions equal (from its report and from the journal's replay;
