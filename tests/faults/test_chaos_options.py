@@ -16,9 +16,10 @@ open orders on the nearest expiry are cancelled (the venue ends them at the clos
 simulator's settlement leaves them working) and that expiry is settled through
 ``POST /_sim/options``: the ITM call is exercised (OPEXC: 100 SPY shares in), the OTM call
 expires worthless (OPEXP), and the expiry's spread legs are exercised, assigned or expire.
-The running engine must take those from the broker (the engine reads no OPEXC/OPEXP: its
-reconciliation corrects its positions to the broker's). It stops without cancelling and is
-compared with the broker: positions equal (from its report and from the journal's replay;
+The running engine must take those from the broker: its reconciliation reads the OPEXC,
+OPASN and OPEXP activities and books each once (``OptionSettled``: the option goes, the
+delivered shares come), so its positions meet the broker's with no correction. It stops
+without cancelling and is compared with the broker: positions equal (from its report and from the journal's replay;
 read through ``reports.broker_positions``), the expiry's contracts gone and the delivered SPY
 shares held, open orders equal, no client_order_id twice, every broker order (mleg parents:
 ``nested=true`` rolls their legs up) in the journal.
@@ -512,20 +513,13 @@ async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
     assert engine_positions == pytest.approx(broker), (engine_positions, broker)
     assert replayed == pytest.approx(broker), (replayed, broker)
     assert set(final["open_orders"]) == open_ids
-    live = sorted(  # the running engine's corrections since the settlement
-        {
-            b.symbol
-            for r in records
-            if r.ts_ns >= expired_ns
-            and isinstance(b := decode_belief(r), ev.PositionCorrected)
-            and b.reason == "reconcile"
-        }
-    )
-    delivered = {"SPY"} if shares else set()  # exercises and assignments may net to none
-    assert near_held | delivered <= set(live), (
-        "the running engine's reconciliation should have taken the settlement",
-        live,
-    )
+    # the running engine booked every settlement once, from its activity, and needed no
+    # correction for them
+    since = [b for r in records if r.ts_ns >= expired_ns and (b := decode_belief(r))]
+    booked = [b.activity_id for b in since if isinstance(b, ev.OptionSettled)]
+    assert sorted(booked) == sorted(a["id"] for a in activities), (booked, activities)
+    fixed = {b.symbol for b in since if isinstance(b, ev.PositionCorrected)}
+    assert not fixed & (near_held | {"SPY"}), fixed
     filled = sum(o["status"] == "filled" for o in orders)
     summary = f"{injected} faults, {kills} SIGKILLs, {len(every)} orders ({len(mleg)} mleg)"
     print(
