@@ -471,3 +471,36 @@ def test_run_trades_the_crypto_example_against_the_simulator_with_no_keys(tmp_pa
     assert " 0 denied by risk" in out, out[-3000:]
     assert re.search(r"position BTC/USD: 0\.\d+ @", out), out[-3000:]  # the pair was bought
     assert "crypto_dca: bought 0.0041 BTC/USD @" in done.stdout + done.stderr
+
+
+def test_run_trades_the_options_example_against_the_simulator_with_no_keys(tmp_path, keyless_env):
+    # issue 24, "done means": `tradewire run` with no keys trades the call vertical example;
+    # the simulator is started with the config's underlyings (`--options SPY`: the /options
+    # feed, the option broker and Massive REST's chain snapshot). The entry is one mleg order
+    # whose legs become two positions: the long call (1) and the short call (-1). The run is
+    # shorter than the example's take-profit usually needs, and the stop keeps positions.
+    import subprocess
+
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "tradewire", "run", "--config", "config/options.yaml"),
+            *("--duration", "8", "--no-panel", "--journal", str(tmp_path / "options.twj")),
+            *("--metrics-port", "0", "--control-port", "0"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(keyless_env),
+    )
+    both = done.stdout + done.stderr
+    assert done.returncode == 0, both[-3000:]
+    out = done.stdout
+    assert "end state: stopped cleanly" in out, out[-3000:]
+    assert "call_vertical: spread bought at" in both, both[-3000:]
+    assert " 0 denied by risk" in out, out[-3000:]
+    held = dict(re.findall(r"position (SPY\d{6}C\d{8}): (-?\d+) @", out))
+    assert sorted(held.values()) == ["-1", "1"], out[-3000:]
+    long_leg, short_leg = sorted(held, key=lambda s: -int(held[s]))
+    assert long_leg[:9] == short_leg[:9], out[-3000:]  # one expiry: a vertical
+    assert int(long_leg[-8:]) < int(short_leg[-8:]), out[-3000:]  # long the lower strike

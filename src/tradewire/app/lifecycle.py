@@ -93,6 +93,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="use an already running `tradewire sim`: its broker URL",
     )
     parser.add_argument(
+        "--sim-rest-url",
+        default=None,
+        help="use an already running `tradewire sim`: its Massive REST URL (option chains)",
+    )
+    parser.add_argument(
         "--env-file",
         type=Path,
         default=None,

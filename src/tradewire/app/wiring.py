@@ -158,7 +158,7 @@ async def open_venues(
     sim: SimProcess | None = None
     if mode == "sim" and args.sim_feed_url and args.sim_broker_url:
         stream_url = args.sim_broker_url.replace("http://", "ws://", 1).rstrip("/") + "/stream"
-        rest_url = getattr(args, "sim_rest_url", None) or ""
+        rest_url = args.sim_rest_url or ""
         venues = Venues.simulator(args.sim_feed_url, args.sim_broker_url, stream_url, rest_url)
         journal = args.journal or config.journal.path / "sim-external.twj"
     elif mode == "sim":

@@ -39,6 +39,7 @@ from tradewire.venues.alpaca.reports import (
     broker_positions,
     fact_from,
     fill_from_activity,
+    is_leg,
     settlement_from_activity,
 )
 
@@ -211,7 +212,11 @@ class Reconciler:
             self.broker.list_all_open_orders, deadline=deadline, what="list open orders"
         )
         requests += 1 + len(open_orders) // 500
-        plan = plan_orders(oms, [fact_from(b) for b in open_orders], settling=self.settling())
+        # A multi-leg order's legs list on their own too (no ``nested``): each is booked
+        # through its parent, whose fact carries them; adopted as an external order of its
+        # own, a leg's fill was booked twice.
+        facts = [fact_from(b) for b in open_orders if not is_leg(b)]
+        plan = plan_orders(oms, facts, settling=self.settling())
         for fact in plan.adopt:
             self._adopt(fact)
         for fact in plan.external:

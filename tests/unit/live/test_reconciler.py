@@ -175,3 +175,77 @@ def test_a_first_read_with_no_fee_of_the_journals_books_nothing(tmp_path: Path):
 
     assert ledger.fee_ids == set()
     assert rec.fees_booked == 0
+
+
+MLEG_FIXTURE = (
+    Path(__file__).resolve().parents[2] / "fixtures/alpaca/options/getallorders_examples.json"
+)
+LOW, HIGH = "AAPL241213C00250000", "AAPL241213C00260000"
+
+
+def _mleg_listing(*, filled: bool) -> list[Any]:
+    """Alpaca's mleg order as ``GET /v2/orders`` without ``nested`` lists it: the parent
+    (its legs inside) and each leg again on its own (as the simulator lists them)."""
+    import json
+
+    import msgspec
+
+    from tradewire.venues.alpaca.messages import Order as BrokerOrder
+
+    raw = json.loads(MLEG_FIXTURE.read_text())["MultilegOptions"]
+    if not filled:
+        for order in (raw, *raw["legs"]):
+            order.update(status="new", filled_qty="0", filled_avg_price=None, filled_at=None)
+    listed = [raw, *({**leg, "legs": None} for leg in raw["legs"])]
+    return [msgspec.json.decode(json.dumps(o), type=BrokerOrder) for o in listed]
+
+
+class MlegBroker(StubBroker):
+    """One mleg order, working, then filled (3 x LOW bought, 1 x HIGH sold)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.filled = False
+
+    async def list_all_open_orders(self) -> list[Any]:
+        return [] if self.filled else _mleg_listing(filled=False)
+
+    async def list_orders(self, **kw: Any) -> list[Any]:
+        return _mleg_listing(filled=self.filled)
+
+    async def get_order_by_client_id(self, cid: str) -> Any:
+        return next(b for b in _mleg_listing(filled=self.filled) if b.client_order_id == cid)
+
+    async def get_positions(self) -> list[Any]:
+        if not self.filled:
+            return []
+        return [
+            Position(symbol=LOW, qty=Decimal(3), avg_entry_price=Decimal("0.43"), side="long"),
+            Position(symbol=HIGH, qty=Decimal(-1), avg_entry_price=Decimal("0.01"), side="short"),
+        ]
+
+
+def test_an_mleg_orders_legs_listed_on_their_own_are_not_orders_of_their_own(tmp_path: Path):
+    # Found by tests/faults/test_chaos_options.py: the open-orders pass adopted each leg of
+    # a working mleg order as an external order; when the order filled, each leg's fill was
+    # booked twice (through the parent's legs and as the "external" leg's own fill), and the
+    # positions were wrong until a later round corrected them to the broker's.
+    ledger = Ledger(o.OrderManager(), PositionBook(), Journal(tmp_path / "j.twj", fsync="never"))
+    broker = MlegBroker()
+    corrections: dict[str, int] = {}
+    rec = Reconciler(broker, ledger, settling=set, corrections=corrections)  # type: ignore[arg-type]
+    parent = _mleg_listing(filled=False)[0].client_order_id
+
+    async def rounds() -> None:
+        await rec.run_once("working")
+        assert set(ledger.oms.orders) == {parent}  # the mleg order, adopted; no leg
+        broker.filled = True
+        for _ in range(3):
+            await rec.run_once("filled")
+            assert ledger.book.qty(LOW) == 3.0
+            assert ledger.book.qty(HIGH) == -1.0
+
+    asyncio.run(rounds())
+    ledger.journal.close()
+    assert ledger.oms.orders[parent].status is o.OrderStatus.FILLED
+    assert "position" not in corrections
