@@ -13,11 +13,14 @@ that mid has gained ``take_profit`` (0.5: half the debit paid). One spread, then
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from tradewire import Leg, OrderHandle, OrderUpdate, Strategy
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 class CallVertical(Strategy):
@@ -53,7 +56,7 @@ class CallVertical(Strategy):
         calls = self.option_chain(p.underlying, type="call")
         if spot is None or not calls:
             return  # the chain or the underlying's price is not here yet
-        today = date.fromtimestamp(self.now_ns() / 1e9)
+        today = datetime.fromtimestamp(self.now_ns() / 1e9, NEW_YORK).date()  # expiries' dates
         expiries = sorted({c.expiry for c in calls if c.expiry >= today + timedelta(p.min_days)})
         if not expiries:
             return

@@ -29,7 +29,7 @@ from tradewire.errors import NotFound, RetryableBrokerError, TradewireError
 from tradewire.live.reconciler import Reconciler
 from tradewire.metrics.recorder import Counters
 from tradewire.venues.alpaca.client import AlpacaClient
-from tradewire.venues.alpaca.reports import broker_positions
+from tradewire.venues.alpaca.reports import broker_positions, is_leg
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,8 @@ async def _until_verified(broker: AlpacaClient, outcome: CancelOutcome, *, flatt
                 results = await broker.cancel_all_orders()
                 outcome.canceled += sum(1 for r in results if 200 <= r.status < 300)
                 canceled_all = True
-            still_open = await broker.list_all_open_orders()
+            # An mleg order's legs are listed beside it; they end with their parent.
+            still_open = [b for b in await broker.list_all_open_orders() if not is_leg(b)]
             outcome.still_open = sorted(b.client_order_id for b in still_open)
             outcome.verified = True
             outcome.error = ""

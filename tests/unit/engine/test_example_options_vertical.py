@@ -7,9 +7,10 @@ of the debit; one spread, then done."""
 from __future__ import annotations
 
 import importlib.util
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -19,7 +20,7 @@ from tradewire.engine.chain import ChainEntry
 from tradewire.testing import START_NS, FakeContext
 
 ROOT = Path(__file__).parents[3]
-TODAY = date.fromtimestamp(START_NS / 1e9)
+TODAY = datetime.fromtimestamp(START_NS / 1e9, ZoneInfo("America/New_York")).date()
 NEAR, NEXT = TODAY, TODAY + timedelta(days=7)
 
 
