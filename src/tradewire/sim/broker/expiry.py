@@ -31,6 +31,7 @@ from tradewire.engine.options import OptionContract, is_option_symbol, parse_occ
 from tradewire.sim.broker.options import find_contract
 from tradewire.sim.broker.orders import (
     EASTERN,
+    Execution,
     OrderError,
     SimPosition,
     asset_id_for,
@@ -128,3 +129,27 @@ def _record(
     )
     book.option_activities.append(activity)
     return activity
+
+
+def expire_orders(book: SimBook, on: date) -> list[Execution]:
+    """End every open order in a contract expiring on or before ``on`` (an mleg order with
+    any such leg) as ``expired``, as the venue ends them at the close: an order in an expired
+    contract can never fill. UNCONFIRMED: ``expired`` rather than ``canceled`` (the event
+    that exists for an order whose time ran out)."""
+    execs: list[Execution] = []
+
+    def ends(symbol: str) -> bool:
+        contract = _contract(book, symbol) if is_option_symbol(symbol) else None
+        return contract is not None and contract.expiry <= on
+
+    for order in list(book.orders.values()):
+        if not order.is_open or order.parent_id is not None:
+            continue
+        legs = [c for c in book.orders.values() if c.parent_id == order.id]
+        symbols = [c.symbol for c in legs] if order.order_class == "mleg" else [order.symbol]
+        if any(ends(s) for s in symbols):
+            for leg in legs:
+                if leg.is_open:
+                    book._finish(leg, "expired", quiet=True)
+            execs.extend(book._finish(order, "expired"))
+    return execs

@@ -17,6 +17,7 @@ exercise, the expiry control, and the clock that runs expiries on its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from aiohttp import web
 from tradewire.sim.broker import expiry, options, wire
 from tradewire.sim.broker.admin import AdminError, _admin_body
 from tradewire.sim.broker.matching import SimBook
-from tradewire.sim.broker.orders import OrderError
+from tradewire.sim.broker.orders import Execution, OrderError
 from tradewire.sim.market import NBBO
 from tradewire.sim.option_chain import expiry_instant
 
@@ -37,6 +38,7 @@ class OptionRoutes:
     settled_expiries: set[date]
     # (chain size seen, the next unsettled expiry, its 4 PM ET close)
     _expiry_watch: tuple[int, date | None, datetime | None]
+    _publish_soon: Callable[[list[Execution]], None]
 
     async def _option_contracts(self, request: web.Request) -> web.Response:
         book = self.book
@@ -75,6 +77,7 @@ class OptionRoutes:
         return [wire.option_activity_json(a) for a in reversed(found)]
 
     def expire_options(self, on: date) -> list[dict[str, Any]]:
+        self._publish_soon(expiry.expire_orders(self.book, on))  # they can never fill now
         done = expiry.expire(self.book, on)
         if self.book.options is not None:
             self.settled_expiries.update(c.expiry for c in self.book.options if c.expiry <= on)

@@ -100,3 +100,34 @@ def test_expiry_leaves_later_contracts_alone() -> None:
     _held(b, CALL_500, 1)
     assert expiry.expire(b, EXPIRY - timedelta(days=1)) == []
     assert b.positions[CALL_500].qty == 1
+
+
+def test_orders_in_expiring_contracts_end_at_the_expiry() -> None:
+    # Before, a gtc order in a settled contract kept working and filled later, making a
+    # position in a contract that no longer existed (found by the options chaos run).
+    b = book()
+    resting = b.submit(order(limit_price="1.00", time_in_force="gtc"))
+    b.activate(resting)
+    spread = b.submit(
+        {
+            "order_class": "mleg",
+            "qty": "1",
+            "type": "limit",
+            "limit_price": "0.50",
+            "time_in_force": "gtc",
+            "legs": [
+                {"symbol": CALL_500, "ratio_qty": "1", "side": "buy"},
+                {"symbol": CALL_510, "ratio_qty": "1", "side": "sell"},
+            ],
+        }
+    )
+    b.activate(spread)
+    assert resting.is_open
+    assert spread.is_open
+    execs = expiry.expire_orders(b, EXPIRY)
+    assert {e.order.id for e in execs} == {resting.id, spread.id}
+    assert {e.event for e in execs} == {"expired"}
+    assert not resting.is_open
+    assert not spread.is_open
+    assert all(not c.is_open for c in b.orders.values() if c.parent_id == spread.id)
+    assert expiry.expire_orders(b, EXPIRY - timedelta(days=1)) == []
