@@ -455,3 +455,22 @@ async def test_activity_page_size_is_capped_at_100(
     assert len(await _fills(http)) == 100
     rest = await _fills(http, page_token=(await _fills(http))[-1].id)
     assert len(rest) == 5
+
+
+# -- /_sim/requests -------------------------------------------------------------------------
+
+
+async def test_requests_lists_every_order_post_duplicates_too(
+    http: aiohttp.ClientSession,
+) -> None:
+    order = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "limit"}
+    order |= {"time_in_force": "day", "limit_price": "100", "client_order_id": "dup-1"}
+    first, _, _ = await _json(http, "POST", "/v2/orders", json=order)
+    second, _, _ = await _json(http, "POST", "/v2/orders", json=order)
+    assert (first, second) == (200, 422)
+    status, body, _ = await _json(http, "GET", "/_sim/requests")
+    assert status == 200
+    assert [r["client_order_id"] for r in body["orders"]] == ["dup-1", "dup-1"]
+    assert body["orders"][0]["at"] <= body["orders"][1]["at"]
+    status, _, _ = await _json(http, "POST", "/_sim/requests", json={})
+    assert status == 405

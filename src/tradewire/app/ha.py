@@ -177,6 +177,8 @@ async def run_group(
             mirror = JournalMirror(nc, ha.group, path)
             await mirror.start()
             log.info("gateway %s: standby, following the journal into %s", ha.group, path)
+            if phase == 1 and not keeper.active:  # later phases: on_change said it
+                print(f"gateway {ha.group}: standby", flush=True)  # ready to take over
             while not keeper.active and not stopping.is_set():
                 changed.clear()
                 waiter = asyncio.ensure_future(changed.wait())

@@ -268,6 +268,9 @@ def build_node(
     )
     if ha is not None:
         node.journal.on_frame = ha.on_frame
+        # Asked at each order's write, not only by the fence's poll: a process woken from
+        # SIGSTOP runs whatever is due (a strategy's timer, queued intents) before the poll.
+        node.broker.gate_orders(ha.may_send, "lost the failover lease: stepping down to standby")
     return node
 
 

@@ -209,7 +209,6 @@ class TradingNode(OrderOutcomes, FeedLinks):
     async def start(self) -> None:
         """Replay, reconcile, then connect the stream and the feed and start the strategies."""
         self._started = time.monotonic()
-        loop = asyncio.get_running_loop()
         self._start_journal_syncer()
         await retrying(
             self.broker.connect,
@@ -229,7 +228,7 @@ class TradingNode(OrderOutcomes, FeedLinks):
         self.core.start()  # on_start raising is a StrategyError, as in every host
         for market, channels in self._subscriptions(self.core.market.symbols).items():
             await self._feed_of(market).subscribe(channels)
-        self._last_rate_t = loop.time()
+        self._rate_from_now()
         self._tick()  # every gauge exists from the first scrape, not only after a second
         self.every(1.0, self._tick)
         self.every(self.reconcile_interval_s, self._reconcile_tick)
@@ -397,6 +396,13 @@ class TradingNode(OrderOutcomes, FeedLinks):
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _rate_from_now(self) -> None:
+        """The feed rate counts from here. The events counter is not always 0 at a start: a
+        failover group's terms share the process's recorder (the first tick of a second term
+        once read 552 earlier events over 0 s: "feed=552,000,000,000/s")."""
+        self._last_events = self.counters.events
+        self._last_rate_t = asyncio.get_running_loop().time()
 
     def _tick(self) -> None:
         loop = asyncio.get_running_loop()

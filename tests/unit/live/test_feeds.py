@@ -81,3 +81,19 @@ def test_the_node_refuses_too_many_option_quotes_where_it_computes_subscriptions
     node.spawn_subscribe(_contracts(OPTION_QUOTE_LIMIT + 1))
     assert "options" not in node.feeds
     assert any("1,001 contracts" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_node_on_a_used_recorder_counts_its_feed_rate_from_its_start(
+    tmp_path: Path,
+) -> None:
+    # A failover group's second term runs on the process's one recorder: its first tick read
+    # the first term's 552 events over 0 s as the rate (issue 25).
+    from tradewire.metrics.recorder import Recorder
+
+    recorder = Recorder()
+    recorder.counters.events = 552
+    venues = Venues.simulator("ws://127.0.0.1:1/stocks", "http://127.0.0.1:1", "ws://127.0.0.1:1")
+    node = TradingNode(venues, [], journal_path=tmp_path / "j.twj", recorder=recorder)
+    node._rate_from_now()
+    node._tick()
+    assert recorder.market_data_rate == 0.0

@@ -73,6 +73,7 @@ class AdminRoutes:
     _streams: set[web.WebSocketResponse]
     _listening: set[web.WebSocketResponse]
     _stream_blocked_until: float
+    order_requests: list[dict[str, object]]
 
     if TYPE_CHECKING:  # provided by the server class; declared here for the type checker
 
@@ -122,6 +123,13 @@ class AdminRoutes:
         elif request.method != "GET":
             raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
         return {**self.script.knobs(), "expired": expired}
+
+    async def _admin_requests(self, request: web.Request) -> dict[str, object]:
+        """``GET``: every order POST that reached the simulator, in arrival order, each its
+        ``client_order_id`` and ``at`` (wall-clock seconds), refused and duplicate ones too."""
+        if request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET")
+        return {"orders": list(self.order_requests)}
 
     async def _admin_stream(self, request: web.Request) -> dict[str, object]:
         """``POST {"drop": true}``: close every trade_updates connection now.

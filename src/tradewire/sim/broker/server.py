@@ -8,7 +8,7 @@ through :class:`~tradewire.sim.broker.matching.SimBook`; faults from
 Every execution is also kept as an account activity (``GET /v2/account/activities/FILL``),
 whether or not a client watched the stream. The control plane under ``/_sim/`` (loopback
 peers only) reads and sets the fault knobs (``/_sim/faults``) and drops or blocks the
-trade_updates connections (``/_sim/stream``).
+trade_updates connections (``/_sim/stream``); ``/_sim/requests`` lists every order POST.
 
 aiohttp serves REST and WebSocket on one port, like the real host. For tick-to-trade the
 arrival of each request is stamped when its first bytes are read off the socket
@@ -156,6 +156,9 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
         self.arrival_sink = arrival_sink
         self.binary_frames = binary_frames
         self.requests_seen: list[tuple[str, str]] = []
+        # Every order POST that reached the simulator, duplicates and refusals too:
+        # ``GET /_sim/requests`` (a failover test's "no client_order_id sent twice").
+        self.order_requests: list[dict[str, object]] = []
         if rate_limit_per_minute:
             self.faults.rate_limit_per_minute = rate_limit_per_minute
         self._limiter: _RateLimiter | None = None
@@ -172,6 +175,7 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
             "stream": self._admin_stream,
             "orders": self._admin_orders,
             "options": self._admin_options,
+            "requests": self._admin_requests,
         }
         self.script = VenueScript()  # the rare trade_updates events (/_sim/orders)
         self._stream_blocked_until = 0.0  # loop.time() before which /stream refuses upgrades
@@ -281,9 +285,12 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
                 return web.json_response(UNAUTHORIZED, status=401)
             return await handler(request)
         is_order_post = request.method == "POST" and request.path == "/v2/orders"
-        if is_order_post and self.arrival_sink is not None:
+        if is_order_post:
             body = await request.read()
-            self.arrival_sink(_client_order_id(body), arrival_ns)
+            cid = _client_order_id(body)
+            self.order_requests.append({"client_order_id": cid, "at": time.time()})
+            if self.arrival_sink is not None:
+                self.arrival_sink(cid, arrival_ns)
         if not self._authorized(request):
             return web.json_response(UNAUTHORIZED, status=401)
         headers: dict[str, str] = {}

@@ -71,6 +71,8 @@ class RequestBudget:
         self._timer: asyncio.TimerHandle | None = None
         self._kills = 0  # kill switches running (admit only Priority.KILL)
         self._halted: Exception | None = None
+        self._gate: Callable[[], bool] | None = None
+        self._gate_error: Exception | None = None
 
     def __repr__(self) -> str:
         return f"RequestBudget({self.bucket!r}, waiting={len(self._heap)}, kill={self._kills})"
@@ -84,8 +86,24 @@ class RequestBudget:
     def waiting(self) -> int:
         return sum(1 for w in self._heap if not w.future.done())
 
+    def gate_orders(self, may_send: Callable[[], bool], error: Exception) -> None:
+        """Ask ``may_send`` at the instant of every order submission: the first no halts the
+        orders with ``error`` (as :meth:`halt_orders`). A failover fence that only polls lets
+        a process woken from SIGSTOP run a strategy's timer, and send, before its poll."""
+        self._gate, self._gate_error = may_send, error
+
+    def check_gate(self) -> Exception | None:
+        """Halt the orders if the gate now says no; the halt's error (None: orders may go)."""
+        gate = self._gate
+        if gate is not None and self._halted is None and not gate():
+            assert self._gate_error is not None
+            self.halt_orders(self._gate_error)
+        return self._halted
+
     def try_take_now(self) -> bool:
         """The hot path's question: may an order go this instant, ahead of nobody?"""
+        if self._gate is not None:
+            self.check_gate()
         if self._heap or self._kills or self._halted is not None:
             return False
         return self.bucket.delay(self.clock()) == 0.0
@@ -93,8 +111,8 @@ class RequestBudget:
     async def take(self, priority: Priority | None = None, *, order: bool = False) -> None:
         """Wait for a token at ``priority`` (default: the task's). ``order``: this is an order
         submission, failed with the halt's error if the orders are halted meanwhile."""
-        if order and self._halted is not None:
-            raise self._halted
+        if order and (halted := self.check_gate()) is not None:
+            raise halted
         prio = current_priority() if priority is None else priority
         if not self._heap and self._admits(prio) and self.bucket.delay(self.clock()) == 0.0:
             return

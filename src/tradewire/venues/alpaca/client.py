@@ -162,6 +162,11 @@ class AlpacaClient:
         Returns how many were waiting. Cancels, reads and the kill switch's requests go on."""
         return self._budget.halt_orders(OrderNotSent(f"order not sent: {reason}"))
 
+    def gate_orders(self, may_send: Callable[[], bool], reason: str) -> None:
+        """Ask ``may_send`` at the instant each order would be written; the first no halts
+        the orders as :meth:`halt_orders` with ``reason`` (a failover group's lease fence)."""
+        self._budget.gate_orders(may_send, OrderNotSent(f"order not sent: {reason}"))
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -298,7 +303,7 @@ class AlpacaClient:
         if not token_taken:
             await self._budget.take(Priority.ORDER, order=True)
         for attempt in range(self.config.max_retries_before_send + 1):
-            if (halted := self._budget.halted) is not None:
+            if (halted := self._budget.check_gate()) is not None:
                 raise halted  # nothing of this order was written
             try:
                 pending = await self._pool.send(raw)
@@ -363,6 +368,8 @@ class AlpacaClient:
             # may still appear): reconciliation decides, and the kill's cancel-all covers it.
             try:
                 await self._budget.take(Priority.ORDER, order=True)
+                if (halted := self._budget.check_gate()) is not None:
+                    raise halted  # the lease lapsed while this waited for a token
             except OrderNotSent:
                 self._emit(SubmissionStep.UNRESOLVED, cid, None)
                 raise OrderOutcomeUnknown(

@@ -76,3 +76,57 @@ async def test_the_hot_path_does_not_jump_the_queue():
 
     assert not budget.try_take_now()
     await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_gate_is_asked_at_each_order_and_its_first_no_halts_the_orders():
+    # A failover fence that only polls: a process woken from SIGSTOP ran a strategy's timer
+    # and sent an order with the lapsed term's id before the poll halted it (issue 25).
+    bucket = TokenBucket(per_minute=6000, now_s=time.monotonic(), burst=10)
+    budget = RequestBudget(bucket)
+    allowed = [True]
+    budget.gate_orders(lambda: allowed[0], OrderNotSent("order not sent: lost the lease"))
+
+    assert budget.try_take_now()
+    await budget.take(Priority.ORDER, order=True)
+    assert budget.halted is None
+
+    allowed[0] = False  # no poll ran: the next order itself asks
+    assert not budget.try_take_now()
+    assert isinstance(budget.halted, OrderNotSent)
+    with pytest.raises(OrderNotSent, match="lost the lease"):
+        await budget.take(Priority.ORDER, order=True)
+    allowed[0] = True  # a halt is for good, as the kill switch's
+    with pytest.raises(OrderNotSent):
+        await budget.take(Priority.ORDER, order=True)
+    await asyncio.wait_for(budget.take(Priority.ORDER), 1)  # cancels and reads still go
+
+
+async def test_a_gated_client_writes_no_order_once_the_gate_says_no():
+    from tradewire import AlpacaClient
+    from tradewire.sim.broker.server import AlpacaBrokerServer
+    from tradewire.sim.market import NBBO
+    from tradewire.venues.alpaca.order_body import OrderRequest
+
+    async with AlpacaBrokerServer() as broker:
+        broker.market.publish_quote(NBBO("AAPL", 149.99, 100, 150.00, 100, 1))
+        client = AlpacaClient("test-key", "test-secret", base_url=broker.base_url)
+        await client.connect()
+        try:
+            allowed = [True]
+            client.gate_orders(lambda: allowed[0], "lost the failover lease")
+
+            def order(cid: str) -> OrderRequest:
+                return OrderRequest(
+                    symbol="AAPL", qty="1", side="buy", type="limit", time_in_force="day",
+                    limit_price="100", client_order_id=cid,
+                )  # fmt: skip
+
+            await asyncio.wait_for(client.submit_order_nowait(order("a-1")), 5)
+            allowed[0] = False
+            with pytest.raises(OrderNotSent, match="lost the failover lease"):
+                await asyncio.wait_for(client.submit_order_nowait(order("a-2")), 5)
+            with pytest.raises(OrderNotSent):
+                await asyncio.wait_for(client.submit_order(order("a-3")), 5)
+            assert [r["client_order_id"] for r in broker.order_requests] == ["a-1"]
+        finally:
+            await client.close()
