@@ -73,6 +73,7 @@ class RequestBudget:
         self._halted: Exception | None = None
         self._gate: Callable[[], bool] | None = None
         self._gate_error: Exception | None = None
+        self.fenced = False  # the gate said no: nothing that changes the broker may leave
 
     def __repr__(self) -> str:
         return f"RequestBudget({self.bucket!r}, waiting={len(self._heap)}, kill={self._kills})"
@@ -91,6 +92,7 @@ class RequestBudget:
         orders with ``error`` (as :meth:`halt_orders`). A failover fence that only polls lets
         a process woken from SIGSTOP run a strategy's timer, and send, before its poll."""
         self._gate, self._gate_error = may_send, error
+        self.fenced = False
 
     def check_gate(self) -> Exception | None:
         """Halt the orders if the gate now says no; the halt's error (None: orders may go)."""
@@ -98,7 +100,16 @@ class RequestBudget:
         if gate is not None and self._halted is None and not gate():
             assert self._gate_error is not None
             self.halt_orders(self._gate_error)
+            self.fenced = True
         return self._halted
+
+    def fence(self) -> Exception | None:
+        """The gate's error when it has said no (then no request that changes anything at
+        the broker may leave: a cancel or a replace is the group's next active's to make,
+        not a fenced process's); None otherwise. A kill's halt is no fence: it cancels."""
+        if self._gate is not None and not self.fenced:
+            self.check_gate()
+        return self._gate_error if self.fenced else None
 
     def try_take_now(self) -> bool:
         """The hot path's question: may an order go this instant, ahead of nobody?"""

@@ -607,6 +607,8 @@ class AlpacaClient:
         is_order: bool = False,
     ) -> T:
         # GETs are idempotent and retried on transient failures; mutations are not.
+        if method != "GET" and (fenced := self._budget.fence()) is not None:
+            raise fenced  # a fenced failover member changes nothing at the broker
         payload = encode_body(body) if body is not None else None
         raw = self._builder.build(method, target, payload)
         attempts = 3 if retry else 1

@@ -130,3 +130,25 @@ async def test_a_gated_client_writes_no_order_once_the_gate_says_no():
             assert [r["client_order_id"] for r in broker.order_requests] == ["a-1"]
         finally:
             await client.close()
+
+
+def test_a_closed_gate_fences_every_change_but_not_a_kill_s_halt() -> None:
+    # A failover member woken after its lease lapsed ran its worker-timeout cancel: a cancel
+    # is the next active's to make, so once the gate says no, nothing that changes the broker
+    # leaves. A kill's halt stops orders only: its cancels must go.
+    def fresh() -> RequestBudget:
+        return RequestBudget(TokenBucket(per_minute=6000, now_s=time.monotonic()))
+
+    budget = fresh()
+    budget.halt_orders(RuntimeError("kill"))
+    assert budget.fence() is None  # no gate: a halt alone fences nothing
+    allowed = [True]
+    gated = fresh()
+    gated.gate_orders(lambda: allowed[0], RuntimeError("lost the lease"))
+    assert gated.fence() is None
+    allowed[0] = False
+    error = gated.fence()
+    assert error is not None
+    assert "lost the lease" in str(error)
+    allowed[0] = True  # the first no is for good
+    assert gated.fence() is error
