@@ -23,7 +23,9 @@ def call(fn, *args, **kwargs):
 
 
 def _buy(symbol: str, qty: int) -> MarketOrderRequest:
-    return MarketOrderRequest(symbol=symbol, qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    return MarketOrderRequest(
+        symbol=symbol, qty=qty, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+    )
 
 
 async def test_two_trading_clients_see_only_their_own_orders_and_positions(until):
@@ -66,7 +68,9 @@ async def test_two_trading_streams_each_hear_only_their_own_account(until):
             thread.start()
             streams.append(stream)
             threads.append(thread)
-        await until(lambda: all(len(a._listening) == 1 for a in broker.accounts.values()), timeout_s=15)
+        await until(
+            lambda: all(len(a._listening) == 1 for a in broker.accounts.values()), timeout_s=15
+        )
 
         a = TradingClient(*PAIRS["main"], url_override=broker.base_url)
         b = TradingClient(*PAIRS["b"], url_override=broker.base_url)

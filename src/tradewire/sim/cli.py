@@ -110,6 +110,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--alpaca-secret", default="test-secret", help="secret key the broker accepts"
     )
     parser.add_argument(
+        "--accounts",
+        type=accounts_arg,
+        default={},
+        metavar="NAME:KEY:SECRET,...",
+        help="more broker accounts beside the --alpaca-key one (named main): each key pair "
+        "trades its own book (cash, orders, positions, fills, trade_updates) on the same "
+        "market; /_sim/ controls act on the account whose key pair authenticates them",
+    )
+    parser.add_argument(
         "--rate-limit", type=int, default=0, help="broker requests/minute per key (0 = off)"
     )
     parser.add_argument(
@@ -190,6 +199,31 @@ def underlyings_arg(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def accounts_arg(text: str) -> dict[str, tuple[str, str]]:
+    """``NAME:KEY:SECRET,...`` -> ``{name: (key, secret)}``. A refusal names the entry by
+    its place and name only: a secret given on the command line is never echoed."""
+    accounts: dict[str, tuple[str, str]] = {}
+    for i, entry in enumerate(text.split(","), 1):
+        name, key, secret = ([*entry.strip().split(":", 2), "", ""])[:3]
+        name, key, secret = name.strip(), key.strip(), secret.strip()
+        if not (name and key and secret):
+            raise argparse.ArgumentTypeError(
+                f"account {i} ({name[:40] or 'no name'!r}): expected NAME:KEY:SECRET"
+            )
+        if name == "main":
+            raise argparse.ArgumentTypeError(
+                "the account named main is --alpaca-key/--alpaca-secret; name the others"
+            )
+        if name in accounts:
+            raise argparse.ArgumentTypeError(f"account {name[:40]!r} is given twice")
+        if key in {k for k, _ in accounts.values()}:
+            raise argparse.ArgumentTypeError(
+                f"account {name[:40]!r}: its key id is another account's"
+            )
+        accounts[name] = (key, secret)
+    return accounts
+
+
 def venue_config(args: argparse.Namespace) -> VenueConfig:
     return VenueConfig(
         host=args.host,
@@ -208,6 +242,7 @@ def venue_config(args: argparse.Namespace) -> VenueConfig:
         broker_port=args.broker_port,
         alpaca_key=args.alpaca_key,
         alpaca_secret=args.alpaca_secret,
+        accounts=dict(getattr(args, "accounts", None) or {}),
         rate_limit_per_minute=args.rate_limit or None,
         partial_fill_probability=args.partial_fills,
         trigger_count=args.triggers,
@@ -330,6 +365,12 @@ def main(args: argparse.Namespace) -> int:
         )
         return 2
     config = venue_config(args)
+    if any(key == config.alpaca_key for key, _ in config.accounts.values()):
+        print(
+            "tradewire sim: error: --accounts: a key id is --alpaca-key's (the main account)",
+            file=sys.stderr,
+        )
+        return 2
     rest_port: int = getattr(args, "rest_port", 0)
     options = getattr(args, "options", None) or ()
     underlyings = options.split(",") if isinstance(options, str) else [str(o) for o in options]

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -107,6 +107,9 @@ class VenueConfig:
     broker_port: int = 0
     alpaca_key: str = "test-key"
     alpaca_secret: str = "test-secret"  # noqa: S105 - the simulator's documented test secret
+    # More broker accounts by name -> (key id, secret key), beside the main one above
+    # (``--accounts``, issue 25): each key pair trades its own book on the same market.
+    accounts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     rate_limit_per_minute: int | None = None
     partial_fill_probability: float = 0.0
     # Tick-to-trade triggers (sim/triggers.py); 0 = none.
@@ -165,6 +168,7 @@ class VenueSimulator:
             port=config.broker_port,
             key_id=config.alpaca_key,
             secret_key=config.alpaca_secret,
+            accounts=config.accounts,
             rate_limit_per_minute=config.rate_limit_per_minute,
             partial_fill_probability=config.partial_fill_probability,
             seed=config.seed,

@@ -39,7 +39,7 @@ def test_a_bad_accounts_spec_is_an_argparse_error(
     with pytest.raises(SystemExit) as exc:
         _parse("--accounts", spec)
     assert exc.value.code == 2
-    assert "--accounts" in capsys.readouterr().err
+    assert "argument --accounts" in capsys.readouterr().err
 
 
 def test_a_refused_spec_never_echoes_a_secret(capsys: pytest.CaptureFixture[str]) -> None:

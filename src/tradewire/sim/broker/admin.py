@@ -1,5 +1,10 @@
 """The simulator's control plane under ``/_sim/``: fault knobs and trade_updates drops and
 blocks, for loopback peers only (tests, and users rehearsing failures).
+
+Each endpoint acts on the account whose key pair authenticates the control request (issue
+25): its fault knobs, its order-lifecycle script, its book, its trade_updates connections.
+The one exception is ``block_s`` of ``/_sim/stream``: the WebSocket upgrade comes before the
+key pair is known, so a block refuses every account's new connections.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from tradewire.sim.broker import wire
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
 from tradewire.sim.broker.orders import Execution
+from tradewire.sim.broker.stream import StreamHub
 from tradewire.sim.models import FaultKnobError, FaultModel
 
 STREAM_BLOCK_MAX_S = 3600.0
@@ -62,29 +68,30 @@ async def _admin_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-class AdminRoutes:
-    """``/_sim/{name}`` handlers of :class:`~tradewire.sim.broker.server.AlpacaBrokerServer`."""
+AdminRoute = Callable[[web.Request], Awaitable[Any]]
 
-    # What the handlers use of the server (AlpacaBrokerServer sets them).
+
+class AdminRoutes:
+    """``/_sim/{name}`` handlers of one account
+    (:class:`~tradewire.sim.broker.accounts.SimAccount`)."""
+
+    # What the handlers use of the account (SimAccount sets them).
     faults: FaultModel
     script: VenueScript
     book: SimBook
-    admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]]
-    _streams: set[web.WebSocketResponse]
+    hub: StreamHub
+    own_routes: dict[str, AdminRoute]  # this account's: faults, orders, options, stream
+    venue_routes: dict[str, AdminRoute]  # the server's admin_routes (e.g. triggers)
     _listening: set[web.WebSocketResponse]
-    _stream_blocked_until: float
-    order_requests: list[dict[str, object]]
 
-    if TYPE_CHECKING:  # provided by the server class; declared here for the type checker
-
-        def close_streams(self) -> None:
-            raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the account class; declared here for the type checker
 
         def _publish_soon(self, execs: list[Execution]) -> None:
             raise NotImplementedError
 
     async def _admin(self, request: web.Request) -> web.Response:
-        route = self.admin_routes.get(request.match_info["name"])
+        name = request.match_info["name"]
+        route = self.own_routes.get(name) or self.venue_routes.get(name)
         if route is None:
             return _admin_error(404, f"no such simulator endpoint: {request.path}")
         try:
@@ -124,17 +131,12 @@ class AdminRoutes:
             raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
         return {**self.script.knobs(), "expired": expired}
 
-    async def _admin_requests(self, request: web.Request) -> dict[str, object]:
-        """``GET``: every order POST that reached the simulator, in arrival order, each its
-        ``client_order_id`` and ``at`` (wall-clock seconds), refused and duplicate ones too."""
-        if request.method != "GET":
-            raise AdminError(405, f"method {request.method} not allowed: use GET")
-        return {"orders": list(self.order_requests)}
-
     async def _admin_stream(self, request: web.Request) -> dict[str, object]:
-        """``POST {"drop": true}``: close every trade_updates connection now.
-        ``POST {"block_s": N}``: refuse new trade_updates connections (HTTP 503 on the
-        upgrade) for N seconds from now; 0 lifts a block. ``GET``: the stream state."""
+        """``POST {"drop": true}``: close this account's trade_updates connections now (and
+        any not authenticated yet). ``POST {"block_s": N}``: refuse new trade_updates
+        connections, of every account (HTTP 503 on the upgrade, before any key pair is
+        known), for N seconds from now; 0 lifts a block. ``GET``: the stream state."""
+        hub = self.hub
         dropped = 0
         if request.method == "POST":
             body = await _admin_body(request)
@@ -156,19 +158,20 @@ class AdminRoutes:
                         400, f"block_s: expected a number of seconds in [0, {STREAM_BLOCK_MAX_S:g}]"
                     )
                 # Block before dropping, so no client reconnects in between.
-                self._stream_blocked_until = asyncio.get_running_loop().time() + block_s
+                hub.blocked_until = asyncio.get_running_loop().time() + block_s
             if drop:
-                dropped = len(self._streams)
-                self.close_streams()
+                mine = hub.of(self)
+                dropped = len(mine)
+                hub.close(mine)
         elif request.method != "GET":
             raise AdminError(405, f"method {request.method} not allowed: use GET or POST")
         return {
-            "connections": len(self._streams),
+            "connections": len(hub.of(self)),
             "listening": len(self._listening),
             "dropped": dropped,
             "blocked_for_s": self._stream_block_remaining(),
         }
 
     def _stream_block_remaining(self) -> float:
-        remaining = self._stream_blocked_until - asyncio.get_running_loop().time()
+        remaining = self.hub.blocked_until - asyncio.get_running_loop().time()
         return round(max(0.0, remaining), 3)

@@ -5,10 +5,18 @@ it unchanged (tests/conformance). Orders fill against the simulator's :class:`Ma
 through :class:`~tradewire.sim.broker.matching.SimBook`; faults from
 :class:`~tradewire.sim.models.FaultModel` are applied per request.
 
+One server holds several paper accounts, told apart by key pair (issue 25): the
+``key_id``/``secret_key`` one, named ``main``, and any given in ``accounts``. Each has its
+own book, lifecycle script, fault knobs, rate-limit bucket and trade_updates listeners
+(:class:`~tradewire.sim.broker.accounts.SimAccount`); a request reads and changes only the
+account of its key pair, and every quote of the shared market drives every book.
+
 Every execution is also kept as an account activity (``GET /v2/account/activities/FILL``),
 whether or not a client watched the stream. The control plane under ``/_sim/`` (loopback
 peers only) reads and sets the fault knobs (``/_sim/faults``) and drops or blocks the
-trade_updates connections (``/_sim/stream``); ``/_sim/requests`` lists every order POST.
+trade_updates connections (``/_sim/stream``), of the account whose key pair authenticates
+the control request (sim/broker/admin.py); ``/_sim/requests`` lists every order POST, of
+every account.
 
 aiohttp serves REST and WebSocket on one port, like the real host. For tick-to-trade the
 arrival of each request is stamped when its first bytes are read off the socket
@@ -21,23 +29,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from aiohttp import web
 
 from tradewire.sim.broker import wire
-from tradewire.sim.broker.admin import AdminRoutes, is_loopback_peer
+from tradewire.sim.broker.accounts import MAIN, SimAccount
+from tradewire.sim.broker.admin import AdminError, AdminRoute, is_loopback_peer
 from tradewire.sim.broker.crypto import crypto_assets
 from tradewire.sim.broker.lifecycle import VenueScript
 from tradewire.sim.broker.matching import SimBook
-from tradewire.sim.broker.option_routes import OptionRoutes
-from tradewire.sim.broker.orders import (
-    OrderError,
-)
-from tradewire.sim.broker.rest import RestRoutes
-from tradewire.sim.broker.stream import StreamRoutes
+from tradewire.sim.broker.orders import Execution, OrderError
+from tradewire.sim.broker.stream import StreamHub, StreamRoutes
 from tradewire.sim.market import MarketState
 from tradewire.sim.models import FaultModel
 from tradewire.sim.option_chain import OptionChains
@@ -46,34 +51,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
-
-
-class _RateLimiter:
-    # Token bucket per key; the real limit is 200/min per key (reference section 7).
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.tokens = float(per_minute)
-        self.updated = time.monotonic()
-
-    def take(self) -> tuple[bool, dict[str, str]]:
-        now = time.monotonic()
-        self.tokens = min(
-            self.per_minute, self.tokens + (now - self.updated) * self.per_minute / 60
-        )
-        self.updated = now
-        ok = self.tokens >= 1
-        if ok:
-            self.tokens -= 1
-        # Reset = when the next request may pass (a bucket has no fixed window).
-        wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) * 60 / self.per_minute
-        headers = {
-            "X-Ratelimit-Limit": str(self.per_minute),
-            "X-Ratelimit-Remaining": str(int(self.tokens)),
-            "X-Ratelimit-Reset": str(int(time.time() + wait + 0.999)),
-        }
-        if not ok:
-            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-        return ok, headers
 
 
 class _ArrivalStamp(asyncio.Protocol):
@@ -115,8 +92,15 @@ class _ArrivalStamp(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
-    """A paper account behind the Alpaca Trading API v2 and its trade_updates stream."""
+class AlpacaBrokerServer(StreamRoutes):
+    """Paper accounts behind the Alpaca Trading API v2 and its trade_updates stream.
+
+    ``accounts``: more accounts, by name, as ``(key_id, secret_key)``, beside the ``main``
+    one of ``key_id``/``secret_key`` (an entry named ``main`` gives that account its pair).
+    Every account starts as configured here (cash, partial fills, listed crypto and option
+    chains); ``faults`` are the main account's knobs, the others start with none but the
+    rate limit.
+    """
 
     def __init__(
         self,
@@ -126,6 +110,7 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
         port: int = 0,
         key_id: str = "test-key",
         secret_key: str = "test-secret",  # noqa: S107 - the simulator's documented test secret
+        accounts: Mapping[str, tuple[str, str]] | None = None,
         faults: FaultModel | None = None,
         rate_limit_per_minute: int | None = None,
         starting_cash: Decimal = Decimal(100000),
@@ -140,66 +125,104 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
         self.market = market if market is not None else MarketState()
         self.host = host
         self.port = port
-        self._key_id = key_id
-        self._secret = secret_key
-        self.faults = faults or FaultModel()
-        self.book = SimBook(
-            starting_cash=starting_cash,
-            partial_fill_probability=partial_fill_probability,
-            seed=seed,
-            crypto=crypto_assets(crypto),
-            crypto_fee_rate=Decimal(str(crypto_fee_bps)) / 10_000,
-            option_chains=option_chains,
-        )
+        pairs = {MAIN: (key_id, secret_key), **(accounts or {})}
+        keys = [key for key, _ in pairs.values()]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two simulator accounts have the same key id")
+        main_faults = faults or FaultModel()
+        if rate_limit_per_minute:
+            main_faults.rate_limit_per_minute = rate_limit_per_minute
+        self.hub = StreamHub(binary_frames=binary_frames)
+        # Extra JSON endpoints under /_sim/ (simulator-only, same auth as /v2, loopback
+        # peers only, never subject to faults or the rate limit). A route may raise
+        # AdminError for a 4xx answer. The accounts' own (faults, stream, orders, options)
+        # come first.
+        self.admin_routes: dict[str, AdminRoute] = {"requests": self._admin_requests}
+        self.accounts: dict[str, SimAccount] = {}
+        for name, (key, secret) in pairs.items():
+            book = SimBook(
+                starting_cash=starting_cash,
+                partial_fill_probability=partial_fill_probability,
+                seed=seed,
+                crypto=crypto_assets(crypto),
+                crypto_fee_rate=Decimal(str(crypto_fee_bps)) / 10_000,
+                option_chains=option_chains,
+            )
+            if name != MAIN:  # the main account keeps the id it always had
+                book.account_id = str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"tradewire-sim/account/{seed}/{name}")
+                )
+            account_faults = (
+                main_faults
+                if name == MAIN
+                else FaultModel(rate_limit_per_minute=main_faults.rate_limit_per_minute)
+            )
+            self.accounts[name] = SimAccount(
+                name,
+                key,
+                secret,
+                book=book,
+                market=self.market,
+                faults=account_faults,
+                hub=self.hub,
+                venue_routes=self.admin_routes,
+            )
+        self._main = self.accounts[MAIN]
+        self._by_key = {a.key_id: a for a in self.accounts.values()}
+        self._by_bearer: dict[str, SimAccount] = {}
+        for a in self.accounts.values():
+            self._by_bearer.setdefault(f"Bearer {a.secret_key}", a)
         # The listed pairs are assets before their first quote, as the configured stocks are.
         self.market.listed.update(self.book.crypto)
         self.arrival_sink = arrival_sink
-        self.binary_frames = binary_frames
         self.requests_seen: list[tuple[str, str]] = []
-        # Every order POST that reached the simulator, duplicates and refusals too:
-        # ``GET /_sim/requests`` (a failover test's "no client_order_id sent twice").
+        # Every order POST that reached the simulator, duplicates and refusals too, of every
+        # account: ``GET /_sim/requests`` (a failover test's "no client_order_id sent twice").
         self.order_requests: list[dict[str, object]] = []
-        if rate_limit_per_minute:
-            self.faults.rate_limit_per_minute = rate_limit_per_minute
-        self._limiter: _RateLimiter | None = None
-        self._streams: set[web.WebSocketResponse] = set()
-        self._listening: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
         self._server: asyncio.Server | None = None
         self._arrivals: dict[object, int] = {}
-        # Extra JSON endpoints under /_sim/ (simulator-only, same auth as /v2, loopback
-        # peers only, never subject to faults or the rate limit). A route may raise
-        # AdminError for a 4xx answer.
-        self.admin_routes: dict[str, Callable[[web.Request], Awaitable[Any]]] = {
-            "faults": self._admin_faults,
-            "stream": self._admin_stream,
-            "orders": self._admin_orders,
-            "options": self._admin_options,
-            "requests": self._admin_requests,
-        }
-        self.script = VenueScript()  # the rare trade_updates events (/_sim/orders)
-        self._stream_blocked_until = 0.0  # loop.time() before which /stream refuses upgrades
         self._stalled: list[asyncio.Future[None]] = []
-        self._sends: set[asyncio.Task[None]] = set()
-        self.market.on_quote(self._on_quote)
-        # Options (issue 24): expiries settled so far, and the quote-driven expiry clock.
-        self.settled_expiries = set()
-        self._expiry_watch = (-1, None, None)
-        if option_chains is not None:
-            self.market.on_quote(self._option_clock)
 
     def __repr__(self) -> str:
         return f"AlpacaBrokerServer(host={self.host!r}, port={self.port})"
 
+    # The main account's state, as with one account (tests read broker.book, .faults, ...).
+
+    @property
+    def book(self) -> SimBook:
+        return self._main.book
+
+    @property
+    def faults(self) -> FaultModel:
+        return self._main.faults
+
+    @property
+    def script(self) -> VenueScript:
+        return self._main.script
+
+    @property
+    def binary_frames(self) -> bool:
+        return self.hub.binary_frames
+
+    @binary_frames.setter
+    def binary_frames(self, value: bool) -> None:
+        self.hub.binary_frames = value
+
+    @property
+    def _listening(self) -> set[web.WebSocketResponse]:
+        return self._main._listening
+
+    def _publish_soon(self, execs: list[Execution]) -> None:
+        self._main._publish_soon(execs)
+
     def set_rate_limit(self, per_minute: int | None, *, tokens: float | None = None) -> None:
-        """Start or lift the per-key rate limit while running, so a test can arrange its
-        state first and rate-limit only what it measures. ``tokens``: what the bucket holds
-        now (full by default; 0 is a key another process has just used up). The same knob
-        as ``rate_limit_per_minute`` in ``/_sim/faults``."""
-        self.faults.rate_limit_per_minute = per_minute or 0
-        self._limiter = _RateLimiter(per_minute) if per_minute else None
-        if self._limiter is not None and tokens is not None:
-            self._limiter.tokens = min(float(per_minute or 0), max(0.0, tokens))
+        """Start or lift the main account's rate limit while running, so a test can arrange
+        its state first and rate-limit only what it measures. ``tokens``: what the bucket
+        holds now (full by default; 0 is a key another process has just used up). The same
+        knob as ``rate_limit_per_minute`` in ``/_sim/faults``; another account's:
+        ``broker.accounts[name].set_rate_limit``."""
+        self._main.set_rate_limit(per_minute, tokens=tokens)
 
     @property
     def base_url(self) -> str:
@@ -214,30 +237,33 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
     async def start(self) -> None:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
-        r.add_get("/v2/account", self._account)
-        r.add_get("/v2/account/activities", self._activities)
-        r.add_get("/v2/account/activities/{activity_type}", self._activities)
-        r.add_get("/v2/clock", self._clock)
-        r.add_get("/v2/calendar", self._calendar)
-        r.add_get("/v2/assets", self._assets)
-        r.add_get("/v2/assets/{symbol:.+}", self._asset)
-        r.add_post("/v2/orders", self._post_order)
-        r.add_get("/v2/orders", self._list_orders)
-        r.add_delete("/v2/orders", self._cancel_all)
-        r.add_get("/v2/orders:by_client_order_id", self._order_by_client_id)
-        r.add_get("/v2/orders/{order_id}", self._get_order)
-        r.add_patch("/v2/orders/{order_id}", self._replace_order)
-        r.add_delete("/v2/orders/{order_id}", self._cancel_order)
-        r.add_get("/v2/positions", self._positions)
-        r.add_delete("/v2/positions", self._close_all)
-        r.add_post("/v2/positions/{symbol}/exercise", self._exercise)
-        r.add_get("/v2/positions/{symbol:.+}", self._position)
-        r.add_delete("/v2/positions/{symbol:.+}", self._close_position)
-        r.add_get("/v2/options/contracts", self._option_contracts)
-        r.add_get("/v2/options/contracts/{symbol_or_id}", self._option_contract)
+        # The /v2 and /_sim handlers are the main account's; a request authenticated as
+        # another account runs that account's handler of the same name (see _middleware).
+        main = self._main
+        r.add_get("/v2/account", main._account)
+        r.add_get("/v2/account/activities", main._activities)
+        r.add_get("/v2/account/activities/{activity_type}", main._activities)
+        r.add_get("/v2/clock", main._clock)
+        r.add_get("/v2/calendar", main._calendar)
+        r.add_get("/v2/assets", main._assets)
+        r.add_get("/v2/assets/{symbol:.+}", main._asset)
+        r.add_post("/v2/orders", main._post_order)
+        r.add_get("/v2/orders", main._list_orders)
+        r.add_delete("/v2/orders", main._cancel_all)
+        r.add_get("/v2/orders:by_client_order_id", main._order_by_client_id)
+        r.add_get("/v2/orders/{order_id}", main._get_order)
+        r.add_patch("/v2/orders/{order_id}", main._replace_order)
+        r.add_delete("/v2/orders/{order_id}", main._cancel_order)
+        r.add_get("/v2/positions", main._positions)
+        r.add_delete("/v2/positions", main._close_all)
+        r.add_post("/v2/positions/{symbol}/exercise", main._exercise)
+        r.add_get("/v2/positions/{symbol:.+}", main._position)
+        r.add_delete("/v2/positions/{symbol:.+}", main._close_position)
+        r.add_get("/v2/options/contracts", main._option_contracts)
+        r.add_get("/v2/options/contracts/{symbol_or_id}", main._option_contract)
         r.add_get("/stream", self._stream)
         r.add_get("/stream/", self._stream)
-        r.add_route("*", "/_sim/{name}", self._admin)
+        r.add_route("*", "/_sim/{name}", main._admin)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await self._runner.setup()
         server = self._runner.server
@@ -252,7 +278,7 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
         for fut in self._stalled:
             if not fut.done():
                 fut.cancel()
-        for ws in list(self._streams):
+        for ws in list(self.hub.streams):
             await ws.close()
         if self._server is not None:
             self._server.close()
@@ -281,8 +307,11 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
                 return web.json_response(
                     wire.error_json(40310000, "simulator admin is loopback-only"), status=403
                 )
-            if not self._authorized(request):
+            account = self._authenticate(request)
+            if account is None:
                 return web.json_response(UNAUTHORIZED, status=401)
+            if account is not self._main and getattr(handler, "__self__", None) is self._main:
+                handler = getattr(account, handler.__name__)  # this account's handler
             return await handler(request)
         is_order_post = request.method == "POST" and request.path == "/v2/orders"
         if is_order_post:
@@ -291,10 +320,13 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
             self.order_requests.append({"client_order_id": cid, "at": time.time()})
             if self.arrival_sink is not None:
                 self.arrival_sink(cid, arrival_ns)
-        if not self._authorized(request):
+        account = self._authenticate(request)
+        if account is None:
             return web.json_response(UNAUTHORIZED, status=401)
+        if account is not self._main and getattr(handler, "__self__", None) is self._main:
+            handler = getattr(account, handler.__name__)  # this account's handler
         headers: dict[str, str] = {}
-        limiter = self._rate_limiter()
+        limiter = account.rate_limiter()
         if limiter is not None:
             ok, headers = limiter.take()
             if not ok:
@@ -303,7 +335,7 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
                     status=429,
                     headers=headers,
                 )
-        faults = self.faults
+        faults = account.faults
         if faults.take_stall():
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._stalled.append(fut)
@@ -336,24 +368,22 @@ class AlpacaBrokerServer(RestRoutes, OptionRoutes, StreamRoutes, AdminRoutes):
         response.headers.update(headers)
         return response
 
-    def _rate_limiter(self) -> _RateLimiter | None:
-        # The limit is a fault knob (it may change at run time); a new limit starts full.
-        per_minute = self.faults.rate_limit_per_minute
-        if not per_minute:
-            self._limiter = None
-        elif self._limiter is None or self._limiter.per_minute != per_minute:
-            self._limiter = _RateLimiter(per_minute)
-        return self._limiter
+    async def _admin_requests(self, request: web.Request) -> dict[str, object]:
+        """``GET``: every order POST that reached the simulator, in arrival order, each its
+        ``client_order_id`` and ``at`` (wall-clock seconds), refused and duplicate ones too."""
+        if request.method != "GET":
+            raise AdminError(405, f"method {request.method} not allowed: use GET")
+        return {"orders": list(self.order_requests)}
 
-    def _authorized(self, request: web.Request) -> bool:
-        key = request.headers.get("APCA-API-KEY-ID")
-        secret = request.headers.get("APCA-API-SECRET-KEY")
+    def _authenticate(self, request: web.Request) -> SimAccount | None:
+        """The account of the request's key pair (one dict get), or None: refused."""
+        headers = request.headers
+        key = headers.get("APCA-API-KEY-ID")
+        secret = headers.get("APCA-API-SECRET-KEY")
         if key is not None or secret is not None:
-            return key == self._key_id and secret == self._secret
-        auth = request.headers.get("Authorization", "")
-        return auth == f"Bearer {self._secret}"
-
-    # -- REST handlers -------------------------------------------------------------------
+            account = self._by_key.get(key) if key is not None else None
+            return account if account is not None and secret == account.secret_key else None
+        return self._by_bearer.get(headers.get("Authorization", ""))
 
 
 def _client_order_id(body: bytes) -> str:

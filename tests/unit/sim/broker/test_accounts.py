@@ -109,7 +109,9 @@ async def test_every_quote_drives_every_book(broker: AlpacaBrokerServer, until: 
     books = [broker.accounts["main"].book, broker.accounts["b"].book]
     await until(lambda: all(b.orders[i].status == "new" for b, i in zip(books, ids, strict=True)))
     broker.market.publish_quote(NBBO("AAPL", 139.0, 100, 139.5, 100, 2))
-    await until(lambda: all(b.orders[i].status == "filled" for b, i in zip(books, ids, strict=True)))
+    await until(
+        lambda: all(b.orders[i].status == "filled" for b, i in zip(books, ids, strict=True))
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,7 +139,9 @@ async def test_a_bearer_secret_picks_its_account(broker: AlpacaBrokerServer) -> 
     assert [o["client_order_id"] for o in orders] == ["bearer"]
 
 
-async def _listen(session: aiohttp.ClientSession, broker: AlpacaBrokerServer, key: str, secret: str):
+async def _listen(
+    session: aiohttp.ClientSession, broker: AlpacaBrokerServer, key: str, secret: str
+):
     ws = await session.ws_connect(broker.stream_url)
     await ws.send_json({"action": "authenticate", "data": {"key_id": key, "secret_key": secret}})
     assert json.loads((await ws.receive()).data)["data"]["status"] == "authorized"
@@ -239,8 +243,14 @@ def test_accounts_must_differ_in_name_and_key() -> None:
         AlpacaBrokerServer(accounts={"b": ("test-key", "other")})
     with pytest.raises(ValueError, match="key"):
         AlpacaBrokerServer(accounts={"b": ("k", "s"), "c": ("k", "t")})
-    with pytest.raises(ValueError, match="main"):
-        AlpacaBrokerServer(accounts={"main": ("k", "s")})
+
+
+def test_a_main_entry_gives_the_main_account_its_pair() -> None:
+    broker = AlpacaBrokerServer(accounts={"main": ("k", "s"), "b": ("test-key", "t")})
+    assert [(a.name, a.key_id) for a in broker.accounts.values()] == [
+        ("main", "k"),
+        ("b", "test-key"),
+    ]
 
 
 def test_one_account_by_default() -> None:
