@@ -9,12 +9,14 @@ from YAML: they are read from the environment, so a config file can be committed
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
+from tradewire.app.accounts import AccountConfig, check_account_names
 from tradewire.app.yaml_load import load_yaml_file
 from tradewire.bus.nats_auth import WORKER_NAME
 from tradewire.configbase import (
@@ -54,6 +56,7 @@ class StrategyEntry(StrictModel):
     symbols: list[str] = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
+    account: str | None = None  # one of ``accounts`` (default: the first)
 
     @field_validator("symbols")
     @classmethod
@@ -295,7 +298,26 @@ class AppConfig(StrictModel):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     options: OptionsConfig = Field(default_factory=OptionsConfig)
+    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     strategies: list[StrategyEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _accounts(self) -> AppConfig:
+        check_account_names(self.accounts)
+        if len(self.accounts) > 1 and self.gateway.ha is not None:
+            raise ValueError("accounts: a failover group trades one account (for now)")
+        for entry in self.strategies:
+            if entry.account is not None and entry.account not in self.accounts:
+                known = ", ".join(self.accounts) or "none: set accounts"
+                raise ValueError(
+                    f"strategy {entry.name or entry.path}: account {entry.account!r} is not "
+                    f"one of the accounts ({known})"
+                )
+        return self
+
+    def account_of(self, entry: StrategyEntry) -> str:
+        """The account a strategy trades in (the first when it names none)."""
+        return entry.account or next(iter(self.accounts), "main")
 
 
 class Credentials:
@@ -306,10 +328,17 @@ class Credentials:
         polygon_key: SecretStr | None,
         alpaca_key: SecretStr | None,
         alpaca_secret: SecretStr | None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.polygon_key = polygon_key
         self.alpaca_key = alpaca_key
         self.alpaca_secret = alpaca_secret
+        self._env = dict(env or {})  # for the accounts' own variables; never shown
+
+    def secret(self, name: str) -> SecretStr | None:
+        """The value of environment variable ``name`` (``.env`` included), as a secret."""
+        value = self._env.get(name, "").strip()
+        return SecretStr(value) if value else None
 
     @property
     def any(self) -> bool:
@@ -353,7 +382,9 @@ def read_credentials(
                 return SecretStr(value)
         return None
 
-    return Credentials(get(*POLYGON_KEY_VARS), get(*ALPACA_KEY_VARS), get(*ALPACA_SECRET_VARS))
+    return Credentials(
+        get(*POLYGON_KEY_VARS), get(*ALPACA_KEY_VARS), get(*ALPACA_SECRET_VARS), merged
+    )
 
 
 def load_config(path: Path | None = None) -> AppConfig:

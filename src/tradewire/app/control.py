@@ -20,7 +20,8 @@ from aiohttp import web
 from tradewire.errors import ConfigError
 from tradewire.net.loopback import host_is_loopback
 
-KillHandler = Callable[[str, bool], Awaitable[dict[str, Any]]]
+KillHandler = Callable[[str, bool, str | None], Awaitable[dict[str, Any]]]
+"""``(reason, flatten, account)``: ``account`` None (or ``all``) for every account."""
 StatusHandler = Callable[[], dict[str, Any]]
 
 
@@ -65,7 +66,8 @@ def resolve_control_token(env_var: str, token_file: Path) -> str:
 
 
 class ControlServer:
-    """``POST /kill`` (body ``{"reason": str, "flatten": bool}``) and ``GET /status``."""
+    """``POST /kill`` (body ``{"reason": str, "flatten": bool, "account": str}``; no account:
+    every account) and ``GET /status``."""
 
     def __init__(
         self,
@@ -133,7 +135,8 @@ class ControlServer:
             return web.json_response({"error": "body must be a JSON object"}, status=400)
         reason = str(body.get("reason") or "kill switch via HTTP")
         flatten = bool(body.get("flatten", False))
-        result = await self._on_kill(reason, flatten)
+        account = body.get("account")
+        result = await self._on_kill(reason, flatten, None if account is None else str(account))
         # 503 when orders or positions stayed live: a script must not read a partial kill
         # as success.
         return web.json_response(result, status=200 if result.get("ok", True) else 503)

@@ -41,6 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "wherever it runs, with the gateway's NATS login",
     )
     parser.add_argument("--reason", default="operator kill via CLI")
+    parser.add_argument(
+        "--account",
+        default=None,
+        help="kill only this account of a run with several (accounts:); default: every one",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -69,7 +74,10 @@ def main(args: argparse.Namespace) -> int:
             print(f"tradewire kill: {exc}", file=sys.stderr)
             return 2
         token = path.read_text(encoding="utf-8").strip()
-    body = json.dumps({"reason": args.reason, "flatten": args.flatten}).encode()
+    request = {"reason": args.reason, "flatten": args.flatten}
+    if args.account is not None:
+        request["account"] = args.account
+    body = json.dumps(request).encode()
     # Parsed, not matched as a prefix: http://127.0.0.1:9091@evil/kill goes to "evil".
     url = urlsplit(args.url)
     if (

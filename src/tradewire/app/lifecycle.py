@@ -25,6 +25,7 @@ from tradewire.app.buses import NatsLogin, gateway_nats_login
 from tradewire.app.config import AppConfig, load_config, read_credentials, resolve_mode
 from tradewire.app.control import ControlServer, resolve_control_token
 from tradewire.app.ha import HaTerm, fence, run_group
+from tradewire.app.multi import build_accounts
 from tradewire.app.panel import Panel, summary
 from tradewire.app.paths import locate_config
 from tradewire.app.strategy_log import show_strategy_logs
@@ -206,7 +207,17 @@ async def _run(
     tuning = config.tuning
     plan, outcomes = tune_process(tuning, sim)
     try:
-        node = build_node(config, mode, venues, strategies, journal, plan, ha=ha)
+        if config.accounts and ha is None:  # one engine per account, one feed
+            accounts = build_accounts(config, creds, mode, venues, strategies, journal, plan)
+        else:
+            accounts = {"main": build_node(config, mode, venues, strategies, journal, plan, ha=ha)}
+        node, *extra = accounts.values()
+        others = dict(zip(list(accounts)[1:], extra, strict=True))
+    except ConfigError as exc:  # an account's key pair missing
+        if sim is not None:
+            await sim.stop()
+        print(f"{prog}: configuration error: {exc}", file=sys.stderr)
+        return 2
     except (OSError, TradewireError) as exc:
         # The simulator child must not outlive a node that could not be built.
         if sim is not None:
@@ -214,6 +225,7 @@ async def _run(
         print(f"{prog}: cannot open the journal {journal}: {exc}", file=sys.stderr)
         return 2
     exporter: MetricsExporter | None = None
+    extra_exporters: list[MetricsExporter] = []
     control: ControlServer | None = None
     gw: Gateway | None = None
     panel = Panel(live=None if not args.no_panel and config.run.panel else False)
@@ -252,6 +264,8 @@ async def _run(
             print(f"{prog}: stopped during start-up", file=sys.stderr)
             return 130
         starting.result()
+        for other in others.values():  # the other accounts, behind the first's feed
+            await other.start()
         started = True
         if ha is not None:
             ha.node = node  # a group's kill reaches the active gateway from here
@@ -264,9 +278,13 @@ async def _run(
             port = args.metrics_port if args.metrics_port is not None else config.metrics.port
             cpus = plan.housekeeping if tuning.enabled else None
             exporter = build_exporter(config.metrics, node, port, cpus)
+        for name, other in others.items():  # each account's own figures
+            if config.metrics.enabled and (x := build_exporter(config.metrics, other, 0, None)):
+                extra_exporters.append(x)
+                print(f"{prog}: metrics of account {name}: {x.url}", flush=True)
         if config.control.enabled:
             port = args.control_port if args.control_port is not None else config.control.port
-            control = await build_control(config, node, gw, mode, port, token)
+            control = await build_control(config, node, gw, mode, port, token, others)
         print(
             f"tradewire run: {mode} mode, feed {venues.feed_url}, broker {venues.broker_url}, journal {journal}"
             + (f", metrics {exporter.url}" if exporter else "")
@@ -302,6 +320,25 @@ async def _run(
         if ha is not None and ha.fence_task is not None:
             ha.fence_task.cancel()
         stepped_down = ha is not None and ha.stepped_down  # the group's orders stay working
+        for name, other in others.items():
+            try:
+                done = await other.stop(
+                    cancel_open_orders=config.run.cancel_open_orders_on_stop and started
+                )
+            except Exception as exc:
+                log.exception("stopping account %s failed", name)
+                print(f"{prog}: account {name}: stop failed: {exc}", file=sys.stderr)
+                code = code or 1
+            else:
+                if done is not None and not done.ok:
+                    print(
+                        f"{prog}: account {name}: stopped with orders still live at the "
+                        f"broker: {done.describe()}",
+                        file=sys.stderr,
+                    )
+                    code = code or 3
+        for x in extra_exporters:
+            x.stop()
         try:
             outcome = await node.stop(
                 cancel_open_orders=config.run.cancel_open_orders_on_stop
@@ -335,6 +372,10 @@ async def _run(
     panel.update(snapshot)
     panel.stop()
     print(summary(snapshot, prog=prog), flush=True)
+    for name, other in others.items():
+        account_snapshot = other.snapshot()
+        account_snapshot.ended = ending[0]
+        print(summary(account_snapshot, prog=f"{prog} [account {name}]"), flush=True)
     if snapshot.unverified_orders:
         # The numbers above are the engine's, not confirmed by the broker: say so, and fail.
         print(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tradewire.app.accounts import account_sim_args
 from tradewire.app.buses import NatsLogin, gateway_nats_login, make_bus, warn_unauthenticated
 from tradewire.app.config import AppConfig, GatewayConfig, GatewayNatsConfig
 from tradewire.app.control import ControlServer
@@ -209,6 +210,7 @@ def sim_args(config: AppConfig) -> list[str]:
     )
     if underlyings:
         args += ["--options", ",".join(underlyings)]
+    args += account_sim_args(config.accounts)  # several accounts: a key pair each
     return [*args, "--rate", str(sc.rate), "--seed", str(sc.seed), *sc.extra_args]
 
 
@@ -376,14 +378,30 @@ async def build_control(
     mode: str,
     port: int,
     token: str,
+    others: Mapping[str, TradingNode] | None = None,
 ) -> ControlServer | None:
-    """The kill switch, started; None (logged) when it cannot listen."""
+    """The kill switch, started; None (logged) when it cannot listen. ``others``: the other
+    accounts' nodes of a ``run`` with several (``account`` in the request names one; none
+    kills every account)."""
+    names = list(config.accounts)[:1] or ["main"]
+    by_name = {names[0]: node, **(others or {})}
 
-    async def on_kill(reason: str, flatten: bool) -> dict[str, Any]:
-        flatten = flatten or config.run.flatten_on_kill
-        if gw is not None:  # every worker stops at once, then the account
+    async def kill_one(name: str, reason: str, flatten: bool) -> dict[str, Any]:
+        target = by_name[name]
+        if gw is not None and target is node:  # every worker stops at once, then the account
             return await gw.kill(reason, flatten=flatten)
-        return await node.kill(reason, flatten=flatten)
+        return await target.kill(reason, flatten=flatten)
+
+    async def on_kill(reason: str, flatten: bool, account: str | None = None) -> dict[str, Any]:
+        flatten = flatten or config.run.flatten_on_kill
+        if account is not None and account != "all":
+            if account not in by_name:
+                return {"ok": False, "error": f"no account {account!r}: {', '.join(by_name)}"}
+            return await kill_one(account, reason, flatten)
+        if len(by_name) == 1:
+            return await kill_one(names[0], reason, flatten)
+        results = {name: await kill_one(name, reason, flatten) for name in by_name}
+        return {"ok": all(r.get("ok", True) for r in results.values()), "accounts": results}
 
     control = ControlServer(
         host=config.control.host,

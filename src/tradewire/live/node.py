@@ -165,6 +165,8 @@ class TradingNode(OrderOutcomes, FeedLinks):
             refresh_s=chain_refresh_s,
         )
         self.option_underlyings = list(option_underlyings)
+        self.leader: TradingNode | None = None  # another account's node whose feed we share
+        self.followers: list[TradingNode] = []
         self._settling: set[str] = set()  # submissions the client is still settling
         self.reconciler = Reconciler(
             self.broker,
@@ -226,8 +228,11 @@ class TradingNode(OrderOutcomes, FeedLinks):
                 self.chains.preload(self.option_underlyings), max(deadline - time.monotonic(), 1)
             )
         self.core.start()  # on_start raising is a StrategyError, as in every host
-        for market, channels in self._subscriptions(self.core.market.symbols).items():
-            await self._feed_of(market).subscribe(channels)
+        if self.leader is not None:
+            self.leader.spawn_subscribe(self.core.market.symbols)
+        else:
+            for market, channels in self._subscriptions(self.core.market.symbols).items():
+                await self._feed_of(market).subscribe(channels)
         self._rate_from_now()
         self._tick()  # every gauge exists from the first scrape, not only after a second
         self.every(1.0, self._tick)
@@ -336,6 +341,16 @@ class TradingNode(OrderOutcomes, FeedLinks):
         self.core.on_market(events)
         if self.risk.state is TradingState.REDUCING and self.risk.state_reason.startswith("stale"):
             self.risk.on_feed_recovered()
+        if self.followers:  # other accounts' nodes behind this one's feed (app/accounts.py)
+            for follower in self.followers:
+                follower._on_feed_events(events, recv_ns)
+
+    def follow(self, leader: TradingNode) -> None:
+        """Trade behind ``leader``'s feed (another account of one ``run``): Massive allows
+        one connection per cluster, so this node opens none; ``leader`` hands it every batch
+        of events and subscribes its symbols."""
+        self.leader = leader
+        leader.followers.append(self)
 
     # -- the venue port (engine.ports.VenuePort) -------------------------------------------
 
