@@ -84,7 +84,7 @@ LABELS = {
     "tradewire-warm": "tradewire, warm order path",
     "tradewire-compiled": "tradewire, mypyc hot path",
     "tradewire-baseline": "tradewire, baseline checkout",
-    "tradewire-ha": "tradewire, journal replicated",
+    "tradewire-ha": "tradewire, replicated (HA)",  # <= 28: the per-round column
     "tradewire-busy-poll-warm": "tradewire, busy-poll, warm",
     "sdk": "massive + alpaca-py",
     **floors.LABELS,
