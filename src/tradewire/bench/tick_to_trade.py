@@ -30,7 +30,16 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from tradewire.bench import baseline, compiled, contender, extras, floors, rounds, t2t_report
+from tradewire.bench import (
+    baseline,
+    compiled,
+    contender,
+    extras,
+    floors,
+    ha_contender,
+    rounds,
+    t2t_report,
+)
 from tradewire.bench.worker_contenders import (
     WORKER_CONTENDERS,
     gateway_and_workers,
@@ -51,6 +60,7 @@ TUNINGS = {
     "tradewire-warm": "{gc: freeze, warm_path_ms: 1}",
     "tradewire-compiled": "{gc: freeze}",
     "tradewire-baseline": "{gc: freeze}",
+    "tradewire-ha": "{gc: freeze}",
     "tradewire-busy-poll-warm": "{busy_poll: true, gc: freeze, warm_path_ms: 1}",
 }
 # Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
@@ -58,6 +68,7 @@ EXTRA_CONTENDERS = (
     "tradewire-untuned",
     "tradewire-compiled",
     "tradewire-baseline",
+    "tradewire-ha",
     "tradewire-warm",
     "tradewire-busy-poll-warm",
     "floor-py-busy",
@@ -73,6 +84,7 @@ LABELS = {
     "tradewire-warm": "tradewire, warm order path",
     "tradewire-compiled": "tradewire, mypyc hot path",
     "tradewire-baseline": "tradewire, baseline checkout",
+    "tradewire-ha": "tradewire, replicated (HA)",  # <= 28: the per-round column
     "tradewire-busy-poll-warm": "tradewire, busy-poll, warm",
     "sdk": "massive + alpaca-py",
     **floors.LABELS,
@@ -288,7 +300,7 @@ async def run_contender(
         cmd = [
             sys.executable,
             "-m",
-            "tradewire.app.cli",
+            ha_contender.MODULE if name == ha_contender.NAME else "tradewire.app.cli",
             "run",
             "--config",
             str(cfg),
@@ -320,6 +332,8 @@ async def run_contender(
     if native is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(native), env.get("PYTHONPATH")]))
     stack = contextlib.AsyncExitStack()
+    if name == ha_contender.NAME:  # the journal's stream: a nats-server of its own per run
+        env[ha_contender.ENV] = await stack.enter_async_context(ha_contender.nats_server())
     if is_worker_contender(name):
         cfg_yaml = _config_yaml(symbols, workdir, tuning=TUNINGS["tradewire"])
         proc, report_path = await stack.enter_async_context(
@@ -399,6 +413,8 @@ def run(
         skipped["tradewire-compiled"] = why
     if "tradewire-baseline" in contenders and (why := baseline.available()):
         skipped["tradewire-baseline"] = why
+    if ha_contender.NAME in contenders and (why := ha_contender.available()):
+        skipped[ha_contender.NAME] = why
     results: dict[str, Any] = {"scenario": asdict(scenario), "contenders": {}, "skipped": skipped}
     per_round: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="tradewire-bench-") as tmp:
