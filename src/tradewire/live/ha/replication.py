@@ -73,6 +73,7 @@ class JournalPublisher:
         duplicate_window_s: float = 600.0,
         ack_timeout_s: float = 2.0,
         max_backoff_s: float = 2.0,
+        linger_s: float = 0.002,
     ) -> None:
         if max_batch < 1:
             raise TradewireError("JournalPublisher: max_batch must be at least 1")
@@ -90,6 +91,9 @@ class JournalPublisher:
         self._queue: deque[bytes] = deque()
         self._head = 0  # the number of the frame at the queue's head
         self._wake = asyncio.Event()
+        self._linger_s = linger_s
+        self._wake_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Client | None = None
         self._owned = False
         self._task: asyncio.Task[None] | None = None
@@ -111,8 +115,18 @@ class JournalPublisher:
         return len(self._queue)
 
     def on_frame(self, frame: bytes) -> None:
-        """The journal's hook: queue the frame and wake the sender; never blocks or awaits."""
+        """The journal's hook: queue the frame; never blocks or awaits. The sender is woken
+        ``linger_s`` after the first frame of a batch, not per frame: an order's intent is
+        journaled before its bytes leave, and waking the sender then put its publish on the
+        loop ahead of the order's next steps and the next market events (bench
+        ``tradewire-ha``: engine p50 1.27x the unreplicated engine when woken per frame)."""
         self._queue.append(frame)
+        if not self._wake_pending and self._loop is not None:
+            self._wake_pending = True
+            self._loop.call_later(self._linger_s, self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._wake_pending = False
         self._wake.set()
 
     async def start(self) -> None:
@@ -120,7 +134,9 @@ class JournalPublisher:
         if self._task is not None:
             return
         self._nc, self._owned = await connect(self._conn, f"tw-ha-publisher-{self.group}")
-        self._task = asyncio.get_running_loop().create_task(self._send_forever())
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._send_forever())
+        self._wake.set()  # frames queued before the start
 
     async def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until every frame queued so far is acknowledged; False at the timeout."""
