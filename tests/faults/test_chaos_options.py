@@ -7,7 +7,7 @@ the broker's contracts, Massive REST's chain snapshot) and fills partially now a
 rest, 1 to 3 units so partial fills happen), single-leg buys and sells-to-close, and cancels;
 early on it buys a deep in-the-money and a far out-of-the-money call of the nearest listed
 expiry (closing at least two days ahead) and keeps them. For ``TRADEWIRE_OPTIONS_CHAOS_S``
-(20 s by default, a fixed seed) the simulator's control plane injects a trade_updates stream
+(12 s by default, a fixed seed) the simulator's control plane injects a trade_updates stream
 gap, 429s and 5xx, and the engine is SIGKILLed and restarted on the same journal.
 
 Then faults stop and the engine runs once more, quietly (it only keeps one far-away order
@@ -59,7 +59,7 @@ from tradewire.venues.alpaca.messages import Position
 from tradewire.venues.alpaca.reports import broker_positions
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
-CHAOS_S = float(os.environ.get("TRADEWIRE_OPTIONS_CHAOS_S", "20"))
+CHAOS_S = float(os.environ.get("TRADEWIRE_OPTIONS_CHAOS_S", "12"))
 SEED = int(os.environ.get("TRADEWIRE_CHAOS_SEED", "20261204"))
 MARGIN_S = 60.0  # the last run, the expiry and the broker's state; the bound of the test
 QUIET_S = 12  # the last run's --duration: start-up, the marker, the expiry, two rounds

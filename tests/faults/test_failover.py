@@ -9,7 +9,7 @@ gateway believes from its ``/metrics`` and its ``--report-json``. Waits are on c
 each bounded. Helpers are copied from tests/integration/test_gateway_nats_lifecycle.py (a
 test module stands alone).
 
-``TRADEWIRE_FAILOVER_KILLS`` (default 5): how many SIGKILL takeovers the measurement test
+``TRADEWIRE_FAILOVER_KILLS`` (default 3): how many SIGKILL takeovers the measurement test
 makes; its p50/max are printed for docs/performance.md.
 """
 
@@ -634,7 +634,7 @@ async def test_a_group_kill_survives_the_takeover(group: Group) -> None:
 
 
 async def test_takeover_time_over_repeated_sigkills(group: Group) -> None:
-    kills = int(os.environ.get("TRADEWIRE_FAILOVER_KILLS", "5"))
+    kills = int(os.environ.get("TRADEWIRE_FAILOVER_KILLS", "3"))
     active, standby = await active_and_standby(group, inline=True)
     lease: list[float] = []  # SIGKILL to the standby's "active (term N)"
     trading: list[float] = []  # SIGKILL to the new term's first order at the broker
