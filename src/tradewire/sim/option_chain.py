@@ -112,6 +112,13 @@ def black_scholes(
     return OptionPrice(theo, bid, ask, delta, gamma, theta, vega, vol)
 
 
+def listing_day(now: datetime) -> date:
+    """The first day whose expiries still trade at ``now``: today until its 4 PM ET close, the
+    next day after it (a chain listed on a Friday evening does not list that day's expiry)."""
+    local = now.astimezone(EASTERN)
+    return local.date() if local.time() < EXPIRY_CLOSE else local.date() + timedelta(days=1)
+
+
 def listing_fridays(today: date, count: int) -> list[date]:
     """The next ``count`` Fridays on or after ``today`` (today itself if it is a Friday)."""
     first = today + timedelta(days=(4 - today.weekday()) % 7)

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 
 from tradewire.engine.options import OptionContract
 from tradewire.sim.market import NBBO, MarketState
-from tradewire.sim.option_chain import EASTERN, OptionChains
+from tradewire.sim.option_chain import OptionChains, listing_day
 from tradewire.sim.sources import BarBuilder, Event, Publisher
 
 # OPRA participant ids as Massive numbers them (the spec example quotes 302, prints on 65).
@@ -95,7 +95,7 @@ class SyntheticOptions:
                 continue
             mid, ts = spot
             ts = ts or wall
-            today = datetime.fromtimestamp(ts / 1000, UTC).astimezone(EASTERN).date()
+            today = listing_day(datetime.fromtimestamp(ts / 1000, UTC))
             for contract in self.chains.list_underlying(underlying, mid, today):
                 ticker = contract.massive_ticker
                 wanted = any(subscribed(ev, ticker) for ev in CHANNELS)

@@ -102,3 +102,16 @@ def test_the_venue_quotes_an_options_underlying_and_keeps_its_chains() -> None:
     sim = VenueSimulator(VenueConfig(symbols=("AAPL",), options=("SPY",)))
     assert list(sim.config.symbols) == ["AAPL", "SPY"]
     assert isinstance(sim.option_chains, OptionChains)
+
+
+def test_a_chain_listed_after_the_close_starts_at_the_next_expiry() -> None:
+    # Found on a Friday after 4 PM ET: the simulator listed that day's expiry, already
+    # expired, and the REST snapshot (which leaves expired contracts out) served 2 of 3.
+    from datetime import UTC, date, datetime
+
+    from tradewire.sim.option_chain import listing_day, listing_fridays
+
+    friday_noon = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)  # 12:00 ET
+    friday_evening = datetime(2026, 12, 4, 21, 5, tzinfo=UTC)  # 16:05 ET
+    assert listing_fridays(listing_day(friday_noon), 1) == [date(2026, 12, 4)]
+    assert listing_fridays(listing_day(friday_evening), 1) == [date(2026, 12, 11)]

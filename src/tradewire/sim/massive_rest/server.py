@@ -35,7 +35,7 @@ from tradewire.sim.massive_rest.query import (
     reference_result,
     snapshot_result,
 )
-from tradewire.sim.option_chain import EASTERN, OptionChains, expiry_instant
+from tradewire.sim.option_chain import EASTERN, OptionChains, expiry_instant, listing_day
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SpotSource = Callable[[str], float | None]
@@ -168,8 +168,7 @@ class MassiveRestServer:
         if listed is None and underlying in self.auto_list:
             spot = self.spot(underlying)
             if spot is not None:
-                today = now.astimezone(EASTERN).date()
-                listed = self.chains.list_underlying(underlying, spot, today)
+                listed = self.chains.list_underlying(underlying, spot, listing_day(now))
         return list(listed or ())
 
     def _page(
