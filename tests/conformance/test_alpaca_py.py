@@ -170,6 +170,8 @@ async def test_trading_client_with_wrong_keys_gets_401(broker):
     assert (exc.value.status_code, exc.value.code) == (401, 40110000)
 
 
+# The SDK's stream thread takes ~5 s to stop on either loop; the loop matrix adds nothing.
+@pytest.mark.one_loop
 async def test_trading_stream_receives_new_and_fill(broker, until):
     updates = []
     stream = TradingStream("test-key", "test-secret", url_override=broker.stream_url)
@@ -198,6 +200,8 @@ async def test_trading_stream_receives_new_and_fill(broker, until):
     assert updates[1].execution_id is not None
 
 
+# The SDK's stream thread takes ~5 s to stop on either loop; the loop matrix adds nothing.
+@pytest.mark.one_loop
 async def test_trading_stream_parses_the_rarer_events(broker, until):
     # alpaca-py validates every frame (TradeUpdate) and drops what fails: each event the
     # simulator scripts must reach its handler.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import GetOrdersRequest, MarketOrderRequest
@@ -51,6 +52,8 @@ async def test_two_trading_clients_see_only_their_own_orders_and_positions(until
         assert float(b_account.cash) == 100000 - 800.08
 
 
+# The SDK's stream thread takes ~5 s to stop on either loop; the loop matrix adds nothing.
+@pytest.mark.one_loop
 async def test_two_trading_streams_each_hear_only_their_own_account(until):
     async with AlpacaBrokerServer(accounts={"b": PAIRS["b"]}) as broker:
         broker.market.publish_quote(NBBO("AAPL", 149.99, 100, 150.00, 100, 1))

@@ -1,6 +1,6 @@
 """Chaos: the engine against the simulator under random faults, SIGKILLs and restarts.
 
-For a bounded time (``TRADEWIRE_CHAOS_S``, 30 s by default; the seed is fixed, and
+For a bounded time (``TRADEWIRE_CHAOS_S``, 22 s by default; the seed is fixed, and
 ``TRADEWIRE_CHAOS_SEED`` changes it) a strategy trades marketable and resting orders while
 the simulator's own control plane injects faults: trade_updates drops and blocks, 5xx,
 429, latency, orders accepted then failed (504 or a dropped connection), stalls, and the
@@ -40,7 +40,7 @@ from tradewire.engine.journal.store import read_journal
 from tradewire.sim.process import SimProcess
 
 AUTH = {"APCA-API-KEY-ID": "test-key", "APCA-API-SECRET-KEY": "test-secret"}
-CHAOS_S = float(os.environ.get("TRADEWIRE_CHAOS_S", "30"))
+CHAOS_S = float(os.environ.get("TRADEWIRE_CHAOS_S", "22"))
 SEED = int(os.environ.get("TRADEWIRE_CHAOS_SEED", "20261125"))
 # After the chaos: the last engine's SIGKILL (30 s at most), act 2's run (90 s at most) and
 # the broker's state. The test ends itself (teardown runs) at CHAOS_S + MARGIN_S; pytest's

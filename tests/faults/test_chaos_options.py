@@ -492,7 +492,8 @@ async def _chaos(tmp_path: Path, engines: list[Any]) -> None:
     kinds = {a["activity_type"] for a in activities}
     assert kills >= 2
     assert seen == {name for name, _ in FAULTS}
-    assert len(every) > 20, "the strategy should have traded"
+    # ~20-30 broker orders in 12 s here; fewer than 12 means the chaos barely traded
+    assert len(every) >= 12, "the strategy should have traded"
     assert any(o["status"] == "filled" for o in mleg), "an mleg order should have filled"
     assert any(o["status"] == "new" for o in mleg) or any(
         o["status"] == "canceled" for o in mleg
