@@ -40,7 +40,7 @@ from tradewire.engine.denials import FirstDenials
 from tradewire.engine.events import Denied
 from tradewire.engine.multileg import Leg
 from tradewire.engine.multileg_submit import submit_multileg
-from tradewire.engine.options import OCC, multiplier_of
+from tradewire.engine.options import MIN_OCC_LEN, OCC, multiplier_of
 from tradewire.engine.ports import CoreCounters, Counters
 from tradewire.engine.remote import RemoteOrders
 from tradewire.engine.risk import APPROVED
@@ -66,7 +66,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tradewire.engine")
 _perf = time.perf_counter_ns
 _INF = float("inf")
-_OCC_MIN = 16  # the shortest OCC symbol: a stock's ticker never pays for the option test
 
 
 AppliedObserver = Callable[[o.OrderEvent, o.Applied], None]
@@ -218,7 +217,7 @@ class EngineCore:
                 working_notional=oms.working_notional,
                 notional=notional or 0.0,
             )
-            if verdict is APPROVED and len(symbol) >= _OCC_MIN and OCC.fullmatch(symbol):
+            if verdict is APPROVED and len(symbol) >= MIN_OCC_LEN and OCC.fullmatch(symbol):
                 verdict = self.risk.check_options(  # type: ignore[union-attr]
                     legs=(Leg(symbol, 1, side),),
                     qty=qty,

@@ -41,9 +41,18 @@ class OptionSymbolError(ValueError):
     """Not an OCC option symbol, or a contract that cannot exist; the message names it."""
 
 
+MIN_OCC_LEN = 16
+"""The shortest OCC symbol (a 1-letter root, ``YYMMDD``, ``C``/``P``, 8 strike digits): anything
+shorter, every stock ticker and crypto pair, is no option without running the regex."""
+
+
 def is_option_symbol(text: str) -> bool:
     """Whether ``text`` (any case, with or without ``O:``) is an OCC option symbol."""
-    return isinstance(text, str) and OCC.fullmatch(text.strip().upper()) is not None
+    return (
+        isinstance(text, str)
+        and len(text) >= MIN_OCC_LEN
+        and OCC.fullmatch(text.strip().upper()) is not None
+    )
 
 
 def option_key(raw: str) -> str:

@@ -113,7 +113,7 @@ def asset_class(symbol: str) -> str:
     if not symbol:
         return ""
     # An OCC symbol has at least 16 characters; a ticker never does (no regex per order).
-    return "us_option" if len(symbol) > 15 and is_option_symbol(symbol) else "us_equity"
+    return "us_option" if is_option_symbol(symbol) else "us_equity"
 
 
 def activity_symbol(symbol: str) -> str:

@@ -92,7 +92,7 @@ def build_any(
             limit_price=limit_price,
             client_order_id=client_order_id,
         )
-    if len(symbol) >= 16 and is_option_symbol(symbol):  # an OCC symbol is 16+ characters
+    if is_option_symbol(symbol):
         if order_class not in (None, "simple") or take_profit is not None or stop_loss is not None:
             raise OrderValidationError(
                 f"options orders are simple or mleg, got order_class {order_class!r}"
