@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from tradewire.engine.options import OptionSymbolError, multiplier_of, parse_occ
+
 Right = Literal["call", "put"]
 
 
@@ -124,8 +126,6 @@ def chain_from_quotes(
 ) -> dict[str, list[ChainEntry]]:
     """Chains built from option symbols and their last (bid, ask): a backtest's, whose data
     holds contracts but no snapshot. Symbols that are no OCC symbol are skipped."""
-    from tradewire.engine.options import OptionSymbolError, multiplier_of, parse_occ
-
     chains: dict[str, list[ChainEntry]] = {}
     for symbol in symbols:
         try:
