@@ -16,7 +16,9 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=".venv/.tradewire-installed"
-want="$(cat pyproject.toml requirements.txt | sha256sum | cut -c1-16)-${extra}"
+# The native order path's C source and its build script count too: a change rebuilds it.
+want="$(cat pyproject.toml requirements.txt setup.py src/tradewire/engine/native/_orderpath.c \
+  | sha256sum | cut -c1-16)-${extra}"
 have="$(cat "$stamp" 2>/dev/null || true)"
 # An install for "test" also satisfies a runtime-only request.
 if [ "$have" != "$want" ] && ! { [ -z "$extra" ] && [ "${have%-*}" = "${want%-*}" ]; }; then

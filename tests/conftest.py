@@ -249,3 +249,22 @@ def keyless_env() -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("POLYGON", "MASSIVE", "ALPACA", "APCA"))
     }
+
+
+@pytest.fixture(params=["native", "python"])
+def order_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the native order path and on its pure-Python twin (issue 26).
+
+    ``tradewire.engine.native.NATIVE`` is what every user of the extension reads when it
+    builds its engine; ``None`` is a process without it. Under CI the extension must have
+    been built (the native case fails instead of skipping).
+    """
+    from tradewire.engine import native
+
+    if request.param == "python":
+        monkeypatch.setattr(native, "NATIVE", None)
+    elif native.NATIVE is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the native order path is not built: {native.notice()}")
+        pytest.skip(native.notice())
+    return str(request.param)

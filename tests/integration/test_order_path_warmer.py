@@ -36,7 +36,7 @@ async def test_warming_sends_journals_and_counts_nothing(tmp_path: Any, until: A
         try:
             node.mids["AAPL"] = 100.0
             records = node.journal.records_written
-            tokens = node.risk._tokens
+            tokens = node.risk.tokens
             denials = dict(node.risk.denials)
             warmer = OrderPathWarmer(node)
             for _ in range(50):  # ten times the throttle: the twin never throttles
@@ -44,7 +44,7 @@ async def test_warming_sends_journals_and_counts_nothing(tmp_path: Any, until: A
             assert warmer.passes == 50
             assert warmer.risk.denials == denials  # every dry check was approved
             assert node.journal.records_written == records
-            assert node.risk._tokens == tokens
+            assert node.risk.tokens == tokens
             assert node.risk.denials == denials
             assert node.broker.orders_written == 0
             assert venue.broker.book.orders_by_client_id == {}

@@ -35,12 +35,11 @@ from tradewire.engine.config import RiskConfig
 from tradewire.engine.multileg import Leg
 from tradewire.engine.options import multiplier_of
 from tradewire.engine.options_risk import LegOrder, OptionsRisk
+from tradewire.engine.risk_rules import CODES, MODE, LimitsRow, RiskCoreLike, make_risk_core
 from tradewire.engine.session import CryptoDayClock
 from tradewire.engine.verdicts import APPROVED, Denied, DenyReason, Verdict
 
 __all__ = ["APPROVED", "Denied", "DenyReason", "RiskEngine", "TradingState", "Verdict"]
-
-_INF = float("inf")
 
 
 class TradingState(enum.Enum):
@@ -80,6 +79,18 @@ class _Limits:
             own.max_daily_loss,
         )
 
+    def row(self) -> LimitsRow:
+        """The numbers the rules compare, in the native core's order (risk_rules.LimitsRow)."""
+        return (
+            float(self.max_open_orders),
+            self.max_order_qty,
+            self.max_order_notional,
+            self.price_band_pct,
+            self.max_position_qty,
+            self.max_gross_exposure,
+            self.max_daily_loss,
+        )
+
 
 @dataclass(slots=True)
 class KillSwitch:
@@ -101,7 +112,11 @@ class RiskEngine:
     """
 
     def __init__(
-        self, config: RiskConfig, *, crypto_pnl: Callable[[], float] | None = None
+        self,
+        config: RiskConfig,
+        *,
+        crypto_pnl: Callable[[], float] | None = None,
+        native: bool | None = None,
     ) -> None:
         self.config = config
         self._stock = _Limits.of(config, crypto=False)
@@ -114,10 +129,12 @@ class RiskEngine:
         self.kill_switch = KillSwitch()
         self.options = OptionsRisk(config.options)  # the rules of option legs (issue 24)
         self.denials: dict[DenyReason, int] = dict.fromkeys(DenyReason, 0)
-        # Throttle as a token bucket in integer nanoseconds.
+        # The rules and their state (the throttle's token bucket, the mode): native when
+        # this process has the extension (engine/native), else their Python twin.
         self._rate = float(config.max_orders_per_second)
-        self._tokens = self._rate
-        self._last_ns = 0
+        self.core: RiskCoreLike = make_risk_core(
+            self._stock.row(), self._crypto.row(), self._rate, native=native
+        )
         self._rejects: list[int] = []
 
     def __repr__(self) -> str:
@@ -150,133 +167,150 @@ class RiskEngine:
         ``notional`` (dollars, ``qty`` then 0): a notional order, checked at that USD value
         against the notional and exposure limits, its units estimated at the reference price
         for the quantity and position limits.
+
+        The rules are :attr:`core`'s (native or its Python twin, :mod:`risk_rules`); this
+        gathers their numbers and words a denial.
         """
-        cfg = self._stock
-        if "/" in symbol:  # a crypto pair: its own limits and its own day
-            cfg = self._crypto
-            if self.crypto_pnl is not None:
-                daily_pnl = self.crypto_pnl() - self.crypto_day_start_pnl
-        if self.kill_switch.engaged:
-            return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
-        if self.state is TradingState.HALTED:
-            return self._deny(DenyReason.HALTED, self.state_reason)
-        if notional:
-            if mid is None and notional == notional:  # NaN: the invalid-number check below
-                return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
-            qty = notional / mid if mid else notional  # units at the reference price
-        if working is None:
-            working_buy = working_sell = 0.0
-        else:
-            working_buy, working_sell = working
-        # x - x is 0.0 for every finite x and NaN otherwise: one check covers the sum.
-        total = position + gross_exposure + daily_pnl + working_notional + working_buy
-        total += working_sell
-        if not (
-            0.0 < qty < _INF
-            and (price is None or 0.0 < price < _INF)
-            and (mid is None or 0.0 < mid < _INF)
-            and total - total == 0.0
-        ):
+        crypto = "/" in symbol
+        if crypto and self.crypto_pnl is not None:  # a crypto pair: its own day
+            daily_pnl = self.crypto_pnl() - self.crypto_day_start_pnl
+        working_buy, working_sell = (0.0, 0.0) if working is None else working
+        code = self.core.check(
+            crypto,
+            side == "buy",
+            qty,
+            price,
+            mid,
+            position,
+            open_orders,
+            gross_exposure,
+            daily_pnl,
+            now_ns,
+            working_buy,
+            working_sell,
+            working_notional,
+            notional,
+            multiplier_of(symbol),
+        )
+        if not code:
+            return APPROVED
+        return self.explain(
+            code,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=price,
+            mid=mid,
+            position=position,
+            open_orders=open_orders,
+            gross_exposure=gross_exposure,
+            daily_pnl=daily_pnl,
+            working=(working_buy, working_sell),
+            working_notional=working_notional,
+            notional=notional,
+        )
+
+    def explain(
+        self,
+        code: int,
+        *,
+        symbol: str,
+        side: str,
+        qty: float,
+        price: float | None,
+        mid: float | None,
+        position: float,
+        open_orders: int,
+        gross_exposure: float,
+        daily_pnl: float,
+        working: tuple[float, float],
+        working_notional: float,
+        notional: float,
+    ) -> Denied:
+        """The denial for a rule's ``code`` (from :attr:`core`), in one line; counted.
+
+        Off the approve path: it recomputes the figures the rule compared.
+        """
+        reason = CODES[code - 1]
+        cfg = self._crypto if "/" in symbol else self._stock
+        if notional and mid:
+            qty = notional / mid  # units at the reference price
+        working_buy, working_sell = working
+        signed = qty if side == "buy" else -qty
+        after = position + working_buy + qty if side == "buy" else position - working_sell - qty
+        if reason is DenyReason.KILL_SWITCH:
+            return self._deny(reason, self.kill_switch.reason)
+        if reason is DenyReason.HALTED:
+            return self._deny(reason, self.state_reason)
+        if reason is DenyReason.NO_REFERENCE_PRICE:
+            return self._deny(reason, f"no reference price for {symbol}")
+        if reason is DenyReason.INVALID_NUMBER:
             return self._deny(
-                DenyReason.INVALID_NUMBER,
+                reason,
                 f"qty {qty}, price {price}, reference {mid}, position {position}, "
                 f"exposure {gross_exposure}, {cfg.pnl_label} {daily_pnl}",
             )
-        if side == "buy":
-            signed = qty
-            after = position + working_buy + qty  # worst case: every working buy fills too
-            reduces = position < 0 and after <= 0
-        else:
-            signed = -qty
-            after = position - working_sell - qty
-            reduces = position > 0 and after >= 0
-        if self.state is TradingState.REDUCING and not reduces:
+        if reason is DenyReason.REDUCING_ONLY:
             return self._deny(
-                DenyReason.REDUCING_ONLY,
+                reason,
                 f"position {fmt.qty(position)}, working +{fmt.qty(working_buy)}/-{fmt.qty(working_sell)}, "
                 f"order {'+' if signed > 0 else ''}{fmt.qty(signed)}",
             )
-        # Throttle: refill then take one token.
-        if self._last_ns:
-            self._tokens = min(
-                self._rate, self._tokens + (now_ns - self._last_ns) * self._rate / 1e9
-            )
-        self._last_ns = now_ns
-        if self._tokens < 1.0:
-            return self._deny(
-                DenyReason.THROTTLE, f"more than {fmt.qty(cfg.max_orders_per_second)}/s"
-            )
-        if open_orders >= cfg.max_open_orders:
-            return self._deny(DenyReason.MAX_OPEN_ORDERS, f"{open_orders} open")
-        if qty > cfg.max_order_qty:
-            return self._deny(
-                DenyReason.MAX_QTY, f"{fmt.qty(qty)} > {fmt.qty(cfg.max_order_qty)}", cfg.scope
-            )
-        if mid is None:
-            return self._deny(DenyReason.NO_REFERENCE_PRICE, f"no reference price for {symbol}")
-        # The worse of the limit and the reference: a sell limit far below the market is
-        # worth the market, not its limit.
+        if reason is DenyReason.THROTTLE:
+            return self._deny(reason, f"more than {fmt.qty(cfg.max_orders_per_second)}/s")
+        if reason is DenyReason.MAX_OPEN_ORDERS:
+            return self._deny(reason, f"{open_orders} open")
+        if reason is DenyReason.MAX_QTY:
+            return self._deny(reason, f"{fmt.qty(qty)} > {fmt.qty(cfg.max_order_qty)}", cfg.scope)
+        assert mid is not None  # every rule below has a reference price
         if not notional:  # an option's through its multiplier (100 shares a contract)
             notional = qty * (price if price is not None and price > mid else mid)
             notional *= multiplier_of(symbol)
-        if notional > cfg.max_order_notional:
+        if reason is DenyReason.MAX_NOTIONAL:
             return self._deny(
-                DenyReason.MAX_NOTIONAL,
-                f"{fmt.money(notional)} > {fmt.money(cfg.max_order_notional)}",
-                cfg.scope,
+                reason, f"{fmt.money(notional)} > {fmt.money(cfg.max_order_notional)}", cfg.scope
             )
-        if price is not None:
+        if reason is DenyReason.PRICE_BAND:
+            assert price is not None
             band = abs(price - mid) / mid * 100.0
-            if band > cfg.price_band_pct:
-                return self._deny(
-                    DenyReason.PRICE_BAND, f"{band:.2f}% from reference {fmt.price(mid)}"
-                )
-        if not reduces and abs(after) > cfg.max_position_qty:
+            return self._deny(reason, f"{band:.2f}% from reference {fmt.price(mid)}")
+        if reason is DenyReason.MAX_POSITION:
             return self._deny(
-                DenyReason.MAX_POSITION,
+                reason,
                 f"{fmt.qty(after)} with working orders, beyond {fmt.qty(cfg.max_position_qty)}",
                 cfg.scope,
             )
-        exposure = gross_exposure + working_notional + notional
-        if not reduces and exposure > cfg.max_gross_exposure:
+        if reason is DenyReason.GROSS_EXPOSURE:
+            exposure = gross_exposure + working_notional + notional
             return self._deny(
-                DenyReason.GROSS_EXPOSURE,
+                reason,
                 f"{fmt.money(exposure)} with working orders > {fmt.money(cfg.max_gross_exposure)}",
             )
-        if daily_pnl < -cfg.max_daily_loss and not reduces:
-            return self._deny(
-                DenyReason.DAILY_LOSS,
-                f"{cfg.pnl_label} {fmt.money(daily_pnl, signed=True)}, "
-                f"limit -{fmt.money(cfg.max_daily_loss)}",
-                cfg.scope,
-            )
-        self._tokens -= 1.0
-        return APPROVED
+        return self._deny(
+            reason,
+            f"{cfg.pnl_label} {fmt.money(daily_pnl, signed=True)}, "
+            f"limit -{fmt.money(cfg.max_daily_loss)}",
+            cfg.scope,
+        )
 
     def check_gate(self, *, now_ns: int, open_orders: int) -> Verdict:
         """The account's rules that an order of any shape meets first (a multi-leg order,
         whose legs :meth:`check_options` then checks): the kill switch, a halt, reducing
         only (a combination is never known to reduce), the throttle (a token is taken) and
         the open-order count."""
-        if self.kill_switch.engaged:
-            return self._deny(DenyReason.KILL_SWITCH, self.kill_switch.reason)
-        if self.state is TradingState.HALTED:
-            return self._deny(DenyReason.HALTED, self.state_reason)
-        if self.state is TradingState.REDUCING:
-            return self._deny(DenyReason.REDUCING_ONLY, "a multi-leg order is not reduce-only")
-        if self._last_ns:
-            self._tokens = min(
-                self._rate, self._tokens + (now_ns - self._last_ns) * self._rate / 1e9
-            )
-        self._last_ns = now_ns
-        if self._tokens < 1.0:
-            return self._deny(
-                DenyReason.THROTTLE, f"more than {fmt.qty(self.config.max_orders_per_second)}/s"
-            )
-        if open_orders >= self.config.max_open_orders:
-            return self._deny(DenyReason.MAX_OPEN_ORDERS, f"{open_orders} open")
-        self._tokens -= 1.0
-        return APPROVED
+        code = self.core.gate(now_ns, open_orders)
+        if not code:
+            return APPROVED
+        reason = CODES[code - 1]
+        if reason is DenyReason.KILL_SWITCH:
+            return self._deny(reason, self.kill_switch.reason)
+        if reason is DenyReason.HALTED:
+            return self._deny(reason, self.state_reason)
+        if reason is DenyReason.REDUCING_ONLY:
+            return self._deny(reason, "a multi-leg order is not reduce-only")
+        if reason is DenyReason.THROTTLE:
+            return self._deny(reason, f"more than {fmt.qty(self.config.max_orders_per_second)}/s")
+        return self._deny(reason, f"{open_orders} open")
 
     def check_options(
         self,
@@ -310,7 +344,12 @@ class RiskEngine:
 
     def refill(self) -> None:
         """A full throttle bucket: for a twin engine that only keeps the check warm."""
-        self._tokens = self._rate
+        self.core.tokens = self._rate
+
+    @property
+    def tokens(self) -> float:
+        """The throttle's tokens left (orders it lets through at once)."""
+        return self.core.tokens
 
     def _deny(self, reason: DenyReason, detail: str, scope: str = "") -> Denied:
         self.denials[reason] += 1
@@ -334,15 +373,21 @@ class RiskEngine:
         self.kill_switch = KillSwitch(True, reason, now_ns)
         self.halt(f"kill switch: {reason}")
 
+    def hold_kill(self, reason: str) -> None:
+        """A kill found in the journal at start: engaged, the state left as it is."""
+        self.kill_switch.engaged = True
+        self.kill_switch.reason = reason
+        self.core.mode = MODE["KILLED"]
+
     def halt(self, reason: str) -> None:
-        self.state = TradingState.HALTED
-        self.state_reason = reason
+        self.set_state(TradingState.HALTED, reason)
 
     def set_state(self, state: TradingState, reason: str = "") -> None:
         if self.kill_switch.engaged and state is not TradingState.HALTED:
             return  # only a restart clears a kill switch
         self.state = state
         self.state_reason = reason
+        self.core.mode = MODE["KILLED"] if self.kill_switch.engaged else MODE[state.value]
 
     def on_reject(self, now_ns: int) -> bool:
         """Count a venue rejection; trips the circuit breaker (HALTED) on too many. Returns tripped."""

@@ -313,8 +313,7 @@ class TradingNode(OrderOutcomes, FeedLinks):
             self.risk.crypto_day_start_pnl = result.crypto_day_start_pnl
         if result.kill is not None and self.halt_if_journal_killed:
             # A failover takeover of a halted group stays halted (issue 25).
-            self.risk.kill_switch.engaged = True
-            self.risk.kill_switch.reason = f"kill switch in the journal: {result.kill.reason}"
+            self.risk.hold_kill(f"kill switch in the journal: {result.kill.reason}")
             log.error("the journal holds a kill (%s): orders stay halted", result.kill.reason)
         await settle_with_broker(
             result,

@@ -20,6 +20,9 @@ from tradewire.testing import FakeContext, run_on_events
 from tradewire.venues.polygon.crypto import CryptoQuote
 from tradewire.venues.polygon.messages import Quote
 
+# Every case on the native risk rules and on their pure-Python twin (issue 26).
+pytestmark = pytest.mark.usefixtures("order_path")
+
 RISK = RiskConfig(price_band_pct=50)
 
 

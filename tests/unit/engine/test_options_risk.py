@@ -17,6 +17,9 @@ from tradewire.engine.options import occ_symbol
 from tradewire.engine.options_risk import LegOrder, OptionsRisk
 from tradewire.engine.risk import Denied, DenyReason
 
+# Every case on the native risk rules and on their pure-Python twin (issue 26).
+pytestmark = pytest.mark.usefixtures("order_path")
+
 JUL = date(2026, 7, 31)
 AUG = date(2026, 8, 28)
 JUN = date(2026, 6, 26)

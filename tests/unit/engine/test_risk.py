@@ -5,6 +5,9 @@ import pytest
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.risk import APPROVED, Denied, DenyReason, RiskEngine, TradingState
 
+# Every case on the native risk rules and on their pure-Python twin (issue 26).
+pytestmark = pytest.mark.usefixtures("order_path")
+
 SEC = 1_000_000_000
 
 

@@ -14,6 +14,9 @@ from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import APPROVED, Denied, DenyReason, RiskEngine
 from tradewire.engine.session import CryptoDayClock, crypto_pnl
 
+# Every case on the native risk rules and on their pure-Python twin (issue 26).
+pytestmark = pytest.mark.usefixtures("order_path")
+
 SEC = 1_000_000_000
 BTC = 90_000.0
 
