@@ -160,6 +160,13 @@ class Ledger:
             data["legs"] = legs_data(order)  # a multi-leg order (codec.order_from)
         self.journal.append("intent", order.client_order_id, data, ts_ns=now)
 
+    def book_intent(self, order: o.Order, ts_ns: int, frame: Callable[[], bytes] | None) -> None:
+        """:meth:`create_intent` for an order whose intent record the native order path
+        wrote (at ``ts_ns``) before its bytes left: the OMS books it after the write."""
+        order.created_ns = ts_ns
+        self.oms.create(order)
+        self.journal.noted(frame)
+
     def apply(self, cid: str, event: o.OrderEvent) -> o.Applied | None:
         """Apply one fact; returns what changed, or ``None`` when it was refused or unknown."""
         oms = self.oms

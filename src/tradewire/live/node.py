@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tradewire.engine import native as compiled
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account
 from tradewire.engine.config import JournalConfig, RiskConfig
@@ -53,6 +54,7 @@ from tradewire.tuning.sockets import SocketOptions
 from tradewire.venues.alpaca.client import AlpacaClient
 from tradewire.venues.alpaca.config import AlpacaBrokerConfig
 from tradewire.venues.alpaca.order_builder import DEFAULT_INSTRUMENTS, build_any
+from tradewire.venues.alpaca.order_template import order_template
 from tradewire.venues.alpaca.stream import TradeStream
 from tradewire.venues.polygon.client import PolygonClient
 from tradewire.venues.polygon.config import PolygonFeedConfig
@@ -156,6 +158,10 @@ class TradingNode(OrderOutcomes, FeedLinks):
         )
         self.health = self.core.health
         self.mids = self.core.mids
+        # The native order path for simple stock orders (issue 26), when built.
+        self.core.use_native(
+            partial(order_template, self.build, self.broker.order_bytes), self.send_raw
+        )
         # Option chains from Massive's snapshot, and feeds for symbols subscribed late.
         self.chains = attach_options(
             self.core,
@@ -211,6 +217,8 @@ class TradingNode(OrderOutcomes, FeedLinks):
     async def start(self) -> None:
         """Replay, reconcile, then connect the stream and the feed and start the strategies."""
         self._started = time.monotonic()
+        # One line: which order path runs (the pure-Python one says why not the native).
+        (log.info if self.core.native is not None else log.warning)("%s", compiled.notice())
         self._start_journal_syncer()
         await retrying(
             self.broker.connect,
@@ -355,7 +363,16 @@ class TradingNode(OrderOutcomes, FeedLinks):
 
     def send(self, client_order_id: str, request: Any, started_ns: int) -> None:
         """Write one order; the core journaled its intent just before."""
-        task = self.broker.submit_order_nowait(request)  # the bytes leave here
+        self._written(client_order_id, self.broker.submit_order_nowait(request), started_ns)
+
+    def send_raw(self, client_order_id: str, raw: bytes, started_ns: int) -> None:
+        """Write one order's request bytes (the native order path's; it journaled the
+        intent just before)."""
+        self._written(
+            client_order_id, self.broker.submit_raw_nowait(client_order_id, raw), started_ns
+        )
+
+    def _written(self, client_order_id: str, task: asyncio.Future[Any], started_ns: int) -> None:
         t1 = _perf()
         stages = self.recorder.stages
         stages["callback_to_order_written"].record(t1 - started_ns)

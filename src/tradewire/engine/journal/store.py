@@ -58,6 +58,8 @@ class Journal:
     """
 
     on_frame: Callable[[bytes], None] | None = None
+    fd: int
+    """The file's descriptor (``O_APPEND``); :meth:`rotate` replaces it."""
 
     def __init__(
         self, path: Path, *, fsync: str = "batch", clock: Callable[[], int] = time.time_ns
@@ -67,9 +69,9 @@ class Journal:
         # Record times; a backtest passes its simulated clock so reruns write the same bytes.
         self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        if os.fstat(self._fd).st_size == 0:
-            os.write(self._fd, MAGIC)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if os.fstat(self.fd).st_size == 0:
+            os.write(self.fd, MAGIC)
         self.records_written = 0
         self.dirty = False
         self.on_frame = None
@@ -83,7 +85,7 @@ class Journal:
         """Write one record with a single ``os.write`` (a few µs). Raises OSError on failure."""
         payload = _encode(Record(kind, cid, ts_ns or self.clock(), data))
         frame = _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
-        os.write(self._fd, frame)
+        os.write(self.fd, frame)
         self.records_written += 1
         self.dirty = True
         if self.fsync == "always":
@@ -94,6 +96,15 @@ class Journal:
                 hook(frame)
             except Exception:
                 log.exception("journal %s: on_frame hook raised; the record is written", self.path)
+
+    def noted(self, frame: Callable[[], bytes] | None) -> None:
+        """One record the native order path wrote to :attr:`fd` (and synced, with
+        ``fsync="always"``) itself: counted as :meth:`append` counts it; ``frame`` gives its
+        bytes for ``on_frame`` (called only when a hook is set)."""
+        self.records_written += 1
+        self.dirty = True
+        if frame is not None and self.on_frame is not None:
+            self._hand_over(frame())
 
     def _hand_over(self, frame: bytes) -> None:
         hook = self.on_frame
@@ -116,7 +127,7 @@ class Journal:
         problem = _frame_problem(frame)
         if problem:
             raise JournalFrameRejected(str(self.path), self.size, problem)
-        os.write(self._fd, frame)
+        os.write(self.fd, frame)
         self.records_written += 1
         self.dirty = True
         if self.fsync == "always":
@@ -158,25 +169,25 @@ class Journal:
         self.sync()
         os.link(self.path, archived)
         os.replace(tmp, self.path)
-        os.close(self._fd)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        os.close(self.fd)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         return archived
 
     @property
     def size(self) -> int:
-        return os.fstat(self._fd).st_size
+        return os.fstat(self.fd).st_size
 
     def sync(self) -> None:
         """Make everything appended so far durable against power loss."""
         if self.dirty and self.fsync != "never":
-            os.fdatasync(self._fd)
+            os.fdatasync(self.fd)
         self.dirty = False
 
     def close(self) -> None:
-        if self._fd >= 0:
+        if self.fd >= 0:
             self.sync()
-            os.close(self._fd)
-            self._fd = -1
+            os.close(self.fd)
+            self.fd = -1
 
 
 @dataclass(slots=True)

@@ -130,6 +130,7 @@ class AlpacaClient:
         self._budget = RequestBudget(self._bucket)
         self.on_order_event = on_order_event
         self._pending: set[asyncio.Task[m.Order]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the hot path's, once known
         # Plain-int counters for metrics.
         self.orders_written = 0
         self.orders_unknown = 0
@@ -171,6 +172,7 @@ class AlpacaClient:
 
     async def connect(self) -> None:
         """Open and warm the connections (one ``GET /v2/clock``) before trading."""
+        self._loop = asyncio.get_running_loop()  # the connections' loop
         await self._pool.warm()
         await self.get_clock()
 
@@ -247,7 +249,13 @@ class AlpacaClient:
         :meth:`submit_order`.
         """
         raw = self._builder.post_order(encode_body(request))
-        loop = asyncio.get_running_loop()
+        return self.submit_raw_nowait(request.client_order_id, raw)
+
+    def submit_raw_nowait(self, client_order_id: str, raw: bytes) -> asyncio.Future[m.Order]:
+        """:meth:`submit_order_nowait` for a request already in bytes (the native order path
+        builds them from a template of :meth:`order_bytes`; issue 26). ``raw`` must be the
+        ``POST /v2/orders`` of ``client_order_id``: the settling looks it up by that id."""
+        loop = self._loop or self._bind_loop()
         pending: asyncio.Future[Response] | None = None
         if self._budget.try_take_now():
             pending = self._pool.try_send(raw)
@@ -257,21 +265,28 @@ class AlpacaClient:
             # Everything else waits until the caller's hot path is done (a Task costs ~2 µs
             # to create): call_soon still runs before the loop next reads a socket, so
             # "written" is seen before any answer.
-            loop.call_soon(self._start_settle, request, raw, pending, outer)
+            loop.call_soon(self._start_settle, client_order_id, raw, pending, outer)
         else:
-            self._track(loop.create_task(self._submit(request, raw, token_taken=False)), outer)
+            coro = self._submit(client_order_id, raw, token_taken=False)
+            self._track(loop.create_task(coro), outer)
         return outer
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        # asyncio.get_running_loop() costs a getpid() syscall per call on CPython 3.11
+        # (docs/performance.md, issue 26): the hot path asks once and keeps the answer.
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     def _start_settle(
         self,
-        request: AnyOrderRequest,
+        client_order_id: str,
         raw: bytes,
         pending: asyncio.Future[Response],
         outer: asyncio.Future[m.Order],
     ) -> None:
-        self._emit(SubmissionStep.WRITTEN, request.client_order_id, None)
+        self._emit(SubmissionStep.WRITTEN, client_order_id, None)
         loop = asyncio.get_running_loop()
-        self._track(loop.create_task(self._settle(request, raw, pending)), outer)
+        self._track(loop.create_task(self._settle(client_order_id, raw, pending)), outer)
 
     def _track(self, task: asyncio.Task[m.Order], outer: asyncio.Future[m.Order]) -> None:
         # The task keeps running if the caller drops or cancels ``outer``: an order that may
@@ -296,10 +311,9 @@ class AlpacaClient:
 
     async def submit_order(self, request: AnyOrderRequest) -> m.Order:
         raw = self._builder.post_order(encode_body(request))
-        return await self._submit(request, raw, token_taken=False)
+        return await self._submit(request.client_order_id, raw, token_taken=False)
 
-    async def _submit(self, request: AnyOrderRequest, raw: bytes, *, token_taken: bool) -> m.Order:
-        cid = request.client_order_id
+    async def _submit(self, cid: str, raw: bytes, *, token_taken: bool) -> m.Order:
         if not token_taken:
             await self._budget.take(Priority.ORDER, order=True)
         for attempt in range(self.config.max_retries_before_send + 1):
@@ -315,14 +329,11 @@ class AlpacaClient:
                 continue
             self.orders_written += 1
             self._emit(SubmissionStep.WRITTEN, cid, None)
-            return await self._settle(request, raw, pending)
+            return await self._settle(cid, raw, pending)
         raise AssertionError("unreachable")
 
-    async def _settle(
-        self, request: AnyOrderRequest, raw: bytes, pending: asyncio.Future[Response]
-    ) -> m.Order:
+    async def _settle(self, cid: str, raw: bytes, pending: asyncio.Future[Response]) -> m.Order:
         """Drive one submission to an outcome; what comes next is the sans-I/O policy's."""
-        cid = request.client_order_id
         cfg = self.config
         policy: SubmissionPolicy[m.Order] = SubmissionPolicy(
             attempts=cfg.resolve_attempts, backoff_s=cfg.resolve_backoff_s

@@ -101,7 +101,7 @@ def test_the_client_reports_a_submission_step_not_a_string():
     async def settle() -> None:
         pending = asyncio.get_running_loop().create_future()
         pending.set_result(Response(200, {}, body))
-        await client._settle(request, b"", pending)
+        await client._settle(request.client_order_id, b"", pending)
 
     asyncio.run(settle())
     assert steps == [SubmissionStep.ACKED]
