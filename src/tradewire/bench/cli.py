@@ -57,7 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONTENDERS,
         help=f"comma-separated (default {DEFAULT_CONTENDERS}); more: tradewire-untuned, "
         "tradewire-warm, tradewire-compiled, tradewire-baseline ($TRADEWIRE_BENCH_BASELINE: another "
-        "checkout's src), tradewire-ha (journal replicated to JetStream), floor-py-busy, tradewire-shm, tradewire-nats, "
+        "checkout's src), tradewire-ha (journal replicated to JetStream), tradewire-pure and "
+        "tradewire-busy-poll-pure (TRADEWIRE_NATIVE=0: the pure-Python order path), "
+        "floor-py-busy, tradewire-shm, tradewire-nats, "
         "tradewire-shm-x2|x4|x8",
     )
     parser.add_argument(

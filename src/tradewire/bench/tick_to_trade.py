@@ -62,7 +62,12 @@ TUNINGS = {
     "tradewire-baseline": "{gc: freeze}",
     "tradewire-ha": "{gc: freeze}",
     "tradewire-busy-poll-warm": "{busy_poll: true, gc: freeze, warm_path_ms: 1}",
+    "tradewire-pure": "{gc: freeze}",
+    "tradewire-busy-poll-pure": "{busy_poll: true, gc: freeze}",
 }
+# The same engine on its pure-Python order path (TRADEWIRE_NATIVE=0): the native path's
+# effect, measured side by side (issue 26).
+PURE = frozenset({"tradewire-pure", "tradewire-busy-poll-pure"})
 # Workers behind a gateway (bench/worker_contenders.py), and the shared-memory fan-out.
 EXTRA_CONTENDERS = (
     "tradewire-untuned",
@@ -71,6 +76,7 @@ EXTRA_CONTENDERS = (
     "tradewire-ha",
     "tradewire-warm",
     "tradewire-busy-poll-warm",
+    *sorted(PURE),
     "floor-py-busy",
     *WORKER_CONTENDERS,
     "tradewire-shm-x2",
@@ -86,6 +92,8 @@ LABELS = {
     "tradewire-baseline": "tradewire, baseline checkout",
     "tradewire-ha": "tradewire, replicated (HA)",  # <= 28: the per-round column
     "tradewire-busy-poll-warm": "tradewire, busy-poll, warm",
+    "tradewire-pure": "tradewire, pure Python",
+    "tradewire-busy-poll-pure": "tradewire, busy-poll, Python",
     "sdk": "massive + alpaca-py",
     **floors.LABELS,
 }
@@ -331,6 +339,8 @@ async def run_contender(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "POLYGON_"))}
     if native is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(native), env.get("PYTHONPATH")]))
+    if name in PURE:
+        env["TRADEWIRE_NATIVE"] = "0"
     stack = contextlib.AsyncExitStack()
     if name == ha_contender.NAME:  # the journal's stream: a nats-server of its own per run
         env[ha_contender.ENV] = await stack.enter_async_context(ha_contender.nats_server())
