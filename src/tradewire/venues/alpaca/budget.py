@@ -117,7 +117,7 @@ class RequestBudget:
             self.check_gate()
         if self._heap or self._kills or self._halted is not None:
             return False
-        return self.bucket.delay(self.clock()) == 0.0
+        return self.bucket.take_now(self.clock())
 
     async def take(self, priority: Priority | None = None, *, order: bool = False) -> None:
         """Wait for a token at ``priority`` (default: the task's). ``order``: this is an order

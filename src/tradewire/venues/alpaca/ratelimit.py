@@ -38,6 +38,20 @@ class TokenBucket:
             return 0.0
         return (1 - self.tokens) * 60.0 / self.per_minute
 
+    def take_now(self, now_s: float) -> bool:
+        """:meth:`delay` == 0 in one call (the order path's question): takes a token if one
+        is there now."""
+        if now_s < self.blocked_until:
+            return False
+        elapsed = now_s - self.updated
+        if elapsed > 0.0:
+            self.tokens = min(self.capacity, self.tokens + elapsed * self.per_minute / 60.0)
+            self.updated = now_s
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
     def observe(self, headers: Mapping[str, str], now_s: float, wall_s: float) -> None:
         """Align with the venue's own count from ``X-Ratelimit-*`` response headers."""
         remaining = headers.get("x-ratelimit-remaining")

@@ -31,3 +31,13 @@ def test_bucket_penalize_blocks_for_retry_after():
 def test_bucket_rejects_nonsense_rate():
     with pytest.raises(ValueError, match="per_minute"):
         TokenBucket(per_minute=0, now_s=0)
+
+
+def test_take_now_answers_as_delay_zero_does_and_takes_the_same_tokens() -> None:
+    a = TokenBucket(per_minute=120, now_s=0.0, burst=3)
+    b = TokenBucket(per_minute=120, now_s=0.0, burst=3)
+    b.blocked_until = a.blocked_until = 2.0
+    for step in range(40):
+        now = step * 0.13
+        assert a.take_now(now) == (b.delay(now) == 0.0), now
+        assert a.tokens == b.tokens
