@@ -238,3 +238,30 @@ def test_a_journal_that_cannot_be_written_sends_nothing_and_keeps_the_token(
     assert fast.port.wire == []
     assert fast.ledger.oms.orders == {}
     assert fast.core.risk.tokens == tokens
+
+
+def test_prices_and_quantities_are_written_as_the_python_builder_writes_them(
+    tmp_path: Path,
+) -> None:
+    import random
+
+    rng = random.Random(26)
+    clock = ManualClock()
+    fast = Side(tmp_path / "n.twj", clock, use_native=True)
+    slow = Side(tmp_path / "p.twj", clock, use_native=False)
+    assert fast.core.native is not None
+    for i in range(400):
+        clock.advance(0.2)  # the throttle never denies
+        price = round(rng.uniform(1.0, 160.0), rng.choice((0, 1, 2)))
+        if rng.random() < 0.1:
+            price = rng.uniform(1.0, 160.0)  # off the cent grid: the Python path refuses it
+        qty: float = rng.randrange(1, 4) if rng.random() < 0.5 else float(rng.randrange(1, 4))
+        buy_or_sell = rng.choice(("buy", "sell"))
+        for core in (fast, slow):
+            core.core.mids["AAPL"] = price  # inside the price band
+            core.submit(symbol="AAPL", side=buy_or_sell, qty=qty, limit_price=price)
+        assert fast.port.wire == slow.port.wire, (i, price, qty)
+    assert fast.core.native.sent > 300
+    fast.journal.close()
+    slow.journal.close()
+    assert (tmp_path / "n.twj").read_bytes() == (tmp_path / "p.twj").read_bytes()

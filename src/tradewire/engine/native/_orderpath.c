@@ -445,6 +445,20 @@ crc32_of(const unsigned char *p, Py_ssize_t n)
 
 /* -- number formats the venue's builder writes (requests.format_price / format_qty) ------- */
 
+/* Decimal digits of v > 0 (snprintf's "%lld" cost ~0.3 us in place, issue 26). */
+static int
+digits(unsigned long long v, char *out)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 /* A whole quantity as digits; 0 when the Python builder would write it otherwise. */
 static int
 fmt_qty(PyObject *o, char *out)
@@ -453,12 +467,12 @@ fmt_qty(PyObject *o, char *out)
         int overflow;
         long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
         if (overflow || v <= 0) return 0;
-        return snprintf(out, 32, "%lld", v);
+        return digits((unsigned long long)v, out);
     }
     if (!PyFloat_CheckExact(o)) return 0;
     double v = PyFloat_AS_DOUBLE(o);
     if (!(v >= 1.0 && v < 1e15) || v != floor(v)) return 0;
-    return snprintf(out, 32, "%lld", (long long)v);
+    return digits((unsigned long long)v, out);
 }
 
 /* A price of $1 or more on the cent grid (format_price's fast path); 0 otherwise. */
@@ -471,8 +485,12 @@ fmt_price(PyObject *o, char *out)
     double scaled = v * 100;
     double cents = nearbyint(scaled); /* round half to even, as Python's round() */
     if (!(fabs(scaled - cents) <= 1e-7)) return 0;
-    long long c = (long long)cents;
-    return snprintf(out, 32, "%lld.%02lld", c / 100, c % 100);
+    unsigned long long c = (unsigned long long)cents;
+    int n = digits(c / 100, out);
+    out[n] = '.';
+    out[n + 1] = (char)('0' + (c % 100) / 10);
+    out[n + 2] = (char)('0' + c % 10);
+    return n + 3;
 }
 
 /* -- OrderPath ---------------------------------------------------------------------------- */
@@ -631,7 +649,7 @@ OrderPath_submit(OrderPath *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t body = PyBytes_GET_SIZE(pa) - 4 + cid_n + PyBytes_GET_SIZE(pb) + qty_n
                       + PyBytes_GET_SIZE(pc) + (has_limit ? price_n + PyBytes_GET_SIZE(pd) : 0);
     char len_s[24];
-    int len_n = snprintf(len_s, sizeof len_s, "%zd", body);
+    int len_n = digits((unsigned long long)body, len_s);
     Buf *q = &self->req;
     q->len = 0;
     if (append(q, PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head)) < 0
