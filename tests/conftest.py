@@ -256,14 +256,18 @@ def order_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     """Run the test on the native order path and on its pure-Python twin (issue 26).
 
     ``tradewire.engine.native.NATIVE`` is what every user of the extension reads when it
-    builds its engine; ``None`` is a process without it. Under CI the extension must have
-    been built (the native case fails instead of skipping).
+    builds its engine; ``None`` is a process without it. Processes the test starts inherit
+    ``TRADEWIRE_NATIVE=0`` for the Python case. Under CI the extension must have been built
+    (the native case fails instead of skipping).
     """
     from tradewire.engine import native
 
     if request.param == "python":
         monkeypatch.setattr(native, "NATIVE", None)
-    elif native.NATIVE is None:
+        monkeypatch.setenv("TRADEWIRE_NATIVE", "0")  # and in every process the test starts
+        return "python"
+    monkeypatch.delenv("TRADEWIRE_NATIVE", raising=False)
+    if native.NATIVE is None:
         if os.environ.get("CI"):
             pytest.fail(f"the native order path is not built: {native.notice()}")
         pytest.skip(native.notice())

@@ -264,30 +264,32 @@ async def start_worker(tmp_path: Path, shm: str, engines: list[Any]) -> Any:
 
 
 @pytest.mark.timeout(CHAOS_S + MARGIN_S + 30)
-def test_engine_converges_to_the_broker_after_random_faults_and_crashes(tmp_path):
+def test_engine_converges_to_the_broker_after_random_faults_and_crashes(tmp_path, order_path):
     # One event loop is enough: it only drives processes (the engine runs on uvloop).
-    asyncio.run(_bounded_chaos(tmp_path, flood=False))
+    # Both order paths (issue 26); the pure-Python one for half the time (the suite's budget).
+    seconds = CHAOS_S if order_path == "native" else CHAOS_S / 2
+    asyncio.run(_bounded_chaos(tmp_path, flood=False, seconds=seconds))
 
 
 @pytest.mark.timeout(CHAOS_S + MARGIN_S + 30)
 def test_a_gateway_at_200_per_minute_flooded_by_a_worker_converges_after_chaos(tmp_path):
-    asyncio.run(_bounded_chaos(tmp_path, flood=True))
+    asyncio.run(_bounded_chaos(tmp_path, flood=True, seconds=CHAOS_S))
 
 
-async def _bounded_chaos(tmp_path: Path, *, flood: bool) -> None:
-    """The chaos within CHAOS_S + MARGIN_S; every engine's process group killed however it
-    ends (a failed assertion, the bound, Ctrl-C)."""
+async def _bounded_chaos(tmp_path: Path, *, flood: bool, seconds: float) -> None:
+    """The chaos for ``seconds``, within ``seconds + MARGIN_S``; every engine's process group
+    killed however it ends (a failed assertion, the bound, Ctrl-C)."""
     engines: list[Any] = []
     try:
-        async with asyncio.timeout(CHAOS_S + MARGIN_S):
-            await _chaos(tmp_path, engines, flood=flood)
+        async with asyncio.timeout(seconds + MARGIN_S):
+            await _chaos(tmp_path, engines, flood=flood, seconds=seconds)
     finally:
         _kill_groups(engines)
         for engine in engines:
             await engine.wait()
 
 
-async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool) -> None:
+async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool, seconds: float) -> None:
     # Arrange
     rng = random.Random(SEED)
     (tmp_path / "chaos.py").write_text(STRATEGY)
@@ -301,7 +303,7 @@ async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool) -> None:
     async with SimProcess(sim_args + (["--rate-limit", "200"] if flood else [])) as sim:
         base = sim.broker_url
         kills = injected = 0
-        deadline = loop.time() + CHAOS_S
+        deadline = loop.time() + seconds
         # Act 1: chaos, with the engine killed and restarted along the way
         while loop.time() < deadline:
             engine = await start_engine(
@@ -353,6 +355,10 @@ async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool) -> None:
     assert set(every) <= journaled, "the broker holds an order the journal never saw"
     assert engine_positions == positions
     assert set(final["open_orders"]) == open_ids
+    want = "python" if os.environ.get("TRADEWIRE_NATIVE") == "0" else "native"
+    assert final["order_path"] == want  # the path the test asked for (issue 26)
+    if want == "native" and not flood:  # a gateway's orders come from its workers
+        assert final["native_orders"] > 0
     summary = f"{injected} faults, {kills} SIGKILLs, {len(every)} orders"
     print(f"chaos seed {SEED}: {summary}, corrections {final['reconcile_corrections']}")
 
