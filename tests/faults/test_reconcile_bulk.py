@@ -147,6 +147,7 @@ async def test_a_stop_after_a_stream_outage_reports_the_brokers_truth(
 # -- finding 9: unknown orders under a continuous rate limit end within a bound -----------------
 
 
+@pytest.mark.one_loop  # seconds of real 429 backoff: the engine's loop (uvloop) is enough
 async def test_unknown_orders_under_continuous_429_are_abandoned_within_a_bound(tmp_path, until):
     from tradewire import AlpacaClient
     from tradewire.venues.alpaca.config import AlpacaBrokerConfig
