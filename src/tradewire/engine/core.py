@@ -33,7 +33,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from tradewire.engine import actions, ledger_hooks
-from tradewire.engine import native as compiled
 from tradewire.engine import orders as o
 from tradewire.engine.account import Account, money
 from tradewire.engine.chain import ChainBook, ChainEntry, Right
@@ -41,7 +40,7 @@ from tradewire.engine.denials import FirstDenials
 from tradewire.engine.events import Denied
 from tradewire.engine.multileg import Leg
 from tradewire.engine.multileg_submit import submit_multileg
-from tradewire.engine.native_submit import MakeTemplate, NativeOrders, SendRaw
+from tradewire.engine.native_submit import NativeOrders
 from tradewire.engine.options import MIN_OCC_LEN, OCC, multiplier_of
 from tradewire.engine.ports import CoreCounters, Counters
 from tradewire.engine.remote import RemoteOrders
@@ -125,7 +124,7 @@ class EngineCore:
         # A host's hook to stream symbols a strategy subscribed to after start (live: the
         # node subscribes its feeds; a backtest's data holds them already).
         self.on_subscribe: Callable[[list[str]], None] | None = None
-        # The native order path (engine/native_submit.py): a live host's, see use_native.
+        # The native order path: a live host attaches it (engine/native_submit.py, attach).
         self.native: NativeOrders | None = None
         if ledger is not None:
             ledger.on_applied = partial(ledger_hooks.on_applied, self)
@@ -134,22 +133,6 @@ class EngineCore:
             ledger.on_settled = partial(ledger_hooks.on_settled, self)
         for strategy in self.strategies:
             self.supervisor.watch(strategy)
-
-    def use_native(self, make_template: MakeTemplate, send_raw: SendRaw) -> bool:
-        """Send simple stock orders through the native order path (issue 26), when this
-        process has it and the core is local with the native risk core: ``make_template``
-        gives the venue's request template of an order shape (None: not this shape) and
-        ``send_raw`` writes a request's bytes. Returns whether the native path is on."""
-        module = compiled.NATIVE
-        risk = self.risk
-        if module is None or self.ledger is None or risk is None:
-            return False
-        if not isinstance(risk.core, module.RiskCore):
-            return False
-        journal = self.ledger.journal
-        path = module.OrderPath(risk.core, journal, journal.fsync == "always")
-        self.native = NativeOrders(path, journal, make_template, send_raw)
-        return True
 
     def __repr__(self) -> str:
         mode = "local" if self.local else "remote"

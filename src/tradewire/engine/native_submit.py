@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from tradewire.engine import native as compiled
 from tradewire.engine import orders as o
 
 if TYPE_CHECKING:
@@ -137,3 +138,20 @@ class NativeOrders:
         core.counters.orders_sent += 1
         self.sent += 1
         return handle
+
+
+def attach(core: EngineCore, make_template: MakeTemplate, send_raw: SendRaw) -> bool:
+    """Send ``core``'s simple stock orders through the native order path, when this process
+    has it and the core is local with the native risk core: ``make_template`` gives the
+    venue's request template of an order shape (None: not this shape), ``send_raw`` writes
+    a request's bytes. Returns whether the native path is on."""
+    module = compiled.NATIVE
+    risk, ledger = core.risk, core.ledger
+    if module is None or ledger is None or risk is None:
+        return False
+    if not isinstance(risk.core, module.RiskCore):
+        return False
+    journal = ledger.journal
+    path = module.OrderPath(risk.core, journal, journal.fsync == "always")
+    core.native = NativeOrders(path, journal, make_template, send_raw)
+    return True

@@ -34,6 +34,7 @@ from tradewire.engine.instruments import InstrumentTable
 from tradewire.engine.journal.store import Journal
 from tradewire.engine.journal.sync import JournalSyncer
 from tradewire.engine.ledger import Ledger
+from tradewire.engine.native_submit import attach as attach_native
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine, TradingState
 from tradewire.engine.session import SessionClock, crypto_pnl
@@ -159,8 +160,8 @@ class TradingNode(OrderOutcomes, FeedLinks):
         self.health = self.core.health
         self.mids = self.core.mids
         # The native order path for simple stock orders (issue 26), when built.
-        self.core.use_native(
-            partial(order_template, self.build, self.broker.order_bytes), self.send_raw
+        attach_native(
+            self.core, partial(order_template, self.build, self.broker.order_bytes), self.send_raw
         )
         # Option chains from Massive's snapshot, and feeds for symbols subscribed late.
         self.chains = attach_options(

@@ -20,8 +20,9 @@ from tradewire.engine import orders as o
 from tradewire.engine.config import RiskConfig
 from tradewire.engine.core import EngineCore
 from tradewire.engine.ids import ClientOrderIds
-from tradewire.engine.journal.store import Journal
+from tradewire.engine.journal.store import Journal, read_journal
 from tradewire.engine.ledger import Ledger
+from tradewire.engine.native_submit import attach
 from tradewire.engine.positions import PositionBook
 from tradewire.engine.risk import RiskEngine
 from tradewire.live.recovery import replay_journal
@@ -86,8 +87,10 @@ class Side:
             risk=risk,
         )
         if use_native:
-            assert self.core.use_native(
-                lambda *key: order_template(build_any, request_bytes, *key), self.port.send_raw
+            assert attach(
+                self.core,
+                lambda *key: order_template(build_any, request_bytes, *key),
+                self.port.send_raw,
             )
         self.core.start()
         self.core.mids.update({"AAPL": 150.0, "MSFT": 0.5, "BTC/USD": 60_000.0})
@@ -265,3 +268,19 @@ def test_prices_and_quantities_are_written_as_the_python_builder_writes_them(
     fast.journal.close()
     slow.journal.close()
     assert (tmp_path / "n.twj").read_bytes() == (tmp_path / "p.twj").read_bytes()
+
+
+def test_after_a_journal_rotation_the_native_path_writes_the_new_segment(tmp_path: Path) -> None:
+    clock = ManualClock()
+    fast = Side(tmp_path / "n.twj", clock, use_native=True)
+    assert fast.core.native is not None
+    fast.submit(symbol="AAPL", side="buy", qty=1, limit_price=150.0)
+    archived = fast.journal.rotate([])
+    clock.advance(1)
+    fast.submit(symbol="AAPL", side="buy", qty=2, limit_price=150.0)
+    fast.journal.close()
+    assert fast.core.native.sent == 2
+    old = [r.cid for r in read_journal(archived).records]
+    new = [r.cid for r in read_journal(tmp_path / "n.twj").records]
+    assert old == ["t-1"]
+    assert new == ["t-2"]
