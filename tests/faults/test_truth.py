@@ -586,11 +586,11 @@ async def test_a_stop_after_an_incomplete_kill_names_the_orders_still_live(
 
 @pytest.mark.one_loop  # tens of seconds at the broker's rate: one loop is enough
 async def test_orders_waiting_for_a_token_at_the_kill_are_never_sent(venue, http, tmp_path, until):
-    # Arrange: the client's budget is 20 requests a minute; a strategy floods 60 orders, so
-    # most of them wait in the client for a token when the kill comes.
+    # Arrange: the client's budget is 30 requests a minute (a burst of 30); a strategy floods
+    # 60 orders, so half of them wait in the client for a token when the kill comes.
     hands = Hands()
     node = make_node(
-        venue, tmp_path, [hands], broker_config=AlpacaBrokerConfig(rate_limit_per_minute=20)
+        venue, tmp_path, [hands], broker_config=AlpacaBrokerConfig(rate_limit_per_minute=30)
     )
     await start(node, venue, until)
     handles = [hands.buy("AAPL", 1, limit_price=140.00) for _ in range(60)]
