@@ -336,7 +336,9 @@ async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool, seconds: fl
         await asyncio.to_thread(sim_request, base, "POST", "/_sim/faults", CLEAR)
         await asyncio.to_thread(sim_request, base, "POST", "/_sim/stream", {"block_s": 0})
         report = tmp_path / "report.json"
-        engine = await start_engine(tmp_path, sim, 5, report, engines, command)
+        # 8 s when it must show native orders (recovery can take most of 5 s), else 5 s.
+        native_run = not flood and os.environ.get("TRADEWIRE_NATIVE") != "0"
+        engine = await start_engine(tmp_path, sim, 8 if native_run else 5, report, engines, command)
         await asyncio.wait_for(engine.wait(), 90)
         assert engine.returncode == 0, stderr_of(tmp_path, engines)
         # The engine is gone: the test reads the broker without its budget.
@@ -358,8 +360,9 @@ async def _chaos(tmp_path: Path, engines: list[Any], *, flood: bool, seconds: fl
     assert set(final["open_orders"]) == open_ids
     want = "python" if os.environ.get("TRADEWIRE_NATIVE") == "0" else "native"
     assert final["order_path"] == want  # the path the test asked for (issue 26)
-    if want == "native" and not flood:  # a gateway's orders come from its workers
-        assert final["native_orders"] > 0
+    if native_run:  # the last engine's orders went the native way (sent, or denied by its
+        # risk check: open orders left by earlier lives can hold it at max_open_orders)
+        assert final["native_orders"] + final["native_denied"] > 0, final
     summary = f"{injected} faults, {kills} SIGKILLs, {len(every)} orders"
     print(f"chaos seed {SEED}: {summary}, corrections {final['reconcile_corrections']}")
 

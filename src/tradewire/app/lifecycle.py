@@ -441,6 +441,7 @@ def _write_report(path: Path, node: TradingNode, snapshot: Any) -> None:
         # Which order path ran, and how many orders the native one sent (issue 26).
         "order_path": "native" if node.core.native is not None else "python",
         "native_orders": node.core.native.sent if node.core.native is not None else 0,
+        "native_denied": node.core.native.denied if node.core.native is not None else 0,
     }
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 

@@ -45,9 +45,10 @@ class NativeOrders:
         self.send_raw = send_raw
         self.templates: dict[TemplateKey, Template | None] = {}
         self.sent = 0  # orders this path sent (the rest took the Python path)
+        self.denied = 0  # orders its risk check denied
 
     def __repr__(self) -> str:
-        return f"NativeOrders(sent={self.sent}, shapes={len(self.templates)})"
+        return f"NativeOrders(sent={self.sent}, denied={self.denied}, shapes={len(self.templates)})"
 
     def submit(
         self,
@@ -101,6 +102,7 @@ class NativeOrders:
         if out is None:
             return None
         if out.__class__ is int:
+            self.denied += 1
             assert core.risk is not None
             working = oms.working.get(symbol)
             verdict = core.risk.explain(

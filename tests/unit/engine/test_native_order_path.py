@@ -200,6 +200,7 @@ def test_both_paths_send_journal_and_book_the_same_orders(tmp_path: Path) -> Non
     fast.journal.close()
     slow.journal.close()
     assert fast.core.native.sent >= 6
+    assert fast.core.native.denied >= 3  # max_qty, the price band, no reference price
     assert fast.core.counters.orders_denied >= 4
     data = (tmp_path / "native.twj").read_bytes()
     assert data == (tmp_path / "python.twj").read_bytes()
