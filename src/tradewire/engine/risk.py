@@ -238,10 +238,9 @@ class RiskEngine:
         working_buy, working_sell = working
         signed = qty if side == "buy" else -qty
         after = position + working_buy + qty if side == "buy" else position - working_sell - qty
-        if reason is DenyReason.KILL_SWITCH:
-            return self._deny(reason, self.kill_switch.reason)
-        if reason is DenyReason.HALTED:
-            return self._deny(reason, self.state_reason)
+        account = self._account_denial(reason, open_orders)
+        if account is not None:
+            return account
         if reason is DenyReason.NO_REFERENCE_PRICE:
             return self._deny(reason, f"no reference price for {symbol}")
         if reason is DenyReason.INVALID_NUMBER:
@@ -256,10 +255,6 @@ class RiskEngine:
                 f"position {fmt.qty(position)}, working +{fmt.qty(working_buy)}/-{fmt.qty(working_sell)}, "
                 f"order {'+' if signed > 0 else ''}{fmt.qty(signed)}",
             )
-        if reason is DenyReason.THROTTLE:
-            return self._deny(reason, f"more than {fmt.qty(cfg.max_orders_per_second)}/s")
-        if reason is DenyReason.MAX_OPEN_ORDERS:
-            return self._deny(reason, f"{open_orders} open")
         if reason is DenyReason.MAX_QTY:
             return self._deny(reason, f"{fmt.qty(qty)} > {fmt.qty(cfg.max_order_qty)}", cfg.scope)
         assert mid is not None  # every rule below has a reference price
@@ -302,15 +297,23 @@ class RiskEngine:
         if not code:
             return APPROVED
         reason = CODES[code - 1]
+        account = self._account_denial(reason, open_orders)
+        if account is not None:
+            return account
+        return self._deny(reason, "a multi-leg order is not reduce-only")
+
+    def _account_denial(self, reason: DenyReason, open_orders: int) -> Denied | None:
+        """The words of the account's own rules (kill switch, halt, throttle, open orders),
+        which an order of any shape meets; None for the others."""
         if reason is DenyReason.KILL_SWITCH:
             return self._deny(reason, self.kill_switch.reason)
         if reason is DenyReason.HALTED:
             return self._deny(reason, self.state_reason)
-        if reason is DenyReason.REDUCING_ONLY:
-            return self._deny(reason, "a multi-leg order is not reduce-only")
         if reason is DenyReason.THROTTLE:
             return self._deny(reason, f"more than {fmt.qty(self.config.max_orders_per_second)}/s")
-        return self._deny(reason, f"{open_orders} open")
+        if reason is DenyReason.MAX_OPEN_ORDERS:
+            return self._deny(reason, f"{open_orders} open")
+        return None
 
     def check_options(
         self,

@@ -14,10 +14,13 @@ The approve path allocates nothing.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, TypeAlias
 
 from tradewire.engine import native as compiled
 from tradewire.engine.verdicts import DenyReason
+
+if TYPE_CHECKING:
+    from tradewire.engine.native._orderpath import RiskCore
 
 __all__ = ["CODES", "MODE", "LimitsRow", "PyRiskCore", "RiskCoreLike", "make_risk_core"]
 
@@ -33,34 +36,8 @@ LimitsRow = tuple[float, float, float, float, float, float, float]
 """max open orders, order qty, order notional, price band %, position qty, gross exposure,
 daily loss: one asset class's limits, in the C struct's order."""
 
-
-class RiskCoreLike(Protocol):
-    """What the native ``RiskCore`` and :class:`PyRiskCore` both are."""
-
-    tokens: float
-    mode: int
-
-    def check(
-        self,
-        crypto: bool,
-        buy: bool,
-        qty: float,
-        price: float | None,
-        mid: float | None,
-        position: float,
-        open_orders: int,
-        gross: float,
-        daily_pnl: float,
-        now_ns: int,
-        working_buy: float,
-        working_sell: float,
-        working_notional: float,
-        notional: float,
-        multiplier: float,
-        /,
-    ) -> int: ...
-
-    def gate(self, now_ns: int, open_orders: int, /) -> int: ...
+RiskCoreLike: TypeAlias = "RiskCore | PyRiskCore"
+"""The native core (its signatures: ``native/_orderpath.pyi``) or its Python twin."""
 
 
 class PyRiskCore:
@@ -179,6 +156,6 @@ def make_risk_core(
     if native:
         if module is None:
             raise RuntimeError("the native order path is not built in this process")
-        core: RiskCoreLike = module.RiskCore(stock, crypto, rate)
+        core: RiskCore = module.RiskCore(stock, crypto, rate)
         return core
     return PyRiskCore(stock, crypto, rate)
