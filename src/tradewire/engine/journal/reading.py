@@ -33,7 +33,6 @@ HEAD = struct.Struct("<II")
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 _decode = msgspec.msgpack.Decoder(Record).decode
-_HEAD = HEAD
 
 
 @dataclass(slots=True)
@@ -66,12 +65,12 @@ class Scan:
 
 def _record_at(data: bytes, offset: int) -> Record | str:
     """The record that starts at ``offset``, or what is wrong with the bytes there."""
-    if len(data) - offset < _HEAD.size:
+    if len(data) - offset < HEAD.size:
         return "torn record header"
-    length, crc = _HEAD.unpack_from(data, offset)
+    length, crc = HEAD.unpack_from(data, offset)
     if length > MAX_RECORD_BYTES:
         return f"record length {length} is absurd (limit {MAX_RECORD_BYTES})"
-    start = offset + _HEAD.size
+    start = offset + HEAD.size
     if start + length > len(data):
         return "torn record payload"
     payload = data[start : start + length]
@@ -85,19 +84,19 @@ def _record_at(data: bytes, offset: int) -> Record | str:
 
 def frame_problem(frame: bytes) -> str:
     """What is wrong with ``frame`` as exactly one record ("" when nothing)."""
-    if len(frame) < _HEAD.size:
+    if len(frame) < HEAD.size:
         return f"{len(frame)} bytes are shorter than a record header"
-    length: int = _HEAD.unpack_from(frame, 0)[0]
-    if length != len(frame) - _HEAD.size:
-        return f"record length {length} does not match the {len(frame) - _HEAD.size}-byte payload"
+    length: int = HEAD.unpack_from(frame, 0)[0]
+    if length != len(frame) - HEAD.size:
+        return f"record length {length} does not match the {len(frame) - HEAD.size}-byte payload"
     found = _record_at(frame, 0)
     return found if isinstance(found, str) else ""
 
 
 def _end(data: bytes, offset: int) -> int:
     """Where the record whose header is at ``offset`` ends."""
-    length: int = _HEAD.unpack_from(data, offset)[0]
-    return offset + _HEAD.size + length
+    length: int = HEAD.unpack_from(data, offset)[0]
+    return offset + HEAD.size + length
 
 
 def _next_intact(data: bytes, offset: int) -> int | None:
@@ -106,9 +105,9 @@ def _next_intact(data: bytes, offset: int) -> int | None:
     Most positions fail on the length alone (bytes of a payload read as a little-endian u32
     are far beyond what is left), so the scan is cheap; a false match needs a 32-bit CRC hit.
     """
-    for pos in range(offset, len(data) - _HEAD.size + 1):
+    for pos in range(offset, len(data) - HEAD.size + 1):
         length = int.from_bytes(data[pos : pos + 4], "little")
-        if 0 < length <= len(data) - pos - _HEAD.size and isinstance(_record_at(data, pos), Record):
+        if 0 < length <= len(data) - pos - HEAD.size and isinstance(_record_at(data, pos), Record):
             return pos
     return None
 
@@ -121,11 +120,11 @@ def _damage(data: bytes, offset: int, problem: str) -> Damage:
     size = (following if following is not None else len(data)) - offset
     if problem != "torn record payload":
         return Damage(offset, size, problem)
-    length, crc = _HEAD.unpack_from(data, offset)
+    length, crc = HEAD.unpack_from(data, offset)
     past_end = f"record length {length} runs past the end of the file"
     if following is not None:
         return Damage(offset, size, f"{past_end} but an intact record follows at byte {following}")
-    if zlib.crc32(data[offset + _HEAD.size :]) == crc:
+    if zlib.crc32(data[offset + HEAD.size :]) == crc:
         # The whole payload is there and matches: the length field is wrong, nothing was torn.
         return Damage(offset, size, f"{past_end} although its whole payload is present")
     return Damage(offset, size, problem, torn_tail=True)

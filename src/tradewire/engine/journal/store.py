@@ -1,17 +1,14 @@
-"""Append-only, crash-safe order journal: the file format, its writer and its reader.
+"""Append-only, crash-safe order journal: its writer.
 
 Format: an 8-byte file header, then records of ``<u32 length><u32 crc32><msgpack payload>``.
 ``append`` is one ``os.write`` to an ``O_APPEND`` descriptor: once it returns, the record is
 in the kernel's page cache and survives a crash of this process (SIGKILL included). Surviving
 a machine crash needs ``fdatasync``, which :meth:`Journal.sync` does *after* the order was
-written, off the hot path.
+written, off the hot path. The native order path (issue 26) writes the same bytes with one
+``write(2)`` to :attr:`Journal.fd` and tells the journal (:meth:`Journal.noted`).
 
-Reading cuts only what a crash can leave: a torn *final* append (its header incomplete, or
-its payload shorter than a plausible length with nothing valid after it). Any other damage
-(a CRC mismatch with data after it, an absurd length, a valid CRC over bytes that do not
-decode, a bad file header) raises :class:`~tradewire.errors.JournalCorrupt` and leaves the
-file untouched: cutting there would forget every order after the damage while the broker
-still holds them. ``tradewire journal repair`` keeps the original and salvages around it.
+Reading, and what damage is cut or refused, is :mod:`tradewire.engine.journal.reading`'s
+(its names are re-exported here).
 
 Every order gets an ``intent`` record before its bytes leave. What a record means, and the
 replay that rebuilds every order from them, are :mod:`tradewire.engine.journal.codec`'s and
@@ -30,8 +27,8 @@ from typing import Any
 
 import msgspec
 
-from tradewire.engine.journal.reading import HEAD as _HEAD
 from tradewire.engine.journal.reading import (
+    HEAD,
     MAGIC,
     MAX_RECORD_BYTES,
     Damage,
@@ -98,7 +95,7 @@ class Journal:
     ) -> None:
         """Write one record with a single ``os.write`` (a few µs). Raises OSError on failure."""
         payload = _encode(Record(kind, cid, ts_ns or self.clock(), data))
-        frame = _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
+        frame = HEAD.pack(len(payload), zlib.crc32(payload)) + payload
         os.write(self.fd, frame)
         self.records_written += 1
         self.dirty = True
@@ -152,7 +149,7 @@ class Journal:
         """The bytes :meth:`append` writes for this record, written nowhere: run between
         orders to keep the encoder's code and data in cache (live/warm.py)."""
         payload = _encode(Record(kind, cid, ts_ns, data))
-        return _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
+        return HEAD.pack(len(payload), zlib.crc32(payload)) + payload
 
     def rotate(self, head: Sequence[tuple[str, str, dict[str, Any] | None]]) -> Path:
         """Start a new segment that begins with ``head`` (a snapshot of open state).
@@ -175,7 +172,7 @@ class Journal:
             now = time.time_ns()
             for kind, cid, data in head:
                 payload = _encode(Record(kind, cid, now, data))
-                chunks.append(_HEAD.pack(len(payload), zlib.crc32(payload)) + payload)
+                chunks.append(HEAD.pack(len(payload), zlib.crc32(payload)) + payload)
             os.write(fd, b"".join(chunks))
             os.fsync(fd)
         finally:
