@@ -30,23 +30,17 @@ class TokenBucket:
 
     def delay(self, now_s: float) -> float:
         """Seconds to wait before the next request may go; takes a token when it returns 0."""
+        if self.take_now(now_s):
+            return 0.0
         if now_s < self.blocked_until:
             return self.blocked_until - now_s
-        self._refill(now_s)
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
         return (1 - self.tokens) * 60.0 / self.per_minute
 
     def take_now(self, now_s: float) -> bool:
-        """:meth:`delay` == 0 in one call (the order path's question): takes a token if one
-        is there now."""
+        """Takes a token if one is there now: :meth:`delay` == 0, the order path's question."""
         if now_s < self.blocked_until:
             return False
-        elapsed = now_s - self.updated
-        if elapsed > 0.0:
-            self.tokens = min(self.capacity, self.tokens + elapsed * self.per_minute / 60.0)
-            self.updated = now_s
+        self._refill(now_s)
         if self.tokens >= 1:
             self.tokens -= 1
             return True
